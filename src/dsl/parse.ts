@@ -1,0 +1,176 @@
+/**
+ * `parse(text, file)`: text → AST + diagnostics + comments. Never throws on user input: lexer
+ * errors, syntax errors (several per file, thanks to recovery) and the few structural errors
+ * found while building the AST all come back as diagnostics.
+ */
+import type { IToken, IRecognitionException } from "chevrotain";
+import type { GmFile, Span } from "./ast";
+import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
+import { gmParser } from "./parser";
+import { gmLexer, KEYWORDS, StatementEnd } from "./tokens";
+import { AstBuilder, endOfText, tokenSpan } from "./toAst";
+
+/** A comment with its place, kept for the formatter. */
+export interface Comment {
+  readonly text: string;
+  readonly span: Span;
+}
+
+/** The result of parsing one file. `ast` is always present; it holds what could be parsed. */
+export interface ParseResult {
+  readonly ast: GmFile;
+  readonly diagnostics: Diagnostic[];
+  readonly comments: Comment[];
+  readonly text: string;
+  readonly file: string;
+}
+
+/** Position of a character offset in `text`. */
+function positionAt(text: string, offset: number): { offset: number; line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { offset, line, column: offset - lineStart + 1 };
+}
+
+function spanAt(text: string, offset: number, length: number): Span {
+  return { start: positionAt(text, offset), end: positionAt(text, Math.min(text.length, offset + Math.max(1, length))) };
+}
+
+/** Parses one `.gm` file. */
+export function parse(text: string, file = "<input>"): ParseResult {
+  const bag = new DiagnosticBag(file);
+  const lexed = gmLexer.tokenize(text);
+
+  for (const e of lexed.errors) {
+    const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
+    const first = [...ch][0] ?? ch;
+    const hint = first === "." ? "decimals start with a digit: write `0.5`, not `.5`"
+      : first === "&" || first === "!" ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
+      : first === "'" ? "strings use double quotes: \"…\""
+      : undefined;
+    bag.error("E0101", `unexpected character \`${first}\``, spanAt(text, e.offset, first.length), hint ? { hint } : {});
+  }
+
+  const tokens: IToken[] = [];
+  for (const t of lexed.tokens) {
+    if (t.tokenType.name === "UnterminatedString") {
+      bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: "add a closing `\"` on the same line" });
+      continue;
+    }
+    tokens.push(t);
+  }
+
+  const comments: Comment[] = [];
+  for (const t of (lexed.groups.comments ?? []) as IToken[]) {
+    if (t.tokenType.name === "UnterminatedComment") {
+      bag.error("E0102", "this block comment is never closed", spanAt(text, t.startOffset, 2), { hint: "close it with `*/`" });
+      continue;
+    }
+    comments.push({ text: t.image, span: tokenSpan(t) });
+  }
+
+  gmParser.input = insertStatementEnds(tokens);
+  const cst = gmParser.file();
+  const seen = new Set<number>();
+  for (const e of gmParser.errors) {
+    const d = syntaxDiagnostic(e, text, tokens);
+    // Recovery can report the same place twice; keep the first message per offset.
+    if (seen.has(d.span.start.offset)) continue;
+    seen.add(d.span.start.offset);
+    const code = e.name === "NoViableAltException" ? "E0105" : e.name === "EarlyExitException" ? "E0106" : e.name === "NotAllInputParsedException" || d.message.startsWith("expected `model") ? "E0107" : "E0104";
+    bag.error(code, d.message, d.span, d.hint ? { hint: d.hint } : {});
+  }
+
+  const ast = new AstBuilder(bag).file(cst, text);
+  return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
+}
+
+/** Tokens after which a statement always continues on the next line. */
+const CONTINUES = new Set([
+  "Comma", "Bar", "Indep", "Not", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Plus", "Minus", "Star", "Slash", "Caret",
+  "Colon", "LParen", "LBracket", "LBrace", "DotDot", "By", "In", "For", "Assume", "Check", "Fit", "Order", "Const", "Latent", "Model", "Params", "Generator", "Semicolon",
+]);
+
+/** Keywords that only ever begin a statement. */
+const STARTS = new Set(["Const", "Latent", "Order", "For", "Assume", "Check", "Fit", "Train", "Model"]);
+
+/**
+ * Inserts a virtual `StatementEnd` token where a line break ends a statement: the next line
+ * begins with something that only starts a statement (`check`, `x :`, `p(`, `y = generator`)
+ * and the line before does not end in an operator or separator. Statements never need it to
+ * parse; it only lets error recovery stop at the end of a broken line instead of eating the next.
+ */
+function insertStatementEnds(tokens: IToken[]): IToken[] {
+  const out: IToken[] = [];
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const prev = out[out.length - 1];
+    const name = t.tokenType.name;
+    if (prev && (t.startLine ?? 0) > (prev.endLine ?? 0) && prev.tokenType !== StatementEnd) {
+      const next = tokens[i + 1]?.tokenType.name;
+      const prevName = prev.tokenType.name;
+      // `x :` and the statement keywords can never continue a statement (`assume` / `check` / `:` may be followed by `for`).
+      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon" || prevName === "Comma")))
+        || (name === "Identifier" && next === "Colon");
+      const startsHere = name === "Identifier" && (next === "LParen" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator"));
+      if (alwaysStarts || (depth === 0 && startsHere && !CONTINUES.has(prevName))) {
+        depth = 0;
+        out.push({
+          ...prev,
+          image: "",
+          tokenType: StatementEnd,
+          tokenTypeIdx: StatementEnd.tokenTypeIdx!,
+          startOffset: prev.endOffset ?? prev.startOffset,
+          startColumn: prev.endColumn,
+          startLine: prev.endLine,
+        } as IToken);
+      }
+    }
+    if (name === "LParen" || name === "LBracket") depth++;
+    else if ((name === "RParen" || name === "RBracket") && depth > 0) depth--;
+    else if (name === "LBrace" || name === "RBrace") depth = 0;
+    out.push(t);
+  }
+  return out;
+}
+
+function syntaxDiagnostic(e: IRecognitionException, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
+  let t = e.token;
+  let span: Span;
+  if (t.tokenType.name === "StatementEnd") {
+    // Point just after the last character of the unfinished line.
+    const s = tokenSpan(e.previousToken ?? t);
+    span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+  } else if (t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)) {
+    // At the end of input: point just after the last real token.
+    const last = e.previousToken && !Number.isNaN(e.previousToken.startOffset) ? e.previousToken : tokens[tokens.length - 1];
+    if (last) {
+      const s = tokenSpan(last);
+      span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+    } else {
+      const end = endOfText(text);
+      span = { start: end, end };
+    }
+    t = e.token;
+  } else if (e.previousToken && !Number.isNaN(e.previousToken.startOffset) && (t.startLine ?? 0) > (e.previousToken.endLine ?? 0) && /^expected `[\])}]`/.test(e.message)) {
+    // A missing closer: point just after the line it belongs to, not at the next line.
+    const s = tokenSpan(e.previousToken);
+    span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+  } else span = tokenSpan(t);
+  let hint: string | undefined;
+  const image = e.token.image;
+  if (KEYWORDS.includes(image) && e.token.tokenType.name !== "EOF") {
+    const expectedName = /expected (a name|an? [a-z ]+)/.exec(e.message);
+    if (expectedName && /name/.test(e.message)) hint = `\`${image}\` is a keyword; choose another name`;
+  }
+  if (/found `=`/.test(e.message) && /`==`/.test(e.message)) hint = "compare with `==`";
+  if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
+  return { message: e.message, span, hint };
+}

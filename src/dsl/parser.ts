@@ -1,0 +1,534 @@
+/**
+ * The chevrotain CST parser for `.gm` (LANGUAGE.md §2–§8). Recovery is on, so one file reports
+ * several syntax errors; `toAst.ts` turns the CST into the typed AST. Every rule carries its
+ * production from grammar/gm.ebnf as a comment; tests/dsl/grammar.test.ts keeps the two in sync.
+ */
+import { CstParser, type IParserErrorMessageProvider, type TokenType, type IToken, defaultParserErrorProvider } from "chevrotain";
+import * as T from "./tokens";
+
+/** Words for rule names in messages: "expected `]` to close the subscript". */
+const RULE_WORDS: Record<string, string> = {
+  file: "the file",
+  model: "a model block",
+  statement: "a statement",
+  constDecl: "a constant declaration",
+  varDecl: "a variable declaration",
+  typeExpr: "the type",
+  shape: "the shape",
+  orderDecl: "an order declaration",
+  forStmt: "a `for` statement",
+  quantifiers: "the `for` quantifiers",
+  quantifier: "a quantifier",
+  factorStmt: "a factorization",
+  assumeStmt: "an `assume` statement",
+  checkStmt: "a `check` statement",
+  claim: "an independence claim",
+  paramsClaim: "a `check params` claim",
+  implicitStmt: "an implicit definition",
+  fitStmt: "a `fit` statement",
+  trainBlock: "the train block",
+  trainEntry: "a train entry",
+  family: "a family",
+  args: "the arguments",
+  arg: "an argument",
+  value: "a value",
+  list: "a list",
+  refs: "a list of variables",
+  ref: "a variable reference",
+  subscript: "the subscript",
+  indexItem: "an index",
+  expr: "an expression",
+  additive: "an expression",
+  multiplicative: "an expression",
+  unary: "an expression",
+  power: "an expression",
+  atom: "an expression",
+};
+
+/** What a closing bracket closes, by the rule that expected it. */
+const CLOSE_WORDS: Record<string, string> = {
+  model: "the model block",
+  trainBlock: "the train block",
+  shape: "the shape",
+  ref: "the subscript",
+  subscript: "the tuple",
+  typeExpr: "the type's arguments",
+  family: "the arguments",
+  value: "the arguments",
+  list: "the list",
+  atom: "the parentheses",
+  paramsClaim: "`params(…)`",
+  factorStmt: "`p(…)`",
+  implicitStmt: "`generator(…)`",
+};
+
+function describeToken(t: IToken): string {
+  if (t.tokenType.name === "EOF") return "the end of the file";
+  if (t.tokenType.name === "StatementEnd") return "the end of the line";
+  return `\`${t.image}\``;
+}
+
+function label(t: TokenType): string {
+  if (t.name === "Identifier") return "a name";
+  if (t.name === "EOF") return "the end of the file";
+  return (t.LABEL as string | undefined) ?? t.name;
+}
+
+/** Messages in the user's words. */
+export const gmErrorMessages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    if (expected.name === "EOF") return `expected \`model Name { … }\`, found ${describeToken(actual)}`;
+    const closes = expected.name === "RBracket" || expected.name === "RParen" || expected.name === "RBrace";
+    if (closes) return `expected ${label(expected)} to close ${CLOSE_WORDS[ruleName] ?? "the block"}, found ${describeToken(actual)}`;
+    return `expected ${label(expected)} in ${RULE_WORDS[ruleName] ?? ruleName}, found ${describeToken(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `expected \`model Name { … }\`, found ${describeToken(firstRedundant)}`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const starts = new Set<string>();
+    for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0]) starts.add(label(path[0]));
+    const list = [...starts].slice(0, 8).join(", ");
+    return `expected ${RULE_WORDS[ruleName] ?? ruleName}${list ? ` (${list})` : ""}, found ${describeToken(actual[0])}`;
+  },
+  buildEarlyExitMessage(options) {
+    const { actual, ruleName } = options;
+    if (!RULE_WORDS[ruleName]) return defaultParserErrorProvider.buildEarlyExitMessage(options);
+    return `expected ${RULE_WORDS[ruleName]}, found ${describeToken(actual[0])}`;
+  },
+};
+
+/** The parser. Rules are class properties so chevrotain can record the grammar. */
+export class GmParser extends CstParser {
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: gmErrorMessages });
+    this.performSelfAnalysis();
+  }
+
+  /** file = { model | ";" | NEWLINE } ; */
+  public file = this.RULE("file", () => {
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.model) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.CONSUME(T.StatementEnd) },
+      ]),
+    );
+  });
+
+  /** model = "model" Identifier "{" { statement } "}" ; */
+  public model = this.RULE("model", () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.statement));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** statement = constDecl | varDecl | orderDecl | forStmt | factorStmt | assumeStmt | checkStmt | implicitStmt | fitStmt | trainBlock | ";" | NEWLINE ; */
+  public statement = this.RULE("statement", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.constDecl) },
+      { ALT: () => this.SUBRULE(this.varDecl) },
+      { ALT: () => this.SUBRULE(this.orderDecl) },
+      { ALT: () => this.SUBRULE(this.forStmt) },
+      { ALT: () => this.SUBRULE(this.factorStmt) },
+      { ALT: () => this.SUBRULE(this.assumeStmt) },
+      { ALT: () => this.SUBRULE(this.checkStmt) },
+      { ALT: () => this.SUBRULE(this.implicitStmt) },
+      { ALT: () => this.SUBRULE(this.fitStmt) },
+      { ALT: () => this.SUBRULE(this.trainBlock) },
+      { ALT: () => this.CONSUME(T.Semicolon) },
+      { ALT: () => this.CONSUME(T.StatementEnd) },
+    ]);
+  });
+
+  /** constDecl = "const" Identifier "=" expr ; */
+  public constDecl = this.RULE("constDecl", () => {
+    this.CONSUME(T.Const);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Eq);
+    this.SUBRULE(this.expr);
+  });
+
+  /** varDecl = [ "latent" ] Identifier ":" typeExpr [ shape ] ; */
+  public varDecl = this.RULE("varDecl", () => {
+    this.OPTION(() => this.CONSUME(T.Latent));
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeExpr);
+    this.OPTION2(() => this.SUBRULE(this.shape));
+  });
+
+  /** typeExpr = Identifier [ "(" expr { "," expr } ")" ] ; */
+  public typeExpr = this.RULE("typeExpr", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.expr);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expr);
+      });
+      this.CONSUME(T.RParen);
+    });
+  });
+
+  /** shape = "[" expr { "," expr } "]" ; */
+  public shape = this.RULE("shape", () => {
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.expr);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.expr);
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** orderDecl = "order" Identifier family ; */
+  public orderDecl = this.RULE("orderDecl", () => {
+    this.CONSUME(T.Order);
+    this.CONSUME(T.Identifier);
+    this.SUBRULE(this.family);
+  });
+
+  /** forStmt = quantifiers ":" ( forStmt | factorStmt | assumeStmt | checkStmt ) ; */
+  public forStmt = this.RULE("forStmt", () => {
+    this.SUBRULE(this.quantifiers);
+    this.CONSUME(T.Colon);
+    this.OR([
+      { ALT: () => this.SUBRULE(this.forStmt) },
+      { ALT: () => this.SUBRULE(this.factorStmt) },
+      { ALT: () => this.SUBRULE(this.assumeStmt) },
+      { ALT: () => this.SUBRULE(this.checkStmt) },
+    ]);
+  });
+
+  /** quantifiers = "for" quantifier { "," quantifier } ; */
+  public quantifiers = this.RULE("quantifiers", () => {
+    this.CONSUME(T.For);
+    this.SUBRULE(this.quantifier);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.quantifier);
+    });
+  });
+
+  /** quantifier = Identifier "in" expr ".." expr ; */
+  public quantifier = this.RULE("quantifier", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.In);
+    this.SUBRULE(this.expr);
+    this.CONSUME(T.DotDot);
+    this.SUBRULE2(this.expr);
+  });
+
+  /** factorStmt = Identifier "(" refs [ "|" refs ] ")" "=" family ;   (the Identifier is `p` or `q`) */
+  public factorStmt = this.RULE("factorStmt", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.refs);
+    this.OPTION(() => {
+      this.CONSUME(T.Bar);
+      this.SUBRULE2(this.refs);
+    });
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.Eq);
+    this.SUBRULE(this.family);
+  });
+
+  /** assumeStmt = "assume" [ quantifiers ":" ] claim ; */
+  public assumeStmt = this.RULE("assumeStmt", () => {
+    this.CONSUME(T.Assume);
+    this.OPTION(() => {
+      this.SUBRULE(this.quantifiers);
+      this.CONSUME(T.Colon);
+    });
+    this.SUBRULE(this.claim);
+  });
+
+  /** checkStmt = "check" [ quantifiers ":" ] ( paramsClaim | claim ) ; */
+  public checkStmt = this.RULE("checkStmt", () => {
+    this.CONSUME(T.Check);
+    this.OPTION(() => {
+      this.SUBRULE(this.quantifiers);
+      this.CONSUME(T.Colon);
+    });
+    this.OR([
+      { ALT: () => this.SUBRULE(this.paramsClaim) },
+      { ALT: () => this.SUBRULE(this.claim) },
+    ]);
+  });
+
+  /** claim = refs [ "not" ] "⊥" refs [ "|" refs ] ; */
+  public claim = this.RULE("claim", () => {
+    this.SUBRULE(this.refs);
+    this.OPTION(() => this.CONSUME(T.Not));
+    this.CONSUME(T.Indep);
+    this.SUBRULE2(this.refs);
+    this.OPTION2(() => {
+      this.CONSUME(T.Bar);
+      this.SUBRULE3(this.refs);
+    });
+  });
+
+  /** paramsClaim = "params" [ "(" Identifier { "," Identifier } ")" ] ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) expr ; */
+  public paramsClaim = this.RULE("paramsClaim", () => {
+    this.CONSUME(T.Params);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.CONSUME(T.Identifier);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.CONSUME2(T.Identifier);
+      });
+      this.CONSUME(T.RParen);
+    });
+    this.OR([
+      { ALT: () => this.CONSUME(T.EqEq) },
+      { ALT: () => this.CONSUME(T.NotEq) },
+      { ALT: () => this.CONSUME(T.LtEq) },
+      { ALT: () => this.CONSUME(T.GtEq) },
+      { ALT: () => this.CONSUME(T.Lt) },
+      { ALT: () => this.CONSUME(T.Gt) },
+    ]);
+    this.SUBRULE(this.expr);
+  });
+
+  /** implicitStmt = Identifier "=" "generator" "(" refs ")" "by" family ; */
+  public implicitStmt = this.RULE("implicitStmt", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Eq);
+    this.CONSUME(T.Generator);
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.refs);
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.By);
+    this.SUBRULE(this.family);
+  });
+
+  /** fitStmt = "fit" family { "+" family } ; */
+  public fitStmt = this.RULE("fitStmt", () => {
+    this.CONSUME(T.Fit);
+    this.SUBRULE(this.family);
+    this.MANY(() => {
+      this.CONSUME(T.Plus);
+      this.SUBRULE2(this.family);
+    });
+  });
+
+  /** trainBlock = "train" "{" { trainEntry } "}" ; */
+  public trainBlock = this.RULE("trainBlock", () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.trainEntry));
+    this.CONSUME(T.RBrace);
+  });
+
+  /** trainEntry = Identifier "=" value [ ";" | "," | NEWLINE ] ; */
+  public trainEntry = this.RULE("trainEntry", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Eq);
+    this.SUBRULE(this.value);
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.CONSUME(T.Comma) },
+        { ALT: () => this.CONSUME(T.StatementEnd) },
+      ]),
+    );
+  });
+
+  /** family = Identifier [ "(" [ args ] ")" ] ; */
+  public family = this.RULE("family", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.OPTION2(() => this.SUBRULE(this.args));
+      this.CONSUME(T.RParen);
+    });
+  });
+
+  /** args = arg { "," arg } ; */
+  public args = this.RULE("args", () => {
+    this.SUBRULE(this.arg);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.arg);
+    });
+  });
+
+  /** arg = [ Identifier "=" ] value ; */
+  public arg = this.RULE("arg", () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.CONSUME(T.Eq);
+    });
+    this.SUBRULE(this.value);
+  });
+
+  /** value = StringLiteral | list | Identifier "(" [ args ] ")" | expr ; */
+  public value = this.RULE("value", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.StringLiteral) },
+      { ALT: () => this.SUBRULE(this.list) },
+      {
+        GATE: () => this.LA(2).tokenType === T.LParen,
+        ALT: () => {
+          this.CONSUME(T.Identifier);
+          this.CONSUME(T.LParen);
+          this.OPTION(() => this.SUBRULE(this.args));
+          this.CONSUME(T.RParen);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.expr) },
+    ]);
+  });
+
+  /** list = "[" [ value { "," value } ] "]" ; */
+  public list = this.RULE("list", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.value);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.value);
+      });
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** refs = ref { "," ref } ; */
+  public refs = this.RULE("refs", () => {
+    this.SUBRULE(this.ref);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.ref);
+    });
+  });
+
+  /** ref = Identifier [ "[" subscript "]" ] ; */
+  public ref = this.RULE("ref", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LBracket);
+      this.SUBRULE(this.subscript);
+      this.CONSUME(T.RBracket);
+    });
+  });
+
+  /** subscript = "<" ( "(" expr { "," expr } ")" | expr ) | indexItem { "," indexItem } ; */
+  public subscript = this.RULE("subscript", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Lt);
+          // `<(r, c)` is a tuple; `<(i)` reads the same either way, so the overlap is harmless.
+          this.OR2([
+            {
+              IGNORE_AMBIGUITIES: true,
+              ALT: () => {
+                this.CONSUME(T.LParen);
+                this.SUBRULE(this.expr);
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.expr);
+                });
+                this.CONSUME(T.RParen);
+              },
+            },
+            { ALT: () => this.SUBRULE3(this.expr) },
+          ]);
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.indexItem);
+          this.MANY2(() => {
+            this.CONSUME2(T.Comma);
+            this.SUBRULE2(this.indexItem);
+          });
+        },
+      },
+    ]);
+  });
+
+  /** indexItem = "*" | expr [ ".." expr ] ; */
+  public indexItem = this.RULE("indexItem", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Star) },
+      {
+        ALT: () => {
+          this.SUBRULE(this.expr);
+          this.OPTION(() => {
+            this.CONSUME(T.DotDot);
+            this.SUBRULE2(this.expr);
+          });
+        },
+      },
+    ]);
+  });
+
+  /** expr = additive ; */
+  public expr = this.RULE("expr", () => {
+    this.SUBRULE(this.additive);
+  });
+
+  /** additive = multiplicative { ( "+" | "-" ) multiplicative } ; */
+  public additive = this.RULE("additive", () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  /** multiplicative = unary { ( "*" | "/" ) unary } ; */
+  public multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  /** unary = "-" unary | power ; */
+  public unary = this.RULE("unary", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.power) },
+    ]);
+  });
+
+  /** power = atom [ "^" unary ] ; */
+  public power = this.RULE("power", () => {
+    this.SUBRULE(this.atom);
+    this.OPTION(() => {
+      this.CONSUME(T.Caret);
+      this.SUBRULE(this.unary);
+    });
+  });
+
+  /** atom = NumberLiteral | Identifier | "(" expr ")" ; */
+  public atom = this.RULE("atom", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.NumberLiteral) },
+      { ALT: () => this.CONSUME(T.Identifier) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.expr);
+          this.CONSUME(T.RParen);
+        },
+      },
+    ]);
+  });
+}
+
+/** One shared parser instance (chevrotain parsers are reusable: set `input`, call a rule). */
+export const gmParser = new GmParser();
