@@ -4,10 +4,10 @@
  * found while building the AST all come back as diagnostics.
  */
 import type { IToken, IRecognitionException } from "chevrotain";
-import type { GmFile, Span } from "./ast";
+import type { GmFile, IndependenceClaim, Span } from "./ast";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
 import { gmParser } from "./parser";
-import { gmLexer, KEYWORDS, StatementEnd } from "./tokens";
+import { gmLexer, KEYWORDS, StatementEnd, StringLiteral } from "./tokens";
 import { AstBuilder, endOfText, tokenSpan } from "./toAst";
 
 /** A comment with its place, kept for the formatter. */
@@ -46,6 +46,8 @@ function spanAt(text: string, offset: number, length: number): Span {
 export function parse(text: string, file = "<input>"): ParseResult {
   const bag = new DiagnosticBag(file);
   const lexed = gmLexer.tokenize(text);
+  // chevrotain also breaks lines at a lone `\r`; spans, `endOfText` and the renderer count `\n` only.
+  if (/\r(?!\n)/.test(text)) relocate([...lexed.tokens, ...((lexed.groups.comments ?? []) as IToken[])], text);
 
   for (const e of lexed.errors) {
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
@@ -61,6 +63,8 @@ export function parse(text: string, file = "<input>"): ParseResult {
   for (const t of lexed.tokens) {
     if (t.tokenType.name === "UnterminatedString") {
       bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: "add a closing `\"` on the same line" });
+      // The parser reads it as the string it was meant to be, so the rest of the line is not reported again.
+      tokens.push({ ...t, image: `${t.image}"`, tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
       continue;
     }
     tokens.push(t);
@@ -91,11 +95,34 @@ export function parse(text: string, file = "<input>"): ParseResult {
   return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
 }
 
+/** Sets every token's line and column from its offsets, counting only `\n` as a line break. */
+function relocate(tokens: IToken[], text: string): void {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  const at = (offset: number): [number, number] => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return [lo + 1, offset - starts[lo] + 1];
+  };
+  for (const t of tokens) {
+    [t.startLine, t.startColumn] = at(t.startOffset);
+    [t.endLine, t.endColumn] = at(t.endOffset ?? t.startOffset);
+  }
+}
+
 /** Tokens after which a statement always continues on the next line. */
 const CONTINUES = new Set([
   "Comma", "Bar", "Indep", "Not", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Plus", "Minus", "Star", "Slash", "Caret",
   "Colon", "LParen", "LBracket", "LBrace", "DotDot", "By", "In", "For", "Assume", "Check", "Fit", "Order", "Const", "Latent", "Model", "Params", "Generator", "Semicolon",
 ]);
+
+/** Tokens after which (outside brackets) only variables follow, so `name(` on the next line starts a statement. */
+const BEFORE_REFS = new Set(["Indep", "Not", "Bar", "Comma"]);
 
 /** Keywords that only ever begin a statement. */
 const STARTS = new Set(["Const", "Latent", "Order", "For", "Assume", "Check", "Fit", "Train", "Model"]);
@@ -109,6 +136,8 @@ const STARTS = new Set(["Const", "Latent", "Order", "For", "Assume", "Check", "F
 function insertStatementEnds(tokens: IToken[]): IToken[] {
   const out: IToken[] = [];
   let depth = 0;
+  let inFor = false; // between `for` and the `:` that ends its quantifiers
+  let afterForColon = false; // the previous token is that `:`
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const prev = out[out.length - 1];
@@ -117,11 +146,16 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
       const next = tokens[i + 1]?.tokenType.name;
       const prevName = prev.tokenType.name;
       // `x :` and the statement keywords can never continue a statement (`assume` / `check` / `:` may be followed by `for`).
-      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon" || prevName === "Comma")))
-        || (name === "Identifier" && next === "Colon");
-      const startsHere = name === "Identifier" && (next === "LParen" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator"));
-      if (alwaysStarts || (depth === 0 && startsHere && !CONTINUES.has(prevName))) {
+      // …except `latent` / `x :`, a `for` header's `n:` after an operator, and the statement after `for …:`.
+      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon" || prevName === "Comma"))
+          && !(afterForColon && (name === "Assume" || name === "Check")))
+        || (name === "Identifier" && next === "Colon" && prevName !== "Latent" && !(inFor && CONTINUES.has(prevName)));
+      // `order x` + newline + `random(seed = 7)` is one statement.
+      const orderFamily = prevName === "Identifier" && out[out.length - 2]?.tokenType.name === "Order";
+      const startsHere = name === "Identifier" && !orderFamily && (next === "LParen" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator"));
+      if (alwaysStarts || (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName)))) {
         depth = 0;
+        inFor = false;
         out.push({
           ...prev,
           image: "",
@@ -133,6 +167,9 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
         } as IToken);
       }
     }
+    afterForColon = inFor && name === "Colon";
+    if (name === "For") inFor = true;
+    else if (name === "Colon" || name === "LBrace" || name === "RBrace") inFor = false;
     if (name === "LParen" || name === "LBracket") depth++;
     else if ((name === "RParen" || name === "RBracket") && depth > 0) depth--;
     else if (name === "LBrace" || name === "RBrace") depth = 0;
@@ -141,19 +178,27 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
   return out;
 }
 
-function syntaxDiagnostic(e: IRecognitionException, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
+/**
+ * The place just after `s`: one character wide where that character is on the same line, else
+ * empty (the renderer still draws one caret), so a span never runs past its line or the file.
+ */
+function after(s: Span, text: string): Span {
+  const ch = text.charCodeAt(s.end.offset);
+  const inLine = s.end.offset < text.length && ch !== 10 && ch !== 13;
+  return { start: s.end, end: inLine ? { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } : s.end };
+}
+
+function syntaxDiagnostic(e: IRecognitionException & { previousToken?: IToken }, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
   let t = e.token;
   let span: Span;
   if (t.tokenType.name === "StatementEnd") {
     // Point just after the last character of the unfinished line.
-    const s = tokenSpan(e.previousToken ?? t);
-    span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+    span = after(tokenSpan(e.previousToken ?? t), text);
   } else if (t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)) {
     // At the end of input: point just after the last real token.
     const last = e.previousToken && !Number.isNaN(e.previousToken.startOffset) ? e.previousToken : tokens[tokens.length - 1];
     if (last) {
-      const s = tokenSpan(last);
-      span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+      span = after(tokenSpan(last), text);
     } else {
       const end = endOfText(text);
       span = { start: end, end };
@@ -161,8 +206,7 @@ function syntaxDiagnostic(e: IRecognitionException, text: string, tokens: IToken
     t = e.token;
   } else if (e.previousToken && !Number.isNaN(e.previousToken.startOffset) && (t.startLine ?? 0) > (e.previousToken.endLine ?? 0) && /^expected `[\])}]`/.test(e.message)) {
     // A missing closer: point just after the line it belongs to, not at the next line.
-    const s = tokenSpan(e.previousToken);
-    span = { start: s.end, end: { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } };
+    span = after(tokenSpan(e.previousToken), text);
   } else span = tokenSpan(t);
   let hint: string | undefined;
   const image = e.token.image;
@@ -173,4 +217,26 @@ function syntaxDiagnostic(e: IRecognitionException, text: string, tokens: IToken
   if (/found `=`/.test(e.message) && /`==`/.test(e.message)) hint = "compare with `==`";
   if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
   return { message: e.message, span, hint };
+}
+
+/** The result of parsing an independence query such as `x[5] ⊥ x[1] | x[3]`. */
+export interface ClaimParseResult {
+  readonly claim: IndependenceClaim | null;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Parses a standalone claim `A ⊥ B | C` (as `gm query` takes it). */
+export function parseClaim(text: string, file = "<query>"): ClaimParseResult {
+  const bag = new DiagnosticBag(file);
+  const lexed = gmLexer.tokenize(text);
+  for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
+  gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
+  const cst = gmParser.claim();
+  for (const e of gmParser.errors) {
+    const d = syntaxDiagnostic(e, text, lexed.tokens);
+    bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
+  }
+  if (bag.hasErrors) return { claim: null, diagnostics: bag.items };
+  const claim = new AstBuilder(bag).claim(cst);
+  return { claim, diagnostics: bag.items };
 }

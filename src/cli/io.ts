@@ -1,0 +1,108 @@
+/**
+ * What every command shares: reading `.gm` files, rendering diagnostics (colour only on a TTY
+ * and never with NO_COLOR), exit codes, and the two kinds of failure a user can see — a usage
+ * error (exit 2) and an error in their input (exit 1). An internal error never shows a stack.
+ */
+import { readFileSync, statSync } from "node:fs";
+import pc from "picocolors";
+import { compileText, type CompileResult } from "../compiler/compile";
+import { renderDiagnostic, diagnosticToJson, hasErrors, type Diagnostic, type RenderStyle } from "../dsl/diagnostics";
+
+/** Exit codes. */
+export const EXIT = { ok: 0, diagnostics: 1, usage: 2, internal: 70 } as const;
+
+/** A mistake in how the command was called (missing file, bad flag): exit 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** A problem with the user's input that is not a `.gm` diagnostic (corrupt checkpoint, bad data): exit 1. */
+export class InputError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** Whether to colour a stream: a TTY, and NO_COLOR unset or empty (https://no-color.org). */
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  const no = process.env.NO_COLOR;
+  if (no !== undefined && no !== "") return false;
+  return Boolean(stream.isTTY);
+}
+
+/** Colours for a stream. */
+export function colors(stream: NodeJS.WriteStream = process.stderr): ReturnType<typeof pc.createColors> {
+  return pc.createColors(useColor(stream));
+}
+
+/** A diagnostic style for a stream. */
+export function styleFor(stream: NodeJS.WriteStream): RenderStyle {
+  const c = colors(stream);
+  return { error: (s) => c.bold(c.red(s)), warning: (s) => c.bold(c.yellow(s)), caret: (s) => c.red(s), dim: (s) => c.cyan(s), bold: c.bold };
+}
+
+/** Reads a text file or throws a UsageError naming it. */
+export function readText(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`no such file: ${path}`);
+  }
+  if (st.isDirectory()) throw new UsageError(`${path} is a directory, not a .gm file`);
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads and compiles a `.gm` file. */
+export function compileFile(path: string, options: Parameters<typeof compileText>[2] = {}): CompileResult {
+  return compileText(readText(path), path, options);
+}
+
+/** Prints diagnostics (rendered to stderr, or as JSON lines collected by the caller). */
+export function printDiagnostics(ds: readonly Diagnostic[], text: string, stream: NodeJS.WriteStream = process.stderr): void {
+  const style = styleFor(stream);
+  for (const d of ds) stream.write(`${renderDiagnostic(d, text, style)}\n\n`);
+}
+
+/** JSON form of diagnostics. */
+export function diagnosticsJson(ds: readonly Diagnostic[]): object[] {
+  return ds.map(diagnosticToJson);
+}
+
+/**
+ * Compiles a file for a command that needs its models: prints diagnostics and returns null
+ * when it has errors, so the command exits 1.
+ */
+export function compileOrReport(path: string, opts: { json?: boolean; checks?: boolean } = {}): CompileResult | null {
+  const r = compileFile(path, { checks: opts.checks ?? false });
+  const errors = hasErrors(r.diagnostics);
+  if (opts.json) {
+    if (errors) process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
+  } else if (r.diagnostics.length) printDiagnostics(r.diagnostics, r.text);
+  return errors ? null : r;
+}
+
+/** Picks one model from a file: `--model NAME`, or the only one. */
+export function pickModel<T extends { name: string }>(models: readonly T[], name: string | undefined, file: string): T {
+  if (name) {
+    const m = models.find((x) => x.name === name);
+    if (!m) throw new UsageError(`${file} has no model named ${name}`, `its models: ${models.map((x) => x.name).join(", ")}`);
+    return m;
+  }
+  if (models.length === 1) return models[0];
+  if (models.length === 0) throw new UsageError(`${file} has no model`);
+  throw new UsageError(`${file} has ${models.length} models; choose one with --model NAME`, `its models: ${models.map((x) => x.name).join(", ")}`);
+}
+
+/** Writes a one-line error (with an optional hint) to stderr. */
+export function printError(message: string, hint?: string): void {
+  const c = colors(process.stderr);
+  process.stderr.write(`${c.bold(c.red("error"))}: ${message}\n`);
+  if (hint) process.stderr.write(`${c.cyan("hint:")} ${hint}\n`);
+}

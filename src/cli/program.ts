@@ -1,0 +1,115 @@
+/**
+ * The `gm` command line. Each command lives in its own file and is loaded only when used, so
+ * `gm check` never loads TensorFlow.js. Usage errors exit 2, input errors exit 1, and an
+ * internal error prints one line asking to report it — never a stack trace.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { EXIT, InputError, printError, UsageError } from "./io";
+
+const VERSION = "0.1.0";
+
+type Action = (...args: never[]) => Promise<number> | number;
+
+let exitCode: number = EXIT.ok;
+
+/** Wraps a command's action so its return value becomes the exit code. */
+function run(fn: Action) {
+  return async (...args: unknown[]) => {
+    exitCode = await (fn as (...a: unknown[]) => Promise<number> | number)(...args);
+  };
+}
+
+function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("gm")
+    .description("gm — a modeling language for generative models: check .gm files, count parameters, query independence, train, sample and score.")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run gm --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("check")
+    .description("parse and compile .gm files and prove their `check` lines")
+    .argument("<files...>", ".gm files")
+    .option("--json", "machine-readable diagnostics")
+    .action(run(async (files: string[], o: { json?: boolean }) => (await import("./check")).runCheck(files, o)));
+
+  program
+    .command("fmt")
+    .description("print .gm files in the canonical layout")
+    .argument("<files...>", ".gm files")
+    .option("-w, --write", "rewrite the files in place")
+    .option("-c, --check", "exit 1 when a file is not formatted")
+    .action(run(async (files: string[], o: { write?: boolean; check?: boolean }) => (await import("./fmt")).runFmt(files, o)));
+
+  program
+    .command("params")
+    .description("count the parameters of every factor, exactly")
+    .argument("<file>", ".gm file")
+    .option("--model <name>", "only this model")
+    .option("--json", "JSON output")
+    .action(run(async (file: string, o: { json?: boolean; model?: string }) => (await import("./params")).runParams(file, o)));
+
+  program
+    .command("factor")
+    .description("print the factorization in mathematical notation")
+    .argument("<file>", ".gm file")
+    .option("--model <name>", "only this model")
+    .option("--latex", "LaTeX instead of Unicode")
+    .option("--steps", "the derivation from the chain rule, one assumption at a time")
+    .action(run(async (file: string, o: { latex?: boolean; steps?: boolean; model?: string }) => (await import("./factor")).runFactor(file, o)));
+
+  program
+    .command("query")
+    .description('answer an independence query by d-separation, e.g. "x[5] ⊥ x[1] | x[3]"')
+    .argument("<file>", ".gm file")
+    .argument("<query>", "A ⊥ B | C (or A _|_ B | C)")
+    .option("--model <name>", "the model to query")
+    .option("--json", "JSON output")
+    .action(run(async (file: string, q: string, o: { json?: boolean; model?: string }) => (await import("./query")).runQuery(file, q, o)));
+
+  program
+    .command("graph")
+    .description("draw the Bayesian network (DOT or SVG), or one pixel's parents and Markov blanket")
+    .argument("<file>", ".gm file")
+    .addOption(new Option("--format <format>", "output format").choices(["dot", "svg", "png"]).default("svg"))
+    .option("-o, --out <path>", "output file (default: stdout for dot/svg)")
+    .option("--model <name>", "the model to draw")
+    .option("--pixel <r,c>", "draw the image grid around pixel (r, c): its parents and Markov blanket")
+    .option("--elements", "draw every element even in a large model")
+    .action(run(async (file: string, o: { format: string; out?: string; model?: string; pixel?: string; elements?: boolean }) => (await import("./graph")).runGraph(file, o)));
+
+  return program;
+}
+
+/** Entry point: returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      printError(e.message, e.hint);
+      return EXIT.usage;
+    }
+    if (e instanceof InputError) {
+      printError(e.message, e.hint);
+      return EXIT.diagnostics;
+    }
+    const err = e as Error & { code?: string };
+    // Errors from src/data and src/models carry a stable code and a message meant for users.
+    if (err && typeof err.code === "string" && /^[A-Z]\d{4}$/.test(err.code)) {
+      printError(`${err.message}`, (err as { hint?: string }).hint);
+      return EXIT.diagnostics;
+    }
+    process.stderr.write(`gm: internal error: ${err?.message ?? String(e)}\nThis is a bug in gm; please report it with the command you ran and the .gm file.\n`);
+    return EXIT.internal;
+  }
+}

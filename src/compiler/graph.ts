@@ -1,0 +1,142 @@
+/**
+ * The Bayesian network over elements, read straight from the factors' compact structures:
+ * parents and children are walked as slices of the factors' target arrays, so a 28×28 chain
+ * is never expanded into 306,936 edge records. Only factors pruned by `assume` (structure
+ * `explicit`) carry lists, and their children are inverted once, lazily.
+ */
+import type { FactorIR } from "./ir";
+
+/** Minimal view of the factors the graph needs (drafts during compilation satisfy it too). */
+export interface FactorView {
+  readonly targets: Int32Array;
+  readonly context: Int32Array;
+  readonly structure: FactorIR["structure"];
+}
+
+/** A slice `arr[start..end)` of element ids. */
+interface Segment {
+  readonly arr: Int32Array;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Directed acyclic graph over elements (acyclicity is checked by `findCycle`). */
+export class ElementGraph {
+  private children?: Segment[][];
+
+  constructor(
+    readonly n: number,
+    readonly factors: readonly FactorView[],
+    readonly factorOf: Int32Array,
+    readonly positionOf: Int32Array,
+  ) {}
+
+  /** Calls `fn` for each parent of `v`. */
+  forEachParent(v: number, fn: (p: number) => void): void {
+    const fi = this.factorOf[v];
+    if (fi < 0) return;
+    const f = this.factors[fi];
+    const pos = this.positionOf[v];
+    const s = f.structure;
+    if (s.kind === "explicit") {
+      for (const p of s.parents[pos]) fn(p);
+      return;
+    }
+    for (const p of f.context) fn(p);
+    if (s.kind === "prefix" || s.kind === "joint") for (let j = 0; j < pos; j++) fn(f.targets[j]);
+    else if (s.kind === "window") for (let j = Math.max(0, pos - s.k); j < pos; j++) fn(f.targets[j]);
+  }
+
+  /** The parents of `v` as a new array. */
+  parents(v: number): Int32Array {
+    const out: number[] = [];
+    this.forEachParent(v, (p) => out.push(p));
+    return Int32Array.from(out);
+  }
+
+  /** Number of parents of `v` without listing them. */
+  parentCount(v: number): number {
+    const fi = this.factorOf[v];
+    if (fi < 0) return 0;
+    const f = this.factors[fi];
+    const pos = this.positionOf[v];
+    const s = f.structure;
+    if (s.kind === "explicit") return s.parents[pos].length;
+    const own = s.kind === "prefix" || s.kind === "joint" ? pos : s.kind === "window" ? Math.min(pos, s.k) : 0;
+    return f.context.length + own;
+  }
+
+  /** Calls `fn` for each child of `v`. */
+  forEachChild(v: number, fn: (c: number) => void): void {
+    const segs = this.childIndex()[v];
+    for (const { arr, start, end } of segs) for (let j = start; j < end; j++) fn(arr[j]);
+  }
+
+  /** Total number of edges. */
+  edgeCount(): number {
+    let e = 0;
+    for (let v = 0; v < this.n; v++) e += this.parentCount(v);
+    return e;
+  }
+
+  private childIndex(): Segment[][] {
+    if (this.children) return this.children;
+    const ch: Segment[][] = Array.from({ length: this.n }, () => []);
+    for (const f of this.factors) {
+      const s = f.structure;
+      const t = f.targets;
+      if (s.kind === "explicit") {
+        const lists = new Map<number, number[]>();
+        s.parents.forEach((ps, j) => {
+          for (const p of ps) {
+            let l = lists.get(p);
+            if (!l) lists.set(p, (l = []));
+            l.push(t[j]);
+          }
+        });
+        for (const [p, l] of lists) ch[p].push({ arr: Int32Array.from(l), start: 0, end: l.length });
+        continue;
+      }
+      for (const c of f.context) ch[c].push({ arr: t, start: 0, end: t.length });
+      if (s.kind === "prefix" || s.kind === "joint") for (let j = 0; j + 1 < t.length; j++) ch[t[j]].push({ arr: t, start: j + 1, end: t.length });
+      else if (s.kind === "window") for (let j = 0; j + 1 < t.length; j++) ch[t[j]].push({ arr: t, start: j + 1, end: Math.min(t.length, j + 1 + s.k) });
+    }
+    this.children = ch;
+    return ch;
+  }
+
+  /** A directed cycle as a list of elements (first = last), or null when the graph is acyclic. */
+  findCycle(): number[] | null {
+    // Kahn's algorithm; what remains with parents unprocessed lies on or after a cycle.
+    const indeg = new Int32Array(this.n);
+    for (let v = 0; v < this.n; v++) indeg[v] = this.parentCount(v);
+    const queue: number[] = [];
+    for (let v = 0; v < this.n; v++) if (indeg[v] === 0) queue.push(v);
+    let done = 0;
+    while (queue.length) {
+      const v = queue.pop()!;
+      done++;
+      this.forEachChild(v, (c) => {
+        if (--indeg[c] === 0) queue.push(c);
+      });
+    }
+    if (done === this.n) return null;
+    // Walk parents among the remaining nodes until one repeats.
+    let v = indeg.findIndex((d) => d > 0);
+    const seenAt = new Map<number, number>();
+    const path: number[] = [];
+    while (!seenAt.has(v)) {
+      seenAt.set(v, path.length);
+      path.push(v);
+      let next = -1;
+      this.forEachParent(v, (p) => {
+        if (next < 0 && indeg[p] > 0) next = p;
+      });
+      v = next;
+    }
+    // path follows parent links: reverse it so arrows point parent → child.
+    const cycle = path.slice(seenAt.get(v)!).reverse();
+    cycle.push(cycle[0]);
+    return cycle;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Evaluating references (`x`, `x[i, j]`, `x[1..i-2]`, `x[*, c]`, `x[<i]`, `x[<(r, c)]`) to
+ * sets of elements under a binding of loop variables (LANGUAGE.md §3).
+ *
+ * Out-of-shape indices depend on the role of the reference: naming a *child* (the target of
+ * `p(…)`, the left side of `assume`) or anything in a `check` outside the shape is an error;
+ * in a *parent* list (the conditioning side of `p(…)`, the right side of `assume`) such
+ * elements are dropped — pixels past the border do not exist.
+ */
+import type * as A from "../dsl/ast";
+import type { DiagnosticBag } from "../dsl/diagnostics";
+import { flatten } from "./elements";
+import type { VariableIR } from "./ir";
+import { suggest } from "./suggest";
+import { evalSmallInt, type Env } from "./values";
+
+/** How out-of-shape indices are treated. */
+export type RefRole = "child" | "parent" | "claim";
+
+/** Variables in scope. */
+export interface VarScope {
+  readonly byName: ReadonlyMap<string, VariableIR>;
+  readonly constants: ReadonlySet<string>;
+}
+
+/** Looks up a variable for a reference, reporting unknown names with a suggestion. */
+export function resolveVariable(name: A.Ident, scope: VarScope, diags: DiagnosticBag): VariableIR | null {
+  const v = scope.byName.get(name.name);
+  if (v) return v;
+  if (scope.constants.has(name.name)) {
+    diags.error("E0211", `\`${name.name}\` is a constant, not a random variable`, name.span);
+    return null;
+  }
+  const guess = suggest(name.name, scope.byName.keys());
+  diags.error("E0201", `unknown random variable \`${name.name}\``, name.span, {
+    hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${name.name} : Bernoulli\``,
+  });
+  return null;
+}
+
+/** Elements (global ids) named by `ref`, in row-major order; null after reporting an error. */
+export function evalRef(ref: A.Ref, scope: VarScope, env: Env, diags: DiagnosticBag, role: RefRole): Int32Array | null {
+  const v = resolveVariable(ref.name, scope, diags);
+  if (!v) return null;
+  const sub = ref.subscript;
+  if (!sub) return range(v.offset, v.size);
+  const rank = v.shape.length;
+  if (sub.kind === "Before") {
+    if (sub.at.length > rank || rank === 0) {
+      arity(ref, v, sub.at.length, diags);
+      return null;
+    }
+    const idx: number[] = [];
+    for (let a = 0; a < sub.at.length; a++) {
+      const i = evalSmallInt(sub.at[a], env, diags, "an index");
+      if (i === null) return null;
+      if (i < 1 || i > v.shape[a]) {
+        outOfRange(sub.at[a], v, a, i, diags);
+        return null;
+      }
+      idx.push(i);
+    }
+    // The block addressed by a prefix of the indices; its earliest element in the order bounds the predecessors.
+    const innerSize = v.shape.slice(idx.length).reduce((x, y) => x * y, 1);
+    const first = flatten(v.shape.slice(0, idx.length), idx) * innerSize;
+    let earliest = Infinity;
+    for (let f = first; f < first + innerSize; f++) earliest = Math.min(earliest, v.rank[f]);
+    const out = new Int32Array(earliest);
+    for (let p = 0; p < earliest; p++) out[p] = v.offset + v.visit[p];
+    out.sort();
+    return out;
+  }
+  if (sub.items.length !== rank) {
+    arity(ref, v, sub.items.length, diags);
+    return null;
+  }
+  const axes: number[][] = [];
+  for (let a = 0; a < rank; a++) {
+    const it = sub.items[a];
+    const n = v.shape[a];
+    if (it.kind === "All") {
+      axes.push(Array.from({ length: n }, (_, i) => i + 1));
+      continue;
+    }
+    if (it.kind === "Range") {
+      const lo = evalSmallInt(it.lo, env, diags, "a range bound");
+      const hi = evalSmallInt(it.hi, env, diags, "a range bound");
+      if (lo === null || hi === null) return null;
+      if (hi < lo) {
+        axes.push([]);
+        continue;
+      }
+      if ((lo < 1 || hi > n) && role !== "parent") {
+        outOfRange(it, v, a, lo < 1 ? lo : hi, diags);
+        return null;
+      }
+      const list: number[] = [];
+      for (let i = Math.max(1, lo); i <= Math.min(n, hi); i++) list.push(i);
+      axes.push(list);
+      continue;
+    }
+    const i = evalSmallInt(it, env, diags, "an index");
+    if (i === null) return null;
+    if (i < 1 || i > n) {
+      if (role === "parent") {
+        axes.push([]);
+        continue;
+      }
+      outOfRange(it, v, a, i, diags);
+      return null;
+    }
+    axes.push([i]);
+  }
+  const out: number[] = [];
+  const cur = new Array<number>(rank);
+  const rec = (a: number) => {
+    if (a === rank) {
+      out.push(v.offset + flatten(v.shape, cur));
+      return;
+    }
+    for (const i of axes[a]) {
+      cur[a] = i;
+      rec(a + 1);
+    }
+  };
+  rec(0);
+  return Int32Array.from(out);
+}
+
+function range(start: number, n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = start + i;
+  return out;
+}
+
+function arity(ref: A.Ref, v: VariableIR, got: number, diags: DiagnosticBag): void {
+  const rank = v.shape.length;
+  const shape = rank ? `[${v.shape.join(", ")}]` : "a scalar";
+  const axes = rank === 1 ? "1 axis" : `${rank} axes`;
+  diags.error("E0301", `\`${v.name}\` has ${axes} (${rank ? `shape ${shape}` : "it is a scalar"}), but ${got} ${got === 1 ? "index is" : "indices are"} given`, ref.subscript!.span, {
+    hint: rank === 0 ? `write \`${v.name}\` without brackets` : `write \`${v.name}[${Array.from({ length: rank }, (_, i) => "ijk"[i] ?? `i${i + 1}`).join(", ")}]\`; use \`*\` for a whole axis`,
+  });
+}
+
+function outOfRange(node: { span: A.Span }, v: VariableIR, axis: number, i: number, diags: DiagnosticBag): void {
+  const which = v.shape.length > 1 ? ` on axis ${axis + 1}` : "";
+  diags.error("E0302", `index ${i} is outside \`${v.name}\`${which} (1..${v.shape[axis]})`, node.span, i === 0 ? { hint: "indices are 1-based: the first element is index 1" } : {});
+}
