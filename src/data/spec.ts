@@ -1,0 +1,326 @@
+/**
+ * Data specs: a plain description of where a model's training data comes
+ * from, and `loadData`, which loads it and adapts it to the model's variable
+ * (shape and domain).
+ */
+import * as fs from "node:fs";
+import { DataError } from "./errors.js";
+import { formatShape, splitDataset, toLevels, toRange, type Dataset } from "./dataset.js";
+import { binarize } from "./binarize.js";
+import { loadIdxImages } from "./idx.js";
+import { loadImageFolder } from "./images.js";
+import { FASHION_MNIST_DIR, MNIST_SPLIT_SEED, loadFashionMnist, mnistSplit } from "./mnist.js";
+import { resizeDataset } from "./resize.js";
+import { deriveSeed } from "./rng.js";
+
+/** The kinds of data source. */
+export type DataSource = "mnist" | "fashion_mnist" | "idx" | "images";
+
+/** All valid {@link DataSource} values. */
+export const DATA_SOURCES: readonly DataSource[] = ["mnist", "fashion_mnist", "idx", "images"];
+
+/**
+ * A plain object describing a data source.
+ * - `source`: `mnist` (embedded), `fashion_mnist` (IDX files, `path` = their
+ *   folder, default {@link FASHION_MNIST_DIR}), `idx` (`path` = images file,
+ *   `labels` = optional labels file), `images` (`path` = folder of PNG/JPEG).
+ * - `binarize`: a threshold in [0, 1] or `"stochastic"` (seeded by `seed`).
+ * - `size`: resize images to [H, W] (or [H, W, C]) before use.
+ * - `seed`: seed of stochastic binarisation (default {@link DEFAULT_DATA_SEED}).
+ */
+export interface DataSpec {
+  /** Where the data comes from. */
+  source: DataSource;
+  /** File or folder, depending on `source`. */
+  path?: string;
+  /** IDX labels file (source `idx` only). */
+  labels?: string;
+  /** Binarisation: threshold in [0, 1], or `"stochastic"`. */
+  binarize?: number | "stochastic";
+  /** Resize every image to this [H, W] or [H, W, C] before use. */
+  size?: number[];
+  /** Seed of stochastic binarisation. */
+  seed?: number;
+}
+
+/** The domain of the model variable the data feeds. */
+export type TargetDomain =
+  | { kind: "bernoulli" }
+  | { kind: "categorical"; k: number }
+  | { kind: "real"; lo: number; hi: number }
+  | { kind: "normal" };
+
+/** The model variable the data must fit: its per-example shape and domain. */
+export interface DataTarget {
+  /** Per-example shape of the variable, e.g. [28, 28]. */
+  shape: number[];
+  /** Domain of the variable. */
+  domain: TargetDomain;
+}
+
+/** Default train/test ratio when the train block gives no `split`. */
+export const DEFAULT_SPLIT: readonly [number, number] = [0.8, 0.2];
+
+/** Threshold used to binarise intensities for a Bernoulli target when `binarize` is not given. */
+export const DEFAULT_BINARIZE_THRESHOLD = 0.5;
+
+/** Seed of stochastic binarisation when the spec gives no `seed`. */
+export const DEFAULT_DATA_SEED = 0;
+
+/**
+ * Seed of the fixed permutation that splits `idx` and `images` sources (the
+ * same as {@link MNIST_SPLIT_SEED}); not affected by `spec.seed`.
+ */
+export const DATA_SPLIT_SEED = MNIST_SPLIT_SEED;
+
+function specError(message: string, hint?: string): never {
+  throw new DataError("D0402", message, hint === undefined ? {} : { hint });
+}
+
+/** Checks a spec's fields and throws D0402 naming the first problem. */
+export function validateSpec(spec: DataSpec): void {
+  if (spec === null || typeof spec !== "object") specError("data spec must be an object");
+  if (!DATA_SOURCES.includes(spec.source)) {
+    specError(`unknown data source "${String(spec.source)}"`, `use one of ${DATA_SOURCES.join(", ")}`);
+  }
+  if ((spec.source === "idx" || spec.source === "images") && (typeof spec.path !== "string" || spec.path === "")) {
+    specError(`data source "${spec.source}" needs a path`);
+  }
+  if (spec.source === "mnist" && spec.path !== undefined) {
+    specError('data source "mnist" is embedded and takes no path', 'use idx("…") for MNIST IDX files');
+  }
+  if (spec.path !== undefined && typeof spec.path !== "string") specError("data path must be a string");
+  if (spec.labels !== undefined && (spec.source !== "idx" || typeof spec.labels !== "string")) {
+    specError(`a labels file can only be given for an idx source (source is "${spec.source}")`);
+  }
+  if (spec.binarize !== undefined && spec.binarize !== "stochastic") {
+    const t = spec.binarize;
+    if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > 1) {
+      specError(`binarize must be a threshold in [0, 1] or "stochastic", got ${String(t)}`);
+    }
+  }
+  if (spec.seed !== undefined && (typeof spec.seed !== "number" || !Number.isFinite(spec.seed))) {
+    specError(`data seed must be a finite number, got ${String(spec.seed)}`);
+  }
+  if (spec.size !== undefined) {
+    const s = spec.size;
+    const ok =
+      Array.isArray(s) &&
+      (s.length === 2 || s.length === 3) &&
+      s.every((v) => Number.isInteger(v) && v >= 1) &&
+      (s.length === 2 || s[2] === 1 || s[2] === 3);
+    if (!ok) specError(`size must be [height, width] or [height, width, 1|3] with positive integers, got ${JSON.stringify(s)}`);
+  }
+}
+
+/**
+ * Drops trailing size-1 axes beyond the first two, so [28, 28, 1] and
+ * [28, 28] compare equal.
+ */
+function canonicalShape(shape: readonly number[]): number[] {
+  const s = shape.slice();
+  while (s.length > 2 && s[s.length - 1] === 1) s.pop();
+  return s;
+}
+
+/**
+ * True when data of per-example shape `data` can feed a variable of shape
+ * `target`: equal shapes, where a trailing channel axis of size 1 may be
+ * omitted on either side ([28, 28] ~ [28, 28, 1]).
+ */
+export function shapesCompatible(data: readonly number[], target: readonly number[]): boolean {
+  const a = canonicalShape(data);
+  const b = canonicalShape(target);
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function checkTarget(target: DataTarget): void {
+  if (!target || !Array.isArray(target.shape) || !target.shape.every((v) => Number.isInteger(v) && v >= 1)) {
+    specError(`model variable shape must be a list of positive integers, got ${JSON.stringify(target?.shape)}`);
+  }
+  const d = target.domain;
+  switch (d?.kind) {
+    case "bernoulli":
+    case "normal":
+      return;
+    case "categorical":
+      if (!Number.isInteger(d.k) || d.k < 2) specError(`Categorical(k) needs an integer k ≥ 2, got ${d.k}`);
+      return;
+    case "real":
+      if (!Number.isFinite(d.lo) || !Number.isFinite(d.hi) || !(d.hi > d.lo)) {
+        specError(`Real(lo, hi) needs finite lo < hi, got (${d.lo}, ${d.hi})`);
+      }
+      return;
+    default:
+      specError(`unknown model domain ${JSON.stringify(d)}`);
+  }
+}
+
+function describeSource(spec: DataSpec): string {
+  return spec.path !== undefined ? `${spec.source} data ${spec.path}` : `${spec.source} data`;
+}
+
+function checkShape(ds: Dataset, spec: DataSpec, target: DataTarget): void {
+  if (!shapesCompatible(ds.shape, target.shape)) {
+    const imageLike = ds.shape.length === 2 || ds.shape.length === 3;
+    throw new DataError(
+      "D0401",
+      `${describeSource(spec)} has per-example shape ${formatShape(ds.shape)} but the model variable has shape ${formatShape(target.shape)}`,
+      {
+        ...(spec.path !== undefined ? { path: spec.path } : {}),
+        hint: imageLike
+          ? `declare the variable with shape ${formatShape(ds.shape)}, or resize the data with size [H, W]`
+          : `declare the variable with shape ${formatShape(ds.shape)}`,
+      },
+    );
+  }
+}
+
+/**
+ * Adapts a dataset to a model variable's domain (shape already checked):
+ * 1. `spec.binarize` given → binarise first (threshold, or stochastic with `seed`);
+ * 2. Bernoulli → binary values (non-binary data: threshold
+ *    {@link DEFAULT_BINARIZE_THRESHOLD}, value > 0.5 ↦ 1);
+ *    Categorical(k) → integer levels 0..k-1 (round(u·(k-1)); k = 256 gives the raw bytes);
+ *    Real(lo, hi) → scaled linearly from [0, 1] to [lo, hi];
+ *    Normal → real values in [0, 1], unchanged.
+ * The result takes the variable's shape.
+ */
+export function adaptToDomain(ds: Dataset, target: DataTarget, spec: Pick<DataSpec, "binarize">, seed: number): Dataset {
+  let out = ds;
+  if (spec.binarize === "stochastic") out = binarize(out, { stochastic: true, seed });
+  else if (typeof spec.binarize === "number") out = binarize(out, { threshold: spec.binarize });
+  const d = target.domain;
+  switch (d.kind) {
+    case "bernoulli":
+      if (out.kind !== "binary") out = binarize(out, { threshold: DEFAULT_BINARIZE_THRESHOLD });
+      break;
+    case "categorical":
+      out = toLevels(out, d.k);
+      break;
+    case "real":
+      out = toRange(out, d.lo, d.hi);
+      break;
+    case "normal":
+      out = toRange(out, 0, 1);
+      break;
+  }
+  if (out === ds) out = { ...ds, x: ds.x.slice(), ...(ds.labels ? { labels: ds.labels.slice() } : {}) };
+  out.shape = target.shape.slice();
+  out.name = ds.name;
+  return out;
+}
+
+/** Channels implied by a target shape for image loading (1 unless [H, W, 3]). */
+function targetChannels(shape: readonly number[]): number {
+  return shape.length === 3 && shape[2] === 3 ? 3 : 1;
+}
+
+/**
+ * Loads the data described by `spec` and adapts it to the model variable
+ * `target`, returning the train and test parts.
+ *
+ * - Shape: `spec.size` (if given) resizes any image source first. Image
+ *   folders are loaded at `spec.size` or else at the target's [H, W] (with
+ *   its channels). Other data whose per-example shape differs from the
+ *   target's → D0401 stating both shapes ([28, 28] and [28, 28, 1] match).
+ * - Split: `mnist` uses its fixed split ({@link mnistSplit}); `fashion_mnist`
+ *   uses its own train/test files (`split` ignored); `idx` and `images` use
+ *   a permutation seeded with {@link DATA_SPLIT_SEED}: first part train, last
+ *   part test (see `splitCounts` for the ratio rules). Default [0.8, 0.2].
+ * - Domain: see {@link adaptToDomain}. Stochastic binarisation draws the
+ *   train part from `new Rng(deriveSeed(seed, 0))` and the test part from
+ *   `new Rng(deriveSeed(seed, 1))` (seed = `spec.seed`, default 0).
+ */
+export function loadData(
+  spec: DataSpec,
+  target: DataTarget,
+  split: readonly [number, number] | readonly number[] = DEFAULT_SPLIT,
+): { train: Dataset; test: Dataset } {
+  validateSpec(spec);
+  checkTarget(target);
+  const seed = spec.seed ?? DEFAULT_DATA_SEED;
+  let train: Dataset;
+  let test: Dataset;
+
+  const resize = (ds: Dataset): Dataset => {
+    if (spec.size === undefined) return ds;
+    const want = spec.size.length === 3 ? spec.size[2] : 1;
+    const have = ds.shape.length === 3 ? ds.shape[2] : 1;
+    if (want !== have) {
+      throw new DataError(
+        "D0401",
+        `${describeSource(spec)} has ${have} channel${have === 1 ? "" : "s"} per pixel but size ${formatShape(spec.size)} asks for ${want}`,
+        spec.path !== undefined ? { path: spec.path } : {},
+      );
+    }
+    return resizeDataset(ds, spec.size);
+  };
+
+  switch (spec.source) {
+    case "mnist": {
+      ({ train, test } = mnistSplit(split));
+      train = resize(train);
+      test = resize(test);
+      break;
+    }
+    case "fashion_mnist": {
+      ({ train, test } = loadFashionMnist(spec.path ?? FASHION_MNIST_DIR));
+      train = resize(train);
+      test = resize(test);
+      break;
+    }
+    case "idx": {
+      const all = resize(loadIdxImages(spec.path!, spec.labels));
+      checkShape(all, spec, target);
+      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
+      break;
+    }
+    case "images": {
+      let shape: number[];
+      if (spec.size !== undefined) {
+        shape = spec.size.length === 3 ? spec.size.slice() : targetChannels(target.shape) === 3 ? [spec.size[0], spec.size[1], 3] : spec.size.slice();
+      } else {
+        shape = target.shape.slice();
+        const imageLike = (shape.length === 2 || shape.length === 3) && (shape.length === 2 || shape[2] === 1 || shape[2] === 3);
+        if (!imageLike) {
+          throw new DataError(
+            "D0401",
+            `images folder ${spec.path} cannot feed a model variable of shape ${formatShape(target.shape)}: images need [H, W], [H, W, 1] or [H, W, 3]`,
+            { path: spec.path!, hint: "declare the variable as an image, e.g. [28, 28]" },
+          );
+        }
+      }
+      const all = loadImageFolder(spec.path!, shape);
+      checkShape(all, spec, target);
+      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
+      break;
+    }
+  }
+  checkShape(train, spec, target);
+  if (train.n === 0) {
+    throw new DataError(
+      "D0404",
+      `${describeSource(spec)}: the split ${JSON.stringify(split)} leaves no training examples (${test.n} test)`,
+      spec.path !== undefined ? { path: spec.path } : {},
+    );
+  }
+  return {
+    train: adaptToDomain(train, target, spec, deriveSeed(seed, 0)),
+    test: adaptToDomain(test, target, spec, deriveSeed(seed, 1)),
+  };
+}
+
+/**
+ * A spec for a bare path: a folder → `images`, a file → `idx` (an images
+ * file; no labels are looked for). A missing path → D0101.
+ */
+export function specFromPath(path: string): DataSpec {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    throw new DataError("D0101", `data path not found: ${path}`, { path, cause: e });
+  }
+  return st.isDirectory() ? { source: "images", path } : { source: "idx", path };
+}
