@@ -4,7 +4,7 @@
  * file is not formatted. A file with syntax errors is never rewritten.
  */
 import { format } from "../dsl/format";
-import { writeFileAtomic } from "./fsutil";
+import { writeFileAtomic } from "../data/atomic";
 import { colors, EXIT, printDiagnostics, readText, UsageError } from "./io";
 
 /** Options of `gm fmt`. */

@@ -6,7 +6,7 @@
  */
 import { toDot, pixelSvg } from "../compiler/dot";
 import type { ModelIR } from "../compiler/ir";
-import { writeFileAtomic } from "./fsutil";
+import { writeFileAtomic } from "../data/atomic";
 import { compileOrReport, EXIT, pickModel, UsageError } from "./io";
 import { svgToPng } from "./render";
 

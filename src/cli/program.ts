@@ -81,6 +81,60 @@ function buildProgram(): Command {
     .option("--elements", "draw every element even in a large model")
     .action(run(async (file: string, o: { format: string; out?: string; model?: string; pixel?: string; elements?: boolean }) => (await import("./graph")).runGraph(file, o)));
 
+  program
+    .command("train")
+    .description("train a model on data (tables in closed form, neural families with Adam)")
+    .argument("<file>", ".gm file")
+    .option("--model <name>", "the model to train")
+    .option("--epochs <n>", "epochs (default: train block, else 10)")
+    .option("--batch <n>", "batch size (default: train block, else 100)")
+    .option("--lr <rate>", "Adam learning rate (default: train block, else 1e-3)")
+    .option("--data <source>", 'mnist, idx("file.gz", binarize = 0.5), images("dir"), or a path')
+    .option("--seed <n>", "seed for weights, batches and sampling (default: train block, else 1)")
+    .option("--smoothing <alpha>", "Laplace smoothing of tables (default 1)")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .option("--out <dir>", "run directory (default: runs/<model>)")
+    .option("--resume", "continue the run in --out")
+    .option("-q, --quiet", "no progress bar")
+    .action(run(async (file: string, o: Record<string, string>) => (await import("./train")).runTrain(file, o)));
+
+  program
+    .command("sample")
+    .description("draw samples from a trained run as a PNG grid")
+    .argument("<run>", "run directory")
+    .option("-n, --n <count>", "number of samples", "64")
+    .option("--seed <n>", "sampling seed", "1")
+    .option("-o, --out <png>", "output PNG (default: RUN/samples-seedS.png)")
+    .option("--json", "also print the samples as JSON")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (dir: string, o: Record<string, string>) => (await import("./sample")).runSample(dir, o)));
+
+  program
+    .command("score")
+    .description("held-out negative log-likelihood (nats, bits/dim) and per-image log-likelihoods")
+    .argument("<run>", "run directory")
+    .option("--data <source>", "data to score (default: the run's held-out split)")
+    .option("--json", "JSON output")
+    .option("--per-image", "per-image log-likelihoods (least likely first)")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (dir: string, o: Record<string, string>) => (await import("./score")).runScore(dir, o)));
+
+  program
+    .command("verify")
+    .description("check the model's own network: densities normalize, the chain rule is consistent, assumptions hold, samples match")
+    .argument("<file>", ".gm file")
+    .option("--model <name>", "only this model")
+    .option("--runs <n>", "random parameter draws per property", "20")
+    .option("--seed <n>", "fast-check seed")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (file: string, o: Record<string, string>) => (await import("./verify")).runVerify(file, o)));
+
+  program
+    .command("backends")
+    .description("list the TensorFlow.js backends and whether each can run here")
+    .option("--json", "JSON output")
+    .action(run(async (o: { json?: boolean }) => (await import("./backends")).runBackends(o)));
+
   return program;
 }
 

@@ -26,6 +26,7 @@ import { domainName, outcomes } from "./ir";
 import { inverse, visitOrder } from "./orders";
 import { evalRef, resolveVariable, type RefRole, type VarScope } from "./refs";
 import { suggest } from "./suggest";
+import { dataSourceFromValue } from "./datasource";
 import { evalInt, evalReal, evalSmallInt, formatNum, type Env, type Num } from "./values";
 
 /** Result of compiling a file: every model that compiled, and every diagnostic. */
@@ -1073,22 +1074,8 @@ class ModelCompiler {
           break;
         }
         case "data": {
-          const w: Written | null = v.kind === "Call" ? { name: v.callee, args: v.args, span: v.span } : v.kind === "Name" ? { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span } : null;
-          if (!w) {
-            this.diags.error("E0702", "`data` is a source: `mnist`, `fashion_mnist`, `idx(\"file.gz\")` or `images(\"dir\")`", v.span);
-            break;
-          }
-          const sch = lookup(w, DATA_SOURCES, "data source", this.diags);
-          if (!sch) break;
-          const args = bindArgs(w, sch, this.env(), this.diags);
-          if (!args) break;
-          const ds: { -readonly [K in keyof DataSourceIR]: DataSourceIR[K] } = { source: sch.name as DataSourceIR["source"] };
-          if (args.path !== undefined) ds.path = args.path as string;
-          if (args.labels !== undefined) ds.labels = args.labels as string;
-          if (args.binarize !== undefined) ds.binarize = args.binarize as number | "stochastic";
-          if (args.size !== undefined) ds.size = args.size as number[];
-          if (args.seed !== undefined) ds.seed = args.seed as number;
-          cfg.data = ds;
+          const ds = dataSourceFromValue(v, this.env(), this.diags);
+          if (ds) cfg.data = ds;
           break;
         }
       }

@@ -3,11 +3,11 @@
  * errors, syntax errors (several per file, thanks to recovery) and the few structural errors
  * found while building the AST all come back as diagnostics.
  */
-import type { IToken, IRecognitionException } from "chevrotain";
-import type { GmFile, IndependenceClaim, Span } from "./ast";
+import type { CstNode, IToken, IRecognitionException } from "chevrotain";
+import type { GmFile, IndependenceClaim, Span, Value } from "./ast";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
 import { gmParser } from "./parser";
-import { gmLexer, KEYWORDS, StatementEnd, StringLiteral } from "./tokens";
+import { gmLexer, Identifier, KEYWORDS, StatementEnd, StringLiteral } from "./tokens";
 import { AstBuilder, endOfText, tokenSpan } from "./toAst";
 
 /** A comment with its place, kept for the formatter. */
@@ -49,20 +49,25 @@ export function parse(text: string, file = "<input>"): ParseResult {
   // chevrotain also breaks lines at a lone `\r`; spans, `endOfText` and the renderer count `\n` only.
   if (/\r(?!\n)/.test(text)) relocate([...lexed.tokens, ...((lexed.groups.comments ?? []) as IToken[])], text);
 
+  /** Lines where the parser's view is already broken (a bad character, a string that never closes). */
+  const brokenLines = new Set<number>();
   for (const e of lexed.errors) {
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const first = [...ch][0] ?? ch;
-    const hint = first === "." ? "decimals start with a digit: write `0.5`, not `.5`"
+    const hint = first === "." && /\d/.test(text.charAt(e.offset + 1)) ? "decimals start with a digit: write `0.5`, not `.5`"
       : first === "&" || first === "!" ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
       : first === "'" ? "strings use double quotes: \"…\""
       : undefined;
-    bag.error("E0101", `unexpected character \`${first}\``, spanAt(text, e.offset, first.length), hint ? { hint } : {});
+    const d = bag.error("E0101", `unexpected character \`${first}\``, spanAt(text, e.offset, first.length), hint ? { hint } : {});
+    brokenLines.add(d.span.start.line);
   }
 
   const tokens: IToken[] = [];
+  let openComment = false;
   for (const t of lexed.tokens) {
     if (t.tokenType.name === "UnterminatedString") {
       bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: "add a closing `\"` on the same line" });
+      brokenLines.add(t.startLine ?? 1);
       // The parser reads it as the string it was meant to be, so the rest of the line is not reported again.
       tokens.push({ ...t, image: `${t.image}"`, tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
       continue;
@@ -74,25 +79,66 @@ export function parse(text: string, file = "<input>"): ParseResult {
   for (const t of (lexed.groups.comments ?? []) as IToken[]) {
     if (t.tokenType.name === "UnterminatedComment") {
       bag.error("E0102", "this block comment is never closed", spanAt(text, t.startOffset, 2), { hint: "close it with `*/`" });
+      openComment = true;
       continue;
     }
     comments.push({ text: t.image, span: tokenSpan(t) });
   }
 
-  gmParser.input = insertStatementEnds(tokens);
-  const cst = gmParser.file();
-  const seen = new Set<number>();
-  for (const e of gmParser.errors) {
+  // A keyword where a name belongs (`latent in : Normal`) is reported once, then read as that name
+  // (and its statement left out of the AST), so recovery does not lose the rest of the model.
+  // No statement has a keyword right before `:`, so `fit : Bernoulli` is caught before parsing.
+  // Any syntax error on such a line follows from that first error.
+  const seen = new Set<number>(brokenLines);
+  let input = tokens.map((t, i) => {
+    if (t.tokenType === Identifier || !KEYWORDS.includes(t.image) || tokens[i + 1]?.tokenType.name !== "Colon") return t;
+    bag.error("E0104", `expected a name, found the keyword \`${t.image}\``, tokenSpan(t), { hint: `\`${t.image}\` is a keyword; choose another name` });
+    seen.add(t.startLine ?? 1);
+    return asName(t);
+  });
+  const misuses: RecognitionError[] = [];
+  let errors: RecognitionError[] = [];
+  let cst: CstNode;
+  for (let round = 0; ; round++) {
+    gmParser.input = insertStatementEnds(input);
+    cst = gmParser.file();
+    errors = [...gmParser.errors];
+    const found = round < 4 ? errors.filter((e) => keywordAsName(e)) : [];
+    if (found.length === 0) break;
+    misuses.push(...found);
+    const retype = new Set(found.map((e) => keywordAsName(e)!));
+    input = input.map((t) => (retype.has(t) ? asName(t) : t));
+  }
+  for (const e of [...misuses, ...errors]) {
+    // A comment that never closes hides the rest of the file; "expected `}`" at its end adds nothing.
+    if (openComment && e.token.tokenType.name === "EOF") continue;
     const d = syntaxDiagnostic(e, text, tokens);
-    // Recovery can report the same place twice; keep the first message per offset.
-    if (seen.has(d.span.start.offset)) continue;
-    seen.add(d.span.start.offset);
+    // After one error, recovery may misread the rest of that line (`const order = 3` would also
+    // report "expected a name in an order declaration"); keep the first syntax error per line.
+    if (seen.has(d.span.start.line)) continue;
+    seen.add(d.span.start.line);
     const code = e.name === "NoViableAltException" ? "E0105" : e.name === "EarlyExitException" ? "E0106" : e.name === "NotAllInputParsedException" || d.message.startsWith("expected `model") ? "E0107" : "E0104";
     bag.error(code, d.message, d.span, d.hint ? { hint: d.hint } : {});
   }
 
   const ast = new AstBuilder(bag).file(cst, text);
   return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
+}
+
+type RecognitionError = IRecognitionException & { previousToken?: IToken };
+
+/** A keyword where the parser wanted a name (`const order = 3`, `x : Bernoulli[in]`). */
+function keywordAsName(e: RecognitionError): IToken | undefined {
+  const t = e.token;
+  if (t.tokenType === Identifier || !KEYWORDS.includes(t.image) || t.isInsertedInRecovery) return undefined;
+  if (e.name === "MismatchedTokenException" && e.message.startsWith("expected a name")) return t;
+  if (e.name === "NoViableAltException" && /[(,] a name[,)]/.test(e.message)) return t;
+  return undefined;
+}
+
+/** A keyword read as the name it was meant to be; `isInsertedInRecovery` keeps its statement out of the AST. */
+function asName(t: IToken): IToken {
+  return { ...t, tokenType: Identifier, tokenTypeIdx: Identifier.tokenTypeIdx!, isInsertedInRecovery: true };
 }
 
 /** Sets every token's line and column from its offsets, counting only `\n` as a line break. */
@@ -124,6 +170,9 @@ const CONTINUES = new Set([
 /** Tokens after which (outside brackets) only variables follow, so `name(` on the next line starts a statement. */
 const BEFORE_REFS = new Set(["Indep", "Not", "Bar", "Comma"]);
 
+/** Tokens after which a statement other than `const` / `check` / `assume` may be under way. */
+const NEW_STATEMENT = new Set(["Order", "Fit", "Train", "Latent", "Model", "LBrace", "RBrace", "Semicolon"]);
+
 /** Keywords that only ever begin a statement. */
 const STARTS = new Set(["Const", "Latent", "Order", "For", "Assume", "Check", "Fit", "Train", "Model"]);
 
@@ -138,6 +187,7 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
   let depth = 0;
   let inFor = false; // between `for` and the `:` that ends its quantifiers
   let afterForColon = false; // the previous token is that `:`
+  let noCalls = false; // in a `const`, `check` or `assume`, where `name(` never continues the statement
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const prev = out[out.length - 1];
@@ -153,9 +203,10 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
       // `order x` + newline + `random(seed = 7)` is one statement.
       const orderFamily = prevName === "Identifier" && out[out.length - 2]?.tokenType.name === "Order";
       const startsHere = name === "Identifier" && !orderFamily && (next === "LParen" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator"));
-      if (alwaysStarts || (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName)))) {
+      if (alwaysStarts || (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName) || noCalls))) {
         depth = 0;
         inFor = false;
+        noCalls = false;
         out.push({
           ...prev,
           image: "",
@@ -168,6 +219,9 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
       }
     }
     afterForColon = inFor && name === "Colon";
+    const next = tokens[i + 1]?.tokenType.name;
+    if (name === "Const" || name === "Check" || name === "Assume") noCalls = true;
+    else if (NEW_STATEMENT.has(name) || (name === "Identifier" && depth === 0 && (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))) noCalls = false;
     if (name === "For") inFor = true;
     else if (name === "Colon" || name === "LBrace" || name === "RBrace") inFor = false;
     if (name === "LParen" || name === "LBracket") depth++;
@@ -188,7 +242,7 @@ function after(s: Span, text: string): Span {
   return { start: s.end, end: inLine ? { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } : s.end };
 }
 
-function syntaxDiagnostic(e: IRecognitionException & { previousToken?: IToken }, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
+function syntaxDiagnostic(e: RecognitionError, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
   let t = e.token;
   let span: Span;
   if (t.tokenType.name === "StatementEnd") {
@@ -214,6 +268,7 @@ function syntaxDiagnostic(e: IRecognitionException & { previousToken?: IToken },
     const expectedName = /expected (a name|an? [a-z ]+)/.exec(e.message);
     if (expectedName && /name/.test(e.message)) hint = `\`${image}\` is a keyword; choose another name`;
   }
+  if (keywordAsName(e)) hint = `\`${image}\` is a keyword; choose another name`;
   if (/found `=`/.test(e.message) && /`==`/.test(e.message)) hint = "compare with `==`";
   if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
   return { message: e.message, span, hint };
@@ -239,4 +294,19 @@ export function parseClaim(text: string, file = "<query>"): ClaimParseResult {
   if (bag.hasErrors) return { claim: null, diagnostics: bag.items };
   const claim = new AstBuilder(bag).claim(cst);
   return { claim, diagnostics: bag.items };
+}
+
+/** Parses a standalone argument value, e.g. `idx("a.gz", binarize = 0.5)` (the CLI's `--data`). */
+export function parseValue(text: string, file = "<argument>"): { value: Value | null; diagnostics: Diagnostic[] } {
+  const bag = new DiagnosticBag(file);
+  const lexed = gmLexer.tokenize(text);
+  for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
+  gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
+  const cst = gmParser.value();
+  for (const e of gmParser.errors) {
+    const d = syntaxDiagnostic(e, text, lexed.tokens);
+    bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
+  }
+  if (bag.hasErrors) return { value: null, diagnostics: bag.items };
+  return { value: new AstBuilder(bag).value(cst), diagnostics: bag.items };
 }

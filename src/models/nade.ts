@@ -1,0 +1,128 @@
+/**
+ * `nade(hidden = H)`: the Neural Autoregressive Distribution Estimator (Larochelle & Murray,
+ * AISTATS 2011), over Bernoulli elements in the factor's order x_1 … x_D.
+ *
+ *   a_d = c + W_{:, <d} x_{<d}          (H)       — shared across d: a_{d+1} = a_d + W_{:, d} x_d
+ *   h_d = σ(a_d)
+ *   p(x_d = 1 | x_{<d}) = σ(b_d + V_d · h_d)
+ *
+ * Parameters W (H×D), c (H), V (D×H), b (D): 2DH + D + H, the compiler's count.
+ * NOTE: W's last column never reaches a conditional (no element follows x_D); the paper's
+ * count, and ours, include it.
+ *
+ * Cost: the hidden pre-activations for every d are one exclusive cumulative sum along the
+ * order, O(B·D·H) — never one matmul per pixel. TensorFlow.js's `cumsum` gradient is only
+ * right along the last axis, so the cumulative axis is kept last ([B, H, D]).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FactorIR } from "../compiler/ir";
+import type { Rng } from "../data/rng";
+import { bernoulliLogProb, sigmoid } from "./ops";
+import type { FactorModule } from "./types";
+
+/** The NADE factor module. */
+export class NadeModule implements FactorModule {
+  readonly gradient = true;
+  readonly variables: tf.Variable[];
+  readonly W: tf.Variable; // [H, D]
+  readonly c: tf.Variable; // [H]
+  readonly V: tf.Variable; // [D, H]
+  readonly b: tf.Variable; // [D]
+  private readonly order: tf.Tensor1D;
+  private cache?: { W: Float32Array; c: Float32Array; V: Float32Array; b: Float32Array };
+  readonly D: number;
+  readonly H: number;
+
+  constructor(readonly factor: FactorIR, name: string, seed: number) {
+    this.D = factor.targets.length;
+    this.H = factor.args.hidden as number;
+    const { D, H } = this;
+    this.W = tf.variable(tf.randomNormal([H, D], 0, 0.01, "float32", seed), true, `${name}/W`);
+    this.c = tf.variable(tf.zeros([H]), true, `${name}/c`);
+    this.V = tf.variable(tf.randomNormal([D, H], 0, 0.01, "float32", seed + 1), true, `${name}/V`);
+    this.b = tf.variable(tf.zeros([D]), true, `${name}/b`);
+    this.variables = [this.W, this.c, this.V, this.b];
+    this.order = tf.keep(tf.tensor1d(factor.targets, "int32"));
+  }
+
+  /** Logits of every conditional, [B, D], from x in the factor's order. */
+  logits(xo: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [B, D] = xo.shape;
+      // [B, H, D]: contribution of x_j to every hidden unit, then an exclusive cumulative sum along j.
+      const contrib = tf.mul(xo.reshape([B, 1, D]), this.W.reshape([1, this.H, D]));
+      const a = tf.add(tf.cumsum(contrib, 2, true), this.c.reshape([1, this.H, 1]));
+      const h = tf.sigmoid(a);
+      // logit_d = b_d + Σ_h V[d, h] h[:, h, d]
+      const vt = tf.transpose(this.V).reshape([1, this.H, D]);
+      return tf.add(tf.sum(tf.mul(h, vt), 1), this.b) as tf.Tensor2D;
+    });
+  }
+
+  logProb(x: tf.Tensor2D): tf.Tensor1D {
+    this.cache = undefined;
+    return tf.tidy(() => {
+      const xo = tf.gather(x, this.order, 1) as tf.Tensor2D;
+      return bernoulliLogProb(this.logits(xo), xo);
+    });
+  }
+
+  private weights() {
+    if (!this.cache) {
+      this.cache = {
+        W: this.W.dataSync() as Float32Array,
+        c: this.c.dataSync() as Float32Array,
+        V: this.V.dataSync() as Float32Array,
+        b: this.b.dataSync() as Float32Array,
+      };
+    }
+    return this.cache;
+  }
+
+  /** p(x_d = 1 | x_<d) for d = position, from the row's values. O(position · H). */
+  conditional(position: number, row: Float32Array): Float64Array {
+    const { W, c, V, b } = this.weights();
+    const { D, H } = this;
+    const t = this.factor.targets;
+    let logit = b[position];
+    for (let h = 0; h < H; h++) {
+      let a = c[h];
+      for (let j = 0; j < position; j++) if (row[t[j]] !== 0) a += W[h * D + j] * row[t[j]];
+      logit += V[position * H + h] * sigmoid(a);
+    }
+    const p1 = sigmoid(logit);
+    return Float64Array.from([1 - p1, p1]);
+  }
+
+  /** Ancestral sampling with the running pre-activation a_{d+1} = a_d + W_{:, d} x_d: O(D·H) per row. */
+  sample(rows: Float32Array[], rng: Rng): void {
+    this.cache = undefined;
+    const { W, c, V, b } = this.weights();
+    const { D, H } = this;
+    const t = this.factor.targets;
+    const a = new Float64Array(H);
+    const h = new Float64Array(H);
+    for (const row of rows) {
+      a.set(c);
+      for (let d = 0; d < D; d++) {
+        let logit = b[d];
+        for (let k = 0; k < H; k++) {
+          h[k] = sigmoid(a[k]);
+          logit += V[d * H + k] * h[k];
+        }
+        const x = rng.uniform() < sigmoid(logit) ? 1 : 0;
+        row[t[d]] = x;
+        if (x) for (let k = 0; k < H; k++) a[k] += W[k * D + d];
+      }
+    }
+  }
+
+  invalidate(): void {
+    this.cache = undefined;
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+    this.order.dispose();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Small differentiable building blocks shared by the families, written to avoid the kernels
+ * TensorFlow.js's wasm backend lacks (../shared/BACKEND-FACTS.md): no gradient of `gather`
+ * (UnsortedSegmentSum), a wrong `cumsum` gradient off the last axis.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Scatters a packed parameter vector into a dense [rows, cols] matrix (zeros elsewhere).
+ * `positions[i]` is the flat dense position of packed entry i. Forward and backward are both
+ * plain `gather`s, so no gather gradient is needed: d(dense)/d(packed) just reads the
+ * positions back. This keeps a sparse weight matrix (FVSBN's triangle, a pruned parent set)
+ * with exactly as many trainable numbers as it has free weights.
+ */
+export class Embedding {
+  private readonly index: tf.Tensor1D;
+  private readonly positions: tf.Tensor1D;
+  constructor(readonly rows: number, readonly cols: number, positions: Int32Array) {
+    const index = new Int32Array(rows * cols); // 0 → the zero slot, i + 1 → packed entry i
+    positions.forEach((p, i) => {
+      index[p] = i + 1;
+    });
+    this.index = tf.keep(tf.tensor1d(index, "int32"));
+    this.positions = tf.keep(tf.tensor1d(positions, "int32"));
+  }
+
+  /** The dense matrix for `packed` (differentiable in `packed`). */
+  apply(packed: tf.Tensor1D): tf.Tensor2D {
+    const { index, positions, rows, cols } = this;
+    const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const p = inputs[0] as tf.Tensor;
+      const withZero = tf.concat([tf.zeros([1]), p as tf.Tensor1D]);
+      const value = tf.gather(withZero, index).reshape([rows, cols]);
+      return { value, gradFunc: (dy: tf.Tensor) => tf.gather(dy.reshape([-1]), positions) };
+    });
+    return f(packed) as tf.Tensor2D;
+  }
+
+  dispose(): void {
+    this.index.dispose();
+    this.positions.dispose();
+  }
+}
+
+/** log σ(l) for x = 1 and log(1 − σ(l)) for x = 0, summed over columns: [B]. */
+export function bernoulliLogProb(logits: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    // log σ(l) = −softplus(−l); log(1 − σ(l)) = −softplus(l)
+    const pos = tf.softplus(tf.neg(logits));
+    const neg = tf.softplus(logits);
+    return tf.neg(tf.add(tf.mul(x, pos), tf.mul(tf.sub(1, x), neg))).sum(1) as tf.Tensor1D;
+  });
+}
+
+/** Numerically stable σ for JS-side sampling. */
+export function sigmoid(l: number): number {
+  return l >= 0 ? 1 / (1 + Math.exp(-l)) : Math.exp(l) / (1 + Math.exp(l));
+}
