@@ -17,7 +17,6 @@ export interface QueryOptions {
 export function runQuery(file: string, text: string, opts: QueryOptions): number {
   const r = compileOrReport(file, { json: opts.json });
   if (!r) return EXIT.diagnostics;
-  const model = pickModel(r.models, opts.model, file);
   const parsed = parseClaim(text);
   const report = (ds: Parameters<typeof printDiagnostics>[0]) => {
     if (opts.json) process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(ds) }, null, 2)}\n`);
@@ -25,6 +24,23 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
     return EXIT.diagnostics;
   };
   if (!parsed.claim || hasErrors(parsed.diagnostics)) return report(parsed.diagnostics);
+  // Without --model, a file of several models is asked in each model where the names exist.
+  if (!opts.model && r.models.length > 1) {
+    const claim = parsed.claim;
+    const answered = r.models.map((m) => ({ m, res: query(m, claim) })).filter((x) => x.res.answer);
+    if (answered.length === 0) return report(query(r.models[0], claim).diagnostics);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ answers: answered.map(({ m, res }) => ({ model: m.name, query: res.answer!.claim, answer: res.answer!.independent ? "independent" : "dependent", ...(res.answer!.trail ? { trail: res.answer!.trail } : {}) })) }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    const c = colors(process.stdout);
+    for (const { m, res } of answered) {
+      const a = res.answer!;
+      process.stdout.write(`${c.bold(m.name)}: ${a.independent ? c.green("independent") : c.yellow("dependent")}${a.trail ? ` — active trail: ${a.trail}` : ""}\n`);
+    }
+    return EXIT.ok;
+  }
+  const model = pickModel(r.models, opts.model, file);
   const { answer, diagnostics } = query(model, parsed.claim);
   if (!answer) return report(diagnostics);
   const dependentClaim = parsed.claim.negated;

@@ -974,7 +974,7 @@ class ModelCompiler {
           else if (encoder.network.kind === "mlp" && encoder.network.output === "code") this.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, { hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)" });
           for (const v of nonNormal) {
             const f = this.drafts[this.factorOf[v.offset]];
-            this.diags.error("E0603", `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^.*=\s*/, "")}\``, o.span, {
+            this.diags.error("E0603", `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^[^=]*=\s*/, "")}\``, o.span, {
               hint: `match q to the prior adversarially instead (an AAE): \`fit reconstruction + adversarial(on = ${v.name}, critic = mlp(hidden = [256, 256]))\``,
               related: [{ message: "the prior", span: f.span }],
             });

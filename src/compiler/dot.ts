@@ -127,16 +127,17 @@ export function pixelSvg(ir: ModelIR, v: VariableIR, r: number, c: number): stri
   const size = Math.max(8, Math.min(24, Math.floor(560 / Math.max(H, W))));
   const pad = 20;
   const legendH = 70;
-  const width = W * size + 2 * pad;
+  const width = Math.max(W * size + 2 * pad, 440);
   const height = H * size + 2 * pad + legendH;
   const fill = { pixel: "#d62728", parent: "#1f77b4", child: "#ff7f0e", blanket: "#9edae5" } as const;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
+  const left = Math.floor((width - W * size) / 2);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
     const kind = cells.get(y * W + x);
-    out.push(`<rect x="${pad + x * size}" y="${pad + y * size}" width="${size}" height="${size}" fill="${kind ? fill[kind] : "#f7f7f7"}" stroke="#cccccc" stroke-width="0.5"/>`);
+    out.push(`<rect x="${left + x * size}" y="${pad + y * size}" width="${size}" height="${size}" fill="${kind ? fill[kind] : "#f7f7f7"}" stroke="#cccccc" stroke-width="0.5"/>`);
   }
   const np = new Set(info.flatMap((i) => i.parents.map(cellOf).filter((x) => x >= 0))).size;
   const ly = pad + H * size + 18;

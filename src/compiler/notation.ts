@@ -112,8 +112,10 @@ export function factorMath(ir: ModelIR, f: FactorIR, style: Style = "unicode"): 
   const headName = wholeVars ? targetVars.map((v) => v.name).join(", ") : formatElements(vars, f.targets);
   switch (f.family) {
     case "joint":
-    case "mixture":
-      return cond(headName, ctx, style);
+    case "mixture": {
+      const one = cond(headName, ctx, style);
+      return f.targets.length > 1 && ctx.length === 0 && f.family === "joint" ? `${one}${style === "latex" ? "\\quad\\text{(one table: no factorization)}" : "   (one table over every outcome: no factorization)"}` : one;
+    }
     case "normal":
     case "uniform":
       return oneVarProduct(targetVars, (v, idx) => cond(sub(v.name, idx, style), ctx, style), style, f) ?? cond(headName, ctx, style);
@@ -154,13 +156,23 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
     });
     if (sameOthers) {
       const ctx2 = ctx.length ? ctx : contextMath(ir, Int32Array.from(shared), style);
-      const fromOrder = orderPattern(v, f, own, ctx2, style);
-      if (fromOrder) return fromOrder;
-      const fromIndex = indexPattern(v, own, ctx2, style, ir, f);
-      if (fromIndex) return fromIndex;
+      const plain1d = v.shape.length === 1 && (v.order.kind === "raster" || v.order.kind === "index");
+      // 1-D arrays in index order read best with offsets (x_{i−1}); images with their order,
+      // unless the parents form a fixed neighbourhood (explicit tables).
+      const tries = plain1d
+        ? [() => orderPattern(v, f, own, ctx2, style, true), () => indexPattern(v, own, ctx2, style, ir, f), () => orderPattern(v, f, own, ctx2, style)]
+        : [() => orderPattern(v, f, own, ctx2, style), () => indexPattern(v, own, ctx2, style, ir, f)];
+      for (const t of tries) {
+        const r = t();
+        if (r) return r;
+      }
     }
   }
-  // Fallback: one term per element would be unreadable; name the parents symbolically.
+  // A few elements: one term each. More: name the parents symbolically.
+  if (f.targets.length <= 12) {
+    const g2 = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
+    return Array.from(f.targets, (e) => cond(elementMath(vars, e, style), contextMath(ir, g2.parents(e), style), style)).join(" ");
+  }
   const label = formatElements(vars, f.targets);
   return `∏_{e ∈ ${label}} ${cond("e", ["pa(e)"], style)}`;
 }
@@ -221,18 +233,45 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
   return inner + clipped;
 }
 
-/** Visiting-order pattern: every element given all its predecessors (the chain rule). */
-function orderPattern(v: VariableIR, f: FactorIR, own: (e: number) => number[], ctx: string[], style: Style): string | null {
-  if (f.targets.length < 3) return null;
-  for (let j = 0; j < f.targets.length; j++) if (own(f.targets[j]).length !== j) return null;
-  const n = v.shapeText.length === 1 ? v.shapeText[0] : String(v.size);
-  if (v.shape.length === 1 && v.order.kind !== "random") {
-    return prod("1", n, "i", cond(sub(v.name, ["i"], style), [sub(v.name, ["<i"], style), ...ctx], style), style);
+/**
+ * Visiting-order pattern: every element given the k elements before it in the order (k = all of
+ * them for the chain rule). Written with order positions, x_(j), unless the order is the index
+ * order of a 1-D array.
+ */
+function orderPattern(v: VariableIR, f: FactorIR, own: (e: number) => number[], ctx: string[], style: Style, onlyPrefix = false): string | null {
+  const t = f.targets;
+  const n = t.length;
+  if (n < 3) return null;
+  const pos = new Map<number, number>();
+  t.forEach((e, j) => pos.set(e, j));
+  let k = 0;
+  let prefix = true;
+  for (let j = 0; j < n; j++) {
+    const ps = own(t[j]).map((p) => pos.get(p) ?? -1);
+    if (ps.some((p) => p < 0 || p >= j)) return null;
+    if (ps.length !== j) prefix = false;
+    k = Math.max(k, ps.length);
   }
+  if (onlyPrefix && !prefix) return null;
+  if (k === 0 && v.shape.length > 1) return null; // independent pixels read better as ∏_r ∏_c
+  for (let j = 0; j < n && !prefix; j++) {
+    const ps = new Set(own(t[j]).map((p) => pos.get(p)!));
+    const want = Math.min(j, k);
+    if (ps.size !== want) return null;
+    for (let d = 1; d <= want; d++) if (!ps.has(j - d)) return null;
+  }
+  const plain = v.shape.length === 1 && (v.order.kind === "raster" || v.order.kind === "index");
+  const name = (idx: string) => (plain ? sub(v.name, [idx], style) : sub(v.name, [`(${idx})`], style));
+  const total = plain ? (v.shapeText[0] ?? String(v.size)) : String(v.size);
   const orderName = v.order.kind === "random" ? `random(seed = ${v.order.seed})` : v.order.kind;
-  const body = cond(sub(v.name, ["(j)"], style), [sub(v.name, ["(<j)"], style), ...ctx], style);
-  const note = style === "latex" ? `\\quad\\text{(${orderName} order)}` : `   (x_(j) is the j-th element in ${orderName} order)`;
-  return prod("1", String(v.size), "j", body, style) + note;
+  const note = plain ? "" : style === "latex" ? `\\quad\\text{(${orderName} order)}` : `   (x_(j) is the j-th element of ${v.name} in ${orderName} order)`;
+  const jv = plain ? "i" : "j";
+  if (prefix) return prod("1", total, jv, cond(name(jv), [name(`<${jv}`), ...ctx], style), style) + note;
+  if (k === 0) return prod("1", total, jv, cond(name(jv), ctx, style), style) + note;
+  const head: string[] = [];
+  for (let j = 1; j <= k; j++) head.push(cond(name(String(j)), [...Array.from({ length: j - 1 }, (_, i) => name(String(i + 1))), ...ctx], style));
+  const window = k <= 3 ? Array.from({ length: k }, (_, i) => name(offsetText(jv, -(k - i)))) : [name(`${offsetText(jv, -k)}..${offsetText(jv, -1)}`)];
+  return [...head, prod(String(k + 1), total, jv, cond(name(jv), [...window, ...ctx], style), style)].join(" ") + note;
 }
 
 /** One derivation step: `p(x[5] | x[1..4]) → p(x[5] | x[4]) by \`assume …\` at line 7`. */

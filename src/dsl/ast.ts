@@ -33,6 +33,8 @@ export interface Ident {
 export interface NumberLit {
   readonly kind: "Number";
   readonly text: string;
+  /** Written inside parentheses the grammar did not need; the printer keeps them. */
+  readonly parens?: boolean;
   readonly span: Span;
 }
 
@@ -40,6 +42,8 @@ export interface NumberLit {
 export interface NameExpr {
   readonly kind: "Name";
   readonly name: string;
+  /** Written inside parentheses the grammar did not need; the printer keeps them. */
+  readonly parens?: boolean;
   readonly span: Span;
 }
 
@@ -48,6 +52,8 @@ export interface UnaryExpr {
   readonly kind: "Unary";
   readonly op: "-";
   readonly operand: Expr;
+  /** Written inside parentheses the grammar did not need; the printer keeps them. */
+  readonly parens?: boolean;
   readonly span: Span;
 }
 
@@ -60,6 +66,8 @@ export interface BinaryExpr {
   readonly op: BinaryOp;
   readonly left: Expr;
   readonly right: Expr;
+  /** Written inside parentheses the grammar did not need; the printer keeps them. */
+  readonly parens?: boolean;
   readonly span: Span;
 }
 
@@ -319,13 +327,16 @@ export type Node =
   | Value
   | Ident;
 
-/** Returns a deep copy of `node` with every `span` removed (for comparisons that ignore positions). */
+/**
+ * Returns a deep copy of `node` without `span`s and `parens` flags: for comparisons that ignore
+ * positions and grouping the grammar does not need (`(a - b) + c` equals `a - b + c`).
+ */
 export function stripSpans<T>(node: T): T {
   if (Array.isArray(node)) return node.map(stripSpans) as T;
   if (node && typeof node === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-      if (k === "span") continue;
+      if (k === "span" || k === "parens") continue;
       out[k] = stripSpans(v);
     }
     return out as T;

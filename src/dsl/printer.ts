@@ -25,7 +25,13 @@ function precOf(e: A.Expr): number {
 
 /** Prints an expression; `compact` drops the spaces around `+` and `-`. */
 export function printExpr(e: A.Expr, compact = false): string {
-  const wrap = (x: A.Expr, min: number) => (precOf(x) >= min ? printExpr(x, compact) : `(${printExpr(x, compact)})`);
+  // Parentheses the user wrote stay, even where precedence does not need them.
+  if (e.parens) return `(${printBare(e, compact)})`;
+  return printBare(e, compact);
+}
+
+function printBare(e: A.Expr, compact: boolean): string {
+  const wrap = (x: A.Expr, min: number) => (x.parens || precOf(x) >= min ? printExpr(x, compact) : `(${printExpr(x, compact)})`);
   switch (e.kind) {
     case "Number":
       return e.text;
@@ -152,6 +158,6 @@ export function printTrainEntry(e: A.TrainEntry): string {
 /** Prints a whole file without comments (see `format` for the comment-preserving form). */
 export function print(file: A.GmFile): string {
   return file.models
-    .map((m) => `model ${m.name.name} {\n${m.body.map((s) => `  ${printStatement(s)}`).join("\n")}${m.body.length ? "\n" : ""}}\n`)
+    .map((m) => (m.body.length ? `model ${m.name.name} {\n${m.body.map((s) => `  ${printStatement(s)}`).join("\n")}\n}\n` : `model ${m.name.name} {}\n`))
     .join("\n");
 }

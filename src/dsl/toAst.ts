@@ -496,8 +496,8 @@ export class AstBuilder {
     const lp = tok(c, "LParen");
     const rp = tok(c, "RParen");
     if (!e || !ok(lp) || !ok(rp)) return null;
-    // Parentheses leave no node: the expression keeps its own span, so `(a)` equals `a`.
-    return e;
+    // Parentheses leave no node, only a flag so the printer can keep the user's grouping.
+    return { ...e, parens: true };
   }
 }
 
