@@ -51,13 +51,20 @@ export function parse(text: string, file = "<input>"): ParseResult {
 
   /** Lines where the parser's view is already broken (a bad character, a string that never closes). */
   const brokenLines = new Set<number>();
+  let quotedUntil = -1; // a 'single-quoted' string is one error, not one per character in it
   for (const e of lexed.errors) {
+    if (e.offset <= quotedUntil) continue;
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const first = [...ch][0] ?? ch;
     const hint = first === "." && /\d/.test(text.charAt(e.offset + 1)) ? "decimals start with a digit: write `0.5`, not `.5`"
       : first === "&" || first === "!" ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
       : first === "'" ? "strings use double quotes: \"…\""
       : undefined;
+    if (first === "'") {
+      const close = text.indexOf("'", e.offset + 1);
+      const eol = text.indexOf("\n", e.offset);
+      if (close > 0 && (eol < 0 || close < eol)) quotedUntil = close;
+    }
     const d = bag.error("E0101", `unexpected character \`${first}\``, spanAt(text, e.offset, first.length), hint ? { hint } : {});
     brokenLines.add(d.span.start.line);
   }
@@ -86,12 +93,17 @@ export function parse(text: string, file = "<input>"): ParseResult {
   }
 
   // A keyword where a name belongs (`latent in : Normal`) is reported once, then read as that name
-  // (and its statement left out of the AST), so recovery does not lose the rest of the model.
-  // No statement has a keyword right before `:`, so `fit : Bernoulli` is caught before parsing.
-  // Any syntax error on such a line follows from that first error.
+  // (its statement left out of the AST), so recovery does not lose the rest of the model. No
+  // statement has a keyword right before `:` or `=` (`check params =` is a misspelt `==`), or one
+  // other than `not` / `check` / `assume` before `⊥`: `fit : Bernoulli`, `train { order = 1 }` and
+  // `check params ⊥ x` are caught before parsing, the others from the parser's errors (four rounds
+  // at most). `seen`: lines already reported; any other syntax error there follows from the first.
   const seen = new Set<number>(brokenLines);
   let input = tokens.map((t, i) => {
-    if (t.tokenType === Identifier || !KEYWORDS.includes(t.image) || tokens[i + 1]?.tokenType.name !== "Colon") return t;
+    const after = tokens[i + 1]?.tokenType.name;
+    const checkParams = t.image === "params" && ["Check", "Colon"].includes(tokens[i - 1]?.tokenType.name ?? "");
+    const misused = after === "Colon" || (after === "Eq" && !checkParams) || (after === "Indep" && !["not", "check", "assume"].includes(t.image));
+    if (t.tokenType === Identifier || !KEYWORDS.includes(t.image) || !misused) return t;
     bag.error("E0104", `expected a name, found the keyword \`${t.image}\``, tokenSpan(t), { hint: `\`${t.image}\` is a keyword; choose another name` });
     seen.add(t.startLine ?? 1);
     return asName(t);
@@ -113,8 +125,8 @@ export function parse(text: string, file = "<input>"): ParseResult {
     // A comment that never closes hides the rest of the file; "expected `}`" at its end adds nothing.
     if (openComment && e.token.tokenType.name === "EOF") continue;
     const d = syntaxDiagnostic(e, text, tokens);
-    // After one error, recovery may misread the rest of that line (`const order = 3` would also
-    // report "expected a name in an order declaration"); keep the first syntax error per line.
+    // After one error, recovery may misread the rest of that line (`check ⊥ y` would also report
+    // `y`); keep the first syntax error per line.
     if (seen.has(d.span.start.line)) continue;
     seen.add(d.span.start.line);
     const code = e.name === "NoViableAltException" ? "E0105" : e.name === "EarlyExitException" ? "E0106" : e.name === "NotAllInputParsedException" || d.message.startsWith("expected `model") ? "E0107" : "E0104";
@@ -170,6 +182,19 @@ const CONTINUES = new Set([
 /** Tokens after which (outside brackets) only variables follow, so `name(` on the next line starts a statement. */
 const BEFORE_REFS = new Set(["Indep", "Not", "Bar", "Comma"]);
 
+/** `p(…) =` starting at `tokens[i]`: a factorization's head (no value or reference looks like it). */
+function isFactorHead(tokens: IToken[], i: number): boolean {
+  let depth = 0;
+  for (let j = i + 1; j < tokens.length && j < i + 500; j++) {
+    const name = tokens[j].tokenType.name;
+    if (name === "LParen" || name === "LBracket") depth++;
+    else if (name === "RParen" || name === "RBracket") {
+      if (--depth === 0) return tokens[j + 1]?.tokenType.name === "Eq";
+    } else if (name === "LBrace" || name === "RBrace") return false;
+  }
+  return false;
+}
+
 /** Tokens after which a statement other than `const` / `check` / `assume` may be under way. */
 const NEW_STATEMENT = new Set(["Order", "Fit", "Train", "Latent", "Model", "LBrace", "RBrace", "Semicolon"]);
 
@@ -188,21 +213,27 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
   let inFor = false; // between `for` and the `:` that ends its quantifiers
   let afterForColon = false; // the previous token is that `:`
   let noCalls = false; // in a `const`, `check` or `assume`, where `name(` never continues the statement
+  let inTrain = false; // inside `train { … }`: entries need no separator, and `x :` there is a typo for `x =`
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const prev = out[out.length - 1];
     const name = t.tokenType.name;
-    if (prev && (t.startLine ?? 0) > (prev.endLine ?? 0) && prev.tokenType !== StatementEnd) {
+    if (prev && !inTrain && (t.startLine ?? 0) > (prev.endLine ?? 0) && prev.tokenType !== StatementEnd) {
       const next = tokens[i + 1]?.tokenType.name;
       const prevName = prev.tokenType.name;
-      // `x :` and the statement keywords can never continue a statement (`assume` / `check` / `:` may be followed by `for`).
-      // …except `latent` / `x :`, a `for` header's `n:` after an operator, and the statement after `for …:`.
-      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon" || prevName === "Comma"))
+      // These only ever begin a statement, whatever the line before: the statement keywords (but
+      // `assume` / `check` / `:` may be followed by `for`, and `for …:` by `assume` / `check`), `x :`
+      // (but `latent` + `x :`, and a `for` header's `n:` after an operator), `x = generator`, and a
+      // factor head `p(…) =` (except as the body of `for …:`).
+      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon"))
           && !(afterForColon && (name === "Assume" || name === "Check")))
-        || (name === "Identifier" && next === "Colon" && prevName !== "Latent" && !(inFor && CONTINUES.has(prevName)));
-      // `order x` + newline + `random(seed = 7)` is one statement.
+        || (name === "Identifier" && next === "Colon" && prevName !== "Latent" && !(inFor && CONTINUES.has(prevName)))
+        || (name === "Identifier" && next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")
+        || (name === "Identifier" && next === "LParen" && !afterForColon && isFactorHead(tokens, i));
+      // `name(` most likely begins one too, unless the line before is unfinished; `order x` +
+      // newline + `random(seed = 7)` is one statement.
       const orderFamily = prevName === "Identifier" && out[out.length - 2]?.tokenType.name === "Order";
-      const startsHere = name === "Identifier" && !orderFamily && (next === "LParen" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator"));
+      const startsHere = name === "Identifier" && !orderFamily && next === "LParen";
       if (alwaysStarts || (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName) || noCalls))) {
         depth = 0;
         inFor = false;
@@ -219,9 +250,11 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
       }
     }
     afterForColon = inFor && name === "Colon";
+    if (name === "LBrace") inTrain = prev?.tokenType.name === "Train";
+    else if (name === "RBrace") inTrain = false;
     const next = tokens[i + 1]?.tokenType.name;
     if (name === "Const" || name === "Check" || name === "Assume") noCalls = true;
-    else if (NEW_STATEMENT.has(name) || (name === "Identifier" && depth === 0 && (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))) noCalls = false;
+    else if (NEW_STATEMENT.has(name) || (name === "For" && prev?.tokenType.name !== "Assume" && prev?.tokenType.name !== "Check") || (name === "Identifier" && depth === 0 && (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))) noCalls = false;
     if (name === "For") inFor = true;
     else if (name === "Colon" || name === "LBrace" || name === "RBrace") inFor = false;
     if (name === "LParen" || name === "LBracket") depth++;

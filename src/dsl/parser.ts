@@ -62,6 +62,13 @@ const CLOSE_WORDS: Record<string, string> = {
   implicitStmt: "`generator(…)`",
 };
 
+/** What a rule's alternatives are, where that reads better than the rule's own name. */
+const CHOICE_WORDS: Record<string, string> = {
+  forStmt: "a statement after `for …:`",
+  checkStmt: "a claim after `check`",
+  paramsClaim: "a comparison after `params`",
+};
+
 function describeToken(t: IToken): string {
   if (t.tokenType.name === "EOF") return "the end of the file";
   if (t.tokenType.name === "StatementEnd") return "the end of the line";
@@ -78,6 +85,11 @@ function label(t: TokenType): string {
 export const gmErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
     if (expected.name === "EOF") return `expected \`model Name { … }\`, found ${describeToken(actual)}`;
+    // A block that goes on with something that is not a statement: say what may come instead.
+    if (expected.name === "RBrace" && actual.tokenType.name !== "EOF" && actual.tokenType.name !== "Model") {
+      if (ruleName === "model") return `expected a statement or \`}\`, found ${describeToken(actual)}`;
+      if (ruleName === "trainBlock") return `expected a train entry (\`name = value\`) or \`}\`, found ${describeToken(actual)}`;
+    }
     const closes = expected.name === "RBracket" || expected.name === "RParen" || expected.name === "RBrace";
     if (closes) return `expected ${label(expected)} to close ${CLOSE_WORDS[ruleName] ?? "the block"}, found ${describeToken(actual)}`;
     return `expected ${label(expected)} in ${RULE_WORDS[ruleName] ?? ruleName}, found ${describeToken(actual)}`;
@@ -87,9 +99,10 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
     const starts = new Set<string>();
-    for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0]) starts.add(label(path[0]));
-    const list = [...starts].slice(0, 8).join(", ");
-    return `expected ${RULE_WORDS[ruleName] ?? ruleName}${list ? ` (${list})` : ""}, found ${describeToken(actual[0])}`;
+    // `;` and line ends are always allowed between statements; listing them helps nobody.
+    for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0] && path[0].name !== "Semicolon" && path[0].name !== "StatementEnd") starts.add(label(path[0]));
+    const list = [...starts].slice(0, 10).join(", ");
+    return `expected ${CHOICE_WORDS[ruleName] ?? RULE_WORDS[ruleName] ?? ruleName}${list ? ` (${list})` : ""}, found ${describeToken(actual[0])}`;
   },
   buildEarlyExitMessage(options) {
     const { actual, ruleName } = options;
