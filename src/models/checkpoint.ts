@@ -142,6 +142,25 @@ function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
   return specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (bytes[s.dtype] ?? 4), 0);
 }
 
+/** Whether a manifest entry has the shape tf.io writes: file names and named, shaped tensors. */
+function validManifest(m: unknown): m is { paths: string[]; weights: tf.io.WeightsManifestEntry[] } {
+  const e = m as { paths?: unknown; weights?: unknown } | null;
+  return (
+    typeof e === "object" && e !== null &&
+    Array.isArray(e.paths) && e.paths.length > 0 && e.paths.every((p) => typeof p === "string") &&
+    Array.isArray(e.weights) &&
+    e.weights.every((w: { name?: unknown; shape?: unknown; dtype?: unknown } | null) => typeof w === "object" && w !== null && typeof w.name === "string" && typeof w.dtype === "string" && Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0))
+  );
+}
+
+function decode(data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[], file: string): Record<string, tf.Tensor> {
+  try {
+    return tf.io.decodeWeights(data, specs);
+  } catch (e) {
+    throw new CheckpointError(`${file} cannot be decoded with its manifest: ${(e as Error).message.split("\n")[0]}`, file);
+  }
+}
+
 /** Loads the checkpoint in `dir`, checking every file against its manifest. */
 export function loadCheckpoint(dir: string): Checkpoint {
   const file = join(dir, "model.json");
@@ -153,23 +172,26 @@ export function loadCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new CheckpointError(`${file} is corrupt: ${(e as Error).message}`, file);
   }
-  const meta = json.userDefinedMetadata?.gm;
-  if (json.format !== "gm-checkpoint" || !meta || !Array.isArray(json.weightsManifest) || json.weightsManifest.length === 0) {
-    throw new CheckpointError(`${file} is not a gm checkpoint (format ${JSON.stringify(json.format)})`, file);
+  const meta = json?.userDefinedMetadata?.gm;
+  if (json?.format !== "gm-checkpoint" || !meta || !Array.isArray(json.weightsManifest) || json.weightsManifest.length === 0) {
+    throw new CheckpointError(`${file} is not a gm checkpoint (format ${JSON.stringify(json?.format)})`, file);
   }
   const manifest = json.weightsManifest[0];
+  if (!validManifest(manifest) || (meta.optimizer !== undefined && !validManifest(meta.optimizer)) || typeof meta.model !== "string" || typeof meta.source !== "string" || typeof meta.settings !== "object" || meta.settings === null || !Array.isArray(meta.history)) {
+    throw new CheckpointError(`${file} is corrupt: its weights manifest or gm metadata is malformed`, file);
+  }
   const data = readBinary(dir, manifest.paths, "weights");
   if (data.byteLength !== expectedBytes(manifest.weights)) {
     throw new CheckpointError(`weights file ${join(dir, manifest.paths[0])} has ${data.byteLength} bytes, the manifest expects ${expectedBytes(manifest.weights)}: it is corrupt or truncated`, join(dir, manifest.paths[0]));
   }
-  const weights = tf.io.decodeWeights(data, manifest.weights);
+  const weights = decode(data, manifest.weights, join(dir, manifest.paths[0]));
   let optimizer: NamedTensor[] | null = null;
   if (meta.optimizer) {
     const od = readBinary(dir, meta.optimizer.paths, "optimizer");
     if (od.byteLength !== expectedBytes(meta.optimizer.weights)) {
       throw new CheckpointError(`optimizer file ${join(dir, meta.optimizer.paths[0])} is corrupt or truncated`, join(dir, meta.optimizer.paths[0]));
     }
-    const dec = tf.io.decodeWeights(od, meta.optimizer.weights);
+    const dec = decode(od, meta.optimizer.weights, join(dir, meta.optimizer.paths[0]));
     optimizer = meta.optimizer.weights.map((s) => ({ name: s.name, tensor: dec[s.name] }));
   }
   const srcFile = join(dir, meta.source);

@@ -2,7 +2,7 @@
  * The training loop. It knows nothing about any model: it takes a loss (mean negative
  * log-likelihood per image, in nats), the trainable variables and an evaluation function, and
  * runs Adam over seeded mini-batches, epoch by epoch, reporting progress and stopping cleanly
- * when asked (Ctrl-C) or when the loss stops being a number.
+ * when asked (Ctrl-C) or when the loss stops being a number (or explodes past `divergeAbove`).
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -26,6 +26,11 @@ export interface TrainerOptions {
   variables: tf.Variable[];
   /** Held-out NLL (nats per example) after each epoch. */
   evaluate: () => number;
+  /**
+   * A mean loss (nats per example) above this also counts as divergence — a huge learning rate
+   * can drive the loss to absurd values that stay finite. Default: only non-finite losses.
+   */
+  divergeAbove?: number;
   /** Called after each optimizer step (e.g. to drop cached weights). */
   afterStep?: () => void;
   /** Where to start (resume): epochs done, and batches done in the next epoch. */
@@ -64,12 +69,33 @@ export class Trainer {
   async restoreOptimizer(state: NamedTensor[]): Promise<void> {
     // Adam matches its moments to variables by position; names only need to be unique.
     await this.optimizer.setWeights(state);
+    // setWeights sets the bias-correction powers to pow(β, t + 1), which differs in the last bits
+    // from the float32 product β·β·…·β that t training steps accumulate; redo the product so that
+    // a resumed run continues bit for bit like an uninterrupted one.
+    const adam = this.optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable; beta1: number; beta2: number; iterations: number };
+    const power = (beta: number) => {
+      const b = Math.fround(beta);
+      let acc = b;
+      for (let i = 0; i < adam.iterations; i++) acc = Math.fround(acc * b);
+      return acc;
+    };
+    const { accBeta1, accBeta2 } = adam;
+    if (accBeta1 && accBeta2) {
+      tf.tidy(() => {
+        accBeta1.assign(tf.scalar(power(adam.beta1)));
+        accBeta2.assign(tf.scalar(power(adam.beta2)));
+      });
+    }
   }
 
   /** Adam's state, named stably for a checkpoint. */
   async optimizerWeights(): Promise<NamedTensor[]> {
     const ws = await this.optimizer.getWeights();
     return ws.map((w, i) => ({ name: i === 0 ? "iter" : `${w.name.replace(/^gm\d+\//, "")}#${i}`, tensor: w.tensor }));
+  }
+
+  private diverged(loss: number): boolean {
+    return !Number.isFinite(loss) || (this.o.divergeAbove !== undefined && loss > this.o.divergeAbove);
   }
 
   async run(): Promise<TrainOutcome> {
@@ -99,7 +125,7 @@ export class Trainer {
         const loss = (await value.data())[0];
         xb.dispose();
         value.dispose();
-        if (!Number.isFinite(loss)) {
+        if (this.diverged(loss)) {
           tf.dispose(grads);
           return { status: "diverged", epoch, batch: b + 1, loss };
         }
@@ -116,7 +142,7 @@ export class Trainer {
       }
       const seconds = (performance.now() - t0) / 1000;
       const testNll = this.o.evaluate();
-      if (!Number.isFinite(testNll)) return { status: "diverged", epoch, batch: batches, loss: testNll };
+      if (this.diverged(testNll)) return { status: "diverged", epoch, batch: batches, loss: testNll };
       await this.o.onEpochEnd?.({ epoch, trainNll: lossSum / Math.max(images, 1), testNll, seconds, imagesPerSecond: images / Math.max(seconds, 1e-9) });
     }
     return { status: "done" };
