@@ -102,6 +102,7 @@ class ModelCompiler {
   private readonly networks: AuxNetworkIR[] = [];
   private readonly derivation: DerivationStep[] = [];
   private graph?: ElementGraph;
+  private encoderRejected = false;
   private readonly maxElements: number;
 
   constructor(
@@ -170,7 +171,10 @@ class ModelCompiler {
     const factors = this.count();
     if (!factors) return null;
     // 7. Encoders, objectives, train block.
+    const beforeEncoders = this.diags.items.length;
     for (const s of body) if (s.kind === "Factor" && s.dist === "q") this.posterior(s);
+    // An encoder that was refused was reported; objectives do not report it missing as well.
+    this.encoderRejected = this.diags.items.length > beforeEncoders;
     const kind: ModelIR["kind"] = factors.some((f) => f.family === "implicit") ? "implicit" : this.vars.some((v) => v.latent) ? "latent" : "explicit";
     const objectives = this.objectives(kind);
     const train = this.trainBlock();
@@ -214,10 +218,28 @@ class ModelCompiler {
   private declareConst(s: A.ConstDecl): void {
     if (this.duplicate(s.name)) return;
     const before = this.diags.items.length;
-    const v = evalInt(s.value, this.env(), this.diags, `constant \`${s.name.name}\``);
+    const v = this.namesOk(s.value) ? evalInt(s.value, this.env(), this.diags, `constant \`${s.name.name}\``) : null;
     this.constDecls.set(s.name.name, s);
+    // A constant that failed is declared but has no value: its uses stay quiet (see `namesOk`).
     if (v !== null && this.diags.items.length === before) this.consts.set(s.name.name, v);
-    else if (v === null && this.diags.items.length === before) this.consts.set(s.name.name, 0n);
+  }
+
+  /**
+   * Checks the names of an expression in a declaration as other statements' names are checked
+   * (used before its declaration, unknown, a random variable); false when the expression must not
+   * be evaluated: a name was reported, or it is a constant whose own declaration failed.
+   */
+  private namesOk(e: A.Expr): boolean {
+    const before = this.diags.items.length;
+    this.knownNames(e, new Set(), true);
+    return this.diags.items.length === before && !this.usesFailedConst(e);
+  }
+
+  private usesFailedConst(e: A.Expr): boolean {
+    if (e.kind === "Name") return this.constDecls.has(e.name) && !this.consts.has(e.name);
+    if (e.kind === "Unary") return this.usesFailedConst(e.operand);
+    if (e.kind === "Binary") return this.usesFailedConst(e.left) || this.usesFailedConst(e.right);
+    return false;
   }
 
   private declareVar(s: A.VarDecl): void {
@@ -227,7 +249,7 @@ class ModelCompiler {
     const shape: number[] = [];
     let ok = domain !== null;
     for (const e of s.shape ?? []) {
-      const d = evalSmallInt(e, this.env(), this.diags, "a shape");
+      const d = this.namesOk(e) ? evalSmallInt(e, this.env(), this.diags, "a shape") : null;
       if (d === null) {
         ok = false;
         continue;
@@ -242,7 +264,7 @@ class ModelCompiler {
     if (!ok || !domain) return;
     const size = shape.reduce((a, b) => a * b, 1);
     if (size > this.maxElements) {
-      this.diags.error("E0304", `\`${s.name.name}\` has ${size} elements; gm handles at most ${this.maxElements} per model`, s.span);
+      this.diags.error("E0304", `\`${s.name.name}\` has ${withCommas(BigInt(size))} elements; gm handles at most ${withCommas(BigInt(this.maxElements))} per model`, s.span);
       return;
     }
     const v: VariableIR = {
@@ -268,7 +290,7 @@ class ModelCompiler {
         return want(0, "Normal") ? { kind: "normal" } : null;
       case "Categorical": {
         if (!want(1, "Categorical(k)")) return null;
-        const k = evalSmallInt(args[0], this.env(), this.diags, "the number of categories");
+        const k = this.namesOk(args[0]) ? evalSmallInt(args[0], this.env(), this.diags, "the number of categories") : null;
         if (k === null) return null;
         if (k < 2) {
           this.diags.error("E0306", `a categorical needs at least 2 outcomes, found ${k}`, args[0].span);
@@ -278,6 +300,7 @@ class ModelCompiler {
       }
       case "Real": {
         if (!want(2, "Real(lo, hi)")) return null;
+        if (!this.namesOk(args[0]) || !this.namesOk(args[1])) return null;
         const lo = evalReal(args[0], this.env(), this.diags);
         const hi = evalReal(args[1], this.env(), this.diags);
         if (lo === null || hi === null) return null;
@@ -371,9 +394,10 @@ class ModelCompiler {
     this.diags.error("E0201", `unknown random variable \`${id.name}\``, id.span, { hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${id.name} : Bernoulli\`` });
   }
 
-  private knownNames(e: A.Expr, loopVars: ReadonlySet<string>): void {
+  private knownNames(e: A.Expr, loopVars: ReadonlySet<string>, inDeclaration = false): void {
     if (e.kind === "Name") {
-      if (this.consts.has(e.name) || loopVars.has(e.name)) return;
+      // A constant whose declaration failed was reported there; its uses stay quiet.
+      if (this.consts.has(e.name) || this.constDecls.has(e.name) || loopVars.has(e.name)) return;
       if (this.varByName.has(e.name)) {
         this.diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, { hint: "indices use constants and loop variables" });
         return;
@@ -384,11 +408,12 @@ class ModelCompiler {
         return;
       }
       const guess = suggest(e.name, [...this.consts.keys(), ...loopVars]);
-      this.diags.error("E0201", `unknown name \`${e.name}\``, e.span, { hint: guess ? `did you mean \`${guess}\`?` : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\`` });
-    } else if (e.kind === "Unary") this.knownNames(e.operand, loopVars);
+      const fix = inDeclaration ? `declare it first: \`const ${e.name} = …\`` : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\``;
+      this.diags.error("E0201", `unknown name \`${e.name}\``, e.span, { hint: guess ? `did you mean \`${guess}\`?` : fix });
+    } else if (e.kind === "Unary") this.knownNames(e.operand, loopVars, inDeclaration);
     else if (e.kind === "Binary") {
-      this.knownNames(e.left, loopVars);
-      this.knownNames(e.right, loopVars);
+      this.knownNames(e.left, loopVars, inDeclaration);
+      this.knownNames(e.right, loopVars, inDeclaration);
     }
   }
 
@@ -416,7 +441,7 @@ class ModelCompiler {
       offset += v.size;
     }
     this.n = offset;
-    if (this.n > this.maxElements) this.diags.error("E0304", `the model has ${this.n} elements; gm handles at most ${this.maxElements}`, this.m.name.span);
+    if (this.n > this.maxElements) this.diags.error("E0304", `the model has ${withCommas(BigInt(this.n))} elements; gm handles at most ${withCommas(BigInt(this.maxElements))}`, this.m.name.span);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -424,12 +449,18 @@ class ModelCompiler {
 
   /** Calls `fn` once per binding of the statement's loop variables; false if it failed. */
   private forEachInstance(quants: readonly A.Quantifier[], fn: (env: Env, bound: ReadonlyMap<string, Num>) => boolean | void): boolean {
+    // Count first (the innermost range by its length), so a statement that is too large is
+    // refused at once instead of after millions of instances.
+    if (quants.length && this.instancesAtLeast(quants, MAX_INSTANCES + 1)) {
+      this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
+      return false;
+    }
     let count = 0;
     const bound = new Map<string, Num>();
     const rec = (i: number): boolean => {
       if (i === quants.length) {
         if (++count > MAX_INSTANCES) {
-          this.diags.error("E0308", `this statement expands to more than ${MAX_INSTANCES} instances`, quants[0].span);
+          this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
           return false;
         }
         return fn(this.env(bound), bound) !== false;
@@ -444,6 +475,34 @@ class ModelCompiler {
       }
       bound.delete(q.variable.name);
       return true;
+    };
+    return rec(0);
+  }
+
+  /**
+   * Whether the quantifiers bind at least `limit` instances (each binding of an outer loop
+   * counts too: it is work even when the inner range is empty). Bounds that fail to evaluate
+   * count as empty; the main pass reports them.
+   */
+  private instancesAtLeast(quants: readonly A.Quantifier[], limit: number): boolean {
+    const silent = new DiagnosticBag(this.diags.file);
+    const bound = new Map<string, Num>();
+    let count = 0;
+    const rec = (i: number): boolean => {
+      const q = quants[i];
+      const lo = evalInt(q.lo, this.env(bound), silent, "a loop bound");
+      const hi = evalInt(q.hi, this.env(bound), silent, "a loop bound");
+      if (lo === null || hi === null || hi < lo) return false;
+      if (i === quants.length - 1) {
+        count += Number(hi - lo + 1n);
+        return count >= limit;
+      }
+      for (let v = lo; v <= hi; v++) {
+        bound.set(q.variable.name, v);
+        if (++count >= limit || rec(i + 1)) return true;
+      }
+      bound.delete(q.variable.name);
+      return false;
     };
     return rec(0);
   }
@@ -727,7 +786,7 @@ class ModelCompiler {
       ok = false;
       const what = formatElements(this.vars, missing);
       const all = missing.length === v.size;
-      this.diags.error("E0401", all ? `\`${v.name}\` has no factor` : `${what} ${missing.length === 1 ? "has" : "have"} no factor`, v.span, {
+      this.diags.error("E0401", all ? `\`${v.name}\` has no factor` : `\`${what}\` ${missing.length === 1 ? "has" : "have"} no factor`, v.span, {
         hint: all ? (v.latent ? `give it a prior: \`p(${v.name}) = …\`` : `say how it is distributed: \`p(${v.name}) = chain\`, \`= independent\`, …`) : "every element needs exactly one factor: check the ranges of the `for` statements",
       });
     }
@@ -788,7 +847,7 @@ class ModelCompiler {
       const bad = [...set].filter((e) => !isPred(e));
       if (bad.length) {
         const v = this.varOf(el);
-        this.diags.error("E0406", `this assumption cannot apply to \`${name}\`: ${formatElements(this.vars, bad)} ${bad.length === 1 ? "is" : "are"} not among its predecessors (${side})`, s.claim.span, {
+        this.diags.error("E0406", `this assumption cannot apply to \`${name}\`: \`${formatElements(this.vars, bad)}\` ${bad.length === 1 ? "is" : "are"} not among its predecessors (${side})`, s.claim.span, {
           hint: `\`assume A ⊥ B | C\` removes B from A's parents in the chain rule, so B and C must come before A in ${v.order.kind} order`,
         });
         return false;
@@ -949,6 +1008,7 @@ class ModelCompiler {
         return [];
       }
       if (encoder && nonNormal.length === 0) return [{ name: "elbo", args: {}, span: this.m.name.span }];
+      if (this.encoderRejected) return [];
       this.diags.error("E0604", "a latent-variable model needs an encoder and an objective", this.m.name.span, { hint: "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`" });
       return [];
     }
@@ -970,8 +1030,9 @@ class ModelCompiler {
             this.diags.error("E0601", `\`${name}\` needs latent variables with an encoder \`q(z | x)\``, o.span);
             break;
           }
-          if (!encoder) this.diags.error("E0602", `\`${name}\` needs an encoder`, o.span, { hint: "add `q(z | x) = mlp(hidden = [...])`" });
-          else if (encoder.network.kind === "mlp" && encoder.network.output === "code") this.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, { hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)" });
+          if (!encoder) {
+            if (!this.encoderRejected) this.diags.error("E0602", `\`${name}\` needs an encoder`, o.span, { hint: "add `q(z | x) = mlp(hidden = [...])`" });
+          } else if (encoder.network.kind === "mlp" && encoder.network.output === "code") this.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, { hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)" });
           for (const v of nonNormal) {
             const f = this.drafts[this.factorOf[v.offset]];
             this.diags.error("E0603", `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^[^=]*=\s*/, "")}\``, o.span, {
@@ -981,7 +1042,7 @@ class ModelCompiler {
           }
           break;
         case "reconstruction":
-          if (!encoder) this.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
+          if (!encoder && !this.encoderRejected) this.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
           break;
         case "adversarial": {
           const onArg = args.on as { name: string; span: A.Span } | undefined;
@@ -995,7 +1056,7 @@ class ModelCompiler {
           } else on = this.vars.find((v) => !v.latent);
           if (!on) break;
           if (kind === "explicit") this.diags.error("E0601", "`adversarial` trains an implicit generator or matches an encoder to a prior; this model has neither", o.span);
-          if (on.latent && !encoder) this.diags.error("E0602", `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``, o.span);
+          if (on.latent && !encoder && !this.encoderRejected) this.diags.error("E0602", `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``, o.span);
           const critic = args.critic as Written;
           const csch = lookup(critic, NETWORKS, "network", this.diags);
           if (!csch) break;
@@ -1107,7 +1168,10 @@ class ModelCompiler {
       const holds = compare(have, claim.op, want);
       if (!holds) {
         const show = (n: bigint) => (n.toString().length > 24 ? `${scientific(n)} (${n.toString().length} digits)` : withCommas(n));
-        this.diags.error("E0504", `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}`, s.span, {
+        // Long counts that print alike in scientific notation: say how far apart they are.
+        const gap = want - have;
+        const apart = show(have) === show(want) && gap !== 0n ? `, ${withCommas(gap < 0n ? -gap : gap)} ${gap < 0n ? "fewer" : "more"} than counted` : "";
+        this.diags.error("E0504", `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}${apart}`, s.span, {
           notes: [`counted:  ${have}`, `claimed:  ${want}${printExpr(claim.value) !== want.toString() ? ` (= ${printExpr(claim.value)})` : ""}`],
           hint: "`gm params` shows the count of every factor",
         });

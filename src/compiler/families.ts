@@ -296,7 +296,7 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
         if (r === undefined) return undefined;
         const n = Number(r);
         if (!(n > 0 && n < 1)) {
-          diags.error("E0306", `${where} is a threshold strictly between 0 and 1, or \`stochastic\``, v.span);
+          diags.error("E0306", `${where} is a threshold strictly between 0 and 1, or \`stochastic\`; found ${n}`, v.span);
           return undefined;
         }
         return n;

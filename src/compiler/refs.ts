@@ -135,9 +135,10 @@ function range(start: number, n: number): Int32Array {
 
 function arity(ref: A.Ref, v: VariableIR, got: number, diags: DiagnosticBag): void {
   const rank = v.shape.length;
-  const shape = rank ? `[${v.shape.join(", ")}]` : "a scalar";
+  const shape = `[${v.shape.join(", ")}]`;
   const axes = rank === 1 ? "1 axis" : `${rank} axes`;
-  diags.error("E0301", `\`${v.name}\` has ${axes} (${rank ? `shape ${shape}` : "it is a scalar"}), but ${got} ${got === 1 ? "index is" : "indices are"} given`, ref.subscript!.span, {
+  const has = rank ? `has ${axes} (shape ${shape})` : "is a scalar";
+  diags.error("E0301", `\`${v.name}\` ${has}, but ${got} ${got === 1 ? "index is" : "indices are"} given`, ref.subscript!.span, {
     hint: rank === 0 ? `write \`${v.name}\` without brackets` : `write \`${v.name}[${Array.from({ length: rank }, (_, i) => "ijk"[i] ?? `i${i + 1}`).join(", ")}]\`; use \`*\` for a whole axis`,
   });
 }

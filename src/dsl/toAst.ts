@@ -181,7 +181,9 @@ export class AstBuilder {
     const qs = qn ? this.quantifiers(qn) : null;
     if (!qs) return null;
     const all = [...outer, ...qs];
-    const start = outer.length ? null : qs[0].span;
+    // The statement starts at its first `for`, not at the loop variable.
+    const forTok = tok(qn!.children, "For");
+    const start = outer.length ? null : ok(forTok) ? span(forTok, qs[0].span) : qs[0].span;
     const inner = node(c, "forStmt");
     if (inner) return this.withStart(this.forStmt(inner, all), start);
     const f = node(c, "factorStmt");
