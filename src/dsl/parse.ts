@@ -313,33 +313,34 @@ export interface ClaimParseResult {
   readonly diagnostics: Diagnostic[];
 }
 
-/** Parses a standalone claim `A ⊥ B | C` (as `gm query` takes it). */
-export function parseClaim(text: string, file = "<query>"): ClaimParseResult {
+/**
+ * Parses a fragment with one grammar rule (the CLI's query and `--data` arguments): lexer and
+ * syntax errors as diagnostics, then `build` on the CST when there are none.
+ */
+function parseFragment<T>(text: string, file: string, rule: (p: typeof gmParser) => CstNode, build: (b: AstBuilder, cst: CstNode) => T | null): { node: T | null; diagnostics: Diagnostic[] } {
   const bag = new DiagnosticBag(file);
   const lexed = gmLexer.tokenize(text);
   for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
   gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
-  const cst = gmParser.claim();
+  const cst = rule(gmParser);
   for (const e of gmParser.errors) {
     const d = syntaxDiagnostic(e, text, lexed.tokens);
-    bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
+    // Left-over input after the fragment: not a missing `model` block.
+    if (d.message.startsWith("expected `model")) bag.error("E0107", d.message.replace(/^expected `model Name \{ … \}`/, "expected the end of the input"), d.span);
+    else bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
   }
-  if (bag.hasErrors) return { claim: null, diagnostics: bag.items };
-  const claim = new AstBuilder(bag).claim(cst);
-  return { claim, diagnostics: bag.items };
+  if (bag.hasErrors) return { node: null, diagnostics: bag.items };
+  return { node: build(new AstBuilder(bag), cst), diagnostics: bag.items };
+}
+
+/** Parses a standalone claim `A ⊥ B | C` (as `gm query` takes it). */
+export function parseClaim(text: string, file = "<query>"): ClaimParseResult {
+  const r = parseFragment(text, file, (p) => p.claim(), (b, cst) => b.claim(cst));
+  return { claim: r.node, diagnostics: r.diagnostics };
 }
 
 /** Parses a standalone argument value, e.g. `idx("a.gz", binarize = 0.5)` (the CLI's `--data`). */
 export function parseValue(text: string, file = "<argument>"): { value: Value | null; diagnostics: Diagnostic[] } {
-  const bag = new DiagnosticBag(file);
-  const lexed = gmLexer.tokenize(text);
-  for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
-  gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
-  const cst = gmParser.value();
-  for (const e of gmParser.errors) {
-    const d = syntaxDiagnostic(e, text, lexed.tokens);
-    bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
-  }
-  if (bag.hasErrors) return { value: null, diagnostics: bag.items };
-  return { value: new AstBuilder(bag).value(cst), diagnostics: bag.items };
+  const r = parseFragment(text, file, (p) => p.value(), (b, cst) => b.value(cst));
+  return { value: r.node, diagnostics: r.diagnostics };
 }
