@@ -1,0 +1,91 @@
+/**
+ * Checks (LANGUAGE.md §6): independence claims proven by d-separation on the final graph, and
+ * parameter-count claims compared exactly.
+ */
+import type * as A from "../dsl/ast";
+import { printExpr } from "../dsl/printer";
+import { scientific, withCommas } from "./count";
+import { dSeparated, formatTrail } from "./dsep";
+import { elementName, formatElements } from "./elements";
+import type { ModelIR } from "./ir";
+import { evalInt, formatNum } from "./values";
+import { ModelContext } from "./context";
+
+export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void {
+  const claim = s.claim;
+  if (claim.kind === "Params") {
+    if (s.quantifiers.length) {
+      ctx.diags.error("E0505", "`check params` is one claim about the whole model; it takes no `for`", s.span);
+      return;
+    }
+    const want = evalInt(claim.value, ctx.env(), ctx.diags, "a parameter count");
+    if (want === null) return;
+    let have = ir.params;
+    let what = "the model has";
+    if (claim.of) {
+      const names = new Set(claim.of.map((i) => i.name));
+      have = 0n;
+      for (const f of ir.factors) if (Array.from(f.targets).some((e) => names.has(ctx.varOf(e).name))) have += f.params;
+      for (const nw of ir.networks) if (nw.role === "posterior" && Array.from(nw.outputs).some((e) => names.has(ctx.varOf(e).name))) have += nw.params;
+      what = `the factors of ${claim.of.map((i) => `\`${i.name}\``).join(", ")} have`;
+    }
+    const holds = compare(have, claim.op, want);
+    if (!holds) {
+      const show = (n: bigint) => (n.toString().length > 24 ? `${scientific(n)} (${n.toString().length} digits)` : withCommas(n));
+      // Long counts that print alike in scientific notation: say how far apart they are.
+      const gap = want - have;
+      const apart = show(have) === show(want) && gap !== 0n ? `, ${withCommas(gap < 0n ? -gap : gap)} ${gap < 0n ? "fewer" : "more"} than counted` : "";
+      ctx.diags.error("E0504", `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}${apart}`, s.span, {
+        notes: [`counted:  ${have}`, `claimed:  ${want}${printExpr(claim.value) !== want.toString() ? ` (= ${printExpr(claim.value)})` : ""}`],
+        hint: "`gm params` shows the count of every factor",
+      });
+    }
+    return;
+  }
+  const graph = ctx.graph!;
+  let reported = 0;
+  ctx.forEachInstance(s.quantifiers, (env, bound) => {
+    const X = ctx.refsToElements(claim.left, env, "claim");
+    const Y = ctx.refsToElements(claim.right, env, "claim");
+    const Z = ctx.refsToElements(claim.given, env, "claim");
+    if (!X || !Y || !Z) return false;
+    const x = X.flatMap((l) => Array.from(l));
+    const y = Y.flatMap((l) => Array.from(l));
+    const z = Z.flatMap((l) => Array.from(l));
+    const zs = new Set(z);
+    const ys = new Set(y);
+    const overlap = x.find((e) => ys.has(e) || zs.has(e)) ?? y.find((e) => zs.has(e));
+    if (overlap !== undefined) {
+      ctx.diags.error("E0501", `\`${elementName(ctx.vars, overlap)}\` appears on two sides of the claim`, claim.span, { hint: "the sets in `A ⊥ B | C` must not overlap" });
+      return false;
+    }
+    if (x.length === 0 || y.length === 0) return true;
+    const r = dSeparated(graph, x, y, z);
+    const at = bound.size ? ` (at ${[...bound].map(([k, v]) => `${k} = ${formatNum(v)}`).join(", ")})` : "";
+    const claimText = `${formatElements(ctx.vars, x)} ⊥ ${formatElements(ctx.vars, y)}${z.length ? ` | ${formatElements(ctx.vars, z)}` : ""}`;
+    if (!claim.negated && !r.independent) {
+      const trail = formatTrail(r.trail!, (e) => elementName(ctx.vars, e));
+      ctx.diags.error("E0502", `check failed: ${claimText} does not hold${at}`, claim.span, {
+        notes: [`active trail: ${trail}`],
+        hint: z.length ? "conditioning on more variables, or an `assume`, can block this trail" : "an `assume` that removes a parent along this trail would make it hold",
+      });
+      return ++reported < 3;
+    }
+    if (claim.negated && r.independent) {
+      ctx.diags.error("E0503", `check failed: ${claimText} holds${at}, so they are not dependent`, claim.span, { notes: ["every trail between them is blocked"] });
+      return ++reported < 3;
+    }
+    return true;
+  });
+}
+
+function compare(a: bigint, op: A.CompareOp, b: bigint): boolean {
+  switch (op) {
+    case "==": return a === b;
+    case "!=": return a !== b;
+    case "<": return a < b;
+    case "<=": return a <= b;
+    case ">": return a > b;
+    case ">=": return a >= b;
+  }
+}

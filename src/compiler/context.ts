@@ -1,0 +1,166 @@
+/**
+ * The state one model's compilation threads through its phases (names → factors →
+ * assumptions → parameters → objectives → checks), and the helpers they share: the
+ * expression environment, quantifier expansion, and evaluating references to elements.
+ */
+import type * as A from "../dsl/ast";
+import type { CompileOptions } from "./compile";
+import { DiagnosticBag } from "../dsl/diagnostics";
+import { withCommas } from "./count";
+import { ElementGraph } from "./graph";
+import type { AuxNetworkIR, DerivationStep, Domain, FactorStructure, FamilyName, NetworkSpec, VariableIR } from "./ir";
+import { evalRef, type RefRole, type VarScope } from "./refs";
+import { evalInt, type Env, type Num } from "./values";
+
+/** A factor under construction (mutable until counted). */
+export interface Draft {
+  family: FamilyName;
+  args: Record<string, unknown>;
+  targets: Int32Array;
+  context: Int32Array;
+  structure: FactorStructure;
+  source: string;
+  span: A.Span;
+  network?: NetworkSpec;
+  /** Network spec of an `implicit` generator before counting. */
+}
+
+export const MAX_INSTANCES = 5_000_000;
+
+/** Compiles one `model { … }` block. */
+
+/** One model being compiled: its declarations, its factors so far, and where to report. */
+export class ModelContext {
+  readonly consts = new Map<string, Num>();
+  readonly constDecls = new Map<string, A.ConstDecl>();
+  readonly vars: VariableIR[] = [];
+  readonly varByName = new Map<string, VariableIR>();
+  readonly varDecls = new Map<string, A.VarDecl>();
+  readonly orderDecls = new Map<string, A.OrderDecl>();
+  n = 0;
+  drafts: Draft[] = [];
+  factorOf = new Int32Array(0);
+  positionOf = new Int32Array(0);
+  factorSpans: A.Span[] = [];
+  readonly networks: AuxNetworkIR[] = [];
+  readonly derivation: DerivationStep[] = [];
+  graph?: ElementGraph;
+  encoderRejected = false;
+  readonly maxElements: number;
+
+  constructor(
+    readonly m: A.ModelDecl,
+    readonly text: string,
+    readonly diags: DiagnosticBag,
+    readonly options: CompileOptions,
+  ) {
+    this.maxElements = options.maxElements ?? 10_000_000;
+  }
+
+  get scope(): VarScope {
+    return { byName: this.varByName, constants: new Set(this.consts.keys()) };
+  }
+
+  env(extra?: ReadonlyMap<string, Num>): Env {
+    const values = extra && extra.size ? new Map([...this.consts, ...extra]) : this.consts;
+    return { values, variables: new Set(this.varByName.keys()) };
+  }
+
+  src(span: A.Span): string {
+    return this.text.slice(span.start.offset, span.end.offset).replace(/\s+/g, " ");
+  }
+
+  declared(name: A.Ident): A.Ident | undefined {
+    return this.constDecls.get(name.name)?.name ?? this.varDecls.get(name.name)?.name;
+  }
+
+  /** Calls `fn` once per binding of the statement's loop variables; false if it failed. */
+  forEachInstance(quants: readonly A.Quantifier[], fn: (env: Env, bound: ReadonlyMap<string, Num>) => boolean | void): boolean {
+    // Count first (the innermost range by its length), so a statement that is too large is
+    // refused at once instead of after millions of instances.
+    if (quants.length && this.instancesAtLeast(quants, MAX_INSTANCES + 1)) {
+      this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
+      return false;
+    }
+    let count = 0;
+    const bound = new Map<string, Num>();
+    const rec = (i: number): boolean => {
+      if (i === quants.length) {
+        if (++count > MAX_INSTANCES) {
+          this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
+          return false;
+        }
+        return fn(this.env(bound), bound) !== false;
+      }
+      const q = quants[i];
+      const lo = evalInt(q.lo, this.env(bound), this.diags, "a loop bound");
+      const hi = evalInt(q.hi, this.env(bound), this.diags, "a loop bound");
+      if (lo === null || hi === null) return false;
+      for (let v = lo; v <= hi; v++) {
+        bound.set(q.variable.name, v);
+        if (!rec(i + 1)) return false;
+      }
+      bound.delete(q.variable.name);
+      return true;
+    };
+    return rec(0);
+  }
+
+  /**
+   * Whether the quantifiers bind at least `limit` instances (each binding of an outer loop
+   * counts too: it is work even when the inner range is empty). Bounds that fail to evaluate
+   * count as empty; the main pass reports them.
+   */
+  instancesAtLeast(quants: readonly A.Quantifier[], limit: number): boolean {
+    const silent = new DiagnosticBag(this.diags.file);
+    const bound = new Map<string, Num>();
+    let count = 0;
+    const rec = (i: number): boolean => {
+      const q = quants[i];
+      const lo = evalInt(q.lo, this.env(bound), silent, "a loop bound");
+      const hi = evalInt(q.hi, this.env(bound), silent, "a loop bound");
+      if (lo === null || hi === null || hi < lo) return false;
+      if (i === quants.length - 1) {
+        count += Number(hi - lo + 1n);
+        return count >= limit;
+      }
+      for (let v = lo; v <= hi; v++) {
+        bound.set(q.variable.name, v);
+        if (++count >= limit || rec(i + 1)) return true;
+      }
+      bound.delete(q.variable.name);
+      return false;
+    };
+    return rec(0);
+  }
+
+  refsToElements(refs: readonly A.Ref[], env: Env, role: RefRole): Int32Array[] | null {
+    const out: Int32Array[] = [];
+    for (const r of refs) {
+      const els = evalRef(r, this.scope, env, this.diags, role);
+      if (!els) return null;
+      out.push(els);
+    }
+    return out;
+  }
+
+  rankOf(e: number): number {
+    const v = this.varOf(e);
+    return v.offset + v.rank[e - v.offset];
+  }
+
+  varOf(e: number): VariableIR {
+    let lo = 0;
+    let hi = this.vars.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.vars[mid].offset <= e) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.vars[lo];
+  }
+
+  domainsOf(els: Int32Array): Domain[] {
+    return Array.from(els, (e) => this.varOf(e).domain);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Names and shapes (LANGUAGE.md §2–§4): constants, variables and their domains, use before
+ * declaration, unknown names with suggestions, orders and the element layout.
+ */
+import type * as A from "../dsl/ast";
+import { DiagnosticBag } from "../dsl/diagnostics";
+import { printExpr } from "../dsl/printer";
+import { withCommas } from "./count";
+import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, ORDERS, PRIOR_FAMILIES, type Written } from "./families";
+import type { Domain, OrderKind, VariableIR } from "./ir";
+import { inverse, visitOrder } from "./orders";
+import { suggest } from "./suggest";
+import { evalInt, evalReal, evalSmallInt } from "./values";
+import { ModelContext } from "./context";
+
+export function duplicate(ctx: ModelContext, name: A.Ident): boolean {
+  const prev = ctx.declared(name);
+  if (!prev) return false;
+  ctx.diags.error("E0202", `\`${name.name}\` is already declared`, name.span, { related: [{ message: `\`${name.name}\` was first declared here`, span: prev.span }] });
+  return true;
+}
+
+export function declareConst(ctx: ModelContext, s: A.ConstDecl): void {
+  if (duplicate(ctx, s.name)) return;
+  const before = ctx.diags.items.length;
+  const v = namesOk(ctx, s.value) ? evalInt(s.value, ctx.env(), ctx.diags, `constant \`${s.name.name}\``) : null;
+  ctx.constDecls.set(s.name.name, s);
+  // A constant that failed is declared but has no value: its uses stay quiet (see `namesOk`).
+  if (v !== null && ctx.diags.items.length === before) ctx.consts.set(s.name.name, v);
+}
+
+/**
+ * Checks the names of an expression in a declaration as other statements' names are checked
+ * (used before its declaration, unknown, a random variable); false when the expression must not
+ * be evaluated: a name was reported, or it is a constant whose own declaration failed.
+ */
+export function namesOk(ctx: ModelContext, e: A.Expr): boolean {
+  const before = ctx.diags.items.length;
+  knownNames(ctx, e, new Set(), true);
+  return ctx.diags.items.length === before && !usesFailedConst(ctx, e);
+}
+
+export function usesFailedConst(ctx: ModelContext, e: A.Expr): boolean {
+  if (e.kind === "Name") return ctx.constDecls.has(e.name) && !ctx.consts.has(e.name);
+  if (e.kind === "Unary") return usesFailedConst(ctx, e.operand);
+  if (e.kind === "Binary") return usesFailedConst(ctx, e.left) || usesFailedConst(ctx, e.right);
+  return false;
+}
+
+export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
+  if (duplicate(ctx, s.name)) return;
+  ctx.varDecls.set(s.name.name, s);
+  const domain = typeDomain(ctx, s.type);
+  const shape: number[] = [];
+  let ok = domain !== null;
+  for (const e of s.shape ?? []) {
+    const d = namesOk(ctx, e) ? evalSmallInt(e, ctx.env(), ctx.diags, "a shape") : null;
+    if (d === null) {
+      ok = false;
+      continue;
+    }
+    if (d < 1) {
+      ctx.diags.error("E0304", `every axis of a shape must be at least 1, found ${d}`, e.span);
+      ok = false;
+      continue;
+    }
+    shape.push(d);
+  }
+  if (!ok || !domain) return;
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > ctx.maxElements) {
+    ctx.diags.error("E0304", `\`${s.name.name}\` has ${withCommas(BigInt(size))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
+    return;
+  }
+  const v: VariableIR = {
+    name: s.name.name, latent: s.latent, domain, shape, shapeText: (s.shape ?? []).map((e) => printExpr(e)), size, offset: 0, order: { kind: "raster" },
+    visit: new Int32Array(0), rank: new Int32Array(0), span: s.span,
+  };
+  ctx.vars.push(v);
+  ctx.varByName.set(v.name, v);
+}
+
+export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
+  const name = t.name.name;
+  const args = t.args ?? [];
+  const want = (n: number, example: string): boolean => {
+    if (args.length === n) return true;
+    ctx.diags.error("E0306", `\`${name}\` takes ${n === 0 ? "no arguments" : n === 1 ? "one argument" : `${n} arguments`}`, t.span, { hint: `write \`${example}\`` });
+    return false;
+  };
+  switch (name) {
+    case "Bernoulli":
+      return want(0, "Bernoulli") ? { kind: "bernoulli" } : null;
+    case "Normal":
+      return want(0, "Normal") ? { kind: "normal" } : null;
+    case "Categorical": {
+      if (!want(1, "Categorical(k)")) return null;
+      const k = namesOk(ctx, args[0]) ? evalSmallInt(args[0], ctx.env(), ctx.diags, "the number of categories") : null;
+      if (k === null) return null;
+      if (k < 2) {
+        ctx.diags.error("E0306", `a categorical needs at least 2 outcomes, found ${k}`, args[0].span);
+        return null;
+      }
+      return { kind: "categorical", k };
+    }
+    case "Real": {
+      if (!want(2, "Real(lo, hi)")) return null;
+      if (!namesOk(ctx, args[0]) || !namesOk(ctx, args[1])) return null;
+      const lo = evalReal(args[0], ctx.env(), ctx.diags);
+      const hi = evalReal(args[1], ctx.env(), ctx.diags);
+      if (lo === null || hi === null) return null;
+      if (!(lo < hi)) {
+        ctx.diags.error("E0306", `\`Real(lo, hi)\` needs lo < hi, found ${lo} and ${hi}`, t.span);
+        return null;
+      }
+      return { kind: "real", lo, hi };
+    }
+    default: {
+      const guess = suggest(name, ["Bernoulli", "Categorical", "Normal", "Real"]);
+      ctx.diags.error("E0204", `unknown distribution \`${name}\``, t.name.span, { hint: guess ? `did you mean \`${guess}\`?` : "the types are Bernoulli, Categorical(k), Normal and Real(lo, hi)" });
+      return null;
+    }
+  }
+}
+
+/** Reports names used before their declaration (or never declared) in a statement. */
+export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
+  const loopVars = new Set<string>();
+  const quants = "quantifiers" in s ? s.quantifiers : [];
+  for (const q of quants) {
+    const shadow = ctx.declared(q.variable);
+    if (shadow) ctx.diags.error("E0209", `loop variable \`${q.variable.name}\` hides the declaration of \`${q.variable.name}\``, q.variable.span, { related: [{ message: "declared here", span: shadow.span }], hint: "choose another name for the loop variable" });
+    if (loopVars.has(q.variable.name)) ctx.diags.error("E0202", `loop variable \`${q.variable.name}\` is already bound in this statement`, q.variable.span);
+    loopVars.add(q.variable.name);
+  }
+  const refs: A.Ref[] = [];
+  const exprs: A.Expr[] = [];
+  for (const q of quants) exprs.push(q.lo, q.hi);
+  const silent = new DiagnosticBag(ctx.diags.file);
+  const known = (w: Written, table: Record<string, unknown>, kind: Parameters<typeof lookup>[2], also: Record<string, unknown> = {}) => {
+    if (w.name.name in table || w.name.name in also) return;
+    lookup(w, table as never, kind, ctx.diags, also as never);
+  };
+  void silent;
+  switch (s.kind) {
+    case "Order":
+      knownVariable(ctx, s.target);
+      known(s.order, ORDERS, "order");
+      return;
+    case "Fit":
+      for (const o of s.objectives) known(o, OBJECTIVES, "objective");
+      return;
+    case "Factor":
+      refs.push(...s.targets, ...s.given);
+      if (s.dist === "p") known(s.family, FACTOR_FAMILIES, "family", PRIOR_FAMILIES);
+      break;
+    case "Assume":
+      refs.push(...s.claim.left, ...s.claim.right, ...s.claim.given);
+      break;
+    case "Check":
+      if (s.claim.kind === "Independence") refs.push(...s.claim.left, ...s.claim.right, ...s.claim.given);
+      else {
+        for (const id of s.claim.of ?? []) knownVariable(ctx, id);
+        exprs.push(s.claim.value);
+      }
+      break;
+    case "Implicit":
+      knownVariable(ctx, s.target);
+      known(s.network, NETWORKS, "network");
+      refs.push(...s.inputs);
+      break;
+    default:
+      return;
+  }
+  for (const r of refs) {
+    knownVariable(ctx, r.name);
+    if (r.subscript?.kind === "Index") for (const it of r.subscript.items) {
+      if (it.kind === "Range") exprs.push(it.lo, it.hi);
+      else if (it.kind !== "All") exprs.push(it);
+    }
+    if (r.subscript?.kind === "Before") exprs.push(...r.subscript.at);
+  }
+  for (const e of exprs) knownNames(ctx, e, loopVars);
+}
+
+export function knownVariable(ctx: ModelContext, id: A.Ident): void {
+  // A declaration that failed was reported already; its uses stay quiet.
+  if (ctx.varByName.has(id.name) || ctx.varDecls.has(id.name)) return;
+  if (ctx.consts.has(id.name)) {
+    ctx.diags.error("E0211", `\`${id.name}\` is a constant, not a random variable`, id.span);
+    return;
+  }
+  const later = ctx.m.body.find((st) => st.kind === "Var" && st.name.name === id.name && st.span.start.offset > id.span.start.offset);
+  if (later) {
+    ctx.diags.error("E0203", `\`${id.name}\` is used before it is declared`, id.span, { related: [{ message: "declared here", span: (later as A.VarDecl).name.span }], hint: "move the declaration above its first use" });
+    return;
+  }
+  const guess = suggest(id.name, ctx.varByName.keys());
+  ctx.diags.error("E0201", `unknown random variable \`${id.name}\``, id.span, { hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${id.name} : Bernoulli\`` });
+}
+
+export function knownNames(ctx: ModelContext, e: A.Expr, loopVars: ReadonlySet<string>, inDeclaration = false): void {
+  if (e.kind === "Name") {
+    // A constant whose declaration failed was reported there; its uses stay quiet.
+    if (ctx.consts.has(e.name) || ctx.constDecls.has(e.name) || loopVars.has(e.name)) return;
+    if (ctx.varByName.has(e.name)) {
+      ctx.diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, { hint: "indices use constants and loop variables" });
+      return;
+    }
+    const later = ctx.m.body.find((st) => st.kind === "Const" && st.name.name === e.name && st.span.start.offset > e.span.start.offset);
+    if (later) {
+      ctx.diags.error("E0203", `\`${e.name}\` is used before it is declared`, e.span, { related: [{ message: "declared here", span: (later as A.ConstDecl).name.span }], hint: "move the declaration above its first use" });
+      return;
+    }
+    const guess = suggest(e.name, [...ctx.consts.keys(), ...loopVars]);
+    const fix = inDeclaration ? `declare it first: \`const ${e.name} = …\`` : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\``;
+    ctx.diags.error("E0201", `unknown name \`${e.name}\``, e.span, { hint: guess ? `did you mean \`${guess}\`?` : fix });
+  } else if (e.kind === "Unary") knownNames(ctx, e.operand, loopVars, inDeclaration);
+  else if (e.kind === "Binary") {
+    knownNames(ctx, e.left, loopVars, inDeclaration);
+    knownNames(ctx, e.right, loopVars, inDeclaration);
+  }
+}
+
+export function declareOrder(ctx: ModelContext, s: A.OrderDecl): void {
+  const v = ctx.varByName.get(s.target.name);
+  if (!v) return;
+  const prev = ctx.orderDecls.get(v.name);
+  if (prev) {
+    ctx.diags.error("E0202", `\`${v.name}\` already has an order`, s.span, { related: [{ message: "first order here", span: prev.span }] });
+    return;
+  }
+  ctx.orderDecls.set(v.name, s);
+  const sch = lookup(s.order, ORDERS, "order", ctx.diags);
+  if (!sch) return;
+  const args = bindArgs(s.order, sch, ctx.env(), ctx.diags);
+  if (!args) return;
+  (v as { order: VariableIR["order"] }).order = { kind: sch.name as OrderKind, ...(sch.name === "random" ? { seed: args.seed as number } : {}) };
+}
+
+export function layout(ctx: ModelContext): void {
+  let offset = 0;
+  for (const v of ctx.vars) {
+    const visit = visitOrder(v.shape, v.order.kind, v.order.seed);
+    Object.assign(v as object, { offset, visit, rank: inverse(visit) });
+    offset += v.size;
+  }
+  ctx.n = offset;
+  if (ctx.n > ctx.maxElements) ctx.diags.error("E0304", `the model has ${withCommas(BigInt(ctx.n))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`, ctx.m.name.span);
+}

@@ -1,0 +1,198 @@
+/**
+ * Encoders, objectives and the train block (LANGUAGE.md §7, §8).
+ */
+import type * as A from "../dsl/ast";
+import { mlpParams, networkParams } from "./count";
+import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, TRAIN_ENTRIES, type Written } from "./families";
+import type { ModelIR, NetworkSpec, ObjectiveIR, TrainConfigIR, VariableIR } from "./ir";
+import { suggest } from "./suggest";
+import { dataSourceFromValue } from "./datasource";
+import { evalReal, evalSmallInt } from "./values";
+import { networkSpec } from "./factors";
+import { ModelContext } from "./context";
+
+export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
+  if (s.quantifiers.length) {
+    ctx.diags.error("E0418", "an encoder `q(z | x) = …` is stated once for the whole latent variable, not per element", s.span);
+    return;
+  }
+  const targets = ctx.refsToElements(s.targets, ctx.env(), "claim");
+  const given = ctx.refsToElements(s.given, ctx.env(), "claim");
+  if (!targets || !given) return;
+  const t = Int32Array.from(targets.flatMap((l) => Array.from(l)));
+  const g = Int32Array.from(given.flatMap((l) => Array.from(l)));
+  const observedTarget = Array.from(t).find((e) => !ctx.varOf(e).latent);
+  if (observedTarget !== undefined) {
+    ctx.diags.error("E0418", `\`q(…)\` is the posterior of latent variables; \`${ctx.varOf(observedTarget).name}\` is observed`, s.span);
+    return;
+  }
+  if (g.length === 0) {
+    ctx.diags.error("E0418", "an encoder conditions on the data: write `q(z | x) = mlp(hidden = [...])`", s.span);
+    return;
+  }
+  if (s.family.name.name !== "mlp") {
+    ctx.diags.error("E0418", `an encoder is an \`mlp(hidden = [...])\`, found \`${s.family.name.name}\``, s.family.span);
+    return;
+  }
+  const args = bindArgs(s.family, FACTOR_FAMILIES.mlp, ctx.env(), ctx.diags);
+  if (!args) return;
+  if (ctx.networks.some((nw) => nw.role === "posterior")) {
+    ctx.diags.error("E0418", "the model already has an encoder `q(…)`", s.span);
+    return;
+  }
+  const out = args.deterministic ? t.length : 2 * t.length;
+  const network: NetworkSpec = { kind: "mlp", sizes: [g.length, ...(args.hidden as number[]), out], output: args.deterministic ? "code" : "gaussian" };
+  ctx.networks.push({ role: "posterior", inputs: g, outputs: t, network, params: mlpParams(network.sizes), source: ctx.src(s.span), span: s.span });
+}
+
+export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): ObjectiveIR[] {
+  const fits = ctx.m.body.filter((s): s is A.FitStmt => s.kind === "Fit");
+  for (const extra of fits.slice(1)) ctx.diags.error("E0607", "a model has one `fit` statement; combine objectives with `+`", extra.span, { related: [{ message: "the first `fit`", span: fits[0].span }] });
+  const encoder = ctx.networks.find((nw) => nw.role === "posterior");
+  const latents = ctx.vars.filter((v) => v.latent);
+  const nonNormal = latents.filter((v) => {
+    const f = ctx.drafts[ctx.factorOf[v.offset]];
+    return f.family !== "normal";
+  });
+  if (fits.length === 0) {
+    if (kind === "explicit") return [{ name: "likelihood", args: {}, span: ctx.m.name.span }];
+    if (kind === "implicit") {
+      ctx.diags.error("E0605", "an implicit model `x = generator(z) by …` is trained against a critic", ctx.m.name.span, { hint: "add `fit adversarial(critic = mlp(hidden = [512, 256]))`" });
+      return [];
+    }
+    if (encoder && nonNormal.length === 0) return [{ name: "elbo", args: {}, span: ctx.m.name.span }];
+    if (ctx.encoderRejected) return [];
+    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", ctx.m.name.span, { hint: "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`" });
+    return [];
+  }
+  const fit = fits[0];
+  const out: ObjectiveIR[] = [];
+  for (const o of fit.objectives) {
+    const sch = lookup(o, OBJECTIVES, "objective", ctx.diags);
+    if (!sch) continue;
+    const args = bindArgs(o, sch, ctx.env(), ctx.diags);
+    if (!args) continue;
+    const name = sch.name as ObjectiveIR["name"];
+    switch (name) {
+      case "likelihood":
+        if (kind !== "explicit") ctx.diags.error("E0606", `\`likelihood\` needs an explicit density; this model is ${kind === "latent" ? "a latent-variable model: use `elbo`" : "implicit: use `adversarial(…)`"}`, o.span);
+        break;
+      case "elbo":
+      case "iwae":
+        if (kind !== "latent") {
+          ctx.diags.error("E0601", `\`${name}\` needs latent variables with an encoder \`q(z | x)\``, o.span);
+          break;
+        }
+        if (!encoder) {
+          if (!ctx.encoderRejected) ctx.diags.error("E0602", `\`${name}\` needs an encoder`, o.span, { hint: "add `q(z | x) = mlp(hidden = [...])`" });
+        } else if (encoder.network.kind === "mlp" && encoder.network.output === "code") ctx.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, { hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)" });
+        for (const v of nonNormal) {
+          const f = ctx.drafts[ctx.factorOf[v.offset]];
+          ctx.diags.error("E0603", `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^[^=]*=\s*/, "")}\``, o.span, {
+            hint: `match q to the prior adversarially instead (an AAE): \`fit reconstruction + adversarial(on = ${v.name}, critic = mlp(hidden = [256, 256]))\``,
+            related: [{ message: "the prior", span: f.span }],
+          });
+        }
+        break;
+      case "reconstruction":
+        if (!encoder && !ctx.encoderRejected) ctx.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
+        break;
+      case "adversarial": {
+        const onArg = args.on as { name: string; span: A.Span } | undefined;
+        let on: VariableIR | undefined;
+        if (onArg) {
+          on = ctx.varByName.get(onArg.name);
+          if (!on) {
+            ctx.diags.error("E0201", `unknown random variable \`${onArg.name}\``, onArg.span);
+            break;
+          }
+        } else on = ctx.vars.find((v) => !v.latent);
+        if (!on) break;
+        if (kind === "explicit") ctx.diags.error("E0601", "`adversarial` trains an implicit generator or matches an encoder to a prior; this model has neither", o.span);
+        if (on.latent && !encoder && !ctx.encoderRejected) ctx.diags.error("E0602", `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``, o.span);
+        const critic = args.critic as Written;
+        const csch = lookup(critic, NETWORKS, "network", ctx.diags);
+        if (!csch) break;
+        const cargs = bindArgs(critic, csch, ctx.env(), ctx.diags);
+        if (!cargs) break;
+        const spec = networkSpec(ctx, csch.name, cargs, on.size, on, "critic", critic.span);
+        if (!spec) break;
+        const inputs = Int32Array.from({ length: on.size }, (_, i) => on!.offset + i);
+        ctx.networks.push({ role: "critic", inputs, outputs: new Int32Array(0), network: spec, params: networkParams(spec), source: ctx.src(critic.span), span: critic.span });
+        break;
+      }
+    }
+    out.push({ name, args, span: o.span });
+  }
+  if (kind === "implicit" && !out.some((o) => o.name === "adversarial")) ctx.diags.error("E0605", "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`", fit.span);
+  if (out.some((o) => o.name === "reconstruction") && latents.length && !out.some((o) => o.name === "adversarial" || o.name === "elbo") && nonNormal.length) {
+    ctx.diags.warning("W0609", "`reconstruction` alone does not match the codes to the prior; samples from p(z) may decode poorly", fit.span, { hint: "add `adversarial(on = z, critic = …)`" });
+  }
+  return out;
+}
+
+export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
+  const blocks = ctx.m.body.filter((s): s is A.TrainBlock => s.kind === "Train");
+  for (const extra of blocks.slice(1)) ctx.diags.error("E0704", "a model has one `train { }` block", extra.span, { related: [{ message: "the first block", span: blocks[0].span }] });
+  const cfg: { -readonly [K in keyof TrainConfigIR]: TrainConfigIR[K] } = {};
+  const block = blocks[0];
+  if (!block) return cfg;
+  const seen = new Map<string, A.TrainEntry>();
+  for (const e of block.entries) {
+    const key = e.key.name;
+    if (!(TRAIN_ENTRIES as readonly string[]).includes(key)) {
+      const guess = suggest(key, TRAIN_ENTRIES);
+      ctx.diags.error("E0701", `unknown train setting \`${key}\``, e.key.span, { hint: guess ? `did you mean \`${guess}\`?` : `the settings: ${TRAIN_ENTRIES.join(", ")}` });
+      continue;
+    }
+    if (seen.has(key)) {
+      ctx.diags.error("E0703", `\`${key}\` is set twice`, e.key.span, { related: [{ message: "first set here", span: seen.get(key)!.span }] });
+      continue;
+    }
+    seen.set(key, e);
+    const v = e.value;
+    const num = (what: string, integer: boolean, min: number): number | undefined => {
+      if (v.kind === "String" || v.kind === "List" || v.kind === "Call") {
+        ctx.diags.error("E0702", `\`${key}\` must be ${what}`, v.span);
+        return undefined;
+      }
+      const x = integer ? evalSmallInt(v, ctx.env(), ctx.diags, `\`${key}\``) : evalReal(v, ctx.env(), ctx.diags);
+      if (x === null) return undefined;
+      if (x < min || (!integer && min === 0 && x === 0)) {
+        ctx.diags.error("E0702", `\`${key}\` must be ${what}, found ${x}`, v.span);
+        return undefined;
+      }
+      return x;
+    };
+    switch (key) {
+      case "epochs": cfg.epochs = num("a whole number ≥ 1", true, 1); break;
+      case "batch": cfg.batch = num("a whole number ≥ 1", true, 1); break;
+      case "lr": cfg.lr = num("a positive number", false, 0); break;
+      case "seed": cfg.seed = num("a whole number ≥ 0", true, 0); break;
+      case "split": {
+        if (v.kind !== "List" || v.items.length !== 2) {
+          ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span);
+          break;
+        }
+        const parts = v.items.map((it) => (it.kind === "String" || it.kind === "List" || it.kind === "Call" ? null : evalReal(it, ctx.env(), ctx.diags)));
+        if (parts.some((p) => p === null || !(p > 0))) {
+          ctx.diags.error("E0702", "`split` fractions must be positive numbers", v.span);
+          break;
+        }
+        const [a, b] = parts as number[];
+        if (Math.abs(a + b - 1) > 1e-9) {
+          ctx.diags.error("E0702", `\`split\` fractions must add up to 1, found ${a} + ${b} = ${a + b}`, v.span);
+          break;
+        }
+        cfg.split = [a, b];
+        break;
+      }
+      case "data": {
+        const ds = dataSourceFromValue(v, ctx.env(), ctx.diags);
+        if (ds) cfg.data = ds;
+        break;
+      }
+    }
+  }
+  return cfg;
+}
