@@ -10,18 +10,39 @@
  * NOTE: W's last column never reaches a conditional (no element follows x_D); the paper's
  * count, and ours, include it.
  *
- * Cost: the hidden pre-activations for every d are one exclusive cumulative sum along the
- * order, O(B·D·H) — never one matmul per pixel. TensorFlow.js's `cumsum` gradient is only
- * right along the last axis, so the cumulative axis is kept last ([B, H, D]).
+ * `logProb` is one op with a custom gradient (kernels/nade-op.ts) computed by a fused kernel
+ * (kernels/nade.c, wasm SIMD; plain JavaScript where wasm is missing): per example, a running
+ * pre-activation a, recomputing σ(a) only after a non-zero x_d (the only places a changes),
+ * O(B·D·H) multiply-adds and O(D·H) memory, on every backend. The reference form, `logProbCumsum`, builds the [B, H, D] tensor: the hidden
+ * pre-activations for every d are one exclusive cumulative sum along the order (TensorFlow.js's
+ * `cumsum` gradient is only right along the last axis, so the cumulative axis is kept last);
+ * tf autograd differentiates it. Tests hold the two to the same values and gradients.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FactorIR } from "../compiler/ir";
 import type { Rng } from "../data/rng";
+import { nadeLogProb } from "./kernels/nade-op";
 import { bernoulliLogProb, sigmoid } from "./ops";
 import type { FactorModule } from "./types";
 
+/**
+ * How `logProb` is computed: the fused kernel ("auto": wasm where it loads, else JavaScript;
+ * "wasm"; "js") or the cumulative-sum form ("cumsum").
+ */
+export type NadeImpl = "auto" | "wasm" | "js" | "cumsum";
+
+const NADE_IMPLS: readonly NadeImpl[] = ["auto", "wasm", "js", "cumsum"];
+
+/** The default `impl`: env GM_NADE_KERNEL when it names one, else "auto". */
+export function defaultNadeImpl(): NadeImpl {
+  const env = (typeof process !== "undefined" ? process.env.GM_NADE_KERNEL : undefined)?.trim() as NadeImpl | undefined;
+  return env && NADE_IMPLS.includes(env) ? env : "auto";
+}
+
 /** The NADE factor module. */
 export class NadeModule implements FactorModule {
+  /** How `logProb` is computed (see `NadeImpl`); a subclass that overrides `logits` always gets the cumsum form. */
+  impl: NadeImpl = defaultNadeImpl();
   readonly gradient = true;
   readonly variables: tf.Variable[];
   readonly W: tf.Variable; // [H, D]
@@ -29,6 +50,7 @@ export class NadeModule implements FactorModule {
   readonly V: tf.Variable; // [D, H]
   readonly b: tf.Variable; // [D]
   private readonly order: tf.Tensor1D;
+  private readonly orderJs: Int32Array;
   private cache?: { W: Float32Array; c: Float32Array; V: Float32Array; b: Float32Array };
   readonly D: number;
   readonly H: number;
@@ -43,6 +65,7 @@ export class NadeModule implements FactorModule {
     this.b = tf.variable(tf.zeros([D]), true, `${name}/b`);
     this.variables = [this.W, this.c, this.V, this.b];
     this.order = tf.keep(tf.tensor1d(factor.targets, "int32"));
+    this.orderJs = Int32Array.from(factor.targets);
   }
 
   /** Logits of every conditional, [B, D], from x in the factor's order. */
@@ -60,6 +83,14 @@ export class NadeModule implements FactorModule {
   }
 
   logProb(x: tf.Tensor2D): tf.Tensor1D {
+    // A subclass that overrides `logits` (a variant, a planted bug in a test) is computed through it.
+    if (this.impl === "cumsum" || this.logits !== NadeModule.prototype.logits) return this.logProbCumsum(x);
+    this.cache = undefined;
+    return nadeLogProb(x, this.orderJs, this.W, this.c, this.V, this.b, { kernel: this.impl });
+  }
+
+  /** log p per example through `logits` (the cumulative-sum form, differentiated by tf autograd): the reference. */
+  logProbCumsum(x: tf.Tensor2D): tf.Tensor1D {
     this.cache = undefined;
     return tf.tidy(() => {
       const xo = tf.gather(x, this.order, 1) as tf.Tensor2D;
