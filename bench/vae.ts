@@ -1,0 +1,72 @@
+/**
+ * A 784-400-20 VAE training step written with tf ops, for the `throughput` bench. The same
+ * network as the PyTorch reference (reference/torch_reference.py):
+ *
+ *   encoder  x (784) → 400 relu → μ (20), log σ² (20)
+ *   z = μ + exp(½ log σ²) · ε
+ *   decoder  z (20) → 400 relu → 784 logits
+ *   loss     (BCE-with-logits(logits, x) summed + KL(q(z|x) ‖ N(0, I))) / batch,  Adam(1e-3)
+ *
+ * Dense layers go through the project's `matMul` (src/models/kernels), whose gradient is plain
+ * 2-D matmuls with explicit transposes — the route that is fast on wasm. Weights follow
+ * PyTorch's nn.Linear initialisation (uniform ±1/√fan_in) so both start alike.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { matMul } from "../src/models/kernels/index";
+
+export interface VaeStep {
+  /** One Adam step on `x` ([B, 784], 0/1); resolves to the loss. */
+  step(x: tf.Tensor2D): Promise<number>;
+  readonly variables: tf.Variable[];
+  dispose(): void;
+}
+
+function linear(fanIn: number, fanOut: number, name: string): { w: tf.Variable; b: tf.Variable } {
+  const bound = 1 / Math.sqrt(fanIn);
+  return {
+    w: tf.variable(tf.randomUniform([fanIn, fanOut], -bound, bound, "float32", 1), true, `vae/${name}/w`),
+    b: tf.variable(tf.randomUniform([fanOut], -bound, bound, "float32", 2), true, `vae/${name}/b`),
+  };
+}
+
+export function makeVae(D = 784, H = 400, Z = 20, lr = 1e-3): VaeStep {
+  const enc = linear(D, H, "enc");
+  const mu = linear(H, Z, "mu");
+  const lv = linear(H, Z, "logvar");
+  const dec1 = linear(Z, H, "dec1");
+  const dec2 = linear(H, D, "dec2");
+  const layers = [enc, mu, lv, dec1, dec2];
+  const variables = layers.flatMap((l) => [l.w, l.b]);
+  const opt = tf.train.adam(lr);
+  const dense = (x: tf.Tensor, l: { w: tf.Variable; b: tf.Variable }) => tf.add(matMul(x, l.w), l.b);
+
+  const loss = (x: tf.Tensor2D): tf.Scalar => {
+    const B = x.shape[0];
+    const h = tf.relu(dense(x, enc));
+    const m = dense(h, mu);
+    const logvar = dense(h, lv);
+    const z = tf.add(m, tf.mul(tf.exp(tf.mul(logvar, 0.5)), tf.randomNormal([B, Z])));
+    const logits = dense(tf.relu(dense(z, dec1)), dec2);
+    // BCE with logits, summed: softplus(l) − x·l
+    const rec = tf.sum(tf.sub(tf.softplus(logits), tf.mul(x, logits)));
+    const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(m)), tf.exp(logvar))));
+    return tf.div(tf.add(rec, kl), B) as tf.Scalar;
+  };
+
+  return {
+    variables,
+    async step(x) {
+      // As gm's Trainer: variableGrads, read the loss, then Adam's applyGradients.
+      const { value, grads } = tf.variableGrads(() => loss(x), variables);
+      const l = (await value.data())[0];
+      value.dispose();
+      opt.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+      tf.dispose(grads);
+      return l;
+    },
+    dispose() {
+      tf.dispose(variables);
+      opt.dispose();
+    },
+  };
+}
