@@ -167,3 +167,18 @@ export class Options {
 export function processMemory(): { rssMiB: number; maxRssMiB: number } {
   return { rssMiB: mib(process.memoryUsage().rss), maxRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10 };
 }
+
+/** Random binary images (n × D, a fraction `density` of ones), seeded xorshift32. */
+export function randomImages(n: number, D: number, density: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n * D);
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 2 ** 32 < density ? 1 : 0;
+  }
+  return out;
+}

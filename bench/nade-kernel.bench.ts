@@ -22,7 +22,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { fileURLToPath } from "node:url";
-import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult } from "./common";
+import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, randomImages } from "./common";
 
 const TAG = "GM_NADE_KERNEL_RESULT ";
 const PATHS = ["fused", "js", "cumsum"] as const;
@@ -45,19 +45,6 @@ interface PathResult {
   kernelThreads: number | null;
 }
 
-function randomImages(n: number, D: number, density: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n * D);
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 32 < density ? 1 : 0;
-  }
-  return out;
-}
 
 async function child(which: PathName, opts: Options): Promise<PathResult> {
   await withBackend(machine());

@@ -28,7 +28,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, type Machine } from "./common";
+import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, type Machine, randomImages } from "./common";
 
 const DEFAULT_REFERENCE = "/work/shared/reference/torch_reference.py";
 const MODELS = ["nade", "nade-cumsum", "vae"] as const;
@@ -71,20 +71,6 @@ interface TorchResult {
   img_per_s: number;
 }
 
-/** Random binary images, 13 % ones, seeded. */
-function randomImages(n: number, D: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n * D);
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 32 < 0.13 ? 1 : 0;
-  }
-  return out;
-}
 
 /**
  * Picks NADE's implementation: gm's default (a fused kernel, where this version of gm has one) or,
@@ -117,7 +103,7 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
   const B = Math.max(1, opts.num("batch", 100));
   const D = 784;
   const N = 10_000;
-  const data = randomImages(N, D, 12345);
+  const data = randomImages(N, D, 0.13, 12345);
   let cursor = 0;
   const nextBatch = (): import("@tensorflow/tfjs").Tensor2D => {
     // As the Trainer does: a fresh tensor from a JS buffer each step.

@@ -19,6 +19,7 @@ import {
   uninstallMatMulKernelFix,
   unsortedSegmentSumJs,
 } from "../../src/models/kernels/index";
+import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
 const TOL = 1e-4;
@@ -37,18 +38,6 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(TOL);
 }
 
-/** Deterministic pseudo-random values (tests must not depend on tf's RNG per backend). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 async function on<T>(backend: "cpu" | "wasm", fn: () => Promise<T> | T): Promise<T> {
   await tf.setBackend(backend);

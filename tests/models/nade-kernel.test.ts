@@ -24,21 +24,10 @@ import { JsNadeKernel, WasmNadeKernel, type NadeKernel, type NadeParams } from "
 import { nadeLogProb, nadeOpStats } from "../../src/models/kernels/nade-op";
 import { NADE_C_SHA256 } from "../../src/models/kernels/nade-kernel.wasm";
 import { NadeModule } from "../../src/models/nade";
+import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
 
-/** Deterministic pseudo-random values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /**
  * Per-example weights of log p (the upstream gradient), in [0.25, 1]: positive, so that the
