@@ -90,7 +90,6 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
   const dim = ir.n;
   if (data.train.x.length !== data.train.n * dim) throw new InputError(`the data has ${data.train.x.length / data.train.n} values per example; model ${ir.name} has ${dim} elements`);
 
-  tf.setBackend(tf.getBackend()); // no-op; keeps the active backend explicit in logs
   const model = buildExplicitModel(ir, { seed: settings.seed });
   // The model's variables live on the backend: release them however the run ends.
   try {

@@ -3,7 +3,7 @@
  * total, the closed form where the family has one, and for every observed group the lecture's
  * two reference points — fully dependent (Π k − 1) and fully independent (Σ (k − 1)).
  */
-import { mlpParams, productOfOutcomes } from "./count";
+import { productOfOutcomes } from "./count";
 import { formatElements, variableOf } from "./elements";
 import { ElementGraph } from "./graph";
 import type { FactorIR, ModelIR, NetworkSpec, VariableIR } from "./ir";
@@ -165,4 +165,3 @@ export function reportJson(r: ParamsReport): object {
   };
 }
 
-export { mlpParams };

@@ -1,0 +1,64 @@
+/**
+ * The layering of the brief, as a test: data flows text → AST → IR → network, lower layers
+ * never import higher ones, and src/dsl and src/compiler import neither Node-only modules nor
+ * TensorFlow.js (the browser playground runs them as they are).
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = join(__dirname, "..", "src");
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']/gm)) out.push(m[1]);
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) out.push(m[1]);
+  return out;
+}
+
+/** Which top-level folders of src/ each layer may import. */
+const ALLOWED: Record<string, string[]> = {
+  dsl: ["dsl"],
+  compiler: ["dsl", "compiler"],
+  data: ["data"],
+  models: ["dsl", "compiler", "data", "models"],
+  cli: ["dsl", "compiler", "data", "models", "cli"],
+};
+
+describe("architecture", () => {
+  for (const layer of Object.keys(ALLOWED)) {
+    it(`src/${layer} imports only ${ALLOWED[layer].join(", ")}`, () => {
+      const bad: string[] = [];
+      for (const f of files(join(SRC, layer))) {
+        for (const spec of imports(f)) {
+          if (!spec.startsWith(".")) continue;
+          const target = relative(SRC, join(f, "..", spec)).split("/")[0];
+          if (!ALLOWED[layer].includes(target)) bad.push(`${relative(SRC, f)} imports ${spec}`);
+        }
+      }
+      expect(bad).toEqual([]);
+    });
+  }
+
+  for (const layer of ["dsl", "compiler"]) {
+    it(`src/${layer} runs in a browser: no Node modules, no TensorFlow.js`, () => {
+      const bad: string[] = [];
+      for (const f of files(join(SRC, layer))) {
+        for (const spec of imports(f)) {
+          if (spec.startsWith(".")) continue;
+          if (spec.startsWith("node:") || spec.startsWith("@tensorflow/") || ["fs", "path", "os", "zlib", "child_process", "worker_threads"].includes(spec)) bad.push(`${relative(SRC, f)} imports ${spec}`);
+        }
+        if (/\bprocess\.|\brequire\(/.test(readFileSync(f, "utf8").replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ""))) bad.push(`${relative(SRC, f)} uses process or require`);
+      }
+      expect(bad).toEqual([]);
+    });
+  }
+});
