@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { EXIT, InputError, printError, UsageError } from "./io";
 
-const VERSION = "0.1.0";
+import { VERSION } from "../version";
 
 type Action = (...args: never[]) => Promise<number> | number;
 

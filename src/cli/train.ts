@@ -21,7 +21,7 @@ import { assignWeights, dataVariable, defaultData, loadModelData, parseDataFlag,
 import { table } from "./table";
 import { loadCheckpoint } from "../models/checkpoint";
 
-const VERSION = "0.1.0";
+import { VERSION } from "../version";
 
 /** Options of `gm train`. */
 export interface TrainOptions {
