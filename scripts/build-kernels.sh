@@ -5,14 +5,22 @@
 #   - "shared": the module imports a shared memory (atomics), so that a worker thread can run
 #               nade_run on the same memory as the main thread (two halves of a batch).
 #
-# Needs clang and wasm-ld (Debian: apt-get install -y clang lld). CI does not: the generated file
-# is committed, and tests/models/nade-kernel.test.ts fails when nade.c no longer hashes to the
-# SHA-256 recorded in it (run this script and commit both files).
+# Needs clang and wasm-ld (Debian: apt-get install -y clang-14 lld-14; `npm run build:kernels`,
+# or CLANG=clang-14 bash scripts/build-kernels.sh). The generated file is committed with the SHA-256
+# of nade.c and of both builds' bytes; tests/models/nade-kernel.test.ts fails when nade.c no longer
+# hashes to the recorded value, when the committed bytes do not, and — where a clang is installed
+# (.ci/run installs clang-14) — when rebuilding nade.c does not give the committed bytes.
+# OUT=path writes the generated file elsewhere (the drift test rebuilds into a temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=src/models/kernels/nade.c
-OUT=src/models/kernels/nade-kernel.wasm.ts
-CLANG=${CLANG:-clang}
+OUT=${OUT:-src/models/kernels/nade-kernel.wasm.ts}
+if [ -z "${CLANG:-}" ]; then
+  if command -v clang >/dev/null; then CLANG=clang; elif command -v clang-14 >/dev/null; then CLANG=clang-14; else
+    echo "no clang found: apt-get install -y clang-14 lld-14, or set CLANG" >&2; exit 1; fi
+fi
+# Debian's clang-14 finds its wasm-ld in its own bin folder; lld-14 puts it there.
+PATH="$(dirname "$(readlink -f "$(command -v "$CLANG")")"):$PATH"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common=(--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin-memset
@@ -24,8 +32,9 @@ common=(--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin-memse
   -o "$tmp/shared.wasm" "$SRC"
 # Two threads run nade_run on one shared memory: the code must not touch the linear-memory stack
 # (the __stack_pointer global), which both instances would place at the same address.
-if command -v llvm-objdump >/dev/null; then
-  if llvm-objdump -d "$tmp/shared.wasm" | grep -q "global\.[gs]et"; then
+OBJDUMP=$(command -v llvm-objdump || true)
+if [ -n "$OBJDUMP" ]; then
+  if "$OBJDUMP" -d "$tmp/shared.wasm" | grep -q "global\.[gs]et"; then
     echo "nade.c uses the wasm stack or a global (see llvm-objdump -d): not safe on a shared memory" >&2
     exit 1
   fi
@@ -41,6 +50,8 @@ emit() { # name file
   echo "// $("$CLANG" --version | head -1)"
   echo "/** SHA-256 of the nade.c these bytes were compiled from (checked by tests/models/nade-kernel.test.ts). */"
   echo "export const NADE_C_SHA256 = \"$hash\";"
+  echo "/** SHA-256 of the two builds' bytes (the drift test decodes the base64 below and checks them). */"
+  echo "export const NADE_WASM_SHA256 = { local: \"$(sha256sum "$tmp/local.wasm" | cut -d' ' -f1)\", shared: \"$(sha256sum "$tmp/shared.wasm" | cut -d' ' -f1)\" } as const;"
   emit local "$tmp/local.wasm"
   emit shared "$tmp/shared.wasm"
   echo "/** Pages (64 KiB) of the shared build's memory: initial and maximum. */"

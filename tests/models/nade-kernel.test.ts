@@ -1,6 +1,8 @@
 /**
  * The fused NADE kernel (src/models/kernels/nade*.ts, nade.c) and NadeModule's use of it:
- * - drift: nade.c hashes to the SHA-256 recorded in the generated nade-kernel.wasm.ts;
+ * - drift: nade.c hashes to the SHA-256 recorded in the generated nade-kernel.wasm.ts, the committed
+ *   base64 decodes to bytes with the recorded SHA-256, and (where clang is installed, as .ci/run
+ *   does) rebuilding nade.c gives exactly the committed file;
  * - the kernel's polynomial exp / sigmoid / softplus against Math;
  * - the wasm kernel and the JavaScript fallback agree (random D, H, batch, group sizes);
  * - the fused op's log p and gradients equal tf autograd of the cumulative-sum form, on cpu and
@@ -22,7 +24,7 @@ import type { FactorIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { JsNadeKernel, WasmNadeKernel, type NadeKernel, type NadeParams } from "../../src/models/kernels/nade-kernel";
 import { nadeLogProb, nadeOpStats } from "../../src/models/kernels/nade-op";
-import { NADE_C_SHA256 } from "../../src/models/kernels/nade-kernel.wasm";
+import { NADE_C_SHA256, NADE_WASM_LOCAL_BASE64, NADE_WASM_SHA256, NADE_WASM_SHARED_BASE64 } from "../../src/models/kernels/nade-kernel.wasm";
 import { NadeModule } from "../../src/models/nade";
 import { values } from "./random";
 
@@ -83,6 +85,33 @@ describe("generated wasm", () => {
   it("was compiled from the nade.c in the tree (else run scripts/build-kernels.sh)", () => {
     const src = readFileSync(fileURLToPath(new URL("../../src/models/kernels/nade.c", import.meta.url)));
     expect(createHash("sha256").update(src).digest("hex"), "nade.c changed since nade-kernel.wasm.ts was generated: run scripts/build-kernels.sh").toBe(NADE_C_SHA256);
+  });
+
+  it("holds the bytes it says it holds (an edit of the base64 is caught)", () => {
+    const sha = (b64: string) => createHash("sha256").update(Buffer.from(b64, "base64")).digest("hex");
+    expect(sha(NADE_WASM_LOCAL_BASE64), "the local build's bytes").toBe(NADE_WASM_SHA256.local);
+    expect(sha(NADE_WASM_SHARED_BASE64), "the shared build's bytes").toBe(NADE_WASM_SHA256.shared);
+  });
+
+  it("is what rebuilding nade.c gives, byte for byte (needs clang-14 + lld-14; .ci/run installs them)", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const committed = readFileSync(join(root, "src/models/kernels/nade-kernel.wasm.ts"), "utf8");
+    const version = /^\/\/ (.*clang version .*)$/m.exec(committed)?.[1];
+    const clang = ["clang-14", "clang"].find((c) => spawnSync(c, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] === version);
+    if (!clang) {
+      // A developer machine without the recorded compiler cannot reproduce the bytes; CI has it.
+      expect(process.env.CI, `no ${version} here: install clang-14 lld-14 to check the committed bytes`).not.toBe("true");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "gm-kernel-"));
+    try {
+      const out = join(dir, "nade-kernel.wasm.ts");
+      const r = spawnSync("bash", [join(root, "scripts/build-kernels.sh")], { env: { ...process.env, CLANG: clang, OUT: out }, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(out, "utf8") === committed, "rebuilding nade.c changed src/models/kernels/nade-kernel.wasm.ts: run npm run build:kernels and commit it").toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("has polynomial exp, sigmoid and softplus within 3e-7, 1e-6, 1e-6 relative of Math's", () => {

@@ -2,6 +2,8 @@
 // Debian clang version 14.0.6
 /** SHA-256 of the nade.c these bytes were compiled from (checked by tests/models/nade-kernel.test.ts). */
 export const NADE_C_SHA256 = "b1ef4f630ae8d2184d4d69a058631e81a7857c99bea8bb17564d0c1b12bb7308";
+/** SHA-256 of the two builds' bytes (the drift test decodes the base64 below and checks them). */
+export const NADE_WASM_SHA256 = { local: "c6ee2291476e19f32704dd80134f4a5ecb44e6a2bf74a56ba36b72fdfd348bf6", shared: "809594528ee7802b91c38833767a2aa72419739bf3ea70bbbc552fd040c662ee" } as const;
 /** The "local" build, 17315 bytes, base64. */
 export const NADE_WASM_LOCAL_BASE64 =
   "AGFzbQEAAAABMwVgBH9/f38AYAR/f39/AX9gBX9/f39/AGADf39/AGASf39/f39/f39/f39/f39/f39/AAMJCAABAgICAgMEBAUB" +
