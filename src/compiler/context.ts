@@ -25,9 +25,41 @@ export interface Draft {
   /** Network spec of an `implicit` generator before counting. */
 }
 
+/** Largest number of instances one statement's `for` may expand to. */
 export const MAX_INSTANCES = 5_000_000;
 
-/** Compiles one `model { … }` block. */
+/** A read-only map that looks names up in `top` first, then in `base`, without copying either. */
+export class LayeredMap<V> implements ReadonlyMap<string, V> {
+  constructor(private readonly base: ReadonlyMap<string, V>, private readonly top: ReadonlyMap<string, V>) {}
+  get size(): number {
+    let n = this.base.size;
+    for (const k of this.top.keys()) if (!this.base.has(k)) n++;
+    return n;
+  }
+  get(k: string): V | undefined {
+    const v = this.top.get(k);
+    return v !== undefined ? v : this.base.get(k);
+  }
+  has(k: string): boolean {
+    return this.top.has(k) || this.base.has(k);
+  }
+  *entries(): MapIterator<[string, V]> {
+    for (const [k, v] of this.base) if (!this.top.has(k)) yield [k, v];
+    yield* this.top.entries();
+  }
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+  *values(): MapIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+  forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+}
 
 /** One model being compiled: its declarations, its factors so far, and where to report. */
 export class ModelContext {
@@ -57,13 +89,19 @@ export class ModelContext {
     this.maxElements = options.maxElements ?? 10_000_000;
   }
 
+  /** Variables and constants in scope: live views of the maps, never copies (O(1) per call). */
   get scope(): VarScope {
-    return { byName: this.varByName, constants: new Set(this.consts.keys()) };
+    return { byName: this.varByName, constants: this.consts };
   }
 
+  /**
+   * The expression environment: the constants, then the loop variables bound in `extra`.
+   * Views, not copies: a statement expanded a million times must not copy the names each time
+   * (copying them made compile time quadratic in the number of variables).
+   */
   env(extra?: ReadonlyMap<string, Num>): Env {
-    const values = extra && extra.size ? new Map([...this.consts, ...extra]) : this.consts;
-    return { values, variables: new Set(this.varByName.keys()) };
+    const values = extra && extra.size ? new LayeredMap(this.consts, extra) : this.consts;
+    return { values, variables: this.varByName };
   }
 
   src(span: A.Span): string {

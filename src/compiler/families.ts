@@ -130,13 +130,22 @@ export interface Written {
 }
 
 
+// The tables hold only gm's own names: no prototype, so `constructor`, `toString` or
+// `__proto__` written in a .gm file are unknown names, never Object.prototype's members.
+for (const t of [FACTOR_FAMILIES, PRIOR_FAMILIES, NETWORKS, ORDERS, OBJECTIVES, DATA_SOURCES]) Object.setPrototypeOf(t, null);
+
+/** `table[name]` when `name` is one of the table's own entries (never an inherited member). */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
 /** Looks up `w.name` in `table`, reporting an unknown name with a suggestion. */
 export function lookup(w: Written, table: Record<string, Schema>, kind: SchemaKind, diags: DiagnosticBag, also: Record<string, Schema> = {}): Schema | null {
-  const s = table[w.name.name];
+  const s = ownEntry(table, w.name.name);
   if (s) return s;
-  const all = Object.keys({ ...table, ...also });
+  const all = [...Object.keys(table), ...Object.keys(also)];
   const guess = suggest(w.name.name, all);
-  const elsewhere = also[w.name.name];
+  const elsewhere = ownEntry(also, w.name.name);
   diags.error("E0205", `unknown ${kind} \`${w.name.name}\``, w.name.span, {
     hint: elsewhere ? undefined : guess ? `did you mean \`${guess}\`?` : `known: ${Object.keys(table).join(", ")}`,
   });

@@ -6,7 +6,7 @@ import type * as A from "../dsl/ast";
 import { DiagnosticBag } from "../dsl/diagnostics";
 import { printExpr } from "../dsl/printer";
 import { withCommas } from "./count";
-import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, ORDERS, PRIOR_FAMILIES, type Written } from "./families";
+import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, ORDERS, ownEntry, PRIOR_FAMILIES, type Written } from "./families";
 import type { Domain, OrderKind, VariableIR } from "./ir";
 import { inverse, visitOrder } from "./orders";
 import { suggest } from "./suggest";
@@ -138,7 +138,7 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
   for (const q of quants) exprs.push(q.lo, q.hi);
   const silent = new DiagnosticBag(ctx.diags.file);
   const known = (w: Written, table: Record<string, unknown>, kind: Parameters<typeof lookup>[2], also: Record<string, unknown> = {}) => {
-    if (w.name.name in table || w.name.name in also) return;
+    if (ownEntry(table, w.name.name) !== undefined || ownEntry(also, w.name.name) !== undefined) return;
     lookup(w, table as never, kind, ctx.diags, also as never);
   };
   void silent;

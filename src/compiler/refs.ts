@@ -20,7 +20,7 @@ export type RefRole = "child" | "parent" | "claim";
 /** Variables in scope. */
 export interface VarScope {
   readonly byName: ReadonlyMap<string, VariableIR>;
-  readonly constants: ReadonlySet<string>;
+  readonly constants: { has(name: string): boolean };
 }
 
 /** Looks up a variable for a reference, reporting unknown names with a suggestion. */

@@ -14,7 +14,7 @@ export type Num = bigint | number;
 export interface Env {
   readonly values: ReadonlyMap<string, Num>;
   /** Random variables, for a friendly "x is a random variable" message. */
-  readonly variables?: ReadonlySet<string>;
+  readonly variables?: { has(name: string): boolean };
 }
 
 /** Largest exponent we evaluate exactly (2^100000 has 30,103 digits). */
