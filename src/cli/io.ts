@@ -6,24 +6,19 @@
 import { readFileSync, statSync } from "node:fs";
 import pc from "picocolors";
 import { compileText, type CompileResult } from "../compiler/compile";
+import { GmError, UsageError, USAGE_CODES } from "../errors";
 import { renderDiagnostic, diagnosticToJson, hasErrors, type Diagnostic, type RenderStyle } from "../dsl/diagnostics";
 
-/** Exit codes. */
-export const EXIT = { ok: 0, diagnostics: 1, usage: 2, internal: 70 } as const;
+/**
+ * Exit codes: 0 success, 1 diagnostics or a runtime error (GmError codes D/B/M/C/R/I), 2 a usage
+ * error (U codes, or a flag commander rejects), 70 an internal error (a bug in gm), 130 a run
+ * stopped by Ctrl-C, SIGTERM or SIGHUP after saving its checkpoint.
+ */
+export const EXIT = { ok: 0, diagnostics: 1, usage: 2, internal: 70, interrupted: 130 } as const;
 
-/** A mistake in how the command was called (missing file, bad flag): exit 2. */
-export class UsageError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
-
-/** A problem with the user's input that is not a `.gm` diagnostic (corrupt checkpoint, bad data): exit 1. */
-export class InputError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+// UsageError (exit 2) and InputError (exit 1) live in the browser-safe src/errors.ts so that any
+// layer may raise them; commands import them from here.
+export { GmError, InputError, UsageError, USAGE_CODES, INPUT_CODES } from "../errors";
 
 /** Whether to colour a stream: a TTY, and NO_COLOR unset or empty (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream): boolean {
@@ -49,13 +44,13 @@ export function readText(path: string): string {
   try {
     st = statSync(path);
   } catch {
-    throw new UsageError(`no such file: ${path}`);
+    throw new UsageError(`no such file: ${path}`, undefined, USAGE_CODES.noSuchFile, path);
   }
-  if (st.isDirectory()) throw new UsageError(`${path} is a directory, not a .gm file`);
+  if (st.isDirectory()) throw new UsageError(`${path} is a directory, not a .gm file`, undefined, USAGE_CODES.isDirectory, path);
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`, undefined, USAGE_CODES.unreadable, path);
   }
 }
 
@@ -92,17 +87,37 @@ export function compileOrReport(path: string, opts: { json?: boolean; checks?: b
 export function pickModel<T extends { name: string }>(models: readonly T[], name: string | undefined, file: string): T {
   if (name) {
     const m = models.find((x) => x.name === name);
-    if (!m) throw new UsageError(`${file} has no model named ${name}`, `its models: ${models.map((x) => x.name).join(", ")}`);
+    if (!m) throw new UsageError(`${file} has no model named ${name}`, `its models: ${models.map((x) => x.name).join(", ")}`, USAGE_CODES.noSuchModel, file);
     return m;
   }
   if (models.length === 1) return models[0];
-  if (models.length === 0) throw new UsageError(`${file} has no model`);
-  throw new UsageError(`${file} has ${models.length} models; choose one with --model NAME`, `its models: ${models.map((x) => x.name).join(", ")}`);
+  if (models.length === 0) throw new UsageError(`${file} has no model`, undefined, USAGE_CODES.noModel, file);
+  throw new UsageError(`${file} has ${models.length} models; choose one with --model NAME`, `its models: ${models.map((x) => x.name).join(", ")}`, USAGE_CODES.ambiguousModel, file);
 }
 
-/** Writes a one-line error (with an optional hint) to stderr. */
-export function printError(message: string, hint?: string): void {
+/**
+ * Writes an error to stderr: `error[CODE]: message` (or `error: message` without a code), then
+ * `hint: …` when there is one.
+ */
+export function printError(message: string, hint?: string, code?: string): void {
   const c = colors(process.stderr);
-  process.stderr.write(`${c.bold(c.red("error"))}: ${message}\n`);
+  process.stderr.write(`${c.bold(c.red(code ? `error[${code}]` : "error"))}: ${message}\n`);
   if (hint) process.stderr.write(`${c.cyan("hint:")} ${hint}\n`);
+}
+
+/** The rendered text of a runtime error (no colour): what `gm` prints for it. */
+export function renderGmError(e: GmError): string {
+  return `error[${e.code}]: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`;
+}
+
+/** Prints a {@link GmError} (see {@link printError}) and returns its exit status. */
+export function reportGmError(e: GmError): number {
+  printError(e.message, e.hint, e.code);
+  return e.exitStatus;
+}
+
+/** The message printed for an internal error (a bug in gm): one line, no stack, then exit 70. */
+export function internalErrorText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return `gm: internal error: ${m.split("\n")[0]}\nThis is a bug in gm; please report it with the command you ran and the .gm file.\n`;
 }

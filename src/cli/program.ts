@@ -4,7 +4,7 @@
  * internal error prints one line asking to report it — never a stack trace.
  */
 import { Command, CommanderError, Option } from "commander";
-import { EXIT, InputError, printError, UsageError } from "./io";
+import { EXIT, GmError, internalErrorText, reportGmError } from "./io";
 
 import { VERSION } from "../version";
 
@@ -149,21 +149,10 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof UsageError) {
-      printError(e.message, e.hint);
-      return EXIT.usage;
-    }
-    if (e instanceof InputError) {
-      printError(e.message, e.hint);
-      return EXIT.diagnostics;
-    }
-    const err = e as Error & { code?: string };
-    // Errors from src/data and src/models carry a stable code and a message meant for users.
-    if (err && typeof err.code === "string" && /^[A-Z]\d{4}$/.test(err.code)) {
-      printError(`${err.message}`, (err as { hint?: string }).hint);
-      return EXIT.diagnostics;
-    }
-    process.stderr.write(`gm: internal error: ${err?.message ?? String(e)}\nThis is a bug in gm; please report it with the command you ran and the .gm file.\n`);
+    // Every error gm raises on purpose is a GmError: `error[CODE]: message`, `hint: …`, its exit status.
+    if (e instanceof GmError) return reportGmError(e);
+    // Anything else is a bug in gm.
+    process.stderr.write(internalErrorText(e));
     return EXIT.internal;
   }
 }

@@ -6,12 +6,17 @@
  * The CLI prints them as one line and exits with a non-zero status, so messages
  * always name the file involved.
  *
+ * `DataError` extends the runtime error base `GmError` (src/errors.ts), which the CLI prints
+ * as `error[D0101]: …`.
+ *
  * Code ranges:
  * - `D01xx` IDX files (missing, magic, truncated, types, labels)
  * - `D02xx` image folders (missing, empty, corrupt, unsupported target)
  * - `D03xx` built-in datasets (MNIST package, Fashion-MNIST files)
  * - `D04xx` data specs and adaptation to a model (shape, domain, split)
  */
+
+import { GmError } from "../errors";
 
 /** Stable error codes of the data layer, with a short description each. */
 export const DATA_ERROR_CODES = {
@@ -67,26 +72,15 @@ export interface DataErrorOptions {
 }
 
 /**
- * Error thrown by everything in `src/data`.
- *
- * `code` is stable across versions (see {@link DATA_ERROR_CODES}); `message`
- * is a complete, human-readable sentence that names the file when there is one.
+ * Error thrown by everything in `src/data`: a {@link GmError} (exit 1) whose code is one of
+ * {@link DATA_ERROR_CODES}; `message` is a complete, human-readable sentence that names the file
+ * when there is one.
  */
-export class DataError extends Error {
-  /** Stable error code such as `"D0101"`. */
-  readonly code: string;
-  /** The file or folder involved, when there is one. */
-  readonly path?: string;
-  /** A suggestion for fixing the problem, when there is one. */
-  readonly hint?: string;
-
+export class DataError extends GmError {
   /** Creates a data error with a stable `code` and a message naming the file. */
   constructor(code: DataErrorCode, message: string, options: DataErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = "DataError";
-    this.code = code;
-    if (options.path !== undefined) this.path = options.path;
-    if (options.hint !== undefined) this.hint = options.hint;
   }
 }
 

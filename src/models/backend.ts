@@ -17,6 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { GmError } from "../errors";
 import { installKernelFixes } from "./kernels/index";
 import { enableWasmThreads, resolveWasmThreads } from "./kernels/wasm-threads";
 
@@ -24,14 +25,30 @@ export type BackendName = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "c
 
 export const BACKEND_NAMES: readonly BackendName[] = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 
-/** A backend that was asked for by name cannot be used; `message` is one line saying why. */
-export class BackendError extends Error {
-  override readonly name = "BackendError";
+/** Codes of {@link BackendError}; see docs/diagnostics.md, "Runtime errors". */
+export const BACKEND_ERROR_CODES = {
+  /** A backend name gm does not know. */
+  unknown: "B0101",
+  /** The backend's optional package (@tensorflow/tfjs-node, -gpu) is not installed. */
+  notInstalled: "B0102",
+  /** The native TensorFlow backend is installed but cannot be loaded or started here. */
+  nativeFailed: "B0103",
+  /** The wasm backend cannot start (no WebAssembly, binaries missing, module failed). */
+  wasmFailed: "B0104",
+  /** No backend could be started (auto), or the cpu backend failed. */
+  noBackend: "B0105",
+} as const;
+
+/** A backend that was asked for by name cannot be used; `message` is one line saying why (exit 1). */
+export class BackendError extends GmError {
   constructor(
+    code: (typeof BACKEND_ERROR_CODES)[keyof typeof BACKEND_ERROR_CODES],
     message: string,
     readonly backend: BackendName | string,
+    hint?: string,
   ) {
-    super(message);
+    super(code, message, { hint });
+    this.name = "BackendError";
   }
 }
 
@@ -97,17 +114,17 @@ let nativeLoaded: NativeName | null = null;
 async function loadNative(which: NativeName): Promise<void> {
   if (nativeLoaded === which) return;
   if (nativeLoaded !== null) {
-    throw new BackendError(`${which}: ${nativePackage(nativeLoaded)} is already loaded in this process`, which);
+    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${nativePackage(nativeLoaded)} is already loaded in this process`, which);
   }
   const pkg = nativePackage(which);
-  if (!isResolvable(pkg)) throw new BackendError(`${which}: ${notInstalled(which)}`, which);
+  if (!isResolvable(pkg)) throw new BackendError(BACKEND_ERROR_CODES.notInstalled, `${which}: ${notInstalled(which)}`, which, "use `--backend wasm` (always installed), or install the package");
   try {
     await import(/* @vite-ignore */ pkg);
   } catch (e) {
-    throw new BackendError(`${which}: ${pkg} is installed but failed to load: ${firstLine(e)}`, which);
+    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${pkg} is installed but failed to load: ${firstLine(e)}`, which);
   }
   if (tf.findBackendFactory("tensorflow") == null) {
-    throw new BackendError(`${which}: ${pkg} loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)`, which);
+    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${pkg} loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)`, which);
   }
   nativeLoaded = which;
 }
@@ -179,7 +196,7 @@ function resetWasmRegistration(): void {
 }
 
 async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<void> {
-  if (!hasWebAssembly()) throw new BackendError("wasm: this JavaScript runtime has no WebAssembly", "wasm");
+  if (!hasWebAssembly()) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: this JavaScript runtime has no WebAssembly", "wasm");
   const choice = resolveWasmThreads(opts.threads);
   if (wasmReady()) {
     // The module is already running (started earlier, perhaps implicitly by a tf op).
@@ -187,12 +204,12 @@ async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<voi
     if (choice.source !== "default" && wasmThreads !== null && wasmThreads !== choice.threads) {
       notes.push(`wasm was already started with ${threadsText(wasmThreads)}; ${choice.threads} requested takes effect in a new process`);
     }
-    if (!(await activate("wasm"))) throw new BackendError("wasm: could not switch to the wasm backend", "wasm");
+    if (!(await activate("wasm"))) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: could not switch to the wasm backend", "wasm");
     return;
   }
   if (!wasmPathsSet) {
     const dir = wasmDistDir();
-    if (dir == null) throw new BackendError("wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found", "wasm");
+    if (dir == null) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found", "wasm");
     setWasmPaths(dir);
     wasmPathsSet = true;
   }
@@ -214,7 +231,7 @@ async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<voi
   if (!threaded) {
     enableWasmThreads(1);
     if (!(await activate("wasm"))) {
-      throw new BackendError("wasm: the wasm module failed to start", "wasm");
+      throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: the wasm module failed to start", "wasm");
     }
   }
   removeEmscriptenListeners(listenersBefore);
@@ -270,7 +287,7 @@ let initializing: Promise<InitBackendResult> | null = null;
  */
 export async function initBackend(name: BackendName = "auto", opts: InitBackendOptions = {}): Promise<InitBackendResult> {
   if (!BACKEND_NAMES.includes(name)) {
-    throw new BackendError(`unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(", ")})`, name);
+    throw new BackendError(BACKEND_ERROR_CODES.unknown, `unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(", ")})`, name);
   }
   // Serialise concurrent calls.
   while (initializing) await initializing.catch(() => undefined);
@@ -299,11 +316,11 @@ async function doInit(name: BackendName, opts: InitBackendOptions): Promise<Init
 
   const tryNative = async (which: NativeName): Promise<void> => {
     await loadNative(which);
-    if (!(await activate("tensorflow"))) throw new BackendError(`${which}: the tensorflow backend failed to start`, which);
+    if (!(await activate("tensorflow"))) throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: the tensorflow backend failed to start`, which);
   };
   const tryWasm = () => startWasm(opts, notes);
   const tryCpu = async (): Promise<void> => {
-    if (!(await activate("cpu"))) throw new BackendError("cpu: the cpu backend failed to start", "cpu");
+    if (!(await activate("cpu"))) throw new BackendError(BACKEND_ERROR_CODES.noBackend, "cpu: the cpu backend failed to start", "cpu");
     if (opts.quiet) (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   };
 
@@ -336,7 +353,7 @@ async function doInit(name: BackendName, opts: InitBackendOptions): Promise<Init
           notes.push(`auto: skipped ${firstLine(e)}`);
         }
       }
-      if (!started) throw new BackendError("auto: no backend could be started", "auto");
+      if (!started) throw new BackendError(BACKEND_ERROR_CODES.noBackend, "auto: no backend could be started", "auto");
       break;
     }
   }

@@ -8,6 +8,7 @@
  * - Latent-variable and implicit models (VAE, AAE, GAN) come in a later release; `gm score` on
  *   an implicit model is an error that explains why (no likelihood).
  */
+import { GmError } from "../errors";
 import type * as tf from "@tensorflow/tfjs";
 import type { FactorIR, ModelIR } from "../compiler/ir";
 import type { Rng } from "../data/rng";
@@ -54,10 +55,26 @@ export interface ExplicitDensityModel {
   dispose(): void;
 }
 
-/** Raised when a model cannot be built (e.g. a table too large to store). */
-export class ModelError extends Error {
-  constructor(message: string, readonly code: string, readonly hint?: string) {
-    super(message);
+/** Codes of {@link ModelError}; see docs/diagnostics.md, "Runtime errors". */
+export const MODEL_ERROR_CODES = {
+  /** A table factor needs more entries than gm stores. */
+  M0101: "table too large",
+  /** `logistic` over elements with different numbers of outcomes. */
+  M0102: "logistic over mixed outcome counts",
+  /** A family of the language that has no network yet. */
+  M0103: "family not built",
+  /** The data's width differs from the model's observed elements. */
+  M0104: "data width does not match the model",
+  /** The factors depend on each other in a cycle (no sampling order). */
+  M0105: "cyclic factors",
+  /** A network that cannot fit (too many parameters or too much memory), refused before allocating. */
+  M0106: "network too large",
+} as const;
+
+/** Raised when a model cannot be built, trained or scored (e.g. a table too large to store): exit 1. */
+export class ModelError extends GmError {
+  constructor(message: string, code: string, hint?: string) {
+    super(code, message, { hint });
     this.name = "ModelError";
   }
 }
