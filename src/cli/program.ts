@@ -135,6 +135,14 @@ function buildProgram(): Command {
     .option("--json", "JSON output")
     .action(run(async (o: { json?: boolean }) => (await import("./backends")).runBackends(o)));
 
+  program
+    .command("playground")
+    .description("serve the browser playground on 127.0.0.1: edit a .gm file and see its factorization, counts, graph, checks and queries live")
+    .argument("[file]", ".gm file to open in the editor")
+    .option("--port <n>", "port (0 picks a free one)", "8080")
+    .option("--open", "open the page in the system's browser")
+    .action(run(async (file: string | undefined, o: { port?: string; open?: boolean }) => (await import("./playground")).runPlayground(file, o)));
+
   return program;
 }
 

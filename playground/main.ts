@@ -1,0 +1,555 @@
+/**
+ * The gm playground: gm's own front end and compiler (src/index.ts) running in the page on every
+ * edit. Left, the editor with highlighting and the diagnostics under their spans; right, live
+ * views of the selected model — the factorization (KaTeX), the parameter counts with the fully
+ * dependent / fully independent reference points, the `check` lines, an independence query with
+ * its active trail, a clickable pixel grid (parents and Markov blanket), the graph (Graphviz as
+ * WebAssembly) and the derivation from the chain rule one `assume` at a time.
+ *
+ * Speed: the count, diagnostics, checks and factorization update in the task right after the
+ * keystroke; Graphviz lays the graph out in a later task so a big layout never delays them.
+ * Every update's times (keystroke → views, keystroke → graph) are kept in `window.gm.timings`
+ * for bench/playground.ts.
+ */
+import "katex/dist/katex.min.css";
+import "./styles.css";
+import katex from "katex";
+import { Graphviz } from "@hpcc-js/wasm-graphviz";
+import examples from "gm:examples";
+import {
+  compileText, derivationStep, ElementGraph, elementName, factorization, formatElements, hasErrors, markovBlanket, paramsReport, parseClaim, query,
+  renderDiagnostic, scientific, toDot, withCommas, type CheckStmt, type CompileResult, type Diagnostic, type ModelIR, type ParamsRow, type VariableIR,
+} from "../src/index";
+import { highlight, type Mark } from "./highlight";
+import { decodeHash, encodeSource } from "./share";
+
+/** One update's timing, in milliseconds from the keystroke (the input event's time stamp). */
+export interface Timing {
+  readonly example: string;
+  /** Keystroke → count, diagnostics, checks and factorization on screen. */
+  readonly views: number;
+  /** Of which the compile itself. */
+  readonly compile: number;
+  /** Keystroke → graph laid out and drawn (absent when the DOT did not change). */
+  graph?: number;
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const source = $<HTMLTextAreaElement>("source");
+const layer = $("highlight");
+const FILE = "playground.gm";
+/** Largest model drawn element by element in the graph (nodes, edges); beyond it one node per variable. */
+const GRAPH_ELEMENTS = { nodes: 100, edges: 400 };
+
+const state = {
+  result: null as CompileResult | null,
+  model: "",
+  example: "",
+  pixel: null as [number, number] | null,
+  trail: [] as number[],
+  selectedCheck: -1,
+  step: 0,
+  marks: [] as Mark[],
+  dot: "",
+};
+const timings: Timing[] = [];
+let graphviz: Promise<Graphviz> | null = null;
+let graphToken = 0;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function count(n: bigint | null): string {
+  if (n === null) return "—";
+  const s = n.toString();
+  return s.length > 24 ? `${scientific(n)} (${s.length} digits)` : withCommas(n);
+}
+
+function currentModel(): ModelIR | null {
+  const ms = state.result?.models ?? [];
+  return ms.find((m) => m.name === state.model) ?? ms[0] ?? null;
+}
+
+/** The first observed variable shaped like an image ([H, W] or [H, W, C]). */
+function imageVariable(m: ModelIR): VariableIR | undefined {
+  return m.variables.find((v) => !v.latent && (v.shape.length === 2 || v.shape.length === 3));
+}
+
+/** The leading `//` block of a file: an example's teaching comment. */
+function teachingComment(text: string): string {
+  const lines: string[] = [];
+  for (const l of text.split("\n")) {
+    if (!/^\s*\/\//.test(l)) break;
+    lines.push(l.replace(/^\s*\/\/ ?/, ""));
+  }
+  return lines.join("\n").trim();
+}
+
+/** Elements named in a trail note (`x[1] → x[2] ← z`), looked up by their names. */
+function trailFromText(m: ModelIR, text: string): number[] {
+  const names = text.split(/ [→←] /).map((s) => s.trim());
+  const byName = new Map<string, number>();
+  for (let e = 0; e < m.n; e++) byName.set(elementName(m.variables, e), e);
+  return names.map((n) => byName.get(n)).filter((e): e is number => e !== undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The editor: highlighting, diagnostics under their spans
+
+function paintEditor(): void {
+  layer.innerHTML = highlight(source.value, state.marks);
+  layer.scrollTop = source.scrollTop;
+  layer.scrollLeft = source.scrollLeft;
+}
+
+function renderDiagnostics(ds: readonly Diagnostic[], text: string): void {
+  state.marks = ds.map((d) => ({ start: d.span.start.offset, end: d.span.end.offset, severity: d.severity }));
+  paintEditor();
+  const box = $("diagnostics");
+  box.innerHTML = ds
+    .map((d, i) => `<div class="diag ${d.severity}" data-i="${i}" data-code="${d.code}"><pre>${esc(renderDiagnostic(d, text)).replace(/^(hint: .*)$/m, '<span class="hint">$1</span>')}</pre></div>`)
+    .join("");
+  box.querySelectorAll<HTMLElement>(".diag").forEach((el) => {
+    el.onclick = () => {
+      const d = ds[Number(el.dataset.i)];
+      source.focus();
+      source.setSelectionRange(d.span.start.offset, Math.max(d.span.start.offset, d.span.end.offset));
+    };
+  });
+  // The first problem also shows right under its span, inside the editor.
+  const popup = $("popup");
+  const first = ds.find((d) => d.severity === "error") ?? ds[0];
+  if (!first) {
+    popup.hidden = true;
+    return;
+  }
+  const probe = document.createElement("span");
+  probe.textContent = "M";
+  layer.appendChild(probe);
+  const charW = probe.getBoundingClientRect().width;
+  const lineH = probe.getBoundingClientRect().height;
+  probe.remove();
+  popup.hidden = false;
+  popup.innerHTML = `<b>${esc(first.code)}</b> ${esc(first.message)}${first.hint ? `<div class="hint">hint: ${esc(first.hint)}</div>` : ""}`;
+  popup.style.top = `${8 + first.span.start.line * lineH - source.scrollTop + 2}px`;
+  popup.style.left = `${Math.max(0, 8 + (first.span.start.column - 1) * charW - source.scrollLeft)}px`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views of the selected model
+
+function renderModelPicker(): void {
+  const names = state.result?.models.map((m) => m.name) ?? [];
+  const sel = $<HTMLSelectElement>("model");
+  if (!names.includes(state.model)) state.model = names[0] ?? state.model;
+  const html = names.map((n) => `<option${n === state.model ? " selected" : ""}>${esc(n)}</option>`).join("");
+  if (sel.innerHTML !== html) sel.innerHTML = html;
+}
+
+function renderParams(m: ModelIR): void {
+  const r = paramsReport(m);
+  $("total").textContent = `total ${count(r.total)}`;
+  $("total").dataset.total = r.total.toString();
+  // One statement under `for` gives one factor per element: show it as one row with the sum.
+  const groups = new Map<string, ParamsRow[]>();
+  for (const row of r.rows) {
+    const key = `${row.line}\u0000${row.group}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const some = (xs: string[]) => {
+    const u = [...new Set(xs)];
+    return u.length <= 3 ? u.join(" / ") : `${u.slice(0, 2).join(" / ")} / … (${u.length} kinds)`;
+  };
+  const rows = [...groups.values()]
+    .map((g) => {
+      const sum = g.reduce((a, x) => a + x.params, 0n);
+      const many = g.length > 1 ? ` <small>(${g.length} factors)</small>` : "";
+      return `<tr><td>${esc(g[0].group)}${many}</td><td>${esc(some(g.map((x) => x.parents)))}</td><td>${esc(some(g.map((x) => x.shape)))}</td><td class="n">${count(sum)}</td><td>${esc(g[0].closedForm ?? "")}</td></tr>`;
+    })
+    .join("");
+  const refs = r.reference.filter((x) => x.fullyDependent !== null);
+  $("params").innerHTML =
+    `<table><tr><th>factor group</th><th>parents</th><th>table shape / network</th><th>parameters</th><th>closed form</th></tr>${rows}</table>` +
+    (refs.length
+      ? `<p>reference points (observed variables):</p><table id="reference"><tr><th>variable</th><th>elements</th><th>fully dependent Π k − 1</th><th>fully independent Σ (k − 1)</th></tr>${refs
+          .map((x) => `<tr><td>${esc(x.variable)}</td><td class="n">${x.elements}</td><td class="n">${count(x.fullyDependent)}</td><td class="n">${count(x.fullyIndependent)}</td></tr>`)
+          .join("")}</table>`
+      : "");
+}
+
+function renderFactorization(m: ModelIR): void {
+  $("factorization").innerHTML = katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" });
+}
+
+/** Every model's `check` lines: passing, failing (with the message and trail), or not run. */
+function renderChecks(r: CompileResult): void {
+  const list: string[] = [];
+  let i = 0;
+  const failures = r.diagnostics.filter((d) => d.severity === "error" && d.code.startsWith("E05"));
+  for (const decl of r.ast.models) {
+    const checks = decl.body.filter((s): s is CheckStmt => s.kind === "Check");
+    if (!checks.length) continue;
+    const compiled = r.models.some((m) => m.name === decl.name.name);
+    list.push(`<li class="model">${esc(decl.name.name)}</li>`);
+    for (const c of checks) {
+      const text = r.text.slice(c.span.start.offset, c.span.end.offset);
+      const failed = failures.filter((d) => d.span.start.offset >= c.span.start.offset && d.span.end.offset <= c.span.end.offset);
+      const status = !compiled ? "skip" : failed.length ? "fail" : "pass";
+      const why = failed.map((d) => `<span class="why">${esc(d.message)}${(d.notes ?? []).map((n) => `\n${esc(n)}`).join("")}</span>`).join("");
+      const trail = failed.flatMap((d) => d.notes ?? []).find((n) => n.startsWith("active trail: "));
+      list.push(`<li class="${status}${i === state.selectedCheck ? " selected" : ""}" data-i="${i}" data-model="${esc(decl.name.name)}"${trail ? ` data-trail="${esc(trail.slice(14))}"` : ""} title="${status === "skip" ? "not run: the model has errors" : ""}">${esc(text)}${why}</li>`);
+      i++;
+    }
+  }
+  $("checks").innerHTML = list.join("") || "<li>(no check lines)</li>";
+  $("checks").querySelectorAll<HTMLElement>("li.fail").forEach((el) => {
+    el.onclick = () => {
+      state.model = el.dataset.model!;
+      state.selectedCheck = Number(el.dataset.i);
+      $<HTMLInputElement>("query").value = "";
+      renderAll(false);
+      const m = currentModel();
+      state.trail = m && el.dataset.trail ? trailFromText(m, el.dataset.trail) : [];
+      $("answer").innerHTML = el.dataset.trail ? `<span class="no">dependent</span> — active trail: ${esc(el.dataset.trail)}` : "";
+      renderPixels(m);
+      highlightGraph(m);
+    };
+  });
+}
+
+/** The query box: independent, or dependent with its active trail. */
+function renderQuery(m: ModelIR | null): void {
+  const text = $<HTMLInputElement>("query").value.trim();
+  const out = $("answer");
+  if (!text || !m) {
+    if (state.selectedCheck < 0) state.trail = [];
+    if (!text) out.innerHTML = state.selectedCheck < 0 ? "" : out.innerHTML;
+    return;
+  }
+  state.selectedCheck = -1;
+  const parsed = parseClaim(text);
+  const fail = (ds: readonly Diagnostic[]) => {
+    state.trail = [];
+    out.innerHTML = ds.map((d) => `<div class="error">${esc(d.message)}${d.hint ? ` <span class="hint">(${esc(d.hint)})</span>` : ""}</div>`).join("");
+  };
+  if (!parsed.claim || hasErrors(parsed.diagnostics)) return fail(parsed.diagnostics);
+  const { answer, diagnostics } = query(m, parsed.claim);
+  if (!answer) return fail(diagnostics);
+  const asked = parsed.claim.negated ? ` (asked for dependence: it ${answer.independent ? "does not hold" : "holds"})` : "";
+  state.trail = answer.trailSteps?.map((s) => s.element) ?? [];
+  out.dataset.answer = answer.independent ? "independent" : "dependent";
+  out.innerHTML = answer.independent
+    ? `<span class="yes">independent</span>: ${esc(answer.claim)}<br>every trail between them is blocked (d-separated)${asked}`
+    : `<span class="no">dependent</span>: ${esc(answer.claim)} does not hold<br>active trail: <span id="trail">${esc(answer.trail ?? "")}</span>${asked}`;
+}
+
+const FILL = { pixel: "#d62728", parent: "#1f77b4", child: "#ff7f0e", blanket: "#9edae5", none: "#f7f7f7" } as const;
+
+/** The clickable grid of the first image variable: the selected pixel, its parents, children and blanket. */
+function renderPixels(m: ModelIR | null): void {
+  const v = m && imageVariable(m);
+  $("pixel-card").hidden = !v;
+  if (!m || !v) return;
+  const [H, W] = v.shape;
+  const C = v.shape.length === 3 ? v.shape[2] : 1;
+  const id = (r: number, c: number, k = 0) => v.offset + ((r - 1) * W + (c - 1)) * C + k;
+  const cellOf = (e: number) => (e >= v.offset && e < v.offset + v.size ? Math.floor((e - v.offset) / C) : -1);
+  if (state.pixel && (state.pixel[0] > H || state.pixel[1] > W)) state.pixel = null;
+  const kind = new Map<number, keyof typeof FILL>();
+  let info = "";
+  if (state.pixel) {
+    const [r, c] = state.pixel;
+    const rank = { pixel: 4, parent: 3, child: 2, blanket: 1, none: 0 } as const;
+    const mark = (e: number, k: keyof typeof FILL) => {
+      const cell = cellOf(e);
+      if (cell >= 0 && rank[k] > rank[kind.get(cell) ?? "none"]) kind.set(cell, k);
+    };
+    const parents = new Set<number>();
+    const blanket = new Set<number>();
+    for (let k = 0; k < C; k++) {
+      const b = markovBlanket(m, id(r, c, k));
+      b.blanket.forEach((e) => (mark(e, "blanket"), blanket.add(e)));
+      b.children.forEach((e) => mark(e, "child"));
+      b.parents.forEach((e) => (mark(e, "parent"), parents.add(e)));
+    }
+    kind.set((r - 1) * W + (c - 1), "pixel");
+    const name = elementName(m.variables, id(r, c));
+    const own = (s: Set<number>) => [...s].filter((e) => cellOf(e) !== (r - 1) * W + (c - 1));
+    info =
+      `<b>${esc(C > 1 ? `${v.name}[${r}, ${c}, *]` : name)}</b> — position ${v.rank[id(r, c) - v.offset] + 1} of ${v.size} in ${v.order.kind} order<br>` +
+      `parents (${own(parents).length}): <span id="pixel-parents">${esc(formatElements(m.variables, own(parents)) || "none")}</span><br>` +
+      `Markov blanket (${own(blanket).length}): <span id="pixel-blanket">${esc(formatElements(m.variables, own(blanket)) || "none")}</span>`;
+  }
+  const trailCells = new Set(state.trail.map(cellOf).filter((x) => x >= 0));
+  const size = Math.max(8, Math.min(28, Math.floor(360 / Math.max(H, W))));
+  const cells: string[] = [];
+  for (let r = 1; r <= H; r++)
+    for (let c = 1; c <= W; c++) {
+      const cell = (r - 1) * W + (c - 1);
+      const k = kind.get(cell) ?? "none";
+      cells.push(`<rect class="cell ${k}${trailCells.has(cell) ? " trail" : ""}" data-r="${r}" data-c="${c}" x="${(c - 1) * size}" y="${(r - 1) * size}" width="${size}" height="${size}" fill="${FILL[k]}"><title>${v.name}[${r}, ${c}]</title></rect>`);
+    }
+  $("pixels").innerHTML = `<svg width="${W * size}" height="${H * size}" viewBox="0 0 ${W * size} ${H * size}">${cells.join("")}</svg>
+    <div class="legend"><span style="background:${FILL.pixel}"></span>pixel<span style="background:${FILL.parent}"></span>parents<span style="background:${FILL.child}"></span>children<span style="background:${FILL.blanket}"></span>rest of the Markov blanket<span style="border:2px solid #000"></span>trail</div>`;
+  $("pixel-info").innerHTML = info || `${esc(v.name)} : ${H}×${W}${C > 1 ? `×${C}` : ""} — click a pixel`;
+  $("pixels").querySelector("svg")!.onclick = (ev) => {
+    const t = ev.target as SVGElement;
+    if (!t.dataset.r) return;
+    state.pixel = [Number(t.dataset.r), Number(t.dataset.c)];
+    renderPixels(currentModel());
+    highlightGraph(currentModel());
+  };
+}
+
+/** The derivation from the chain rule, one `assume` at a time, with prev/next. */
+function renderSteps(m: ModelIR | null): void {
+  const steps = m?.derivation ?? [];
+  const shown = steps.slice(0, 200);
+  state.step = Math.min(state.step, shown.length);
+  const starts = (m?.factors ?? []).filter((f) => f.family === "chain" || f.family === "markov" || f.family === "logistic");
+  const items = [
+    ...starts.map((f) => `<li class="start">start: ${esc(f.source)} (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})</li>`),
+    ...shown.map((s, i) => `<li class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(derivationStep(m!, s))}</li>`),
+    steps.length > shown.length ? `<li class="future">… ${steps.length - shown.length} more steps</li>` : "",
+    m && state.step === shown.length ? `<li class="result">result: ${esc(factorization(m, "unicode"))}</li>` : "",
+  ];
+  $("steps").innerHTML = m ? (steps.length ? items.join("") : "<li class=\"start\">(no assumption removed a parent)</li>") : "";
+  $("step-at").textContent = steps.length ? `step ${state.step} of ${shown.length}` : "";
+  $<HTMLButtonElement>("prev").disabled = state.step <= 0;
+  $<HTMLButtonElement>("next").disabled = state.step >= shown.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The graph (Graphviz in a later task), with the trail and the selected pixel highlighted
+
+function dotOf(m: ModelIR): string {
+  const g = new ElementGraph(m.n, m.factors, m.factorOf, m.positionOf);
+  return toDot(m, { elements: m.n <= GRAPH_ELEMENTS.nodes && g.edgeCount() <= GRAPH_ELEMENTS.edges });
+}
+
+function renderGraph(m: ModelIR | null, done: (ms: number) => void): void {
+  const token = ++graphToken;
+  if (!m) return;
+  const dot = dotOf(m);
+  if (dot === state.dot) {
+    highlightGraph(m);
+    return;
+  }
+  graphviz ??= Graphviz.load();
+  setTimeout(async () => {
+    const gv = await graphviz!;
+    if (token !== graphToken) return; // a newer edit came first
+    const svg = gv.dot(dot);
+    state.dot = dot;
+    const box = $("graph");
+    box.innerHTML = svg;
+    box.dataset.renders = String(Number(box.dataset.renders ?? 0) + 1);
+    highlightGraph(m);
+    done(performance.now());
+  }, 0);
+}
+
+function highlightGraph(m: ModelIR | null): void {
+  if (!m) return;
+  const box = $("graph");
+  const elementMode = box.querySelector("g.node title")?.textContent?.match(/^n\d+$/) !== null;
+  const key = (e: number) => (elementMode ? `n${e}` : m.variables.find((v) => e >= v.offset && e < v.offset + v.size)!.name);
+  const trailNodes = new Set(state.trail.map(key));
+  const trailEdges = new Set<string>();
+  for (let i = 1; i < state.trail.length; i++) {
+    const [a, b] = [key(state.trail[i - 1]), key(state.trail[i])];
+    trailEdges.add(`${a}->${b}`).add(`${b}->${a}`);
+  }
+  const pixel = new Set<string>();
+  const parents = new Set<string>();
+  const v = imageVariable(m);
+  if (elementMode && v && state.pixel) {
+    const C = v.shape.length === 3 ? v.shape[2] : 1;
+    const e = v.offset + ((state.pixel[0] - 1) * v.shape[1] + (state.pixel[1] - 1)) * C;
+    pixel.add(key(e));
+    markovBlanket(m, e).parents.forEach((p) => parents.add(key(p)));
+  }
+  box.querySelectorAll("g.node").forEach((g) => {
+    const t = g.querySelector("title")?.textContent ?? "";
+    g.classList.toggle("trail", trailNodes.has(t));
+    g.classList.toggle("pixel", pixel.has(t));
+    g.classList.toggle("parent", parents.has(t));
+  });
+  box.querySelectorAll("g.edge").forEach((g) => g.classList.toggle("trail", trailEdges.has(g.querySelector("title")?.textContent ?? "")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One update: compile, then every view
+
+function renderAll(fresh: boolean): void {
+  const r = state.result!;
+  if (fresh) renderDiagnostics(r.diagnostics, r.text);
+  renderModelPicker();
+  const m = currentModel();
+  document.body.classList.toggle("stale", !m);
+  if (m) {
+    renderParams(m);
+    renderFactorization(m);
+  } else {
+    $("total").textContent = "";
+    $("params").innerHTML = $("factorization").innerHTML = "";
+  }
+  renderChecks(r);
+  renderQuery(m);
+  renderPixels(m);
+  renderSteps(m);
+  const teaching = teachingComment(r.text);
+  $("teaching").textContent = teaching;
+  $("about").hidden = !teaching;
+}
+
+let pendingStamp: number | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+let lastCompile = 0;
+let hashTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Compiles the editor's text and redraws; `stamp` is when the user acted. */
+function update(stamp = performance.now()): void {
+  const text = source.value;
+  const t0 = performance.now();
+  state.result = compileText(text, FILE);
+  lastCompile = performance.now() - t0;
+  state.selectedCheck = -1;
+  renderAll(true);
+  const views = performance.now() - stamp;
+  const timing: Timing = { example: state.example, views, compile: lastCompile };
+  timings.push(timing);
+  $("status").textContent = `compiled in ${lastCompile.toFixed(1)} ms · updated ${views.toFixed(1)} ms after the keystroke`;
+  renderGraph(currentModel(), (t) => (timing.graph = t - stamp));
+  if (hashTimer) clearTimeout(hashTimer);
+  hashTimer = setTimeout(saveHash, 300);
+}
+
+/** Coalesces keystrokes: compile in the next task, waiting a little more only when compiles are slow. */
+function schedule(stamp: number): void {
+  pendingStamp ??= stamp;
+  if (timer) return;
+  timer = setTimeout(() => {
+    timer = null;
+    const s = pendingStamp!;
+    pendingStamp = null;
+    update(s);
+  }, lastCompile > 30 ? 60 : 0);
+}
+
+async function saveHash(): Promise<void> {
+  const ex = examples.find((e) => e.text === source.value);
+  const hash = ex ? `#example=${ex.name}` : await encodeSource(source.value);
+  if (hash !== location.hash) history.replaceState(null, "", hash);
+}
+
+function load(text: string, example: string): void {
+  source.value = text;
+  state.example = example;
+  state.pixel = null;
+  state.step = 0;
+  state.marks = [];
+  $<HTMLSelectElement>("examples").value = example;
+  paintEditor();
+  update();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+source.addEventListener("input", (e) => {
+  paintEditor();
+  schedule(e.timeStamp);
+});
+source.addEventListener("scroll", () => {
+  layer.scrollTop = source.scrollTop;
+  layer.scrollLeft = source.scrollLeft;
+  $("popup").hidden = true;
+});
+source.addEventListener("keydown", (e) => {
+  if (e.key !== "Tab" || e.shiftKey) return;
+  e.preventDefault();
+  document.execCommand("insertText", false, "  ");
+});
+$<HTMLSelectElement>("examples").onchange = (e) => {
+  const name = (e.target as HTMLSelectElement).value;
+  const ex = examples.find((x) => x.name === name);
+  if (ex) load(ex.text, ex.name);
+};
+$<HTMLSelectElement>("model").onchange = (e) => {
+  state.model = (e.target as HTMLSelectElement).value;
+  state.pixel = null;
+  state.step = 0;
+  renderAll(false);
+  renderGraph(currentModel(), () => {});
+};
+$("query").addEventListener("input", () => {
+  renderQuery(currentModel());
+  renderPixels(currentModel());
+  highlightGraph(currentModel());
+});
+$("prev").onclick = () => {
+  state.step--;
+  renderSteps(currentModel());
+};
+$("next").onclick = () => {
+  state.step++;
+  renderSteps(currentModel());
+};
+$("share").onclick = async () => {
+  await saveHash();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $("status").textContent = "link copied: it carries this source";
+  } catch {
+    $("status").textContent = "copy the address bar: it carries this source";
+  }
+};
+window.addEventListener("hashchange", () => void start());
+
+for (const ex of examples) {
+  const o = document.createElement("option");
+  o.value = ex.name;
+  o.textContent = ex.name;
+  o.title = teachingComment(ex.text).split("\n")[0];
+  $("examples").appendChild(o);
+}
+
+/** Loads what the URL asks for, else the file `gm playground FILE` preloads, else the first example. */
+async function start(): Promise<void> {
+  const asked = await decodeHash(location.hash);
+  if (asked === null) $("status").textContent = "this link's source could not be read";
+  const ex = examples.find((e) => e.name === asked?.example);
+  if (ex) return load(ex.text, ex.name);
+  if (asked?.source !== undefined) {
+    if (asked.source !== source.value) load(asked.source, "");
+    return;
+  }
+  if (source.value) return;
+  try {
+    const res = await fetch("preload.json");
+    if (res.ok) {
+      const { text } = (await res.json()) as { name: string; text: string };
+      return load(text, examples.find((e) => e.text === text)?.name ?? "");
+    }
+  } catch {
+    // no preloaded file
+  }
+  load(examples[0].text, examples[0].name);
+}
+
+declare global {
+  interface Window {
+    /** For tests and bench/playground.ts: the update timings and a promise of the first graph. */
+    gm: { timings: Timing[]; ready: Promise<void>; graphviz: () => Promise<Graphviz> };
+  }
+}
+window.gm = {
+  timings,
+  ready: start().then(() => void (document.body.dataset.ready = "1")),
+  graphviz: () => (graphviz ??= Graphviz.load()),
+};

@@ -1,0 +1,91 @@
+/**
+ * Builds the browser playground into dist/playground/: playground/main.ts bundled with esbuild
+ * (gm's front end and compiler from src/index.ts, KaTeX with its CSS and fonts, Graphviz as
+ * WebAssembly inlined by @hpcc-js/wasm-graphviz), the lecture's examples embedded as the
+ * virtual module `gm:examples`, and index.html. Nothing is fetched at run time from anywhere
+ * but the page's own server.
+ *
+ *     node --import tsx scripts/build-playground.ts [--dev]
+ *
+ * Prints the bundle's size, raw and gzip.
+ */
+import { build, type Plugin } from "esbuild";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(ROOT, "dist", "playground");
+
+/** The examples as `{ name, text }`, in file order. */
+function examples(): Array<{ name: string; text: string }> {
+  const dir = join(ROOT, "examples");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".gm"))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.gm$/, ""), text: readFileSync(join(dir, f), "utf8") }));
+}
+
+/** `import examples from "gm:examples"` resolves to the examples folder, read at build time. */
+const examplesPlugin: Plugin = {
+  name: "gm-examples",
+  setup(b) {
+    b.onResolve({ filter: /^gm:examples$/ }, () => ({ path: "examples", namespace: "gm-examples" }));
+    b.onLoad({ filter: /.*/, namespace: "gm-examples" }, () => ({
+      contents: `export default ${JSON.stringify(examples())};`,
+      loader: "js",
+      watchFiles: readdirSync(join(ROOT, "examples")).map((f) => join(ROOT, "examples", f)),
+    }));
+  },
+};
+
+/** Every file under `dir`, recursively. */
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+/** Builds dist/playground; returns the files written with their sizes. */
+export async function buildPlayground(opts: { dev?: boolean } = {}): Promise<Array<{ file: string; raw: number; gzip: number }>> {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  await build({
+    entryPoints: [join(ROOT, "playground", "main.ts")],
+    outdir: OUT,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["chrome110", "firefox110", "safari16"],
+    minify: !opts.dev,
+    sourcemap: opts.dev ? "inline" : false,
+    legalComments: "none",
+    // KaTeX's fonts: Chromium, Firefox and Safari all read woff2, so the older formats stay out.
+    loader: { ".woff2": "file", ".woff": "empty", ".ttf": "empty" },
+    assetNames: "fonts/[name]",
+    plugins: [examplesPlugin],
+    logLevel: "warning",
+  });
+  // The woff/ttf fallbacks left as `url()` by the empty loader: drop them from every @font-face.
+  const css = join(OUT, "main.css");
+  writeFileSync(css, readFileSync(css, "utf8").replace(/,url\(\) format\("(?:woff|truetype)"\)/g, ""));
+  copyFileSync(join(ROOT, "playground", "index.html"), join(OUT, "index.html"));
+  return files(OUT).map((f) => {
+    const data = readFileSync(f);
+    return { file: relative(OUT, f), raw: data.length, gzip: gzipSync(data, { level: 9 }).length };
+  });
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const written = await buildPlayground({ dev: process.argv.includes("--dev") });
+  const total = written.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
+  const main = written.filter((f) => !f.file.startsWith("fonts"));
+  for (const f of main) process.stdout.write(`  ${f.file.padEnd(12)} ${kb(f.raw).padStart(11)}  gzip ${kb(f.gzip).padStart(10)}\n`);
+  const fonts = written.filter((f) => f.file.startsWith("fonts"));
+  process.stdout.write(`  fonts/ (${fonts.length} woff2) ${kb(fonts.reduce((a, f) => a + f.raw, 0))}\n`);
+  process.stdout.write(`dist/playground: ${kb(total.raw)} raw, ${kb(total.gzip)} gzip\n`);
+}
