@@ -6,9 +6,10 @@
  * Conventions (docs/counting.md):
  * - a table row over k outcomes has k − 1 free parameters;
  * - logistic conditionals use k − 1 logits (the last outcome is the reference) and read each
- *   parent as one number; networks read each element as one number (a categorical value v
- *   as v / (k − 1)) and emit per element: 1 logit (Bernoulli), k logits (Categorical(k)),
- *   mean and log-scale (continuous);
+ *   parent as one number; an `mlp` conditional reads its conditions with `inputsPerElement`
+ *   (a Categorical(k) one-hot); encoders, critics and generators read each element as one
+ *   number (a categorical value v as v / (k − 1)); networks emit per element: 1 logit
+ *   (Bernoulli), k logits (Categorical(k)), mean and log-scale (continuous);
  * - dense layers have weights and biases; batch norm counts its scale and shift only.
  */
 import type { Domain, NetworkSpec } from "./ir";
@@ -17,6 +18,14 @@ import { outcomes } from "./ir";
 /** Outputs a network emits for one element of `d`. */
 export function outputsPerElement(d: Domain): number {
   return d.kind === "bernoulli" ? 1 : d.kind === "categorical" ? d.k : 2;
+}
+
+/**
+ * Inputs an `mlp` conditional `p(x | y) = mlp(…)` reads for one element of its conditions y:
+ * a Bernoulli as 0/1 (1), a Categorical(k) one-hot (k), a continuous element as its value (1).
+ */
+export function inputsPerElement(d: Domain): number {
+  return d.kind === "categorical" ? d.k : 1;
 }
 
 /** Π k over discrete domains, as BigInt; counts repeated k values with one power each. */

@@ -5,7 +5,7 @@
  */
 import type * as A from "../dsl/ast";
 import { printFamily } from "../dsl/printer";
-import { outputsPerElement } from "./count";
+import { inputsPerElement, outputsPerElement } from "./count";
 import { elementName, formatElements } from "./elements";
 import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, ownEntry, PRIOR_FAMILIES } from "./families";
 import { type Domain, type FamilyName, type NetworkSpec, type VariableIR, domainName, outcomes } from "./ir";
@@ -140,7 +140,9 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
         return null;
       }
       const out = tDomains.reduce((a, d) => a + outputsPerElement(d), 0);
-      return { ...base, structure: { kind: "none" }, network: { kind: "mlp", sizes: [context.length, ...(args.hidden as number[]), out], output: "per-element" } };
+      // Conditions enter one-hot when categorical (inputsPerElement; docs/counting.md).
+      const inputs = cDomains.reduce((a, d) => a + inputsPerElement(d), 0);
+      return { ...base, structure: { kind: "none" }, network: { kind: "mlp", sizes: [inputs, ...(args.hidden as number[]), out], output: "per-element" } };
     }
     case "normal":
     case "uniform":

@@ -6,6 +6,7 @@
 import type { ElementGraph } from "../compiler/graph";
 import type { FactorIR, FamilyName, ModelIR } from "../compiler/ir";
 import { LogisticModule } from "./logistic";
+import { MlpConditionalModule } from "./mlp-conditional";
 import { NadeModule } from "./nade";
 import { TableModule } from "./table";
 import { ModelError, type FactorModule } from "./types";
@@ -32,12 +33,12 @@ export const FAMILIES: Partial<Record<FamilyName, FamilyEntry>> = {
   markov: table,
   logistic: { build: (f, ir, g, name, seed) => new LogisticModule(f, ir, g, name, seed), countParams: (f) => f.params },
   nade: { build: (f, _ir, _g, name, seed) => new NadeModule(f, name, seed), countParams: (f) => f.params },
+  mlp: { build: (f, ir, _g, name, seed) => new MlpConditionalModule(f, ir, name, seed), countParams: (f) => f.params },
 };
 
 /** Families the language has but `gm train` does not build yet, with the reason shown to users. */
 export const NOT_BUILT: Partial<Record<FamilyName, string>> = {
   pixelrnn: "PixelRNN networks are counted exactly but not built yet",
-  mlp: "MLP conditionals belong to latent-variable models (VAE, AAE), which are not built yet",
   implicit: "generators (GANs) are not built yet",
   normal: "latent-variable models are not built yet",
   uniform: "latent-variable models are not built yet",
