@@ -10,6 +10,7 @@ import { elementName, formatElements } from "./elements";
 import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, ownEntry, PRIOR_FAMILIES } from "./families";
 import { type Domain, type FamilyName, type NetworkSpec, type VariableIR, domainName, outcomes } from "./ir";
 import { resolveVariable } from "./refs";
+import { pixelRnnStructure } from "./receptive";
 import { ModelContext, type Draft } from "./context";
 
 export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
@@ -125,8 +126,13 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
       }
       const channels = v.shape.length === 3 ? v.shape[2] : 1;
       const variant = args.kind as "row_lstm" | "diagonal_bilstm";
+      if ((args.hidden as number) < channels) {
+        ctx.diags.error("E0413", `\`pixelrnn\` splits its hidden units into one group per channel: hidden = ${args.hidden as number} is fewer than the ${channels} channels of \`${v.name}\``, s.family.span, { hint: `use hidden ≥ ${channels}` });
+        return null;
+      }
+      // The graph is the network's: each pixel's parents are its receptive field (receptive.ts).
       return {
-        ...base, structure: { kind: "prefix" },
+        ...base, structure: pixelRnnStructure(variant, args.layers as number, v.shape[1], channels),
         network: { kind: "pixelrnn", variant, height: v.shape[0], width: v.shape[1], channels, outPerChannel: outputsPerElement(v.domain), hidden: args.hidden as number, layers: args.layers as number },
       };
     }

@@ -2,9 +2,11 @@
  * The Bayesian network over elements, read straight from the factors' compact structures:
  * parents and children are walked as slices of the factors' target arrays, so a 28×28 chain
  * is never expanded into 306,936 edge records. Only factors pruned by `assume` (structure
- * `explicit`) carry lists, and their children are inverted once, lazily.
+ * `explicit`) carry lists; their children, and those of a Row LSTM's `cone` (receptive.ts), are
+ * inverted once, lazily.
  */
 import type { FactorIR } from "./ir";
+import { coneParentCount, forEachConeParent } from "./receptive";
 
 /** Minimal view of the factors the graph needs (drafts during compilation satisfy it too). */
 export interface FactorView {
@@ -43,7 +45,8 @@ export class ElementGraph {
       return;
     }
     for (const p of f.context) fn(p);
-    if (s.kind === "prefix" || s.kind === "joint") for (let j = 0; j < pos; j++) fn(f.targets[j]);
+    if (s.kind === "cone") forEachConeParent(s, pos, (q) => fn(f.targets[q]));
+    else if (s.kind === "prefix" || s.kind === "joint") for (let j = 0; j < pos; j++) fn(f.targets[j]);
     else if (s.kind === "window") for (let j = Math.max(0, pos - s.k); j < pos; j++) fn(f.targets[j]);
   }
 
@@ -62,6 +65,7 @@ export class ElementGraph {
     const pos = this.positionOf[v];
     const s = f.structure;
     if (s.kind === "explicit") return s.parents[pos].length;
+    if (s.kind === "cone") return f.context.length + coneParentCount(s, pos);
     const own = s.kind === "prefix" || s.kind === "joint" ? pos : s.kind === "window" ? Math.min(pos, s.k) : 0;
     return f.context.length + own;
   }
@@ -85,15 +89,17 @@ export class ElementGraph {
     for (const f of this.factors) {
       const s = f.structure;
       const t = f.targets;
-      if (s.kind === "explicit") {
+      if (s.kind === "explicit" || s.kind === "cone") {
         const lists = new Map<number, number[]>();
-        s.parents.forEach((ps, j) => {
-          for (const p of ps) {
-            let l = lists.get(p);
-            if (!l) lists.set(p, (l = []));
-            l.push(t[j]);
-          }
-        });
+        const add = (p: number, j: number) => {
+          let l = lists.get(p);
+          if (!l) lists.set(p, (l = []));
+          l.push(t[j]);
+        };
+        if (s.kind === "cone") {
+          for (const c of f.context) ch[c].push({ arr: t, start: 0, end: t.length });
+          for (let j = 0; j < t.length; j++) forEachConeParent(s, j, (q) => add(t[q], j));
+        } else s.parents.forEach((ps, j) => ps.forEach((p) => add(p, j)));
         for (const [p, l] of lists) ch[p].push({ arr: Int32Array.from(l), start: 0, end: l.length });
         continue;
       }

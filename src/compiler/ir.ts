@@ -66,6 +66,11 @@ export type FactorStructure =
   | { readonly kind: "window"; readonly k: number }
   /** one table over every outcome of the targets (drawn as a prefix: a complete DAG) */
   | { readonly kind: "joint" }
+  /**
+   * the Row LSTM's receptive field over an image whose targets are in raster order (width,
+   * channels; reach = layers): see receptive.ts
+   */
+  | { readonly kind: "cone"; readonly width: number; readonly channels: number; readonly reach: number }
   /** per-target parent lists (after `assume` pruned some edges); include context elements */
   | { readonly kind: "explicit"; readonly parents: readonly Int32Array[] };
 
