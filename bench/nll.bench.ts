@@ -4,9 +4,9 @@
  * Data: the fixed MNIST split (src/data/mnist.ts: 8,000 train / 2,000 held-out digits of the
  * embedded sample, split seed 42), binarized at 0.5 — `loadModelData(ir, mnist(binarize = 0.5))`,
  * as `gm train` loads it. Each family is a `.gm` text compiled with `compileText` and built with
- * `buildExplicitModel` (seed 1); tables are fitted in closed form (Laplace α = 1, gm's default),
- * neural families by gm's `Trainer` (Adam, lr 1e-3, batch 100, seed 1) with the held-out NLL after
- * every epoch (`meanNll`).
+ * `buildModel` (seed 1); tables are fitted in closed form (Laplace α = 1, gm's default),
+ * neural families by gm's `Fitter` running the model's objective (one `nll` step: Adam, lr 1e-3,
+ * batch 100, seed 1) with the held-out NLL after every epoch (`objective.evaluate`).
  *
  *   independent   p(x) = independent
  *   markov1       p(x) = markov(k = 1)
@@ -16,16 +16,16 @@
  *
  * Options: --families a,b,…  --epochs-logistic N (default 100)  --epochs-nade N (default 100)
  * --nade-impl auto|wasm|js|cumsum (default gm's own: its fused kernel) --eval-batch N (default
- * `meanNll`'s, 500, as `gm train`; 100 with --nade-impl cumsum, whose [500, 500, 784] tensors
+ * `score`'s, 500, as `gm train`; 100 with --nade-impl cumsum, whose [500, 500, 784] tensors
  * need more than the 4 GB wasm heap).
  */
-import type * as TF from "@tensorflow/tfjs";
 import { compileText } from "../src/compiler/compile";
 import { hasErrors } from "../src/dsl/diagnostics";
-import { loadModelData } from "../src/cli/runs";
-import { buildExplicitModel } from "../src/models/explicit";
-import { meanNll, Trainer } from "../src/models/trainer";
 import type { EpochRecord } from "../src/models/checkpoint";
+import { ExplicitModel, meanNegative } from "../src/models/explicit";
+import { Fitter } from "../src/models/fit";
+import { buildModel } from "../src/models/registry";
+import { loadModelData } from "../src/models/run";
 import { machine, Options, printMachine, printTable, processMemory, round, withBackend, writeResult } from "./common";
 
 const FAMILIES: Record<string, { statement: string; epochsDefault: number }> = {
@@ -43,7 +43,6 @@ const fixed = (x: number, d: number) => (Number.isFinite(x) ? Number(x.toFixed(d
 export async function runNll(opts: Options): Promise<Record<string, unknown>> {
   const m = await withBackend(machine());
   printMachine("nll", m);
-  const tf: typeof TF = await import("@tensorflow/tfjs");
   const families = opts.str("families", Object.keys(FAMILIES).join(",")).split(",").map((s) => s.trim()).filter(Boolean);
   for (const f of families) if (!FAMILIES[f]) throw new Error(`unknown family ${f}; choose from ${Object.keys(FAMILIES).join(", ")}`);
   const nadeImpl = opts.raw("nade-impl");
@@ -65,75 +64,74 @@ export async function runNll(opts: Options): Promise<Record<string, unknown>> {
     const ir = compiled.models[0];
     const data = loadModelData(ir, { source: "mnist", binarize: 0.5 }, [0.8, 0.2]);
     const dim = ir.n;
-    const model = buildExplicitModel(ir, { seed });
+    const built = buildModel(ir, { seed });
+    if (!(built instanceof ExplicitModel)) throw new Error(`${family}: not an explicit model`);
+    const model = built;
     if (nadeImpl !== undefined) for (const mod of model.modules) if ("impl" in mod) (mod as { impl: string }).impl = nadeImpl;
     const params = model.paramCount();
-    const closed = model.modules.filter((mod) => mod.fitClosedForm);
-    const gradientVars = model.modules.filter((mod) => mod.gradient).flatMap((mod) => mod.variables);
     let evalSeconds = 0;
     let evals = 0;
-    const evaluate = () => {
+    const nll = (x: Float32Array, n: number) => meanNegative(model.score(x, n, { batch: evalBatch }).values);
+    const objective = { ...model.objective({ lr }), evaluate: (x: Float32Array, n: number) => {
       const t0 = performance.now();
-      const r = meanNll((x) => model.logProb(x), data.test.x, data.test.n, dim, evalBatch).mean;
+      const r = { nll: nll(x, n) };
       evalSeconds += (performance.now() - t0) / 1000;
       evals++;
       return r;
-    };
+    } };
     const t0 = performance.now();
-    for (const mod of closed) mod.fitClosedForm!(data.train.x, data.train.n, 1);
+    objective.fitClosedForm?.(data.train.x, data.train.n, { smoothing: 1 });
     const fitSeconds = (performance.now() - t0) / 1000;
     const history: EpochRecord[] = [];
     let epochs = 0;
     let status = "done";
-    if (gradientVars.length === 0) {
-      const testNll = evaluate();
-      const trainNll = meanNll((x) => model.logProb(x), data.train.x, data.train.n, dim, evalBatch).mean;
-      history.push({ epoch: 0, trainNll, testNll, seconds: fitSeconds, imagesPerSecond: data.train.n / Math.max(fitSeconds, 1e-9) });
+    const gradient = objective.steps.length > 0;
+    if (!gradient) {
+      const testNll = objective.evaluate(data.test.x, data.test.n).nll;
+      const trainNll = nll(data.train.x, data.train.n);
+      history.push({ epoch: 0, train: { nll: trainNll }, test: { nll: testNll }, seconds: fitSeconds, imagesPerSecond: data.train.n / Math.max(fitSeconds, 1e-9) });
       console.log(`${family}: closed form in ${fitSeconds.toFixed(2)} s, held-out NLL ${testNll.toFixed(2)} nats`);
     } else {
       epochs = epochsOf(family);
-      const trainer = new Trainer({
-        x: data.train.x,
-        n: data.train.n,
+      const fitter = new Fitter({
+        objective,
+        train: data.train,
+        test: data.test,
         dim,
         epochs,
         batch,
         lr,
         seed,
-        variables: gradientVars,
-        loss: (x) => tf.neg(tf.mean(model.logProb(x))) as TF.Scalar,
-        evaluate,
-        afterStep: () => model.invalidate(),
         onBatch: (b) => {
-          if (b.batch % progressEvery === 0 && b.batch < b.batches) console.log(`  ${family} epoch ${b.epoch} batch ${b.batch}/${b.batches}: loss ${b.loss.toFixed(2)}, ${b.imagesPerSecond.toFixed(0)} img/s`);
+          if (b.batch % progressEvery === 0 && b.batch < b.batches) console.log(`  ${family} epoch ${b.epoch} batch ${b.batch}/${b.batches}: loss ${b.losses.nll.toFixed(2)}, ${b.imagesPerSecond.toFixed(0)} img/s`);
         },
         onEpochEnd: (r) => {
           history.push(r);
-          console.log(`${family} epoch ${r.epoch}/${epochs}: train ${r.trainNll.toFixed(2)}, held-out ${r.testNll.toFixed(2)} nats (${(r.testNll / (dim * LN2)).toFixed(4)} bits/dim), ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`);
+          console.log(`${family} epoch ${r.epoch}/${epochs}: train ${r.train.nll.toFixed(2)}, held-out ${r.test.nll.toFixed(2)} nats (${(r.test.nll / (dim * LN2)).toFixed(4)} bits/dim), ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`);
         },
       });
-      const outcome = await trainer.run();
+      const outcome = await fitter.run();
       status = outcome.status;
-      trainer.optimizer.dispose();
+      fitter.dispose();
     }
     const last = history[history.length - 1];
-    const best = history.reduce((a, r) => (r.testNll < a.testNll ? r : a), history[0]);
-    const trainSeconds = gradientVars.length ? history.reduce((a, r) => a + r.seconds, 0) : fitSeconds;
+    const best = history.reduce((a, r) => (r.test.nll < a.test.nll ? r : a), history[0]);
+    const trainSeconds = gradient ? history.reduce((a, r) => a + r.seconds, 0) : fitSeconds;
     rows.push({
       family,
       params,
-      epochs: gradientVars.length ? history.length : "closed form",
+      epochs: gradient ? history.length : "closed form",
       status,
-      trainNll: fixed(last?.trainNll ?? NaN, 2),
-      testNll: fixed(last?.testNll ?? NaN, 2),
-      bitsPerDim: fixed((last?.testNll ?? NaN) / (dim * LN2), 4),
-      bestTestNll: fixed(best?.testNll ?? NaN, 2),
-      bestEpoch: gradientVars.length ? best?.epoch : null,
+      trainNll: fixed(last?.train.nll ?? NaN, 2),
+      testNll: fixed(last?.test.nll ?? NaN, 2),
+      bitsPerDim: fixed((last?.test.nll ?? NaN) / (dim * LN2), 4),
+      bestTestNll: fixed(best?.test.nll ?? NaN, 2),
+      bestEpoch: gradient ? best?.epoch : null,
       trainSeconds: round(trainSeconds),
-      secondsPerEpoch: gradientVars.length ? round(trainSeconds / Math.max(history.length, 1)) : null,
+      secondsPerEpoch: gradient ? round(trainSeconds / Math.max(history.length, 1)) : null,
       evalSecondsEach: round(evalSeconds / Math.max(evals, 1)),
       imgPerS: round(last?.imagesPerSecond ?? NaN),
-      history: history.map((r) => ({ epoch: r.epoch, trainNll: fixed(r.trainNll, 2), testNll: fixed(r.testNll, 2), seconds: round(r.seconds) })),
+      history: history.map((r) => ({ epoch: r.epoch, trainNll: fixed(r.train.nll, 2), testNll: fixed(r.test.nll, 2), seconds: round(r.seconds) })),
       memory: processMemory(),
     });
     model.dispose();

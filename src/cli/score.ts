@@ -1,11 +1,12 @@
 /**
  * `gm score RUN [--data …] [--json] [--per-image]`: held-out negative log-likelihood in nats
- * per image and bits per dimension; per-image log-likelihoods on request (density estimation,
- * anomaly scores: the least likely images first).
+ * per example and bits per dimension, and what the score is (exact, a bound, an estimate);
+ * per-example log-likelihoods on request (density estimation, anomaly scores: the least likely
+ * first). Flags and rendering only: src/models/run.ts loads and scores the run.
  */
-import { meanNll } from "../models/trainer";
+import { loadRun, scoreRun } from "../models/run";
 import { colors, EXIT } from "./io";
-import { loadModelData, loadRun, parseDataFlag, startBackend } from "./runs";
+import { parseDataFlag } from "./runs";
 
 /** Options of `gm score`. */
 export interface ScoreOptions {
@@ -13,44 +14,30 @@ export interface ScoreOptions {
   json?: boolean;
   perImage?: boolean;
   backend?: string;
-  split?: string;
 }
 
 /** Runs `gm score`. */
 export async function runScore(dir: string, opts: ScoreOptions): Promise<number> {
-  await startBackend(opts.backend);
-  const run = loadRun(dir);
-  const { settings } = run.checkpoint.meta;
-  const source = opts.data ? parseDataFlag(opts.data) : (settings.data as never);
-  const data = loadModelData(run.ir, source, settings.split);
-  // Without --data: the run's own held-out split. With --data: that source's held-out part
-  // for the built-in datasets, or every example of a file or folder.
-  const ds = opts.data && (source.source === "idx" || source.source === "images") ? concat(data.train, data.test) : data.test;
-  const dim = run.ir.n;
-  const t0 = performance.now();
-  const { mean, perExample } = meanNll((x) => run.model.logProb(x), ds.x, ds.n, dim);
-  const seconds = (performance.now() - t0) / 1000;
-  const bpd = mean / (dim * Math.LN2);
-  if (opts.json) {
-    const out: Record<string, unknown> = { nll_nats: mean, bits_per_dim: bpd, n: ds.n, model: run.ir.name, data: source };
-    if (opts.perImage) out.log_likelihoods = Array.from(perExample, (v) => -v);
-    process.stdout.write(`${JSON.stringify(out, null, opts.perImage ? 0 : 2)}\n`);
-  } else {
-    const c = colors(process.stdout);
-    process.stdout.write(`${c.bold(run.ir.name)}: NLL ${mean.toFixed(3)} nats per image, ${bpd.toFixed(4)} bits/dim over ${ds.n} images (${seconds.toFixed(2)} s)\n`);
-    if (opts.perImage) {
-      const order = Array.from(perExample.keys()).sort((a, b) => perExample[b] - perExample[a]);
-      process.stdout.write("index\tlog p(x) (nats)\n");
-      for (const i of order) process.stdout.write(`${i}\t${(-perExample[i]).toFixed(4)}\n`);
+  const data = opts.data === undefined ? undefined : parseDataFlag(opts.data);
+  const run = await loadRun(dir, { backend: opts.backend });
+  try {
+    const s = scoreRun(run, data);
+    if (opts.json) {
+      const out: Record<string, unknown> = { nll_nats: s.nll, bits_per_dim: s.bitsPerDim, n: s.n, kind: s.kind, model: run.ir.name, data: s.data };
+      if (opts.perImage) out.log_likelihoods = Array.from(s.values);
+      process.stdout.write(`${JSON.stringify(out, null, opts.perImage ? 0 : 2)}\n`);
+    } else {
+      const c = colors(process.stdout);
+      const what = s.kind === "exact" ? "NLL" : s.kind === "bound" ? "NLL bound (−ELBO)" : s.kind === "estimate" ? "NLL estimate" : "reconstruction error";
+      process.stdout.write(`${c.bold(run.ir.name)}: ${what} ${s.nll.toFixed(3)} nats per image, ${s.bitsPerDim.toFixed(4)} bits/dim over ${s.n} images (${s.seconds.toFixed(2)} s)\n`);
+      if (opts.perImage) {
+        const order = Array.from(s.values.keys()).sort((a, b) => s.values[a] - s.values[b]);
+        process.stdout.write("index\tlog p(x) (nats)\n");
+        for (const i of order) process.stdout.write(`${i}\t${s.values[i].toFixed(4)}\n`);
+      }
     }
+    return EXIT.ok;
+  } finally {
+    run.model.dispose();
   }
-  run.model.dispose();
-  return EXIT.ok;
-}
-
-function concat(a: { x: Float32Array; n: number }, b: { x: Float32Array; n: number }) {
-  const x = new Float32Array(a.x.length + b.x.length);
-  x.set(a.x);
-  x.set(b.x, a.x.length);
-  return { ...a, x, n: a.n + b.n };
 }

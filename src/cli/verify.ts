@@ -2,12 +2,11 @@
  * `gm verify FILE [--model M] [--runs N] [--seed S]`: the properties of src/models/verify.ts on
  * the user's own model with random parameters — densities normalize, the chain rule is
  * consistent, removed parents really do not matter, samples match the density. A failure shows
- * fast-check's counterexample; exit 1.
+ * fast-check's counterexample; exit 1. Flags and rendering only.
  */
-import { buildExplicitModel } from "../models/explicit";
-import { verifyModel } from "../models/verify";
+import { startBackend } from "../models/run";
+import { verifyIr } from "../models/verify";
 import { colors, compileOrReport, EXIT, pickModel, UsageError } from "./io";
-import { startBackend } from "./runs";
 
 /** Options of `gm verify`. */
 export interface VerifyCliOptions {
@@ -24,25 +23,19 @@ export async function runVerify(file: string, opts: VerifyCliOptions): Promise<n
   const runs = Number(opts.runs ?? 20);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a whole number ≥ 1, got ${opts.runs}`);
   const seed = opts.seed === undefined ? 42 : Number(opts.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number ≥ 0, got ${opts.seed}`);
   const models = opts.model ? [pickModel(r.models, opts.model, file)] : r.models;
-  await startBackend(opts.backend);
+  const backend = await startBackend(opts.backend);
   const c = colors(process.stdout);
   let failed = false;
   for (const ir of models) {
     process.stdout.write(`${c.bold(`model ${ir.name}`)}\n`);
-    if (ir.kind !== "explicit") {
-      process.stdout.write(`  skipped: ${ir.kind === "implicit" ? "an implicit model has no density to verify" : "latent-variable models are not built yet"}\n`);
-      continue;
-    }
-    const m = buildExplicitModel(ir, { seed });
-    try {
-      for (const p of verifyModel(m, { runs, seed })) {
-        const mark = p.status === "passed" ? c.green("passed ") : p.status === "failed" ? c.red("FAILED ") : c.dim("skipped");
-        process.stdout.write(`  ${mark} ${p.name}: ${p.detail.split("\n").join("\n           ")}\n`);
-        if (p.status === "failed") failed = true;
-      }
-    } finally {
-      m.dispose();
+    const v = verifyIr(ir, { runs, seed, backend });
+    if (v.skipped) process.stdout.write(`  skipped: ${v.skipped}\n`);
+    for (const p of v.results) {
+      const mark = p.status === "passed" ? c.green("passed ") : p.status === "failed" ? c.red("FAILED ") : c.dim("skipped");
+      process.stdout.write(`  ${mark} ${p.name}: ${p.detail.split("\n").join("\n           ")}\n`);
+      if (p.status === "failed") failed = true;
     }
   }
   return failed ? EXIT.diagnostics : EXIT.ok;

@@ -11,11 +11,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FactorIR, ModelIR } from "../compiler/ir";
-import { outcomes } from "../compiler/ir";
 import type { ElementGraph } from "../compiler/graph";
 import { elementName, formatElements } from "../compiler/elements";
 import { scientific } from "../compiler/count";
 import type { Rng } from "../data/rng";
+import { outcomesOf } from "./lookup";
 import { ModelError, type FactorModule } from "./types";
 
 /** Largest number of table entries (rows × outcomes) gm stores: 64 Mi floats ≈ 256 MB. */
@@ -40,10 +40,7 @@ interface Table {
 
 /** Builds the tables of a factor: one per target, or one for a `joint` factor. */
 function layout(ir: ModelIR, f: FactorIR, g: ElementGraph): Table[] {
-  const k = (e: number) => {
-    const v = ir.variables.find((x) => e >= x.offset && e < x.offset + x.size)!;
-    return outcomes(v.domain)!;
-  };
+  const k = (e: number) => outcomesOf(ir, e);
   const tables: Table[] = [];
   const push = (targets: number[], parents: number[]) => {
     const targetK = targets.map(k);

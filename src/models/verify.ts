@@ -14,7 +14,11 @@ import fc from "fast-check";
 import { elementName } from "../compiler/elements";
 import { outcomes } from "../compiler/ir";
 import { Rng } from "../data/rng";
-import type { ExplicitModel } from "./explicit";
+import type { ModelIR } from "../compiler/ir";
+import { ExplicitModel } from "./explicit";
+import type { GenerativeModel } from "./model";
+import { buildModel } from "./registry";
+import { ModelError } from "./types";
 
 /** Largest number of joint outcomes enumerated exactly. */
 export const ENUMERATION_LIMIT = 1 << 16;
@@ -341,4 +345,26 @@ export function verifyModel(m: ExplicitModel, opts: VerifyOptions = {}): Propert
     });
   } else out.push({ name: "sampling", status: "skipped", detail: "too many outcomes for a chi-square test" });
   return out;
+}
+
+/**
+ * What `gm verify` checks for one model of a file: builds it through `buildModel` (kind and
+ * memory checks first) and runs every property that applies, or says why none do (an implicit
+ * model has no density; a kind gm does not build yet). The model is disposed afterwards.
+ */
+export function verifyIr(ir: ModelIR, opts: VerifyOptions & { backend?: string } = {}): { skipped?: string; results: PropertyResult[] } {
+  if (ir.kind === "implicit") return { skipped: "an implicit model has no density to verify", results: [] };
+  let model: GenerativeModel;
+  try {
+    model = buildModel(ir, { seed: opts.seed ?? 42, backend: opts.backend });
+  } catch (e) {
+    if (e instanceof ModelError && e.code === "M0103" && ir.kind !== "explicit") return { skipped: `${ir.kind === "latent" ? "latent-variable" : ir.kind} models are not built yet`, results: [] };
+    throw e;
+  }
+  try {
+    if (!(model instanceof ExplicitModel)) return { skipped: `gm verify checks explicit densities; model ${ir.name} is ${ir.kind}`, results: [] };
+    return { results: verifyModel(model, opts) };
+  } finally {
+    model.dispose();
+  }
 }

@@ -14,8 +14,9 @@ import { compileText } from "../../src/compiler/compile";
 import type { ElementGraph } from "../../src/compiler/graph";
 import type { FactorIR, ModelIR } from "../../src/compiler/ir";
 import { renderDiagnostic } from "../../src/dsl/diagnostics";
-import { buildExplicitModel, type ExplicitModel } from "../../src/models/explicit";
-import { FAMILIES, type FamilyEntry } from "../../src/models/registry";
+import { buildExplicitModel, ExplicitModel } from "../../src/models/explicit";
+import { buildModel, type FamilyEntry } from "../../src/models/registry";
+import type { FamilyName } from "../../src/compiler/ir";
 import type { FactorModule } from "../../src/models/types";
 import { elementOutcomes, enumerate, logProbs } from "../../src/models/verify";
 import { Rng } from "../../src/data/rng";
@@ -44,7 +45,7 @@ export function compileModel(text: string): ModelIR {
 /** Builds the model of a plan, runs `fn`, and disposes the model whatever happens. */
 export function withModel<T>(plan: ModelPlan | string, fn: (m: ExplicitModel, ir: ModelIR) => T, seed = 1): T {
   const ir = compileModel(typeof plan === "string" ? plan : plan.text);
-  const m = buildExplicitModel(ir, { seed });
+  const m = buildForTest(ir, seed);
   try {
     return fn(m, ir);
   } finally {
@@ -317,14 +318,26 @@ export function jointIndependenceGap(m: ExplicitModel): { gap: number; where?: s
 // ---------------------------------------------------------------------------------------------
 // Planted bugs
 
-/** Replaces family `name`'s network builder while `fn` runs. */
-export function withFamily<T>(name: keyof typeof FAMILIES, build: FamilyEntry["build"], fn: () => T): T {
-  const saved = FAMILIES[name];
-  FAMILIES[name] = { build, countParams: saved!.countParams };
+/** Builders planted by {@link withFamily} (test-local: the registry in src is frozen). */
+let planted: Partial<Record<FamilyName, FamilyEntry["build"]>> = {};
+
+/** Builds an explicit model with the families planted by the enclosing {@link withFamily}, if any. */
+export function buildForTest(ir: ModelIR, seed = 1): ExplicitModel {
+  if (Object.keys(planted).length) return buildExplicitModel(ir, { seed, families: planted });
+  // What gm itself builds: the registry's dispatch on the kind (memory check included).
+  const m = buildModel(ir, { seed });
+  if (!(m instanceof ExplicitModel)) throw new Error(`buildModel gave a ${m.kind} model for an explicit IR`);
+  return m;
+}
+
+/** Builds family `name`'s networks with `build` (a planted bug) for the models built while `fn` runs. */
+export function withFamily<T>(name: FamilyName, build: FamilyEntry["build"], fn: () => T): T {
+  const saved = planted;
+  planted = { ...planted, [name]: build };
   try {
     return fn();
   } finally {
-    FAMILIES[name] = saved;
+    planted = saved;
   }
 }
 

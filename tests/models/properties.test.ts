@@ -42,6 +42,7 @@ import { Rng } from "../../src/data/rng";
 import { initBackend } from "../../src/models/backend";
 import { buildExplicitModel, type ExplicitModel } from "../../src/models/explicit";
 import { LogisticModule } from "../../src/models/logistic";
+import { buildModel } from "../../src/models/registry";
 import { NadeModule } from "../../src/models/nade";
 import { TableModule } from "../../src/models/table";
 import { ModelError } from "../../src/models/types";
@@ -66,6 +67,7 @@ import {
   jointIndependenceGap,
   trainBriefly,
   withFamily,
+  buildForTest,
   withModel,
   type FamilyKind,
   type ModelPlan,
@@ -123,7 +125,7 @@ const paramCount: Check = (m, ir) => {
 function prop(arb: fc.Arbitrary<ModelPlan>, check: Check, build?: (ir: ModelIR) => ExplicitModel) {
   return fc.property(arb, fc.integer({ min: 0, max: 2 ** 30 }), (plan, seed) => {
     const ir = compileModel(plan.text);
-    const m = build ? build(ir) : buildExplicitModel(ir, { seed: 1 });
+    const m = build ? build(ir) : buildForTest(ir, 1);
     try {
       randomize(m, seed);
       check(m, ir, seed);
@@ -335,12 +337,12 @@ describe("5. trainable parameters = the compiler's count", () => {
         const where = `${file} model ${ir.name}`;
         if (ir.kind !== "explicit") {
           seen.notExplicit++;
-          expect(() => buildExplicitModel(ir), where).toThrow(ModelError);
+          expect(() => buildModel(ir), where).toThrow(ModelError);
           continue;
         }
         let m: ExplicitModel;
         try {
-          m = buildExplicitModel(ir, { seed: 1 });
+          m = buildForTest(ir, 1);
         } catch (e) {
           expect(e, where).toBeInstanceOf(ModelError);
           const err = e as ModelError;

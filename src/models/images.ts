@@ -1,12 +1,19 @@
 /**
  * Pictures people would rather look at than numbers: sample grids (PNG, through pngjs) and
- * training curves (Vega-Lite → SVG, then PNG through resvg).
+ * training curves of every metric (Vega-Lite → SVG, then PNG through resvg). Runs, benches and
+ * the CLI all draw through here.
  */
 import { PNG } from "pngjs";
 import type { VariableIR } from "../compiler/ir";
-import type { EpochRecord } from "../models/checkpoint";
 import { writeFileAtomic } from "../data/atomic";
-import { svgToPng } from "./render";
+import type { EpochRecord } from "./checkpoint";
+
+/** Rasterizes an SVG document to PNG bytes (resvg, using the system's fonts where present). */
+export async function svgToPng(svg: string, width?: number): Promise<Uint8Array> {
+  const { Resvg } = await import("@resvg/resvg-js");
+  const r = new Resvg(svg, { fitTo: width ? { mode: "width", value: width } : { mode: "original" }, background: "white", font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" } });
+  return r.render().asPng();
+}
 
 /** How one example is drawn: an image [H, W] / [H, W, C], or a 1-D row of cells. */
 function tileShape(v: VariableIR): { h: number; w: number; channels: number } {
@@ -60,26 +67,30 @@ export function gridPng(v: VariableIR, rows: Float32Array, n: number, dim: numbe
   return PNG.sync.write(png);
 }
 
-/** The training curve as SVG (train and held-out NLL per epoch). */
+/** Points of a curve: one per epoch, metric and split (`nll (train)`, `nll (held-out)`, …). */
+export function curvePoints(history: readonly EpochRecord[]): Array<{ epoch: number; value: number; series: string }> {
+  return history.flatMap((r) => [
+    ...Object.entries(r.train).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (train)` })),
+    ...Object.entries(r.test).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (held-out)` })),
+  ]).filter((p) => Number.isFinite(p.value));
+}
+
+/** The training curve as SVG: every training loss and held-out metric per epoch. */
 export async function curveSvg(history: readonly EpochRecord[], title: string): Promise<string> {
   const vega = await import("vega");
   const vl = await import("vega-lite");
-  const values = history.flatMap((r) => [
-    { epoch: r.epoch, nll: r.trainNll, split: "train" },
-    { epoch: r.epoch, nll: r.testNll, split: "held-out" },
-  ]);
   const spec = vl.compile({
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title,
     width: 480,
     height: 260,
     background: "white",
-    data: { values },
+    data: { values: curvePoints(history) },
     mark: { type: "line", point: true },
     encoding: {
       x: { field: "epoch", type: "quantitative", axis: { tickMinStep: 1, title: "epoch" } },
-      y: { field: "nll", type: "quantitative", scale: { zero: false }, title: "NLL (nats per image)" },
-      color: { field: "split", type: "nominal", title: null },
+      y: { field: "value", type: "quantitative", scale: { zero: false }, title: "nats per example" },
+      color: { field: "series", type: "nominal", title: null },
     },
   } as never).spec;
   const view = new vega.View(vega.parse(spec), { renderer: "none" });

@@ -1,0 +1,73 @@
+/**
+ * How much memory a model's network needs, estimated from the IR alone, so that a network that
+ * cannot fit (`nade(hidden = 10^12)`, or `hidden = 100000` on 784 pixels) is refused with a
+ * clear error before anything is allocated — instead of dying inside the backend with "Invalid
+ * typed array length" or "memory access out of bounds".
+ *
+ *   bytes ≈ 4 · (5 · P  +  B · A)
+ *
+ * P = trainable parameters (the compiler's exact count): the weights, their gradients, Adam's
+ * two moments and the JavaScript copy some families cache for sampling; A = floats of
+ * activations per example (per factor: its targets, plus D·H for a network of hidden size H,
+ * the pre-activations a tape keeps), B = examples per backend call.
+ */
+import type { ModelIR, NetworkSpec } from "../compiler/ir";
+import { MAX_TABLE_ENTRIES } from "./table";
+import { ModelError } from "./types";
+
+const TABLE_FAMILIES = new Set(["joint", "independent", "table", "chain", "markov"]);
+
+/** Memory a backend can give one model, in bytes: wasm's 32-bit heap holds 2 GiB of it; the others are held to 16 GiB. */
+export function memoryLimit(backend: string): number {
+  return backend === "wasm" || backend === "" ? 2 * 1024 ** 3 : 16 * 1024 ** 3;
+}
+
+function activationsPerExample(network: NetworkSpec | undefined, targets: number): bigint {
+  const t = BigInt(targets);
+  if (!network) return t;
+  switch (network.kind) {
+    case "nade":
+      return t + BigInt(network.d) * BigInt(network.hidden);
+    case "mlp":
+      return t + network.sizes.reduce((a, s) => a + BigInt(s), 0n);
+    case "pixelrnn":
+      return t + BigInt(network.height) * BigInt(network.width) * BigInt(network.hidden) * BigInt(4 * network.layers);
+    default:
+      return t * 64n;
+  }
+}
+
+/** Estimated bytes to train `ir` with `batch` examples per backend call (see the formula above). */
+export function estimateBytes(ir: ModelIR, batch: number): bigint {
+  let activations = 0n;
+  for (const f of ir.factors) activations += activationsPerExample(f.network, f.targets.length);
+  for (const a of ir.networks) activations += activationsPerExample(a.network, a.outputs.length);
+  return 4n * (5n * ir.params + BigInt(batch) * activations);
+}
+
+/** Bytes in words: 3.1 GiB, 512 MiB, 2.0e12 GiB. */
+export function formatBytes(bytes: bigint | number): string {
+  const b = typeof bytes === "bigint" ? Number(bytes) : bytes;
+  const gib = b / 1024 ** 3;
+  if (gib >= 1e6) return `${gib.toExponential(1)} GiB`;
+  if (gib >= 1) return `${gib.toFixed(1)} GiB`;
+  return `${Math.ceil(b / 1024 ** 2)} MiB`;
+}
+
+/**
+ * Refuses a model whose network would not fit on `backend` (ModelError M0106, saying how much it
+ * would need), before any tensor is allocated.
+ */
+export function checkFits(ir: ModelIR, options: { batch: number; backend: string }): void {
+  // A table past gm's table limit gets the table builder's own, more specific error (M0101).
+  if (ir.factors.some((f) => TABLE_FAMILIES.has(f.family) && f.params > BigInt(MAX_TABLE_ENTRIES))) return;
+  const need = estimateBytes(ir, options.batch);
+  const limit = memoryLimit(options.backend);
+  if (need > BigInt(limit)) {
+    throw new ModelError(
+      `model ${ir.name} needs about ${formatBytes(need)} to train (${ir.params.toLocaleString("en-US")} parameters, batch ${options.batch}); the ${options.backend || "current"} backend can give it ${formatBytes(limit)}`,
+      "M0106",
+      "use a smaller network (e.g. `nade(hidden = 500)`), prune parents with `assume`, or a smaller --batch",
+    );
+  }
+}
