@@ -40,11 +40,23 @@ export function namesOk(ctx: ModelContext, e: A.Expr): boolean {
   return ctx.diags.items.length === before && !usesFailedConst(ctx, e);
 }
 
+/** Whether `e` names a constant whose declaration failed (an explicit stack: no recursion). */
 export function usesFailedConst(ctx: ModelContext, e: A.Expr): boolean {
-  if (e.kind === "Name") return ctx.constDecls.has(e.name) && !ctx.consts.has(e.name);
-  if (e.kind === "Unary") return usesFailedConst(ctx, e.operand);
-  if (e.kind === "Binary") return usesFailedConst(ctx, e.left) || usesFailedConst(ctx, e.right);
+  for (const x of leaves(e)) if (x.kind === "Name" && ctx.constDecls.has(x.name) && !ctx.consts.has(x.name)) return true;
   return false;
+}
+
+/** The names and numbers of an expression, left to right, walked with an explicit stack. */
+export function leaves(e: A.Expr): Array<A.NameExpr | A.NumberLit> {
+  const out: Array<A.NameExpr | A.NumberLit> = [];
+  const stack: A.Expr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === "Unary") stack.push(x.operand);
+    else if (x.kind === "Binary") stack.push(x.right, x.left);
+    else out.push(x);
+  }
+  return out;
 }
 
 export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
@@ -199,26 +211,24 @@ export function knownVariable(ctx: ModelContext, id: A.Ident): void {
   ctx.diags.error("E0201", `unknown random variable \`${id.name}\``, id.span, { hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${id.name} : Bernoulli\`` });
 }
 
-export function knownNames(ctx: ModelContext, e: A.Expr, loopVars: ReadonlySet<string>, inDeclaration = false): void {
-  if (e.kind === "Name") {
+/** Reports every name in `e` that is not a constant or loop variable in scope. */
+export function knownNames(ctx: ModelContext, expr: A.Expr, loopVars: ReadonlySet<string>, inDeclaration = false): void {
+  for (const e of leaves(expr)) {
+    if (e.kind !== "Name") continue;
     // A constant whose declaration failed was reported there; its uses stay quiet.
-    if (ctx.consts.has(e.name) || ctx.constDecls.has(e.name) || loopVars.has(e.name)) return;
+    if (ctx.consts.has(e.name) || ctx.constDecls.has(e.name) || loopVars.has(e.name)) continue;
     if (ctx.varByName.has(e.name)) {
       ctx.diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, { hint: "indices use constants and loop variables" });
-      return;
+      continue;
     }
     const later = ctx.m.body.find((st) => st.kind === "Const" && st.name.name === e.name && st.span.start.offset > e.span.start.offset);
     if (later) {
       ctx.diags.error("E0203", `\`${e.name}\` is used before it is declared`, e.span, { related: [{ message: "declared here", span: (later as A.ConstDecl).name.span }], hint: "move the declaration above its first use" });
-      return;
+      continue;
     }
     const guess = suggest(e.name, [...ctx.consts.keys(), ...loopVars]);
     const fix = inDeclaration ? `declare it first: \`const ${e.name} = …\`` : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\``;
     ctx.diags.error("E0201", `unknown name \`${e.name}\``, e.span, { hint: guess ? `did you mean \`${guess}\`?` : fix });
-  } else if (e.kind === "Unary") knownNames(ctx, e.operand, loopVars, inDeclaration);
-  else if (e.kind === "Binary") {
-    knownNames(ctx, e.left, loopVars, inDeclaration);
-    knownNames(ctx, e.right, loopVars, inDeclaration);
   }
 }
 

@@ -27,7 +27,25 @@ export function literalValue(text: string): Num {
   return Number(clean);
 }
 
-/** Evaluates `e`; reports and returns null on an unknown name or an impossible operation. */
+/**
+ * Largest integer we compute, in bits (2^20 bits: 315,653 decimal digits). Sizes are bounded
+ * before computing, so `(3^100000)^100000` is refused at once instead of after minutes.
+ */
+export const MAX_INTEGER_BITS = 1 << 20;
+
+/** Bit length of |v| (0 for 0), without building a string for small values. */
+export function bitLength(v: bigint): number {
+  const a = v < 0n ? -v : v;
+  if (a < 0x20000000000000n) return a === 0n ? 0 : Math.floor(Math.log2(Number(a))) + 1;
+  return a.toString(16).length * 4;
+}
+
+/**
+ * Evaluates `e`; reports and returns null on an unknown name or an impossible operation.
+ * Left-associative chains (`1 + 1 + … + 1`, 10,000 terms) and runs of unary minus are walked
+ * in a loop, so the JavaScript stack is bounded by how deeply the text nests (the parser caps
+ * that), never by an expression's length.
+ */
 export function evalExpr(e: A.Expr, env: Env, diags: DiagnosticBag): Num | null {
   switch (e.kind) {
     case "Number":
@@ -44,16 +62,36 @@ export function evalExpr(e: A.Expr, env: Env, diags: DiagnosticBag): Num | null 
       return null;
     }
     case "Unary": {
-      const v = evalExpr(e.operand, env, diags);
-      return v === null ? null : -v;
+      let negations = 0;
+      let x: A.Expr = e;
+      while (x.kind === "Unary") {
+        negations++;
+        x = x.operand;
+      }
+      const v = evalExpr(x, env, diags);
+      return v === null ? null : negations % 2 === 0 ? v : -v;
     }
     case "Binary": {
-      const l = evalExpr(e.left, env, diags);
-      const r = evalExpr(e.right, env, diags);
-      if (l === null || r === null) return null;
-      return binary(e, l, r, diags);
+      // The left spine, innermost first: ((a op1 b) op2 c) … is [op1-node, op2-node, …].
+      const spine: A.BinaryExpr[] = [];
+      let x: A.Expr = e;
+      while (x.kind === "Binary") {
+        spine.push(x);
+        x = x.left;
+      }
+      let acc = evalExpr(x, env, diags);
+      for (let i = spine.length - 1; i >= 0; i--) {
+        const r = evalExpr(spine[i].right, env, diags);
+        acc = acc === null || r === null ? null : binary(spine[i], acc, r, diags);
+      }
+      return acc;
     }
   }
+}
+
+function tooLarge(e: A.BinaryExpr, bits: number, diags: DiagnosticBag): null {
+  diags.error("E0305", `this ${e.op === "^" ? "power" : "product"} has about ${Math.round(bits * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits; gm computes integers of at most ${MAX_INTEGER_BITS.toLocaleString("en-US")} bits (${Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits)`, e.span);
+  return null;
 }
 
 function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | null {
@@ -61,17 +99,26 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
     switch (e.op) {
       case "+": return l + r;
       case "-": return l - r;
-      case "*": return l * r;
+      case "*": {
+        const bits = bitLength(l) + bitLength(r);
+        return bits > MAX_INTEGER_BITS ? tooLarge(e, bits, diags) : l * r;
+      }
       case "/":
         if (r === 0n) return divZero(e, diags);
         return l % r === 0n ? l / r : Number(l) / Number(r);
-      case "^":
+      case "^": {
         if (r < 0n) return Number(l) ** Number(r);
-        if (r > MAX_EXPONENT && l !== 0n && l !== 1n && l !== -1n) {
-          diags.error("E0305", `\`${Number(r)}\` is too large an exponent to evaluate exactly`, e.span);
+        if (l === 0n || l === 1n) return r === 0n ? 1n : l;
+        if (l === -1n) return r % 2n === 0n ? 1n : -1n;
+        if (r > MAX_EXPONENT) {
+          diags.error("E0305", `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${MAX_EXPONENT})`, e.span);
           return null;
         }
-        return l ** r;
+        // |l|^r has about r·log2|l| bits: refuse before computing it.
+        const a = l < 0n ? -l : l;
+        const bits = Math.ceil(Number(r) * (a < 0x20000000000000n ? Math.log2(Number(a)) : bitLength(a)));
+        return bits > MAX_INTEGER_BITS ? tooLarge(e, bits, diags) : l ** r;
+      }
     }
   }
   const a = Number(l);

@@ -111,6 +111,12 @@ export function parse(text: string, file = "<input>"): ParseResult {
   const misuses: RecognitionError[] = [];
   let errors: RecognitionError[] = [];
   let cst: CstNode;
+  // Nesting deeper than the parser's recursion can take is one diagnostic, not a stack overflow.
+  const tooDeep = nestingTooDeep(insertStatementEnds(input));
+  if (tooDeep) {
+    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep), { hint: `gm reads expressions, lists and \`for\` quantifiers nested at most ${MAX_NESTING} levels deep (parentheses, brackets, \`^\`, unary \`-\`); name a part with \`const\`` });
+    return { ast: { kind: "File", models: [], span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) } }, diagnostics: sortDiagnostics(bag.items), comments, text, file };
+  }
   for (let round = 0; ; round++) {
     gmParser.input = insertStatementEnds(input);
     cst = gmParser.file();
@@ -138,6 +144,61 @@ export function parse(text: string, file = "<input>"): ParseResult {
 }
 
 type RecognitionError = IRecognitionException & { previousToken?: IToken };
+
+/** How deeply a file may nest (parentheses, brackets, `^`, unary `-`, `for` quantifiers). */
+export const MAX_NESTING = 64;
+
+/** Tokens after which a `-` is a sign, not a subtraction. */
+const BEFORE_OPERAND = new Set(["LParen", "LBracket", "Comma", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Plus", "Minus", "Star", "Slash", "Caret", "Colon", "DotDot", "In", "Const", "StatementEnd", "Semicolon", "LBrace"]);
+
+/** Tokens that end an operand's right-recursive tail (`^ …`, `- - …`) at the current bracket level. */
+const ENDS_TAIL = new Set(["Plus", "Star", "Slash", "Comma", "Colon", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "DotDot", "Bar", "Indep", "StatementEnd", "Semicolon", "LBrace", "RBrace"]);
+
+/**
+ * The first token at which the parser's recursion would pass `MAX_NESTING` levels, or null.
+ * Each open bracket is a level, and so is each `^` and each sign `-` in the operand under way
+ * (they nest to the right: `2^2^2`, `- - x`); `+ - * /` between operands end that tail. Each
+ * `for` quantifier of one statement is a level too. Chains that the parser reads in a loop
+ * (`1 + 1 + … + 1`, lists, statements) do not nest, however long.
+ */
+function nestingTooDeep(tokens: readonly IToken[]): IToken | null {
+  const tails: number[] = [0]; // per open bracket: the `^` / sign run of its current operand
+  let open = 0;
+  let quantifiers = 0;
+  let tail = 0; // Σ tails
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const name = t.tokenType.name;
+    if (name === "LParen" || name === "LBracket") {
+      tails.push(0);
+      open++;
+    } else if (name === "RParen" || name === "RBracket") {
+      if (tails.length > 1) {
+        tail -= tails.pop()!;
+        open--;
+      }
+    } else if (name === "Caret" || (name === "Minus" && (i === 0 || BEFORE_OPERAND.has(tokens[i - 1].tokenType.name)))) {
+      tails[tails.length - 1]++;
+      tail++;
+    } else if (name === "In") quantifiers++;
+    else if (name === "Minus" || ENDS_TAIL.has(name)) {
+      tail -= tails[tails.length - 1];
+      tails[tails.length - 1] = 0;
+    }
+    if (name === "StatementEnd" || name === "Semicolon" || name === "LBrace" || name === "RBrace") {
+      quantifiers = 0;
+      if (name !== "LBrace") {
+        // Statements end: brackets left open by a broken line do not count against the next one.
+        tails.length = 1;
+        tails[0] = 0;
+        tail = 0;
+        open = 0;
+      }
+    }
+    if (open + tail + quantifiers > MAX_NESTING) return t;
+  }
+  return null;
+}
 
 /** A keyword where the parser wanted a name (`const order = 3`, `x : Bernoulli[in]`). */
 function keywordAsName(e: RecognitionError): IToken | undefined {
@@ -322,6 +383,11 @@ function parseFragment<T>(text: string, file: string, rule: (p: typeof gmParser)
   const lexed = gmLexer.tokenize(text);
   for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
   gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
+  const tooDeep = nestingTooDeep(gmParser.input);
+  if (tooDeep) {
+    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep));
+    return { node: null, diagnostics: bag.items };
+  }
   const cst = rule(gmParser);
   for (const e of gmParser.errors) {
     const d = syntaxDiagnostic(e, text, lexed.tokens);

@@ -37,17 +37,40 @@ function printBare(e: A.Expr, compact: boolean): string {
       return e.text;
     case "Name":
       return e.name;
-    case "Unary":
-      // `-(-a)` prints as `--a`, which the lexer reads back as two minus signs.
-      return `-${wrap(e.operand, PREC.unary)}`;
+    case "Unary": {
+      // `-(-a)` prints as `--a`, which the lexer reads back as two minus signs; a run of them in a loop.
+      let minus = "-";
+      let x = e.operand;
+      while (x.kind === "Unary" && !x.parens) {
+        minus += "-";
+        x = x.operand;
+      }
+      return `${minus}${wrap(x, PREC.unary)}`;
+    }
     case "Binary": {
       if (e.op === "^") return `${wrap(e.left, PREC.atom)}^${wrap(e.right, PREC.unary)}`;
-      if (e.op === "*" || e.op === "/") return `${wrap(e.left, PREC.mul)}${e.op}${wrap(e.right, PREC.unary)}`;
-      const sep = compact ? e.op : ` ${e.op} `;
-      // A right operand that starts with `-` needs a space so `a - -1` does not read as `a--1`… which lexes fine,
-      // but reads badly; keep it legible.
-      const right = wrap(e.right, PREC.mul);
-      return `${wrap(e.left, PREC.add)}${compact && right.startsWith("-") ? ` ${e.op} ` : sep}${right}`;
+      // A left-associative chain (`1 + 1 + … + 1`) is printed in a loop down its left spine, so a
+      // 10,000-term sum does not recurse 10,000 deep.
+      const prec = precOf(e);
+      const spine: A.BinaryExpr[] = [];
+      let x: A.Expr = e;
+      while (x.kind === "Binary" && precOf(x) === prec && (x === e || !x.parens)) {
+        spine.push(x);
+        x = x.left;
+      }
+      let out = wrap(x, prec);
+      for (let i = spine.length - 1; i >= 0; i--) {
+        const b = spine[i];
+        if (prec === PREC.mul) {
+          out += `${b.op}${wrap(b.right, PREC.unary)}`;
+          continue;
+        }
+        // A right operand that starts with `-` needs a space so `a - -1` does not read as `a--1`… which lexes fine,
+        // but reads badly; keep it legible.
+        const right = wrap(b.right, PREC.mul);
+        out += `${compact && right.startsWith("-") ? ` ${b.op} ` : compact ? b.op : ` ${b.op} `}${right}`;
+      }
+      return out;
     }
   }
 }
