@@ -64,7 +64,7 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     stop.abort();
     bar.stop();
-    err.write(`\n${c.yellow("interrupted")} (${signal}): saving a checkpoint after this batch (press Ctrl-C again to quit without saving)\n`);
+    err.write(`\n${c.yellow("interrupted")}: saving a checkpoint after this batch (${signal}; press Ctrl-C again to quit without saving)\n`);
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {

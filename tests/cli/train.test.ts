@@ -6,7 +6,7 @@
  * first epoch's checkpoint exists.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,7 +71,7 @@ describe("gm train → sample → score", () => {
     expect(s.n).toBe(40); // the 20 % held out of 200
     expect(s.nll_nats).toBeGreaterThan(0);
     expect(s.bits_per_dim).toBeCloseTo(s.nll_nats / (16 * Math.LN2), 10);
-    expect(s.nll_nats).toBeCloseTo(modelJson(run).userDefinedMetadata.gm.history[1].testNll, 4);
+    expect(s.nll_nats).toBeCloseTo(modelJson(run).userDefinedMetadata.gm.history[1].test.nll, 4);
     const p = await gm(["score", run, "--json", "--per-image", "--backend", "wasm"]);
     expect(p.code, p.stderr).toBe(0);
     const per = JSON.parse(p.stdout);
@@ -138,7 +138,7 @@ describe("bad input", () => {
   const train = (out: string, d: string, ...extra: string[]) => gm(["train", nade, "--out", out, "--data", d, "--epochs", "1", ...QUIET_WASM, ...extra]);
   const expectOneError = (r: { code: number; stderr: string }, code: number, ...mentions: string[]) => {
     expect(r.code, r.stderr).toBe(code);
-    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).toMatch(/^error\[[A-Z]\d{4}\]: /);
     for (const m of mentions) expect(r.stderr.split("\n")[0]).toContain(m);
     expect(hasStack(r.stderr)).toBe(false);
     expect(r.stderr).not.toContain("internal error");
@@ -176,6 +176,50 @@ describe("bad input", () => {
   it("a missing .gm file or a bad flag: exit 2", async () => {
     expectOneError(await gm(["train", join(dir, "nope.gm"), "--data", data, ...QUIET_WASM]), 2, "no such file");
     expectOneError(await gm(["train", nade, "--out", join(dir, "bad-epochs"), "--data", data, "--epochs", "0", ...QUIET_WASM]), 2, "--epochs");
+  });
+});
+
+describe("what is refused before anything is allocated or read", () => {
+  const expectRefused = (r: { code: number; stderr: string }, code: string, ...mentions: string[]) => {
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.split("\n")[0]).toMatch(new RegExp(`^error\\[${code}\\]: `));
+    for (const m of mentions) expect(r.stderr).toContain(m);
+    expect(hasStack(r.stderr)).toBe(false);
+    expect(r.stderr).not.toContain("internal error");
+  };
+
+  it("a latent model says latent models are not built, before any data-size check", async () => {
+    const r = await gm(["train", join(root, "examples/12-vae.gm"), "--model", "Vae", "--out", join(dir, "vae"), ...QUIET_WASM]);
+    expectRefused(r, "M0103", "latent-variable");
+    expect(r.stderr).not.toMatch(/values per example|elements/);
+    expect(existsSync(join(dir, "vae"))).toBe(false);
+  });
+
+  it("a network that cannot fit (nade hidden = 10^12 or 100000 on 28×28) is refused with the memory it needs, by train and verify", async () => {
+    for (const hidden of ["10^12", "100000"]) {
+      const file = join(dir, `huge-${hidden.replace("^", "e")}.gm`);
+      writeFileSync(file, `model Huge {\n  x : Bernoulli[28, 28]\n  p(x) = nade(hidden = ${hidden})\n}\n`);
+      const out = join(dir, `huge-${hidden.replace("^", "e")}`);
+      const t = await gm(["train", file, "--out", out, "--data", data, ...QUIET_WASM]);
+      expectRefused(t, "M0106", "GiB", "Huge");
+      expect(existsSync(out)).toBe(false);
+      const v = await gm(["verify", file, "--runs", "1", "--backend", "wasm"]);
+      expectRefused(v, "M0106", "GiB");
+    }
+  });
+
+  it("relative data paths in a train block resolve against the .gm file's folder, not the working folder", async () => {
+    const sub = join(dir, "sub");
+    mkdirSync(sub, { recursive: true });
+    writeBinaryIdx(sub, "local.idx", 50, 4, 4, 5);
+    const file = join(sub, "rel.gm");
+    writeFileSync(file, 'model Rel {\n  x : Bernoulli[4, 4]\n  p(x) = independent\n  train { data = idx("local.idx") }\n}\n');
+    expect(process.cwd()).not.toBe(sub);
+    const out = join(dir, "rel-run");
+    const r = await gm(["train", file, "--out", out, ...QUIET_WASM]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(join(sub, "local.idx"));
+    expect(modelJson(out).userDefinedMetadata.gm.settings.data).toEqual({ source: "idx", path: join(sub, "local.idx") });
   });
 });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/program";
-import { Rng } from "../../src/data/rng";
+import { Rng } from "../../src/rng";
 import { writeIdx } from "../data/helpers";
 
 /** What one `gm` command did. */
@@ -79,12 +79,12 @@ export function writeModel(dir: string, name: string, family: string, h = 4, w =
 export function modelJson(dir: string): {
   format: string;
   weightsManifest: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[]; dtype: string }> }>;
-  userDefinedMetadata: { gm: { epoch: number; history: Array<{ epoch: number; trainNll: number; testNll: number }>; partial?: { batches: number }; finished: boolean; settings: Record<string, unknown>; generation: number } };
+  userDefinedMetadata: { gm: { epoch: number; history: Array<{ epoch: number; train: Record<string, number>; test: Record<string, number> }>; partial?: { batches: number; step: number }; finished: boolean; settings: Record<string, unknown>; generation: number } };
 } {
   return JSON.parse(readFileSync(join(dir, "model.json"), "utf8"));
 }
 
-/** The bytes of the run's current `weights-*.bin` (or `optimizer-*.bin`). */
+/** The bytes of the run's current `weights-*.bin` (or `optimizer-*.bin`, every step's). */
 export function runFile(dir: string, kind: "weights" | "optimizer"): Buffer {
   const files = readdirSync(dir).filter((f) => f.startsWith(`${kind}-`) && f.endsWith(".bin"));
   if (files.length !== 1) throw new Error(`${dir} holds ${files.length} ${kind} files: ${files.join(", ")}`);
