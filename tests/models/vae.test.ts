@@ -6,7 +6,8 @@
  * 1. ELBO ≤ IWAE_K ≤ log p(x): log p(x) by numerical integration of p(z) p(x | z) over a grid
  *    (1-D: [−12, 12] step 0.004; 2-D: [−9, 9]² step 0.05, in float64 with a shifted log-sum-exp);
  *    ELBO and IWAE_K (K = 16) averaged over 400 independent draws, each comparison allowed four
- *    standard errors (plus 1e-3 nats of float32 rounding).
+ *    standard errors (plus 1e-3 nats of float32 rounding); for Bernoulli pixels, and again for
+ *    Categorical(3) (softmax head) and Real(0, 1) pixels (Gaussian head with learned variance).
  * 2. The mean of IWAE_K over draws does not decrease in K ∈ {1, 2, 4, 8, 32} (four standard errors).
  * 3. The closed-form KL equals its Monte-Carlo estimate E_q[log q(z|x) − log p(z)] from 4,000
  *    samples within five standard errors.
@@ -62,6 +63,8 @@ interface Tiny {
   h: number;
   scale: number;
   seed: number;
+  /** The observed domain (default Bernoulli). */
+  domain?: "Bernoulli" | "Categorical(3)" | "Real(0, 1)";
 }
 
 const tinyArb = (scales: number[] = [0.5, 1, 3]): fc.Arbitrary<Tiny> =>
@@ -76,7 +79,7 @@ const tinyArb = (scales: number[] = [0.5, 1, 3]): fc.Arbitrary<Tiny> =>
 function tinyText(t: Tiny, fit = "elbo"): string {
   return `model T {
     latent z : Normal[${t.d}]
-    x : Bernoulli[${t.n}]
+    x : ${t.domain ?? "Bernoulli"}[${t.n}]
     p(x | z) = mlp(hidden = [${t.h}])
     q(z | x) = mlp(hidden = [${t.h}])
     fit ${fit}
@@ -96,7 +99,7 @@ function withTiny<T>(t: Tiny, fn: (vae: Vae, x: Float32Array) => T): T {
       v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => rng.normal() * s), v.shape));
     }
     vae.invalidate();
-    const x = Float32Array.from({ length: t.n }, () => rng.int(2));
+    const x = Float32Array.from({ length: t.n }, () => (t.domain === "Categorical(3)" ? rng.int(3) : t.domain === "Real(0, 1)" ? rng.uniform() : rng.int(2)));
     return fn(vae, x);
   } finally {
     vae.dispose();
@@ -151,6 +154,17 @@ describe("VAE bounds", () => {
       const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
       const ok = elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
       if (!ok) throw new Error(`ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`);
+      return true;
+    })), { numRuns: RUNS });
+  });
+
+  it("ELBO ≤ IWAE_K ≤ log p(x) with Categorical(3) and Real(0, 1) pixels (softmax and Gaussian heads)", () => {
+    const arb = fc.record({ t: tinyArb(), domain: fc.constantFrom("Categorical(3)" as const, "Real(0, 1)" as const) }).map(({ t, domain }) => ({ ...t, domain }));
+    fc.assert(fc.property(arb, (t) => withTiny(t, (vae, x) => {
+      const logp = logMarginal(vae, x, t.d);
+      const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
+      const ok = elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
+      if (!ok) throw new Error(`${t.domain}: ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`);
       return true;
     })), { numRuns: RUNS });
   });
