@@ -69,9 +69,18 @@ function count(n: bigint | null): string {
   return s.length > 24 ? `${scientific(n)} (${s.length} digits)` : withCommas(n);
 }
 
+/**
+ * The model the views show: the one picked (the first by default). While the picked model does
+ * not compile (the user is typing in it), null: the views keep their last state, dimmed, instead
+ * of jumping to another model.
+ */
 function currentModel(): ModelIR | null {
-  const ms = state.result?.models ?? [];
-  return ms.find((m) => m.name === state.model) ?? ms[0] ?? null;
+  const r = state.result;
+  if (!r) return null;
+  const picked = r.models.find((m) => m.name === state.model);
+  if (picked) return picked;
+  if (r.ast.models.some((m) => m.name.name === state.model) || hasErrors(r.diagnostics) && !r.models.length) return null;
+  return r.models[0] ?? null;
 }
 
 /** The first observed variable shaped like an image ([H, W] or [H, W, C]). */
@@ -131,8 +140,8 @@ function renderDiagnostics(ds: readonly Diagnostic[], text: string): void {
   probe.textContent = "M";
   layer.appendChild(probe);
   const charW = probe.getBoundingClientRect().width;
-  const lineH = probe.getBoundingClientRect().height;
   probe.remove();
+  const lineH = parseFloat(getComputedStyle(layer).lineHeight);
   popup.hidden = false;
   popup.innerHTML = `<b>${esc(first.code)}</b> ${esc(first.message)}${first.hint ? `<div class="hint">hint: ${esc(first.hint)}</div>` : ""}`;
   popup.style.top = `${8 + first.span.start.line * lineH - source.scrollTop + 2}px`;
@@ -143,9 +152,9 @@ function renderDiagnostics(ds: readonly Diagnostic[], text: string): void {
 // Views of the selected model
 
 function renderModelPicker(): void {
-  const names = state.result?.models.map((m) => m.name) ?? [];
+  const names = state.result?.ast.models.map((m) => m.name.name) ?? [];
   const sel = $<HTMLSelectElement>("model");
-  if (!names.includes(state.model)) state.model = names[0] ?? state.model;
+  if (!names.includes(state.model)) state.model = state.result?.models[0]?.name ?? names[0] ?? "";
   const html = names.map((n) => `<option${n === state.model ? " selected" : ""}>${esc(n)}</option>`).join("");
   if (sel.innerHTML !== html) sel.innerHTML = html;
 }
@@ -160,15 +169,15 @@ function renderParams(m: ModelIR): void {
     const key = `${row.line}\u0000${row.group}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
-  const some = (xs: string[]) => {
+  const some = (xs: string[], what: string) => {
     const u = [...new Set(xs)];
-    return u.length <= 3 ? u.join(" / ") : `${u.slice(0, 2).join(" / ")} / … (${u.length} kinds)`;
+    return u.length <= 3 ? u.join(" / ") : `${u.length} different ${what}`;
   };
   const rows = [...groups.values()]
     .map((g) => {
       const sum = g.reduce((a, x) => a + x.params, 0n);
       const many = g.length > 1 ? ` <small>(${g.length} factors)</small>` : "";
-      return `<tr><td>${esc(g[0].group)}${many}</td><td>${esc(some(g.map((x) => x.parents)))}</td><td>${esc(some(g.map((x) => x.shape)))}</td><td class="n">${count(sum)}</td><td>${esc(g[0].closedForm ?? "")}</td></tr>`;
+      return `<tr><td>${esc(g[0].group)}${many}</td><td>${esc(some(g.map((x) => x.parents), "parent sets"))}</td><td>${esc(some(g.map((x) => x.shape), "shapes"))}</td><td class="n">${count(sum)}</td><td>${esc(g[0].closedForm ?? "")}</td></tr>`;
     })
     .join("");
   const refs = r.reference.filter((x) => x.fullyDependent !== null);
@@ -391,17 +400,14 @@ function renderAll(fresh: boolean): void {
   renderModelPicker();
   const m = currentModel();
   document.body.classList.toggle("stale", !m);
+  renderChecks(r);
   if (m) {
     renderParams(m);
     renderFactorization(m);
-  } else {
-    $("total").textContent = "";
-    $("params").innerHTML = $("factorization").innerHTML = "";
+    renderQuery(m);
+    renderPixels(m);
+    renderSteps(m);
   }
-  renderChecks(r);
-  renderQuery(m);
-  renderPixels(m);
-  renderSteps(m);
   const teaching = teachingComment(r.text);
   $("teaching").textContent = teaching;
   $("about").hidden = !teaching;
@@ -450,6 +456,7 @@ async function saveHash(): Promise<void> {
 function load(text: string, example: string): void {
   source.value = text;
   state.example = example;
+  state.model = "";
   state.pixel = null;
   state.step = 0;
   state.marks = [];
@@ -532,10 +539,8 @@ async function start(): Promise<void> {
   if (source.value) return;
   try {
     const res = await fetch("preload.json");
-    if (res.ok) {
-      const { text } = (await res.json()) as { name: string; text: string };
-      return load(text, examples.find((e) => e.text === text)?.name ?? "");
-    }
+    const file = res.ok ? ((await res.json()) as { name: string; text: string } | null) : null;
+    if (file) return load(file.text, examples.find((e) => e.text === file.text)?.name ?? "");
   } catch {
     // no preloaded file
   }

@@ -42,7 +42,7 @@ function parsePort(text: string | undefined): number {
   return Number(text);
 }
 
-/** Serves files under `root` (GET and HEAD only; nothing outside it) and `preload` as /preload.json. */
+/** Serves files under `root` (GET and HEAD only; nothing outside it) and `preload` as /preload.json (`null` without one). */
 function handler(root: string, preload: string | null) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, type: string, body: string | Buffer) => {
@@ -56,7 +56,7 @@ function handler(root: string, preload: string | null) {
     } catch {
       return send(400, "text/plain", "bad request\n");
     }
-    if (path === "/preload.json") return preload === null ? send(404, "text/plain", "no file preloaded\n") : send(200, TYPES[".json"], preload);
+    if (path === "/preload.json") return send(200, TYPES[".json"], preload ?? "null"); // null: no file preloaded
     const file = resolve(root, `.${path.endsWith("/") ? `${path}index.html` : path}`);
     if (file !== root && !file.startsWith(root + sep)) return send(403, "text/plain", "forbidden\n");
     let body: Buffer;
