@@ -36,7 +36,49 @@ const ALLOWED: Record<string, string[]> = {
   cli: ["dsl", "compiler", "data", "models", "cli"],
 };
 
+/**
+ * src/cli holds no training, checkpoint or data logic: it reaches src/models only through
+ * run.ts (train, resume, load, score, sample), verify.ts, backend.ts (`gm backends`) and
+ * images.ts (the one SVG → PNG), and src/data only for the atomic file writer; type-only
+ * imports of model types are fine. No TensorFlow.js at all.
+ */
+const CLI_MAY_USE: Record<string, string[]> = { models: ["run", "verify", "backend", "images"], data: ["atomic"] };
+
+/** What breaks the CLI rule in one file's text (`file` is its path relative to src/). */
+function cliViolations(file: string, text: string): string[] {
+  const bad: string[] = [];
+  const statements = [...text.matchAll(/^\s*(import|export)(\s+type)?[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => ({ typeOnly: Boolean(m[2]), spec: m[3] }));
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) statements.push({ typeOnly: false, spec: m[1] });
+  for (const { typeOnly, spec } of statements) {
+    if (spec.startsWith("@tensorflow/")) {
+      bad.push(`${file} imports ${spec}`);
+      continue;
+    }
+    if (!spec.startsWith(".") || typeOnly) continue;
+    const target = relative(SRC, join(SRC, file, "..", spec)).split("/");
+    const allowed = CLI_MAY_USE[target[0]];
+    if (allowed && !allowed.includes(target[target.length - 1].replace(/\.(js|ts)$/, ""))) bad.push(`${file} imports ${spec}`);
+  }
+  return bad;
+}
+
 describe("architecture", () => {
+  it("src/cli contains no training, checkpoint or data logic: models only through run/verify/backend/images, data only atomic writes, no TensorFlow.js", () => {
+    const bad = files(join(SRC, "cli")).flatMap((f) => cliViolations(relative(SRC, f), readFileSync(f, "utf8")));
+    expect(bad).toEqual([]);
+  });
+
+  it("the CLI rule fails on planted violations", () => {
+    // Planted: each of these lines in a CLI file is training, checkpoint or data logic.
+    expect(cliViolations("cli/x.ts", 'import { loadCheckpoint } from "../models/checkpoint";')).toHaveLength(1);
+    expect(cliViolations("cli/x.ts", 'import { Fitter } from "../models/fit";')).toHaveLength(1);
+    expect(cliViolations("cli/x.ts", 'import { loadData } from "../data/spec";')).toHaveLength(1);
+    expect(cliViolations("cli/x.ts", 'import * as tf from "@tensorflow/tfjs";')).toHaveLength(1);
+    expect(cliViolations("cli/x.ts", 'const m = await import("../models/explicit");')).toHaveLength(1);
+    // Allowed: the run layer, and types.
+    expect(cliViolations("cli/x.ts", 'import { trainRun } from "../models/run";\nimport type { EpochRecord } from "../models/checkpoint";')).toEqual([]);
+  });
+
   for (const layer of Object.keys(ALLOWED)) {
     it(`src/${layer} imports only ${ALLOWED[layer].join(", ")}`, () => {
       const bad: string[] = [];
