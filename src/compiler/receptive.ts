@@ -8,13 +8,16 @@
  *   (r, c − 1) and (r − 1, c), so on the cone r' ≤ r, c' ≤ c of inputs read one element back; the
  *   right-to-left LSTM, shifted down a row, on r' < r, c' ≥ c. Together: all of x_<p, the chain
  *   rule (structure `prefix`).
- * - Row LSTM with L layers: row r − e (e ≥ 1) through columns c − e − L … c + e − 1, and row r
- *   through columns c − L … c − 1 (`cone` with reach L). Derivation: a layer's state at (r, c)
+ * - Row LSTM with L layers: row r − e (e ≥ 1) through columns c − e − L … min(c + e − 1, W − 2),
+ *   and row r through columns c − L … c − 1 (`cone` with reach L). Derivation: a layer's state at (r, c)
  *   reads the states at (r − 1, c − 1 … c + 1), which widens the field by one column a side per
  *   row up; the first layer's masked 1×3 input-to-state convolution reads x(r, c − 1) (mask A:
  *   not the pixel itself), and each later layer (mask B) adds one column to the left. So
- *   D_L(r, c) at row r − e is [c − e − L, c + e − 1], clipped to the image. Everything else —
- *   most of the row to the left, the far right of the rows above — is the Row LSTM's blind spot.
+ *   D_L(r, c) at row r − e is [c − e − L, c + e − 1], clipped to the image — and to W − 2 on
+ *   the right: x(r, W − 1) is read only by a state that would stand at column W, outside the
+ *   image, so the last column of a row reaches no later pixel. Everything else — most of the
+ *   row to the left, the far right of the rows above, the last column — is the Row LSTM's
+ *   blind spot.
  *   With C > 1 channels, hidden units are split into channel groups: a pixel's channel ch sees
  *   the same pixel's channels < ch, and the pixel at column c + e of row r − e contributes its
  *   channels 0 … C − 2 (its state reads them under mask A; its last channel is read only by the
@@ -39,7 +42,7 @@ export function forEachConeParent(s: ConeStructure, p: number, fn: (q: number) =
   for (let rr = 0; rr <= r; rr++) {
     const e = r - rr;
     const lo = Math.max(0, c - e - L);
-    const hi = Math.min(W - 1, c + e - 1);
+    const hi = Math.min(W - 2, c + e - 1);
     for (let cc = lo; cc <= hi; cc++) for (let k = 0; k < C; k++) fn((rr * W + cc) * C + k);
     // The partial pixel: the same pixel's earlier channels (e = 0), or channels 0..C−2 of column c + e.
     const pc = c + e;
@@ -56,7 +59,7 @@ export function coneParentCount(s: ConeStructure, p: number): number {
   const r = Math.floor(p / (C * W));
   let n = 0;
   for (let e = 0; e <= r; e++) {
-    n += Math.max(0, Math.min(W - 1, c + e - 1) - Math.max(0, c - e - L) + 1) * C;
+    n += Math.max(0, Math.min(W - 2, c + e - 1) - Math.max(0, c - e - L) + 1) * C;
     n += e === 0 ? ch : c + e < W ? C - 1 : 0;
   }
   return n;
