@@ -2,9 +2,9 @@
  * `gm train FILE [--model M] [--epochs --batch --lr --data --seed --smoothing --backend --out DIR --resume]`
  *
  * Flags and rendering only: src/models/run.ts trains (settings, data, checkpoints, resume).
- * Ctrl-C, SIGTERM and SIGHUP ask the run to save after the current batch and exit 130; once
- * one has arrived gm stops listening, so a second signal ends the process at once, unsaved
- * (the last checkpoint on disk stays loadable: writes are atomic).
+ * Ctrl-C, SIGTERM and SIGHUP ask the run to save after the current batch and exit 130; a second
+ * one quits at once with exit 130, abandoning a save still being written (the previous
+ * checkpoint stays loadable: every file is written beside its target and renamed).
  */
 import { basename } from "node:path";
 import type { EpochRecord } from "../models/checkpoint";
@@ -61,7 +61,12 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
 
   const stop = new AbortController();
   const onSignal = (signal: string) => {
-    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
+    if (stop.signal.aborted) {
+      // The second signal: quit now, unsaved. A save under way is abandoned; the previous
+      // checkpoint stays loadable (every file is written beside its target, then renamed).
+      err.write(`\n${c.yellow("quit")} (${signal}) without saving\n`);
+      process.exit(EXIT.interrupted);
+    }
     stop.abort();
     bar.stop();
     err.write(`\n${c.yellow("interrupted")}: saving a checkpoint after this batch (${signal}; press Ctrl-C again to quit without saving)\n`);
