@@ -223,6 +223,38 @@ describe("what is refused before anything is allocated or read", () => {
   });
 });
 
+describe("a model over an image and a label", () => {
+  const text = "model Cond {\n  y : Categorical(3)\n  x : Bernoulli[4, 4]\n  p(y) = independent\n  p(x | y) = logistic\n}\n";
+
+  it("trains on idx(images, labels = …): columns are the observed variables in declaration order, the label from the labels file", async () => {
+    const file = join(dir, "cond.gm");
+    writeFileSync(file, text);
+    const labels = writeIdx(dir, "labels.idx", [200], Uint8Array.from({ length: 200 }, (_, i) => (i * 7) % 3));
+    const out = join(dir, "cond");
+    const r = await gm(["train", file, "--out", out, "--data", `idx("${data}", labels = "${labels}")`, "--epochs", "1", "--batch", "20", ...QUIET_WASM]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/examples of 17 values/);
+    const s = await gm(["sample", out, "-n", "8", "--json", "--backend", "wasm"]);
+    expect(s.code, s.stderr).toBe(0);
+    for (const row of JSON.parse(s.stdout).samples as number[][]) {
+      expect(row).toHaveLength(17);
+      expect([0, 1, 2]).toContain(row[0]);
+      for (const v of row.slice(1)) expect([0, 1]).toContain(v);
+    }
+    const sc = await gm(["score", out, "--json", "--backend", "wasm"]);
+    expect(sc.code, sc.stderr).toBe(0);
+    expect(JSON.parse(sc.stdout).bits_per_dim).toBeCloseTo(JSON.parse(sc.stdout).nll_nats / (17 * Math.LN2), 10);
+  });
+
+  it("without labels in the data: exit 1 naming the label variable", async () => {
+    const file = join(dir, "cond2.gm");
+    writeFileSync(file, text);
+    const r = await gm(["train", file, "--out", join(dir, "cond2"), "--data", data, "--epochs", "1", ...QUIET_WASM]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.split("\n")[0]).toMatch(/^error\[I0100\]: .*label y .*no labels/);
+  });
+});
+
 describe("Ctrl-C", () => {
   it("saves a loadable checkpoint, exits 130, and --resume continues the curve", async () => {
     const out = join(dir, "interrupted");
