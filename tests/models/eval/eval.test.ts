@@ -11,7 +11,9 @@
  * 3. PCA: top eigenvectors satisfy C v = λ v, are orthonormal and sorted; on an anisotropic cloud
  *    with a known long axis the first component is that axis. Random projection is linear and
  *    seeded (same seed, same map).
- * 4. The plots are SVG documents with one mark per point / bar.
+ * 4. MMD² (unbiased, Gaussian kernel) averages to 0 within four standard errors for two samples
+ *    of one distribution, and is far above that noise for a shift of 1.5 standard deviations.
+ * 5. The plots are SVG documents with one mark per point / bar.
  *
  * Planted bugs (each made in src/models/eval, run, seen to fail, then removed):
  * - AUROC with ties counted as wins (`area += Δfp · tp[i]` instead of the trapezoid): the pair
@@ -23,6 +25,8 @@
  * - The probe pairing each shuffled row with the label of the unshuffled row
  *   (`train.y[start + r]`): the separable test got train accuracy 0.02 instead of 1, the Bayes
  *   test missed Φ(Δ/2) by 0.19, the ten-class test failed.
+ * - MMD² with the biased normalization (1/m² instead of 1/(m(m−1)) on the within-sample sums):
+ *   the unbiasedness property failed at its first case `[1, 0]`.
  */
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
@@ -32,6 +36,7 @@ import { auprc, auroc, fprAtTpr } from "../../../src/models/eval/metrics";
 import { covariance, pca, randomProjection, topEigenvectors } from "../../../src/models/eval/project";
 import { linearProbe } from "../../../src/models/eval/probe";
 import { latentScatterSvg, scoreHistogramsSvg } from "../../../src/models/eval/plots";
+import { mmd2 } from "../../../src/models/eval/twosample";
 import { Rng } from "../../../src/rng";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 300);
@@ -255,5 +260,20 @@ describe("plots", () => {
     const h = await scoreHistogramsSvg([1, 2, 2, 3], [5, 6, 6.5], { title: "scores", axis: "log-likelihood" });
     expect(h).toContain("anomalous");
     expect(h).toContain("normal");
+  });
+});
+
+describe("two-sample MMD²", () => {
+  it("is unbiased (≈ 0) for one distribution and clearly positive for a shifted one", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
+      const rng = new Rng(seed);
+      const draw = (n: number, shift: number) => Float32Array.from({ length: n * d }, () => rng.normal() + shift);
+      // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 4 standard errors
+      const same = Array.from({ length: 40 }, () => mmd2(draw(60, 0), 60, draw(60, 0), 60, d, 1));
+      const mean = same.reduce((a, b) => a + b, 0) / same.length;
+      const se = Math.sqrt(same.reduce((a, b) => a + (b - mean) ** 2, 0) / (same.length - 1) / same.length);
+      const shifted = mmd2(draw(200, 0), 200, draw(200, 1.5), 200, d);
+      return Math.abs(mean) < 4 * se + 1e-4 && shifted > 10 * (se * Math.sqrt(same.length));
+    }), { numRuns: 20 });
   });
 });
