@@ -8,7 +8,7 @@ import { DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from "../d
 import { parse } from "../dsl/parse";
 import { elementName } from "./elements";
 import { ElementGraph } from "./graph";
-import type { ModelIR } from "./ir";
+import { outcomes, type ModelIR } from "./ir";
 import { declareConst, declareVar, checkNamesUsed, declareOrder, layout } from "./names";
 import { factorStatement, implicitStatement, defaultPriors, coverage } from "./factors";
 import { applyAssumption } from "./assumptions";
@@ -108,7 +108,11 @@ function compileModel(ctx: ModelContext): ModelIR | null {
   for (const s of body) if (s.kind === "Factor" && s.dist === "q") bindPosterior(ctx, s);
   // An encoder that was refused was reported; objectives do not report it missing as well.
   ctx.encoderRejected = ctx.diags.items.length > beforeEncoders;
-  const kind: ModelIR["kind"] = factors.some((f) => f.family === "implicit") ? "implicit" : ctx.vars.some((v) => v.latent) ? "latent" : "explicit";
+  // Discrete latent variables (`latent c : Categorical(k)`) without an encoder are summed out
+  // exactly, p(x) = Σ_c p(c) p(x | c): such a model is explicit (docs/language.md).
+  const encoded = ctx.networks.some((nw) => nw.role === "posterior");
+  const latentKind = ctx.vars.some((v) => v.latent && (encoded || outcomes(v.domain) === null));
+  const kind: ModelIR["kind"] = factors.some((f) => f.family === "implicit") ? "implicit" : latentKind ? "latent" : "explicit";
   const objectives = bindObjectives(ctx, kind);
   const train = bindTrainBlock(ctx);
   if (ctx.diags.hasErrors) return null;

@@ -62,7 +62,11 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     }
     if (encoder && nonNormal.length === 0) return [{ name: "elbo", args: {}, span: ctx.m.name.span }];
     if (ctx.encoderRejected) return [];
-    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", ctx.m.name.span, { hint: "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`" });
+    // A non-normal prior has no closed-form KL: point to the AAE, not to `elbo` (which E0603 refuses).
+    const hint = nonNormal.length
+      ? `add \`q(${nonNormal[0].name} | x) = mlp(hidden = [...], deterministic)\` and \`fit reconstruction + adversarial(on = ${nonNormal[0].name}, critic = mlp(hidden = [256, 256]))\``
+      : "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`";
+    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", ctx.m.name.span, { hint });
     return [];
   }
   const fit = fits[0];
@@ -75,7 +79,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     const name = sch.name as ObjectiveIR["name"];
     switch (name) {
       case "likelihood":
-        if (kind !== "explicit") ctx.diags.error("E0606", `\`likelihood\` needs an explicit density; this model is ${kind === "latent" ? "a latent-variable model: use `elbo`" : "implicit: use `adversarial(…)`"}`, o.span);
+        if (kind !== "explicit") ctx.diags.error("E0606", `\`likelihood\` needs an explicit density; this model is ${kind === "latent" ? `a latent-variable model: use \`${nonNormal.length ? "reconstruction + adversarial(…)" : "elbo"}\`` : "implicit: use `adversarial(…)`"}`, o.span, kind === "latent" ? { hint: "only discrete latent variables (`latent c : Categorical(k)`, no encoder) are summed out exactly" } : {});
         break;
       case "elbo":
       case "iwae":
