@@ -125,12 +125,13 @@ export class RunError extends GmError {
 
 /**
  * A failed write as a {@link RunError} naming `path`: ENOSPC/EDQUOT → R0102 (disk full),
- * anything else → R0103 (cannot write). `e` is the Node error (its `code`, e.g. `EACCES`).
+ * anything else → R0103 (cannot write). `e` is the Node error (its `code`, e.g. `EACCES`);
+ * `action` says what failed ("write" a file, "create" a directory).
  */
-export function writeError(path: string, e: unknown): RunError {
+export function writeError(path: string, e: unknown, action: "write" | "create" = "write"): RunError {
   const code = (e as { code?: unknown } | null)?.code;
   if (code === "ENOSPC" || code === "EDQUOT") {
-    return new RunError(RUN_CODES.diskFull, `cannot write ${path}: the disk is full`, { path, cause: e, hint: "free some space (or choose another place) and run the command again" });
+    return new RunError(RUN_CODES.diskFull, `cannot ${action} ${path}: the disk is full`, { path, cause: e, hint: "free some space (or choose another place) and run the command again" });
   }
   const why: Record<string, string> = {
     EACCES: "permission denied",
@@ -138,12 +139,12 @@ export function writeError(path: string, e: unknown): RunError {
     EROFS: "the file system is read-only",
     EISDIR: "it is a directory",
     ENOTDIR: "a part of the path is not a directory",
-    ENOENT: "its folder does not exist and cannot be created",
+    ENOENT: "that place does not exist and cannot be created",
     EEXIST: "a file is in the way",
     ENAMETOOLONG: "the name is too long",
   };
   const reason = typeof code === "string" && why[code] ? why[code] : firstLine(e);
-  return new RunError(RUN_CODES.unwritable, `cannot write ${path}: ${reason}`, { path, cause: e });
+  return new RunError(RUN_CODES.unwritable, `cannot ${action} ${path}: ${reason}`, { path, cause: e, hint: "choose a place you can write to" });
 }
 
 function firstLine(e: unknown): string {

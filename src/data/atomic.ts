@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { makeDirs } from "./fsutil";
 import { GmError, RunError, RUN_CODES, writeError } from "../errors";
 
 /** The file-system calls writeFileAtomic makes; tests replace one to inject a failure (ENOSPC). */
@@ -55,9 +56,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, io: Par
   }
   if (st && !st.isFile()) throw new RunError(RUN_CODES.unwritable, `cannot write ${path}: it is not a regular file`, { path });
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
-    throw writeError(dir, e);
+    throw writeError(dir, e, "create");
   }
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${++counter}`);
   let fd: number;

@@ -1,7 +1,8 @@
 /**
- * File-system helpers shared by the data readers (internal).
+ * File-system helpers shared by the data readers and the writers of runs (internal).
  */
 import * as fs from "node:fs";
+import { dirname, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DataError } from "./errors.js";
 
@@ -54,4 +55,39 @@ export function maybeGunzip(buf: Buffer, path: string): Buffer {
 /** Formats bytes as lowercase hex pairs separated by spaces: "00 00 08 03". */
 export function hexBytes(bytes: ArrayLike<number>): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/**
+ * Creates `dir` and any missing parents, one level at a time. Unlike `mkdirSync(dir, {
+ * recursive: true })` it never loops: Node's recursive mkdir spins forever on a path such as
+ * `/proc/x`, where mkdir answers ENOENT although the parent exists. Throws the Node error of the
+ * first level that cannot be created (ENOENT, EACCES, ENOTDIR, …); the caller names the path.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  for (;;) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw e;
+    }
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: ${p} is not a directory`), { code: "ENOTDIR", path: p });
+      break;
+    }
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") throw e;
+      if (!fs.statSync(m).isDirectory()) throw e;
+    }
+  }
 }

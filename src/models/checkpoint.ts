@@ -25,10 +25,11 @@
  * - Run directories of gm 0.1 (no checksums, one optimizer, `trainNll`/`testNll`) still load.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, type Stats } from "node:fs";
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { isTempFile, writeFileAtomic } from "../data/atomic";
+import { makeDirs } from "../data/fsutil";
 import { GmError, UsageError, USAGE_CODES, writeError, type GmErrorOptions } from "../errors";
 
 /** A tensor as stored in a checkpoint: plain typed arrays, no TensorFlow.js. */
@@ -292,9 +293,9 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
   if (st === null) {
     if (opts.resume) throw new UsageError(`--resume: ${dir} holds no run to resume`, "start one without --resume", USAGE_CODES.noRunToResume, dir);
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
     } catch (e) {
-      throw writeError(dir, e);
+      throw writeError(dir, e, "create");
     }
     checkWritable(dir);
     return;
