@@ -14,6 +14,7 @@ import type { ElementGraph } from "../compiler/graph";
 import type { FactorIR, FamilyName, ModelIR } from "../compiler/ir";
 import { ExplicitModel } from "./explicit";
 import { LogisticModule } from "./logistic";
+import { buildGan } from "./gan";
 import { checkFits } from "./memory";
 import { MlpConditionalModule } from "./mlp-conditional";
 import type { GenerativeModel } from "./model";
@@ -85,7 +86,7 @@ type Builder = ((ir: ModelIR, seed: number) => GenerativeModel) | { notBuilt: st
 const BUILDERS: Readonly<Record<ModelIR["kind"], Builder>> = Object.freeze({
   explicit: (ir: ModelIR, seed: number) => new ExplicitModel(ir, seed),
   latent: { notBuilt: "is a latent-variable model (VAE, AAE); gm does not build latent-variable models yet", hint: "gm builds explicit-density models today: tables, independent, markov, logistic and nade" },
-  implicit: { notBuilt: "is an implicit model (a GAN generator); gm does not build implicit models yet", hint: "gm builds explicit-density models today: tables, independent, markov, logistic and nade" },
+  implicit: (ir: ModelIR, seed: number) => buildGan(ir, seed),
 });
 
 /** Whether gm builds models of this kind (checked before anything reads data). */
