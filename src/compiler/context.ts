@@ -104,6 +104,14 @@ export class ModelContext {
     return { values, variables: this.varByName };
   }
 
+  private markBuffer?: Uint8Array;
+
+  /** A zeroed mark per element, shared: callers set marks and must clear what they set. */
+  marks(): Uint8Array {
+    if (!this.markBuffer || this.markBuffer.length !== this.n) this.markBuffer = new Uint8Array(this.n);
+    return this.markBuffer;
+  }
+
   src(span: A.Span): string {
     return this.text.slice(span.start.offset, span.end.offset).replace(/\s+/g, " ");
   }
@@ -198,7 +206,15 @@ export class ModelContext {
     return this.vars[lo];
   }
 
+  /** The domain of each element (a variable's elements are contiguous: one lookup per run). */
   domainsOf(els: Int32Array): Domain[] {
-    return Array.from(els, (e) => this.varOf(e).domain);
+    const out = new Array<Domain>(els.length);
+    let v: VariableIR | undefined;
+    for (let j = 0; j < els.length; j++) {
+      const e = els[j];
+      if (!v || e < v.offset || e >= v.offset + v.size) v = this.varOf(e);
+      out[j] = v.domain;
+    }
+    return out;
   }
 }

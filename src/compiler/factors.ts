@@ -27,32 +27,67 @@ export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
     const targetLists = ctx.refsToElements(s.targets, env, "child");
     const givenLists = ctx.refsToElements(s.given, env, "parent");
     if (!targetLists || !givenLists) return false;
-    // Targets in head order, each variable's elements in its visiting order.
-    const targets: number[] = [];
-    const seen = new Set<number>();
+    // Targets in head order, each variable's elements in its visiting order. Typed arrays and a
+    // mark per element, not Sets: `p(x) = chain` over ten million elements stays linear and fast.
+    const targets = new Int32Array(targetLists.reduce((a, l) => a + l.length, 0));
+    const seen = ctx.marks();
+    let filled = 0;
+    const clear = () => {
+      for (let j = 0; j < filled; j++) seen[targets[j]] = 0;
+    };
     for (const list of targetLists) {
-      const sorted = Array.from(list).sort((a, b) => ctx.rankOf(a) - ctx.rankOf(b));
-      for (const e of sorted) {
-        if (seen.has(e)) {
+      for (const e of inVisitingOrder(ctx, list)) {
+        if (seen[e]) {
+          clear();
           ctx.diags.error("E0402", `\`${elementName(ctx.vars, e)}\` appears twice on the left of \`|\``, s.span);
           return false;
         }
-        seen.add(e);
-        targets.push(e);
+        seen[e] = 1;
+        targets[filled++] = e;
       }
     }
     if (targets.length === 0) return true; // an empty range names nothing
-    const context = Array.from(new Set(givenLists.flatMap((l) => Array.from(l)))).sort((a, b) => a - b);
-    const both = context.find((e) => seen.has(e));
+    const context = sortedUnique(givenLists);
+    const both = context.find((e) => seen[e] === 1);
+    clear();
     if (both !== undefined) {
       ctx.diags.error("E0415", `\`${elementName(ctx.vars, both)}\` is both a target and a condition of this factor`, s.span);
       return false;
     }
-    const draft = makeDraft(ctx, s, sch.name as FamilyName, args, Int32Array.from(targets), Int32Array.from(context));
+    const draft = makeDraft(ctx, s, sch.name as FamilyName, args, targets, context);
     if (!draft) return false;
     addDraft(ctx, draft);
     return true;
   });
+}
+
+/** The elements of one reference (all of one variable) in that variable's visiting order. */
+function inVisitingOrder(ctx: ModelContext, list: Int32Array): Int32Array {
+  if (list.length === 0) return list;
+  const v = ctx.varOf(list[0]);
+  const out = new Int32Array(list.length);
+  if (list.length === v.size) {
+    for (let j = 0; j < out.length; j++) out[j] = v.offset + v.visit[j];
+    return out;
+  }
+  for (let j = 0; j < out.length; j++) out[j] = v.rank[list[j] - v.offset];
+  out.sort();
+  for (let j = 0; j < out.length; j++) out[j] = v.offset + v.visit[out[j]];
+  return out;
+}
+
+/** The union of element lists, sorted and without repeats. */
+function sortedUnique(lists: readonly Int32Array[]): Int32Array {
+  const all = new Int32Array(lists.reduce((a, l) => a + l.length, 0));
+  let at = 0;
+  for (const l of lists) {
+    all.set(l, at);
+    at += l.length;
+  }
+  all.sort();
+  let n = 0;
+  for (let j = 0; j < all.length; j++) if (j === 0 || all[j] !== all[j - 1]) all[n++] = all[j];
+  return all.slice(0, n);
 }
 
 /** Validates a family against the domains it is applied to and builds the draft factor. */

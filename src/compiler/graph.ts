@@ -111,8 +111,67 @@ export class ElementGraph {
     return ch;
   }
 
-  /** A directed cycle as a list of elements (first = last), or null when the graph is acyclic. */
+  /**
+   * A directed cycle as a list of elements (first = last), or null when the graph is acyclic.
+   * Factors without pruned parent lists are searched factor by factor: inside one factor the
+   * parents precede in the factor's own order, so a cycle must pass through conditions, and a
+   * `p(x) = joint` over a million elements costs a million steps, not 5·10^11 edge visits.
+   */
   findCycle(): number[] | null {
+    if (this.factors.every((f) => f.structure.kind !== "explicit")) return this.findFactorCycle();
+    return this.findElementCycle();
+  }
+
+  /** Cycle search on the graph of factors: F → G when an element of F conditions G. */
+  private findFactorCycle(): number[] | null {
+    const m = this.factors.length;
+    const next: number[][] = Array.from({ length: m }, () => []);
+    const via: Array<Map<number, number>> = Array.from({ length: m }, () => new Map());
+    this.factors.forEach((g, gi) => {
+      for (const c of g.context) {
+        const fi = this.factorOf[c];
+        if (fi < 0 || via[fi].has(gi)) continue;
+        via[fi].set(gi, c); // c: an element of factor fi that conditions factor gi
+        next[fi].push(gi);
+      }
+    });
+    // Iterative depth-first search with colours (0 new, 1 on the stack, 2 done).
+    const colour = new Uint8Array(m);
+    const stack: number[] = [];
+    const edge: number[] = [];
+    for (let root = 0; root < m; root++) {
+      if (colour[root]) continue;
+      stack.push(root);
+      edge.push(0);
+      colour[root] = 1;
+      while (stack.length) {
+        const f = stack[stack.length - 1];
+        const k = edge[edge.length - 1]++;
+        if (k >= next[f].length) {
+          colour[f] = 2;
+          stack.pop();
+          edge.pop();
+          continue;
+        }
+        const g = next[f][k];
+        if (colour[g] === 0) {
+          colour[g] = 1;
+          stack.push(g);
+          edge.push(0);
+        } else if (colour[g] === 1) {
+          // Factors stack[at] → … → f → g = stack[at]; each hands an element to the next.
+          const loop = stack.slice(stack.indexOf(g));
+          const cycle = loop.map((fi, j) => via[fi].get(loop[(j + 1) % loop.length])!);
+          cycle.push(cycle[0]);
+          return cycle;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Cycle search element by element (after `assume` has pruned some parent lists). */
+  private findElementCycle(): number[] | null {
     // Kahn's algorithm; what remains with parents unprocessed lies on or after a cycle.
     const indeg = new Int32Array(this.n);
     for (let v = 0; v < this.n; v++) indeg[v] = this.parentCount(v);

@@ -2,10 +2,25 @@
  * Counting (LANGUAGE.md §5): the exact BigInt parameter count of every factor, from the final
  * graph; the per-family formulas live in count.ts.
  */
-import { logisticParams, nadeParams, networkParams, productOfOutcomes, tableParams } from "./count";
-import { type FactorIR, type NetworkSpec, outcomes } from "./ir";
+import { logisticParams, nadeParams, networkParams, productOfOutcomes, tableParams, withCommas } from "./count";
+import { type Domain, type FactorIR, type NetworkSpec, outcomes } from "./ir";
+import { MAX_INTEGER_BITS } from "./values";
 import { ModelContext } from "./context";
 
+/** An upper bound on the bits of a table family's parameter count (0 for the networks). */
+function countBits(family: string, structure: FactorIR["structure"], targets: readonly Domain[], context: readonly Domain[]): number {
+  if (!["joint", "independent", "table", "chain", "markov"].includes(family)) return 0;
+  const log = (d: Domain) => Math.log2(outcomes(d) ?? 1);
+  const ctxBits = context.reduce((a, d) => a + log(d), 0);
+  if (structure.kind === "none" || structure.kind === "window") {
+    const k = structure.kind === "window" ? structure.k : 0;
+    const widest = targets.reduce((a, d) => Math.max(a, log(d)), 0);
+    return ctxBits + (Math.min(k, targets.length) + 1) * widest + Math.log2(targets.length + 1);
+  }
+  return ctxBits + targets.reduce((a, d) => a + log(d), 0);
+}
+
+/** Every factor with its exact count; null after reporting a count too large to compute. */
 export function countParameters(ctx: ModelContext): FactorIR[] | null {
   const out: FactorIR[] = [];
   const graph = ctx.graph!;
@@ -17,6 +32,14 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
     const n = d.targets.length;
     const allBinary = tDomains.every((x) => x.kind === "bernoulli");
     const pristine = d.structure.kind !== "explicit" && d.context.length === 0;
+    // Refuse a count too long to compute and print, before computing it (named size and limit).
+    const bits = countBits(d.family, d.structure, tDomains, ctx.domainsOf(d.context));
+    if (bits > MAX_INTEGER_BITS) {
+      ctx.diags.error("E0309", `the parameter count of \`${d.source}\` has about ${withCommas(BigInt(Math.round(bits * Math.LOG10E * Math.LN2)))} digits; gm counts exactly up to ${withCommas(BigInt(MAX_INTEGER_BITS))} bits (${withCommas(BigInt(Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2)))} digits)`, d.span, {
+        hint: "assume independencies (`assume …`), or use `markov(k = …)`, `logistic` or `nade(hidden = …)`, whose counts grow slowly",
+      });
+      return null;
+    }
     switch (d.family) {
       case "joint": {
         const all = productOfOutcomes(tDomains.map((x) => outcomes(x)!));
@@ -35,21 +58,19 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
             params += tableParams(tDomains[j], Array.from(ps, (p) => outcomes(ctx.varOf(p).domain)!));
           });
         } else if (d.structure.kind === "prefix") {
-          // Σ (k_i − 1) Π_{j<i} k_j · Π context = (Π k − 1) · Π context, computed by a running product.
-          let prefix = productOfOutcomes(ctxKs);
-          for (const dom of tDomains) {
-            const k = BigInt(outcomes(dom)!);
-            params += (k - 1n) * prefix;
-            prefix *= k;
-          }
+          // Σ (k_i − 1) Π_{j<i} k_j · Π context telescopes to (Π k − 1) · Π context: no running
+          // product, whose cost grows with the square of the count's length.
+          params = (productOfOutcomes(tDomains.map((x) => outcomes(x)!)) - 1n) * productOfOutcomes(ctxKs);
         } else {
           const ctx = productOfOutcomes(ctxKs);
           const k = d.structure.kind === "window" ? d.structure.k : 0;
           const ks = tDomains.map((x) => BigInt(outcomes(x)!));
+          // A sliding product of the k previous outcomes (exact division drops the one leaving).
+          let window = 1n;
           for (let j = 0; j < n; j++) {
-            let p = ctx;
-            for (let i = Math.max(0, j - k); i < j; i++) p *= ks[i];
-            params += (ks[j] - 1n) * p;
+            params += (ks[j] - 1n) * window * ctx;
+            window *= ks[j];
+            if (j - k >= 0) window /= ks[j - k];
           }
         }
         if (pristine && allBinary) {

@@ -5,6 +5,7 @@
  */
 import type * as A from "../dsl/ast";
 import type { DiagnosticBag } from "../dsl/diagnostics";
+import { withCommas } from "./count";
 import { suggest } from "./suggest";
 
 /** An exact integer or a real. */
@@ -17,8 +18,6 @@ export interface Env {
   readonly variables?: { has(name: string): boolean };
 }
 
-/** Largest exponent we evaluate exactly (2^100000 has 30,103 digits). */
-const MAX_EXPONENT = 100_000n;
 
 /** Parses a number literal's text (`1_000`, `0.5`, `1e-3`). */
 export function literalValue(text: string): Num {
@@ -28,10 +27,14 @@ export function literalValue(text: string): Num {
 }
 
 /**
- * Largest integer we compute, in bits (2^20 bits: 315,653 decimal digits). Sizes are bounded
- * before computing, so `(3^100000)^100000` is refused at once instead of after minutes.
+ * Largest integer gm computes, in bits (2^21 bits: 631,306 decimal digits; 2^1000000 − 1, the
+ * count of a joint table over a 1000×1000 binary image, fits). Sizes are bounded before
+ * computing, so `(3^100000)^100000` is refused at once instead of after minutes.
  */
-export const MAX_INTEGER_BITS = 1 << 20;
+export const MAX_INTEGER_BITS = 1 << 21;
+
+/** Largest exponent evaluated exactly (2^r has r + 1 bits). */
+const MAX_EXPONENT = BigInt(MAX_INTEGER_BITS);
 
 /** Bit length of |v| (0 for 0), without building a string for small values. */
 export function bitLength(v: bigint): number {
@@ -111,7 +114,7 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
         if (l === 0n || l === 1n) return r === 0n ? 1n : l;
         if (l === -1n) return r % 2n === 0n ? 1n : -1n;
         if (r > MAX_EXPONENT) {
-          diags.error("E0305", `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${MAX_EXPONENT})`, e.span);
+          diags.error("E0305", `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${withCommas(MAX_EXPONENT)})`, e.span);
           return null;
         }
         // |l|^r has about r·log2|l| bits: refuse before computing it.
