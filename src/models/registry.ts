@@ -16,7 +16,9 @@ import { ExplicitModel } from "./explicit";
 import { LogisticModule } from "./logistic";
 import { buildGan } from "./gan";
 import { checkFits } from "./memory";
-import { MlpConditionalModule } from "./mlp-conditional";
+import { buildLatentModel } from "./latent-model";
+import { DiscreteLatentModel, hasDiscreteLatents } from "./mixture";
+import { buildMlpConditional } from "./mlp-conditional";
 import type { GenerativeModel } from "./model";
 import { NadeModule } from "./nade";
 import { PixelRnnModule } from "./pixelrnn";
@@ -45,7 +47,7 @@ const FAMILIES: Readonly<Partial<Record<FamilyName, FamilyEntry>>> = Object.free
   markov: table,
   logistic: { build: (f, ir, g, name, seed) => new LogisticModule(f, ir, g, name, seed), countParams: (f) => f.params },
   nade: { build: (f, _ir, _g, name, seed) => new NadeModule(f, name, seed), countParams: (f) => f.params },
-  mlp: { build: (f, ir, _g, name, seed) => new MlpConditionalModule(f, ir, name, seed), countParams: (f) => f.params },
+  mlp: { build: (f, ir, _g, name, seed) => buildMlpConditional(f, ir, name, seed), countParams: (f) => f.params },
   pixelrnn: { build: (f, ir, _g, name, seed) => new PixelRnnModule(f, ir, name, seed), countParams: (f) => f.params },
 });
 
@@ -84,8 +86,8 @@ type Builder = ((ir: ModelIR, seed: number) => GenerativeModel) | { notBuilt: st
 
 /** Model kind → builder. The latent and implicit family files replace their entry here when they land. */
 const BUILDERS: Readonly<Record<ModelIR["kind"], Builder>> = Object.freeze({
-  explicit: (ir: ModelIR, seed: number) => new ExplicitModel(ir, seed),
-  latent: { notBuilt: "is a latent-variable model (VAE, AAE); gm does not build latent-variable models yet", hint: "gm builds explicit-density models today: tables, independent, markov, logistic and nade" },
+  explicit: (ir: ModelIR, seed: number) => (hasDiscreteLatents(ir) ? new DiscreteLatentModel(ir, seed) : new ExplicitModel(ir, seed)),
+  latent: (ir: ModelIR, seed: number) => buildLatentModel(ir, seed),
   implicit: (ir: ModelIR, seed: number) => buildGan(ir, seed),
 });
 

@@ -47,7 +47,7 @@ import type { FactorIR, ModelIR } from "../../src/compiler/ir";
 import { Rng } from "../../src/rng";
 import { initBackend } from "../../src/models/backend";
 import { buildExplicitModel, type ExplicitModel } from "../../src/models/explicit";
-import { MlpConditionalModule } from "../../src/models/mlp-conditional";
+import { MlpConditionalModule, MlpGroup as MlpGroupClass, type MlpGroup } from "../../src/models/mlp-conditional";
 import type { FactorModule } from "../../src/models/types";
 import { chainRuleGap, elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
 import { compileModel, trainBriefly } from "./gen";
@@ -329,9 +329,16 @@ const sampling: Check = (m, _ir, seed) => {
 };
 
 const count: Check = (m, ir) => {
+  // Per factor; a group of factors stored stacked (mlp-conditional.ts) holds the sum of its members'.
+  const seen = new Set<MlpGroup>();
   for (const mod of m.modules) {
-    const n = mod.variables.reduce((a, v) => a + v.size, 0);
-    if (BigInt(n) !== mod.factor.params) throw new Error(`\`${mod.factor.source}\`: built ${n} trainable numbers, the compiler counts ${mod.factor.params}`);
+    const group = mod instanceof MlpConditionalModule && mod.group?.stacked() ? mod.group : undefined;
+    if (group && seen.has(group)) continue;
+    const members: FactorModule[] = group ? group.members : [mod];
+    if (group) seen.add(group);
+    const n = members.reduce((a, x) => a + x.variables.reduce((b, v) => b + v.size, 0), 0);
+    const want = members.reduce((a, x) => a + x.factor.params, 0n);
+    if (BigInt(n) !== want) throw new Error(`\`${mod.factor.source}\`${group ? ` (a group of ${members.length})` : ""}: built ${n} trainable numbers, the compiler counts ${want}`);
   }
   if (m.paramCount() !== Number(ir.params)) throw new Error(`built ${m.paramCount()} trainable parameters, the compiler counts ${ir.params}`);
 };
@@ -404,6 +411,92 @@ describe("MLP conditionals", () => {
   it("5. FAILS on a module with an uncounted temperature", () => {
     const report = mustFail(prop(anyArb, count, (f, ir, name, seed) => new TemperatureMlp(f, ir, name, seed)));
     expect(report).toMatch(/built \d+ trainable numbers, the compiler counts \d+/);
+  });
+});
+
+describe("groups: MLP factors of one layout stored stacked and computed as one batched network", () => {
+  /** The same model with every MLP module alone, holding the grouped model's weights. */
+  function ungroupedTwin(m: ExplicitModel, ir: ModelIR): ExplicitModel {
+    const twin = build(ir, (f, ir2, name, seed) => new MlpConditionalModule(f, ir2, name, seed));
+    m.modules.forEach((mod, i) => {
+      if (!(mod instanceof MlpConditionalModule)) {
+        twin.modules[i].variables.forEach((v, j) => v.assign(mod.variables[j]));
+        return;
+      }
+      const own = twin.modules[i].variables;
+      if (mod.group?.stacked()) {
+        const { w, b } = mod.group.memberWeightsJs(mod.groupIndex);
+        w.forEach((wl, l) => own[2 * l].assign(tf.tensor(wl, own[2 * l].shape)));
+        b.forEach((bl, l) => own[2 * l + 1].assign(tf.tensor(bl, own[2 * l + 1].shape)));
+      } else mod.variables.forEach((v, j) => own[j].assign(v));
+    });
+    twin.invalidate();
+    return twin;
+  }
+
+  const sameAsAlone = (order: "model" | "shuffled"): Check => (m, ir, seed) => {
+    const twin = ungroupedTwin(m, ir);
+    try {
+      const rng = new Rng(seed);
+      const n = 16;
+      const X = Float32Array.from({ length: n * ir.n }, (_, i) => rng.int(elementOutcomes(m)[i % ir.n]));
+      const want = logProbs(twin, X);
+      let got: Float64Array;
+      if (order === "model") got = logProbs(m, X);
+      else {
+        // Every module once, in a random order, on the same x: the shares still sum to log p.
+        const mods = rng.shuffle([...m.modules]);
+        got = Float64Array.from(tf.tidy(() => {
+          const x = tf.tensor2d(X, [n, ir.n]);
+          return mods.map((mod) => mod.logProb(x)).reduce((a, b) => tf.add(a, b)).dataSync();
+        }));
+      }
+      for (let r = 0; r < n; r++) if (!(Math.abs(got[r] - want[r]) <= 1e-4 * (1 + Math.abs(want[r])))) throw new Error(`row ${r}: grouped log p ${got[r]}, each module alone ${want[r]}`);
+    } finally {
+      twin.dispose();
+    }
+  };
+
+  it("log p of the grouped model equals every module computed alone, with the same weights", () => {
+    fc.assert(prop(windowArb, sameAsAlone("model")), { numRuns: RUNS(20) });
+  });
+
+  it("one call of every module on the same x, in any order, sums to log p", () => {
+    fc.assert(prop(windowArb, sameAsAlone("shuffled")), { numRuns: RUNS(20) });
+  });
+
+  it("both FAIL when every member returns its group's total (the pass forgotten)", () => {
+    const logProb = Object.getOwnPropertyDescriptor(MlpGroupClass.prototype, "logProb")!;
+    const total = (MlpGroupClass.prototype as unknown as { total: (x: tf.Tensor2D) => tf.Tensor1D }).total;
+    Object.defineProperty(MlpGroupClass.prototype, "logProb", { ...logProb, value(this: unknown, _m: unknown, x: tf.Tensor2D) { return total.call(this, x); } });
+    try {
+      // Windows over ≥ 3 elements have a group of ≥ 2 members.
+      const grouped = windowArb.filter((p) => !/x : \w+(\(\d\))?\[2\]/.test(p.text));
+      expect(mustFail(prop(grouped, normalization))).toMatch(/Σ_x p\(x\) = /);
+      expect(mustFail(prop(grouped, sameAsAlone("model")))).toMatch(/grouped log p .*, each module alone/);
+    } finally {
+      Object.defineProperty(MlpGroupClass.prototype, "logProb", logProb);
+    }
+  });
+
+  it("a window over 28×28 pixels is three groups with 4 variables each, named after their first factor", () => {
+    const ir = compileModel(`model W {
+  x : Bernoulli[28, 28]
+  p(x[1, 1]) = table
+  for c in 2..28: p(x[1, c] | x[1, c-1]) = mlp(hidden = [16])
+  for r in 2..28, c in 1..28: p(x[r, c] | x[r-1, c], x[r, c-1], x[r-1, c+1]) = mlp(hidden = [16])
+}`);
+    const m = buildExplicitModel(ir, { seed: 1 });
+    try {
+      expect(m.paramCount()).toBe(Number(ir.params));
+      const names = m.variables.map((v) => v.name.replace(/^gm\d+\//, ""));
+      expect(names.length).toBe(1 + 3 * 4);
+      expect(names.filter((n) => /_group27\/0\/w$/.test(n))).toHaveLength(1); // x[1, 2..28]: 1 input
+      expect(names.filter((n) => /_group54\/0\/w$/.test(n))).toHaveLength(1); // first and last columns: 2 inputs
+      expect(names.filter((n) => /_group702\/0\/w$/.test(n))).toHaveLength(1); // the interior: 3 inputs
+    } finally {
+      m.dispose();
+    }
   });
 });
 

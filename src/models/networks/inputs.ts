@@ -68,7 +68,7 @@ export class InputEncoding {
   }
 
   /** The inputs of one data row, in JavaScript. */
-  encodeJs(row: ArrayLike<number>, out = new Float64Array(this.width)): Float64Array {
+  encodeJs(row: ArrayLike<number>, out: Float64Array = new Float64Array(this.width)): Float64Array {
     for (let i = 0; i < this.width; i++) {
       const v = row[this.source[i]];
       out[i] = this.level[i] < 0 ? v : v === this.level[i] ? 1 : 0;

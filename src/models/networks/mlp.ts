@@ -90,6 +90,30 @@ export function activateJs(v: number, activation: Activation): number {
   }
 }
 
+/**
+ * The forward pass of a dense stack for ONE input row, in JavaScript (float64 accumulation), from
+ * weights given as arrays: `w[l]` row-major [sizes[l], sizes[l + 1]], `b[l]` [sizes[l + 1]].
+ */
+export function forwardJs(sizes: readonly number[], activation: Activation, w: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[], input: ArrayLike<number>): Float64Array {
+  let h = Float64Array.from(input);
+  const L = w.length;
+  for (let l = 0; l < L; l++) {
+    const nIn = sizes[l];
+    const nOut = sizes[l + 1];
+    const out = Float64Array.from(b[l]);
+    const W = w[l];
+    for (let i = 0; i < nIn; i++) {
+      const hi = h[i];
+      if (hi === 0) continue;
+      const row = i * nOut;
+      for (let j = 0; j < nOut; j++) out[j] += hi * W[row + j];
+    }
+    if (l < L - 1) for (let j = 0; j < nOut; j++) out[j] = activateJs(out[j], activation);
+    h = out;
+  }
+  return h;
+}
+
 /** A dense network `sizes[0] → … → sizes[L]` (see the file's comment for the formula and init). */
 export class Mlp {
   /** Layer widths, input first. */
@@ -191,23 +215,7 @@ export class Mlp {
    */
   applyJs(input: ArrayLike<number>): Float64Array {
     const { w, b } = this.weightsJs();
-    let h = Float64Array.from(input);
-    const L = w.length;
-    for (let l = 0; l < L; l++) {
-      const nIn = this.sizes[l];
-      const nOut = this.sizes[l + 1];
-      const out = Float64Array.from(b[l]);
-      const W = w[l];
-      for (let i = 0; i < nIn; i++) {
-        const hi = h[i];
-        if (hi === 0) continue;
-        const row = i * nOut;
-        for (let j = 0; j < nOut; j++) out[j] += hi * W[row + j];
-      }
-      if (l < L - 1) for (let j = 0; j < nOut; j++) out[j] = activateJs(out[j], this.activation);
-      h = out;
-    }
-    return h;
+    return forwardJs(this.sizes, this.activation, w, b, input);
   }
 
   /** Forgets the JavaScript copy of the weights (call after they change). */
