@@ -18,7 +18,7 @@ import { buildGan } from "./gan";
 import { checkFits } from "./memory";
 import { buildLatentModel } from "./latent-model";
 import { DiscreteLatentModel, hasDiscreteLatents } from "./mixture";
-import { MlpConditionalModule } from "./mlp-conditional";
+import { buildMlpConditional } from "./mlp-conditional";
 import type { GenerativeModel } from "./model";
 import { NadeModule } from "./nade";
 import { PixelRnnModule } from "./pixelrnn";
@@ -47,7 +47,7 @@ const FAMILIES: Readonly<Partial<Record<FamilyName, FamilyEntry>>> = Object.free
   markov: table,
   logistic: { build: (f, ir, g, name, seed) => new LogisticModule(f, ir, g, name, seed), countParams: (f) => f.params },
   nade: { build: (f, _ir, _g, name, seed) => new NadeModule(f, name, seed), countParams: (f) => f.params },
-  mlp: { build: (f, ir, _g, name, seed) => new MlpConditionalModule(f, ir, name, seed), countParams: (f) => f.params },
+  mlp: { build: (f, ir, _g, name, seed) => buildMlpConditional(f, ir, name, seed), countParams: (f) => f.params },
   pixelrnn: { build: (f, ir, _g, name, seed) => new PixelRnnModule(f, ir, name, seed), countParams: (f) => f.params },
 });
 
