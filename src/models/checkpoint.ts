@@ -288,7 +288,7 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
   try {
     st = statSync(dir);
   } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT") throw writeError(dir, e);
+    if ((e as { code?: string }).code !== "ENOENT") throw writeError(dir, e, "create");
   }
   if (st === null) {
     if (opts.resume) throw new UsageError(`--resume: ${dir} holds no run to resume`, "start one without --resume", USAGE_CODES.noRunToResume, dir);
@@ -310,7 +310,7 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
     throw writeError(dir, e);
   }
   const temps = entries.filter(isTempFile);
-  const rest = entries.filter((f) => !isTempFile(f));
+  const rest = entries.filter((f) => !isTempFile(f)).sort();
   const hasRun = rest.includes("model.json");
   if (!hasRun) {
     if (opts.resume) throw new UsageError(`--resume: ${dir} holds no run to resume`, "start one without --resume", USAGE_CODES.noRunToResume, dir);
