@@ -128,13 +128,13 @@ export class Mlp {
   private cache?: { w: Float32Array[]; b: Float32Array[] };
 
   /**
-   * Builds the layers with seeded initial weights. Throws GmError M0106 when `sizes` is not a
-   * list of at least two positive integers or the network would hold more than
-   * {@link MAX_MLP_PARAMS} numbers (before allocating).
+   * Builds the layers with seeded initial weights. Throws GmError M0106 when the network would
+   * hold more than {@link MAX_MLP_PARAMS} numbers (before allocating anything); sizes that are
+   * not at least two positive integers are a bug of the caller (the compiler validates them).
    */
   constructor(readonly prefix: string, sizes: readonly number[], opts: MlpOptions = {}) {
     if (sizes.length < 2 || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
-      throw new GmError("M0106", `network \`${prefix}\`: layer sizes must be at least two positive integers, got [${sizes.join(", ")}]`);
+      throw new Error(`network \`${prefix}\`: layer sizes must be at least two positive integers, got [${sizes.join(", ")}]`);
     }
     const count = mlpParamCount(sizes);
     if (count > MAX_MLP_PARAMS) {
@@ -144,7 +144,7 @@ export class Mlp {
     }
     this.sizes = [...sizes];
     this.activation = opts.activation ?? "relu";
-    if (!ACTIVATIONS.includes(this.activation)) throw new GmError("M0106", `network \`${prefix}\`: unknown activation \`${String(this.activation)}\``, { hint: `one of ${ACTIVATIONS.join(", ")}` });
+    if (!ACTIVATIONS.includes(this.activation)) throw new Error(`network \`${prefix}\`: unknown activation \`${String(this.activation)}\` (one of ${ACTIVATIONS.join(", ")})`);
     const seed = opts.seed ?? 1;
     const L = sizes.length - 1;
     try {
@@ -182,7 +182,7 @@ export class Mlp {
   /** The output layer (no activation) for a batch [B, inputs] → [B, outputs]; differentiable. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (x.shape[1] !== this.inputs) {
-      throw new GmError("M0106", `network \`${this.prefix}\` reads ${this.inputs} inputs, got ${x.shape[1]}`);
+      throw new Error(`network \`${this.prefix}\` reads ${this.inputs} inputs, got ${x.shape[1]}`);
     }
     return tf.tidy(() => {
       let h: tf.Tensor2D = x;
@@ -241,7 +241,7 @@ export { bernoulliLogProb };
 export function categoricalLogProb(logits: tf.Tensor2D, x: tf.Tensor2D, k: number): tf.Tensor1D {
   return tf.tidy(() => {
     const [B, D] = x.shape;
-    if (logits.shape[1] !== D * k) throw new GmError("M0106", `categorical head: ${logits.shape[1]} logits for ${D} elements of ${k} outcomes`);
+    if (logits.shape[1] !== D * k) throw new Error(`categorical head: ${logits.shape[1]} logits for ${D} elements of ${k} outcomes`);
     const logp = tf.logSoftmax(logits.reshape([B, D, k]), 2);
     const hot = tf.oneHot(x.toInt(), k);
     return tf.sum(tf.mul(logp, hot), [1, 2]) as tf.Tensor1D;
@@ -262,7 +262,7 @@ export function gaussianLogProb(mean: tf.Tensor2D, logVar: tf.Tensor2D, x: tf.Te
 /** Splits a Gaussian head's output [B, 2D] into its means (first D columns) and log-variances. */
 export function splitGaussian(out: tf.Tensor2D): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {
   const twoD = out.shape[1];
-  if (twoD % 2 !== 0) throw new GmError("M0106", `gaussian head: ${twoD} outputs is not a mean and a log-variance per element`);
+  if (twoD % 2 !== 0) throw new Error(`gaussian head: ${twoD} outputs is not a mean and a log-variance per element`);
   const [mean, logVar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
   return { mean, logVar };
 }
@@ -302,7 +302,7 @@ export function sampleCategorical(logits: tf.Tensor2D, k: number, seed: number):
   return tf.tidy(() => {
     const [B, Dk] = logits.shape;
     const D = Dk / k;
-    if (!Number.isInteger(D)) throw new GmError("M0106", `categorical head: ${Dk} logits is not a multiple of ${k} outcomes`);
+    if (!Number.isInteger(D)) throw new Error(`categorical head: ${Dk} logits is not a multiple of ${k} outcomes`);
     // u in (0, 1): avoid log(0) at either end.
     const u = tf.randomUniform([B, D, k], 1e-7, 1 - 1e-7, "float32", seed);
     const gumbel = tf.neg(tf.log(tf.neg(tf.log(u))));
