@@ -69,6 +69,8 @@ export const MODEL_ERROR_CODES = {
   M0105: "cyclic factors",
   /** A network that cannot fit (too many parameters or too much memory), refused before allocating. */
   M0106: "network too large",
+  /** `gm score` on an implicit model (a GAN): no likelihood. */
+  M0107: "no likelihood to score",
 } as const;
 
 /** Raised when a model cannot be built, trained or scored (e.g. a table too large to store): exit 1. */
