@@ -104,7 +104,8 @@ function buildProgram(): Command {
     .argument("<run>", "run directory")
     .option("-n, --n <count>", "number of samples", "64")
     .option("--seed <n>", "sampling seed", "1")
-    .option("-o, --out <png>", "output PNG (default: RUN/samples-seedS.png)")
+    .option("-o, --out <file>", "output file (default: RUN/samples-seedS.png, .csv or .json)")
+    .option("--format <format>", "png (an image grid), csv (a header, one row per sample) or json", "png")
     .option("--json", "also print the samples as JSON")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./sample")).runSample(dir, o)));

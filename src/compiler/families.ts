@@ -108,6 +108,7 @@ export const DATA_SOURCES: Record<string, Schema> = {
     { name: "binarize", type: "binarize" },
     { name: "seed", type: "int" },
   ], { positional: ["path"], required: ["path"] }),
+  csv: schema("csv", "a CSV file: a header row, one column per element", [{ name: "path", type: "string" }], { positional: ["path"], required: ["path"] }),
   images: schema("images", "a folder of PNG/JPEG images", [
     { name: "path", type: "string" },
     { name: "size", type: "intList", min: 1 },

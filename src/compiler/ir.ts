@@ -151,7 +151,7 @@ export interface TrainConfigIR {
 
 /** A data source expression (`mnist(binarize = 0.5)`, `idx("a.gz")`, `images("dir", size = [28, 28])`). */
 export interface DataSourceIR {
-  readonly source: "mnist" | "fashion_mnist" | "idx" | "images";
+  readonly source: "mnist" | "fashion_mnist" | "idx" | "images" | "csv";
   readonly path?: string;
   readonly labels?: string;
   readonly binarize?: number | "stochastic";

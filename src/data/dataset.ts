@@ -10,8 +10,9 @@ import { Rng } from "./rng.js";
  * - `binary`: every value is 0 or 1.
  * - `intensity`: real values in `range` (default [0, 1]).
  * - `levels`: integers 0..levels-1 (stored as floats).
+ * - `real`: float data (CSV, IDX type 0x0D) taken as it is, never rescaled.
  */
-export type DatasetKind = "binary" | "intensity" | "levels";
+export type DatasetKind = "binary" | "intensity" | "levels" | "real";
 
 /**
  * A dataset of `n` examples, each a tensor of per-example `shape`, stored

@@ -14,6 +14,7 @@
  * - `D02xx` image folders (missing, empty, corrupt, unsupported target)
  * - `D03xx` built-in datasets (MNIST package, Fashion-MNIST files)
  * - `D04xx` data specs and adaptation to a model (shape, domain, split)
+ * - `D05xx` CSV files
  */
 
 import { GmError } from "../errors";
@@ -56,6 +57,10 @@ export const DATA_ERROR_CODES = {
   D0404: "empty training set",
   /** Invalid argument to a dataset helper (batch size, indices, levels, …). */
   D0405: "invalid argument",
+  /** A value outside the [lo, hi] of the model's `Real(lo, hi)` (float data is taken as it is). */
+  D0406: "value outside the model's range",
+  /** Malformed CSV file (no header, a row of the wrong width, a cell that is not a number). */
+  D0501: "malformed CSV file",
 } as const;
 
 /** A stable data-layer error code, e.g. `"D0101"`. */

@@ -25,12 +25,17 @@ export const IDX_TYPES: Readonly<Record<number, { name: string; bytes: number }>
 /** The IDX element type this reader supports: unsigned byte. */
 export const IDX_UBYTE = 0x08;
 
+/** 32-bit big-endian floats: read for images (not labels) as data taken as it is (kind `real`). */
+export const IDX_FLOAT32 = 0x0d;
+
 /** A decoded unsigned-byte IDX array. */
 export interface IdxArray {
   /** Dimension sizes from the header, e.g. [60000, 28, 28]. */
   dims: number[];
-  /** Elements in row-major order (length = product of dims). */
+  /** Elements in row-major order (length = product of dims); for floats, their 4 bytes each. */
   data: Uint8Array;
+  /** The element type (IDX_UBYTE unless said otherwise). */
+  type?: number;
 }
 
 /** What an IDX file is expected to hold, used for messages and checks. */
@@ -64,13 +69,14 @@ export function parseIdx(bytes: Buffer, path: string, role: IdxRole = "any"): Id
       { path, hint: "IDX files start with two zero bytes, a type byte (08 = unsigned byte) and the number of dimensions" },
     );
   }
-  if (type !== IDX_UBYTE) {
+  if (type !== IDX_UBYTE && !(type === IDX_FLOAT32 && role !== "labels")) {
     throw new DataError(
       "D0104",
-      `${path}: unsupported IDX element type 0x${type.toString(16).padStart(2, "0")} (${IDX_TYPES[type].name}); only unsigned bytes (0x08) are supported`,
+      `${path}: unsupported IDX element type 0x${type.toString(16).padStart(2, "0")} (${IDX_TYPES[type].name}); only unsigned bytes (0x08)${role === "labels" ? "" : " and 32-bit floats (0x0d)"} are supported`,
       { path },
     );
   }
+  const per = IDX_TYPES[type].bytes;
   const headerLen = 4 + 4 * ndims;
   if (buf.length < headerLen) {
     throw new DataError(
@@ -87,17 +93,18 @@ export function parseIdx(bytes: Buffer, path: string, role: IdxRole = "any"): Id
     declared *= s;
   }
   const actual = buf.length - headerLen;
+  declared *= per; // bytes of data
   if (actual < declared) {
     throw new DataError(
       "D0103",
-      `${path}: truncated IDX file: the header declares ${dims.join(" × ")} = ${declared} bytes of data but the file has only ${actual}`,
+      `${path}: truncated IDX file: the header declares ${dims.join(" × ")}${per > 1 ? ` × ${per}` : ""} = ${declared} bytes of data but the file has only ${actual}`,
       { path },
     );
   }
   if (actual > declared) {
     throw new DataError(
       "D0103",
-      `${path}: IDX file size does not match its header: it declares ${dims.join(" × ")} = ${declared} bytes of data but the file has ${actual} (${actual - declared} extra)`,
+      `${path}: IDX file size does not match its header: it declares ${dims.join(" × ")}${per > 1 ? ` × ${per}` : ""} = ${declared} bytes of data but the file has ${actual} (${actual - declared} extra)`,
       { path },
     );
   }
@@ -118,7 +125,7 @@ export function parseIdx(bytes: Buffer, path: string, role: IdxRole = "any"): Id
   // Copy so the result does not keep the (possibly larger) file buffer alive.
   const data = new Uint8Array(declared);
   data.set(buf.subarray(headerLen, headerLen + declared));
-  return { dims, data };
+  return type === IDX_UBYTE ? { dims, data } : { dims, data, type };
 }
 
 /** Reads and parses an IDX file (plain or gzipped). Missing file → D0101. */
@@ -135,17 +142,24 @@ export function readIdxLabels(path: string): Int32Array {
 
 /**
  * Loads an IDX images file as an `intensity` dataset: n = first dimension,
- * per-example shape = the remaining dimensions, byte b ↦ b/255. With
+ * per-example shape = the remaining dimensions, byte b ↦ b/255; a 32-bit float
+ * file (0x0d) as a `real` dataset, its values taken as they are. With
  * `labelsPath` the labels are read too and their count must equal n (D0106).
  */
 export function loadIdxImages(path: string, labelsPath?: string, name?: string): Dataset {
-  const { dims, data } = readIdx(path, "images");
+  const { dims, data, type } = readIdx(path, "images");
   const n = dims[0];
   const shape = dims.slice(1);
-  const x = new Float32Array(data.length);
-  const s = 1 / 255;
-  for (let i = 0; i < data.length; i++) x[i] = data[i] * s;
-  const ds: Dataset = { name: name ?? nodePath.basename(path), x, n, shape, kind: "intensity" };
+  const floats = type === IDX_FLOAT32;
+  const x = new Float32Array(floats ? data.length / 4 : data.length);
+  if (floats) {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (let i = 0; i < x.length; i++) x[i] = view.getFloat32(4 * i, false);
+  } else {
+    const s = 1 / 255;
+    for (let i = 0; i < data.length; i++) x[i] = data[i] * s;
+  }
+  const ds: Dataset = { name: name ?? nodePath.basename(path), x, n, shape, kind: floats ? "real" : "intensity" };
   if (labelsPath !== undefined) {
     const labels = readIdxLabels(labelsPath);
     if (labels.length !== n) {

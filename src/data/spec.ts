@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import { DataError } from "./errors.js";
 import { formatShape, splitDataset, toLevels, toRange, type Dataset } from "./dataset.js";
 import { binarize } from "./binarize.js";
+import { checkRealRange, loadCsv } from "./csv.js";
 import { loadIdxImages } from "./idx.js";
 import { loadImageFolder } from "./images.js";
 import { FASHION_MNIST_DIR, MNIST_SPLIT_SEED, loadFashionMnist, mnistSplit } from "./mnist.js";
@@ -14,10 +15,10 @@ import { resizeDataset } from "./resize.js";
 import { deriveSeed } from "./rng.js";
 
 /** The kinds of data source. */
-export type DataSource = "mnist" | "fashion_mnist" | "idx" | "images";
+export type DataSource = "mnist" | "fashion_mnist" | "idx" | "images" | "csv";
 
 /** All valid {@link DataSource} values. */
-export const DATA_SOURCES: readonly DataSource[] = ["mnist", "fashion_mnist", "idx", "images"];
+export const DATA_SOURCES: readonly DataSource[] = ["mnist", "fashion_mnist", "idx", "images", "csv"];
 
 /**
  * A plain object describing a data source.
@@ -83,7 +84,7 @@ export function validateSpec(spec: DataSpec): void {
   if (!DATA_SOURCES.includes(spec.source)) {
     specError(`unknown data source "${String(spec.source)}"`, `use one of ${DATA_SOURCES.join(", ")}`);
   }
-  if ((spec.source === "idx" || spec.source === "images") && (typeof spec.path !== "string" || spec.path === "")) {
+  if ((spec.source === "idx" || spec.source === "images" || spec.source === "csv") && (typeof spec.path !== "string" || spec.path === "")) {
     specError(`data source "${spec.source}" needs a path`);
   }
   if (spec.source === "mnist" && spec.path !== undefined) {
@@ -199,10 +200,11 @@ export function adaptToDomain(ds: Dataset, target: DataTarget, spec: Pick<DataSp
       out = toLevels(out, d.k);
       break;
     case "real":
-      out = toRange(out, d.lo, d.hi);
+      // Float data is taken as it is (its range was checked on loading); intensities are mapped.
+      if (out.kind !== "real") out = toRange(out, d.lo, d.hi);
       break;
     case "normal":
-      out = toRange(out, 0, 1);
+      if (out.kind !== "real") out = toRange(out, 0, 1);
       break;
   }
   if (out === ds) out = { ...ds, x: ds.x.slice(), ...(ds.labels ? { labels: ds.labels.slice() } : {}) };
@@ -273,6 +275,16 @@ export function loadData(
     case "idx": {
       const all = resize(loadIdxImages(spec.path!, spec.labels));
       checkShape(all, spec, target);
+      if (all.kind === "real" && target.domain.kind === "real") checkRealRange(all, target.domain.lo, target.domain.hi, false);
+      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
+      break;
+    }
+    case "csv": {
+      // One column per element, row-major: the columns take the variable's shape.
+      const all = loadCsv(spec.path!);
+      if (all.shape[0] === target.shape.reduce((a, b) => a * b, 1)) all.shape = target.shape.slice();
+      checkShape(all, spec, target);
+      if (target.domain.kind === "real") checkRealRange(all, target.domain.lo, target.domain.hi, true);
       ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
       break;
     }
@@ -322,5 +334,6 @@ export function specFromPath(path: string): DataSpec {
   } catch (e) {
     throw new DataError("D0101", `data path not found: ${path}`, { path, cause: e });
   }
-  return st.isDirectory() ? { source: "images", path } : { source: "idx", path };
+  if (st.isDirectory()) return { source: "images", path };
+  return /\.csv$/i.test(path) ? { source: "csv", path } : { source: "idx", path };
 }

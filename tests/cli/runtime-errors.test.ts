@@ -79,6 +79,9 @@ async function lib(fn: () => unknown): Promise<Outcome> {
   throw new Error("expected a GmError, none was thrown");
 }
 
+/** A GAN over points in [-1, 1]² (CSV data). */
+const POINTS_GAN = "model P {\n  latent z : Normal[2]\n  x : Real(-1, 1)[2]\n  x = generator(z) by mlp(hidden = [4])\n  fit adversarial(critic = mlp(hidden = [4]))\n}\n";
+
 const file = (name: string, text: string | Uint8Array) => {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -118,8 +121,10 @@ const SITUATIONS: Record<string, () => Promise<Outcome>> = {
   D0101: () => trainOn(`idx("${join(dir, "missing.idx")}")`),
   D0102: () => trainOn(`idx("${file("magic.idx", Buffer.from([1, 2, 3, 4, 0, 0, 0, 1]))}")`),
   D0103: () => trainOn(`idx("${file("short.idx", idxBytes([10, 4, 4], new Uint8Array(100)))}")`),
-  D0104: () => trainOn(`idx("${file("float.idx", idxBytes([2, 4, 4], new Uint8Array(32 * 4), 0x0d))}")`),
+  D0104: () => trainOn(`idx("${file("double.idx", idxBytes([2, 4, 4], new Uint8Array(32 * 8), 0x0e))}")`),
   D0105: () => trainOn(`idx("${file("flat.idx", idxBytes([32], new Uint8Array(32)))}")`),
+  D0406: () => train(file("points.gm", POINTS_GAN), "--out", join(dir, "out-points"), "--data", file("out.csv", "a,b\n0.5,0.2\n0.1,7.5\n")),
+  D0501: () => train(file("points2.gm", POINTS_GAN), "--out", join(dir, "out-points2"), "--data", file("text.csv", "a,b\none,2\n")),
   D0106: () => trainOn(`idx("${data}", labels = "${file("labels.idx", idxBytes([3], new Uint8Array(3)))}")`),
   D0107: () => trainOn(`idx("${file("bad.gz", Buffer.concat([gzipSync(Buffer.alloc(64)).subarray(0, 20)]))}")`),
   D0201: () => trainOn(`images("${join(dir, "no-such-folder")}")`),
@@ -194,7 +199,9 @@ const GOLDEN: Record<string, [number, string]> = {
   D0101: [1, "error[D0101]: IDX images file not found: $DIR/missing.idx\n"],
   D0102: [1, "error[D0102]: $DIR/magic.idx: not an IDX file: wrong magic number 01 02 03 04, expected 00 00 08 03 (unsigned-byte images: n × rows × cols)\nhint: IDX files start with two zero bytes, a type byte (08 = unsigned byte) and the number of dimensions\n"],
   D0103: [1, "error[D0103]: $DIR/short.idx: truncated IDX file: the header declares 10 × 4 × 4 = 160 bytes of data but the file has only 100\n"],
-  D0104: [1, "error[D0104]: $DIR/float.idx: unsupported IDX element type 0x0d (32-bit float); only unsigned bytes (0x08) are supported\n"],
+  D0104: [1, "error[D0104]: $DIR/double.idx: unsupported IDX element type 0x0e (64-bit float); only unsigned bytes (0x08) and 32-bit floats (0x0d) are supported\n"],
+  D0406: [1, "error[D0406]: out.csv: line 3 (example 2), column 2: 7.5 is outside [-1, 1], the range of the model's Real(-1, 1)\nhint: declare the variable as Real(lo, hi) with a range that holds the data, or rescale the data\n"],
+  D0501: [1, "error[D0501]: $DIR/text.csv: line 2: column 1 (\"a\"): \"one\" is not a number\n"],
   D0105: [1, "error[D0105]: $DIR/flat.idx: expected an IDX images file (at least 2 dimensions: n × …) but it has 1 dimension (shape [32]); is this a labels file?\n"],
   D0106: [1, "error[D0106]: $DIR/labels.idx: 3 labels but $DIR/train.idx has 200 images; the counts must be equal\n"],
   D0107: [1, "error[D0107]: $DIR/bad.gz: corrupt or truncated gzip data (unexpected end of file)\n"],

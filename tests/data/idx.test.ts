@@ -117,9 +117,9 @@ describe("IDX reader", () => {
     expect(e.message).toContain(p);
   });
 
-  it("D0104: element types other than unsigned byte are unsupported", () => {
+  it("D0104: element types other than unsigned byte and 32-bit float are unsupported", () => {
     const p = path.join(dir, "float.idx");
-    fs.writeFileSync(p, idxBytes([1], [0, 0, 0, 0], 0x0d));
+    fs.writeFileSync(p, idxBytes([1], [0, 0, 0, 0, 0, 0, 0, 0], 0x0e));
     const e = expectDataError(() => readIdx(p), "D0104");
     expect(e.message).toMatch(/float/);
   });

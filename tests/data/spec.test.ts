@@ -198,7 +198,8 @@ describe("loadData: image folders", () => {
 describe("specs", () => {
   it("validateSpec rejects malformed specs with D0402", () => {
     const bad: unknown[] = [
-      { source: "csv", path: "x" },
+      { source: "csv" },
+      { source: "parquet", path: "x" },
       { source: "idx" },
       { source: "images", path: "" },
       { source: "mnist", path: "/tmp/x" },
