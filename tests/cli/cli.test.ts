@@ -367,6 +367,6 @@ describe("the executable (child process)", () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("broken.gm:2:7: error[E0204]: unknown distribution `Bernouli`");
     expect(missing.code).toBe(2);
-    expect(missing.err).toBe(`error: no such file: ${join(dir, "missing.gm")}\n`);
+    expect(missing.err).toBe(`error[U0101]: no such file: ${join(dir, "missing.gm")}\n`);
   });
 });
