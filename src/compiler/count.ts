@@ -44,11 +44,15 @@ export function mlpParams(sizes: readonly number[]): bigint {
   return total;
 }
 
-/** NADE (Larochelle & Murray 2011): W (H×D), c (H), V (D×H), b (D) = 2DH + D + H. */
-export function nadeParams(d: number, hidden: number): bigint {
+/**
+ * NADE (Larochelle & Murray 2011): W (H×D), c (H), V (D×H), b (D) = 2DH + D + H; conditioned on
+ * y (`p(x | y) = nade(…)`), plus W_y (H × |u|) for the |u| = `conditions` inputs of y
+ * (`inputsPerElement`: one-hot for a Categorical).
+ */
+export function nadeParams(d: number, hidden: number, conditions = 0): bigint {
   const D = BigInt(d);
   const H = BigInt(hidden);
-  return 2n * D * H + D + H;
+  return 2n * D * H + D + H + H * BigInt(conditions);
 }
 
 /**
@@ -105,7 +109,7 @@ export function dcganCriticParams(base: number, height: number, width: number, c
 export function networkParams(s: NetworkSpec): bigint {
   switch (s.kind) {
     case "mlp": return mlpParams(s.sizes);
-    case "nade": return nadeParams(s.d, s.hidden);
+    case "nade": return nadeParams(s.d, s.hidden, s.conditions ?? 0);
     case "pixelrnn": return pixelRnnParams(s);
     case "dcgan-generator": return dcganGeneratorParams(s.zdim, s.base, s.height, s.width, s.channels);
     case "dcgan-critic": return dcganCriticParams(s.base, s.height, s.width, s.channels);

@@ -117,7 +117,7 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
   };
   const noContext = (): boolean => {
     if (context.length === 0) return true;
-    ctx.diags.error("E0412", `\`${s.family.name.name}\` does not take conditions (\`| …\`)`, s.family.span, { hint: s.family.name.name === "nade" || s.family.name.name === "pixelrnn" ? "conditional autoregressive models are not supported yet (docs/language.md)" : undefined });
+    ctx.diags.error("E0412", `\`${s.family.name.name}\` does not take conditions (\`| …\`)`, s.family.span, { hint: s.family.name.name === "pixelrnn" ? "a conditional PixelRNN is not supported yet; `nade` takes discrete conditions (docs/language.md)" : undefined });
     return false;
   };
   const base = { family, args, targets, context, source, span };
@@ -140,13 +140,19 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
       if (!needDiscreteTargets()) return null;
       return { ...base, structure: { kind: "prefix" } };
     case "nade": {
-      if (!noContext()) return null;
+      // Conditions (`p(x | y) = nade(…)`) must be discrete: they enter the hidden layer one-hot.
+      const cont = firstContinuous(context, cDomains);
+      if (cont) {
+        ctx.diags.error("E0411", `\`nade\` conditions on discrete elements; \`${elementName(ctx.vars, cont.e)}\` is ${domainName(cont.d)}`, s.family.span, { hint: "condition on continuous variables through `mlp(hidden = [...])`" });
+        return null;
+      }
       const c = tDomains.findIndex((d) => d.kind !== "bernoulli");
       if (c >= 0) {
         ctx.diags.error("E0410", `\`nade\` models Bernoulli elements; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`, s.family.span, { hint: "binarize the data (`Bernoulli`), or use `pixelrnn` or `logistic` for categorical pixels" });
         return null;
       }
-      return { ...base, structure: { kind: "prefix" }, network: { kind: "nade", d: targets.length, hidden: args.hidden as number } };
+      const conditions = cDomains.reduce((a, d) => a + inputsPerElement(d), 0);
+      return { ...base, structure: { kind: "prefix" }, network: { kind: "nade", d: targets.length, hidden: args.hidden as number, ...(conditions ? { conditions } : {}) } };
     }
     case "pixelrnn": {
       if (!noContext() || !needDiscreteTargets()) return null;

@@ -117,7 +117,8 @@ export interface AuxNetworkIR {
 /** Layer-level description of a network, enough to build it and count it exactly. */
 export type NetworkSpec =
   | { readonly kind: "mlp"; readonly sizes: readonly number[]; readonly output: string }
-  | { readonly kind: "nade"; readonly d: number; readonly hidden: number }
+  /** `conditions`: inputs of the conditions of `p(x | y) = nade(…)` (one-hot width of y; 0 or absent when unconditional) */
+  | { readonly kind: "nade"; readonly d: number; readonly hidden: number; readonly conditions?: number }
   | { readonly kind: "pixelrnn"; readonly variant: "row_lstm" | "diagonal_bilstm"; readonly height: number; readonly width: number; readonly channels: number; readonly outPerChannel: number; readonly hidden: number; readonly layers: number }
   | { readonly kind: "dcgan-generator"; readonly zdim: number; readonly base: number; readonly height: number; readonly width: number; readonly channels: number }
   | { readonly kind: "dcgan-critic"; readonly base: number; readonly height: number; readonly width: number; readonly channels: number };

@@ -91,8 +91,8 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
         break;
       case "nade": {
         const nw = d.network as Extract<NetworkSpec, { kind: "nade" }>;
-        params = nadeParams(nw.d, nw.hidden);
-        closedForm = `2nH + n + H (n = ${nw.d}, H = ${nw.hidden})`;
+        params = nadeParams(nw.d, nw.hidden, nw.conditions ?? 0);
+        closedForm = nw.conditions ? `2nH + n + H + H·|y| (n = ${nw.d}, H = ${nw.hidden}, |y| = ${nw.conditions})` : `2nH + n + H (n = ${nw.d}, H = ${nw.hidden})`;
         break;
       }
       case "pixelrnn":

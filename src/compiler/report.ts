@@ -51,7 +51,7 @@ export function powerText(n: bigint): string {
 function networkText(s: NetworkSpec): string {
   switch (s.kind) {
     case "mlp": return `MLP ${s.sizes.join(" → ")}`;
-    case "nade": return `NADE D = ${s.d}, H = ${s.hidden}`;
+    case "nade": return `NADE D = ${s.d}, H = ${s.hidden}${s.conditions ? `, |y| = ${s.conditions}` : ""}`;
     case "pixelrnn": return `PixelRNN ${s.variant}, ${s.layers} layer${s.layers > 1 ? "s" : ""} × ${s.hidden}, ${s.height}×${s.width}×${s.channels}`;
     case "dcgan-generator": return `DCGAN generator, base ${s.base}, ${s.zdim} → ${s.height}×${s.width}×${s.channels}`;
     case "dcgan-critic": return `DCGAN critic, base ${s.base}, ${s.height}×${s.width}×${s.channels} → 1`;

@@ -19,6 +19,7 @@ import { checkFits } from "./memory";
 import { buildLatentModel } from "./latent-model";
 import { DiscreteLatentModel, hasDiscreteLatents } from "./mixture";
 import { buildMlpConditional } from "./mlp-conditional";
+import { ConditionalNadeModule } from "./nade-conditional";
 import type { GenerativeModel } from "./model";
 import { NadeModule } from "./nade";
 import { PixelRnnModule } from "./pixelrnn";
@@ -46,7 +47,7 @@ const FAMILIES: Readonly<Partial<Record<FamilyName, FamilyEntry>>> = Object.free
   chain: table,
   markov: table,
   logistic: { build: (f, ir, g, name, seed) => new LogisticModule(f, ir, g, name, seed), countParams: (f) => f.params },
-  nade: { build: (f, _ir, _g, name, seed) => new NadeModule(f, name, seed), countParams: (f) => f.params },
+  nade: { build: (f, ir, _g, name, seed) => (f.context.length ? new ConditionalNadeModule(f, ir, name, seed) : new NadeModule(f, name, seed)), countParams: (f) => f.params },
   mlp: { build: (f, ir, _g, name, seed) => buildMlpConditional(f, ir, name, seed), countParams: (f) => f.params },
   pixelrnn: { build: (f, ir, _g, name, seed) => new PixelRnnModule(f, ir, name, seed), countParams: (f) => f.params },
 });
