@@ -349,6 +349,8 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
         onEpochEnd: async (r) => {
           history.push(r);
           events.onEpochEnd?.(r, data.dim);
+          // An implicit model has no likelihood curve to watch: keep a sample grid per epoch (mode collapse shows).
+          if (model.kind === "implicit") writeFileAtomic(join(dir, `samples-epoch-${String(r.epoch).padStart(3, "0")}.png`), samplesPng(model, model.sample(64, settings.seed), 64));
           await saveCheckpoint(dir, meta(r.epoch, undefined, r.epoch === settings.epochs), namedWeights(model), await fitter.optimizerWeights(), source);
         },
         onStop: async (p) => {
