@@ -53,7 +53,12 @@ export class GmError extends Error {
 
   /** A plain object for `--json` output and golden tests. */
   toJSON(): { code: string; message: string; hint?: string; path?: string } {
-    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}), ...(this.path ? { path: this.path } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.path ? { path: this.path } : {}),
+    };
   }
 }
 
@@ -131,7 +136,11 @@ export class RunError extends GmError {
 export function writeError(path: string, e: unknown, action: "write" | "create" = "write"): RunError {
   const code = (e as { code?: unknown } | null)?.code;
   if (code === "ENOSPC" || code === "EDQUOT") {
-    return new RunError(RUN_CODES.diskFull, `cannot ${action} ${path}: the disk is full`, { path, cause: e, hint: "free some space (or choose another place) and run the command again" });
+    return new RunError(RUN_CODES.diskFull, `cannot ${action} ${path}: the disk is full`, {
+      path,
+      cause: e,
+      hint: "free some space (or choose another place) and run the command again",
+    });
   }
   const why: Record<string, string> = {
     EACCES: "permission denied",
@@ -144,7 +153,11 @@ export function writeError(path: string, e: unknown, action: "write" | "create" 
     ENAMETOOLONG: "the name is too long",
   };
   const reason = typeof code === "string" && why[code] ? why[code] : firstLine(e);
-  return new RunError(RUN_CODES.unwritable, `cannot ${action} ${path}: ${reason}`, { path, cause: e, hint: "choose a place you can write to" });
+  return new RunError(RUN_CODES.unwritable, `cannot ${action} ${path}: ${reason}`, {
+    path,
+    cause: e,
+    hint: "choose a place you can write to",
+  });
 }
 
 function firstLine(e: unknown): string {

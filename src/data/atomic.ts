@@ -52,9 +52,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, io: Par
     /* a new file */
   }
   if (st?.isDirectory()) {
-    throw new RunError(RUN_CODES.unwritable, `cannot write ${path}: it is a directory`, { path, hint: "name a file inside it, e.g. " + join(path, "out.png") });
+    throw new RunError(RUN_CODES.unwritable, `cannot write ${path}: it is a directory`, {
+      path,
+      hint: "name a file inside it, e.g. " + join(path, "out.png"),
+    });
   }
-  if (st && !st.isFile()) throw new RunError(RUN_CODES.unwritable, `cannot write ${path}: it is not a regular file`, { path });
+  if (st && !st.isFile())
+    throw new RunError(RUN_CODES.unwritable, `cannot write ${path}: it is not a regular file`, { path });
   try {
     makeDirs(dir);
   } catch (e) {

@@ -74,7 +74,8 @@ export function makeDirs(dir: string): void {
       if ((e as { code?: string }).code !== "ENOENT") throw e;
     }
     if (st) {
-      if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: ${p} is not a directory`), { code: "ENOTDIR", path: p });
+      if (!st.isDirectory())
+        throw Object.assign(new Error(`ENOTDIR: ${p} is not a directory`), { code: "ENOTDIR", path: p });
       break;
     }
     missing.push(p);

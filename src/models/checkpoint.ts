@@ -120,7 +120,11 @@ export const CHECKPOINT_CODES = {
 
 /** A run directory that is missing, corrupt or unsafe: one line naming the file, exit 1. */
 export class CheckpointError extends GmError {
-  constructor(code: (typeof CHECKPOINT_CODES)[keyof typeof CHECKPOINT_CODES], message: string, options: GmErrorOptions = {}) {
+  constructor(
+    code: (typeof CHECKPOINT_CODES)[keyof typeof CHECKPOINT_CODES],
+    message: string,
+    options: GmErrorOptions = {},
+  ) {
     super(code, message, options);
     this.name = "CheckpointError";
   }
@@ -152,13 +156,18 @@ interface ModelJson {
 }
 
 /** Encodes tensors as tfjs does: each tensor's values, little-endian, one after another. */
-async function encode(tensors: Array<{ name: string; tensor: tf.Tensor }>, what: string): Promise<{ bytes: Uint8Array; specs: ManifestGroup["weights"] }> {
+async function encode(
+  tensors: Array<{ name: string; tensor: tf.Tensor }>,
+  what: string,
+): Promise<{ bytes: Uint8Array; specs: ManifestGroup["weights"] }> {
   const specs: ManifestGroup["weights"] = [];
   const parts: Uint8Array[] = [];
   for (const { name, tensor } of tensors) {
-    if (tensor.dtype !== "float32" && tensor.dtype !== "int32") throw new Error(`checkpoint: ${what} ${name} has dtype ${tensor.dtype}; only float32 and int32 are stored`);
+    if (tensor.dtype !== "float32" && tensor.dtype !== "int32")
+      throw new Error(`checkpoint: ${what} ${name} has dtype ${tensor.dtype}; only float32 and int32 are stored`);
     const data = await tensor.data();
-    const typed = tensor.dtype === "float32" ? Float32Array.from(data as Float32Array) : Int32Array.from(data as Int32Array);
+    const typed =
+      tensor.dtype === "float32" ? Float32Array.from(data as Float32Array) : Int32Array.from(data as Int32Array);
     const bytes = new Uint8Array(typed.length * 4);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < typed.length; i++) {
@@ -184,9 +193,19 @@ const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes
 function referencedFiles(dir: string): string[] {
   try {
     const json = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as Partial<ModelJson>;
-    const gm = (json.userDefinedMetadata?.gm ?? {}) as { source?: unknown; optimizer?: { paths?: unknown }; optimizers?: Record<string, { paths?: unknown }> };
-    const groups: Array<{ paths?: unknown }> = [...(json.weightsManifest ?? []), ...(gm.optimizer ? [gm.optimizer] : []), ...Object.values(gm.optimizers ?? {})];
-    const files = groups.flatMap((g) => (Array.isArray(g?.paths) ? g.paths.filter((p): p is string => typeof p === "string") : []));
+    const gm = (json.userDefinedMetadata?.gm ?? {}) as {
+      source?: unknown;
+      optimizer?: { paths?: unknown };
+      optimizers?: Record<string, { paths?: unknown }>;
+    };
+    const groups: Array<{ paths?: unknown }> = [
+      ...(json.weightsManifest ?? []),
+      ...(gm.optimizer ? [gm.optimizer] : []),
+      ...Object.values(gm.optimizers ?? {}),
+    ];
+    const files = groups.flatMap((g) =>
+      Array.isArray(g?.paths) ? g.paths.filter((p): p is string => typeof p === "string") : [],
+    );
     if (typeof gm.source === "string") files.push(gm.source);
     return files;
   } catch {
@@ -209,7 +228,8 @@ export async function saveCheckpoint(
   options: SaveOptions = {},
 ): Promise<void> {
   const write = options.writeFile ?? writeFileAtomic;
-  if (!PLAIN_NAME.test(meta.source)) throw new Error(`checkpoint: source name ${JSON.stringify(meta.source)} is not a plain file name`);
+  if (!PLAIN_NAME.test(meta.source))
+    throw new Error(`checkpoint: source name ${JSON.stringify(meta.source)} is not a plain file name`);
   const g = gen(meta.generation);
   const before = new Set(referencedFiles(dir));
   const written: string[] = [];
@@ -231,7 +251,8 @@ export async function saveCheckpoint(
   const optimizerGroups: Record<string, ManifestGroup> = {};
   const encoded: Array<[string, Uint8Array]> = [[weightsFile, w.bytes]];
   for (const [step, tensors] of Object.entries(optimizers)) {
-    if (!STEP_NAME.test(step)) throw new Error(`checkpoint: step name ${JSON.stringify(step)} must be a word (letters, digits, _)`);
+    if (!STEP_NAME.test(step))
+      throw new Error(`checkpoint: step name ${JSON.stringify(step)} must be a word (letters, digits, _)`);
     if (tensors.length === 0) continue;
     const o = await encode(tensors, `optimizer state of step ${step}`);
     const file = `optimizer-${step}-${g}.bin`;
@@ -291,7 +312,13 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
     if ((e as { code?: string }).code !== "ENOENT") throw writeError(dir, e, "create");
   }
   if (st === null) {
-    if (opts.resume) throw new UsageError(`--resume: ${dir} holds no run to resume`, "start one without --resume", USAGE_CODES.noRunToResume, dir);
+    if (opts.resume)
+      throw new UsageError(
+        `--resume: ${dir} holds no run to resume`,
+        "start one without --resume",
+        USAGE_CODES.noRunToResume,
+        dir,
+      );
     try {
       makeDirs(dir);
     } catch (e) {
@@ -301,7 +328,11 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
     return;
   }
   if (!st.isDirectory()) {
-    throw new CheckpointError(CHECKPOINT_CODES.notADirectory, `${dir} is ${st.isFile() ? "a file" : "not a directory"}; a run needs a directory`, { path: dir, hint: "choose another place with --out DIR" });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.notADirectory,
+      `${dir} is ${st.isFile() ? "a file" : "not a directory"}; a run needs a directory`,
+      { path: dir, hint: "choose another place with --out DIR" },
+    );
   }
   let entries: string[];
   try {
@@ -313,15 +344,30 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
   const rest = entries.filter((f) => !isTempFile(f)).sort();
   const hasRun = rest.includes("model.json");
   if (!hasRun) {
-    if (opts.resume) throw new UsageError(`--resume: ${dir} holds no run to resume`, "start one without --resume", USAGE_CODES.noRunToResume, dir);
+    if (opts.resume)
+      throw new UsageError(
+        `--resume: ${dir} holds no run to resume`,
+        "start one without --resume",
+        USAGE_CODES.noRunToResume,
+        dir,
+      );
     if (rest.length > 0) {
-      throw new CheckpointError(CHECKPOINT_CODES.notEmpty, `${dir} is not empty and holds no gm run (it has ${rest.length} file${rest.length > 1 ? "s" : ""}, e.g. ${rest[0]}); gm will not write into it`, {
-        path: dir,
-        hint: "choose an empty or new directory with --out DIR",
-      });
+      throw new CheckpointError(
+        CHECKPOINT_CODES.notEmpty,
+        `${dir} is not empty and holds no gm run (it has ${rest.length} file${rest.length > 1 ? "s" : ""}, e.g. ${rest[0]}); gm will not write into it`,
+        {
+          path: dir,
+          hint: "choose an empty or new directory with --out DIR",
+        },
+      );
     }
   } else if (!opts.resume) {
-    throw new UsageError(`${dir} already holds a run`, "continue it with --resume, or choose another directory with --out DIR", USAGE_CODES.runExists, dir);
+    throw new UsageError(
+      `${dir} already holds a run`,
+      "continue it with --resume, or choose another directory with --out DIR",
+      USAGE_CODES.runExists,
+      dir,
+    );
   }
   checkWritable(dir);
   for (const f of temps) tryUnlink(join(dir, f));
@@ -353,18 +399,24 @@ function need(cond: boolean, what: string): asserts cond {
 }
 const isInt = (x: unknown, min = 0): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= min;
 const isNum = (x: unknown, min = -Infinity): x is number => typeof x === "number" && Number.isFinite(x) && x >= min;
-const show = (x: unknown) => (typeof x === "string" ? JSON.stringify(x) : x === undefined ? "missing" : JSON.stringify(x) ?? String(x));
+const show = (x: unknown) =>
+  typeof x === "string" ? JSON.stringify(x) : x === undefined ? "missing" : (JSON.stringify(x) ?? String(x));
 
 function metrics(x: unknown, where: string): Record<string, number> {
   need(isObj(x), `${where} must be an object of numbers, not ${show(x)}`);
-  for (const [k, v] of Object.entries(x)) need(typeof v === "number" && !Number.isNaN(v), `${where}.${k} must be a number, not ${show(v)}`);
+  for (const [k, v] of Object.entries(x))
+    need(typeof v === "number" && !Number.isNaN(v), `${where}.${k} must be a number, not ${show(v)}`);
   return x as Record<string, number>;
 }
 
 /** Validates (and upgrades from gm 0.1) gm's metadata; throws Invalid naming the field. */
 function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
-  for (const k of ["version", "model", "sourceFile", "source"]) need(typeof raw[k] === "string", `${k} must be a string, not ${show(raw[k])}`);
-  need(typeof raw.params === "string" && /^\d+$/.test(raw.params), `params must be a decimal string, not ${show(raw.params)}`);
+  for (const k of ["version", "model", "sourceFile", "source"])
+    need(typeof raw[k] === "string", `${k} must be a string, not ${show(raw[k])}`);
+  need(
+    typeof raw.params === "string" && /^\d+$/.test(raw.params),
+    `params must be a decimal string, not ${show(raw.params)}`,
+  );
   need(isInt(raw.dim, 1), `dim must be a whole number ≥ 1, not ${show(raw.dim)}`);
   const s = raw.settings;
   need(isObj(s), `settings must be an object, not ${show(s)}`);
@@ -374,23 +426,45 @@ function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
   need(isInt(s.seed), `settings.seed must be a whole number ≥ 0, not ${show(s.seed)}`);
   need(isNum(s.smoothing, 0), `settings.smoothing must be a number ≥ 0, not ${show(s.smoothing)}`);
   need(isObj(s.data), `settings.data must be an object, not ${show(s.data)}`);
-  need(Array.isArray(s.split) && s.split.length === 2 && s.split.every((x) => isNum(x, 0) && x <= 1), `settings.split must be two numbers in [0, 1], not ${show(s.split)}`);
+  need(
+    Array.isArray(s.split) && s.split.length === 2 && s.split.every((x) => isNum(x, 0) && x <= 1),
+    `settings.split must be two numbers in [0, 1], not ${show(s.split)}`,
+  );
   need(typeof s.backend === "string", `settings.backend must be a string, not ${show(s.backend)}`);
   if (s.every !== undefined) {
     need(isObj(s.every), `settings.every must be an object, not ${show(s.every)}`);
-    for (const [k, e] of Object.entries(s.every)) need(isInt(e, 1), `settings.every.${k} must be a whole number ≥ 1, not ${show(e)}`);
+    for (const [k, e] of Object.entries(s.every))
+      need(isInt(e, 1), `settings.every.${k} must be a whole number ≥ 1, not ${show(e)}`);
   }
   need(Array.isArray(raw.history), `history must be a list, not ${show(raw.history)}`);
   const history: EpochRecord[] = raw.history.map((h: unknown, i) => {
     need(isObj(h), `history[${i}] must be an object`);
     need(isInt(h.epoch, 1), `history[${i}].epoch must be a whole number ≥ 1, not ${show(h.epoch)}`);
     need(isNum(h.seconds, 0), `history[${i}].seconds must be a number ≥ 0, not ${show(h.seconds)}`);
-    need(isNum(h.imagesPerSecond, 0), `history[${i}].imagesPerSecond must be a number ≥ 0, not ${show(h.imagesPerSecond)}`);
+    need(
+      isNum(h.imagesPerSecond, 0),
+      `history[${i}].imagesPerSecond must be a number ≥ 0, not ${show(h.imagesPerSecond)}`,
+    );
     if (v1 && h.train === undefined) {
-      need(typeof h.trainNll === "number" && typeof h.testNll === "number", `history[${i}] must have trainNll and testNll`);
-      return { epoch: h.epoch, train: { nll: h.trainNll }, test: { nll: h.testNll }, seconds: h.seconds, imagesPerSecond: h.imagesPerSecond };
+      need(
+        typeof h.trainNll === "number" && typeof h.testNll === "number",
+        `history[${i}] must have trainNll and testNll`,
+      );
+      return {
+        epoch: h.epoch,
+        train: { nll: h.trainNll },
+        test: { nll: h.testNll },
+        seconds: h.seconds,
+        imagesPerSecond: h.imagesPerSecond,
+      };
     }
-    return { epoch: h.epoch, train: metrics(h.train, `history[${i}].train`), test: metrics(h.test, `history[${i}].test`), seconds: h.seconds, imagesPerSecond: h.imagesPerSecond };
+    return {
+      epoch: h.epoch,
+      train: metrics(h.train, `history[${i}].train`),
+      test: metrics(h.test, `history[${i}].test`),
+      seconds: h.seconds,
+      imagesPerSecond: h.imagesPerSecond,
+    };
   });
   need(isInt(raw.epoch), `epoch must be a whole number ≥ 0, not ${show(raw.epoch)}`);
   need(isInt(raw.generation, 1), `generation must be a whole number ≥ 1, not ${show(raw.generation)}`);
@@ -414,30 +488,53 @@ function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
     }
   }
   const settings: RunSettings = {
-    epochs: s.epochs, batch: s.batch, lr: s.lr, seed: s.seed, smoothing: s.smoothing,
-    data: s.data, split: [s.split[0], s.split[1]] as [number, number], backend: s.backend,
+    epochs: s.epochs,
+    batch: s.batch,
+    lr: s.lr,
+    seed: s.seed,
+    smoothing: s.smoothing,
+    data: s.data,
+    split: [s.split[0], s.split[1]] as [number, number],
+    backend: s.backend,
     ...(s.every !== undefined ? { every: s.every as Record<string, number> } : {}),
   };
   return {
-    version: raw.version as string, model: raw.model as string, sourceFile: raw.sourceFile as string, source: raw.source as string,
-    params: raw.params, dim: raw.dim, settings, history, epoch: raw.epoch,
+    version: raw.version as string,
+    model: raw.model as string,
+    sourceFile: raw.sourceFile as string,
+    source: raw.source as string,
+    params: raw.params,
+    dim: raw.dim,
+    settings,
+    history,
+    epoch: raw.epoch,
     ...(partial ? { partial } : {}),
-    generation: raw.generation, finished: raw.finished,
+    generation: raw.generation,
+    finished: raw.finished,
   };
 }
 
 /** Validates a tfjs manifest group: plain file names, named float32/int32 tensors with whole-number shapes. */
 function validateGroup(g: unknown, where: string, floatsOnly: boolean): ManifestGroup {
   need(isObj(g), `${where} must be an object`);
-  need(Array.isArray(g.paths) && g.paths.length > 0 && g.paths.every((p) => typeof p === "string"), `${where}.paths must be a list of file names`);
+  need(
+    Array.isArray(g.paths) && g.paths.length > 0 && g.paths.every((p) => typeof p === "string"),
+    `${where}.paths must be a list of file names`,
+  );
   need(Array.isArray(g.weights), `${where}.weights must be a list`);
   const names = new Set<string>();
   for (const [i, w] of g.weights.entries()) {
     need(isObj(w) && typeof w.name === "string", `${where}.weights[${i}].name must be a string`);
     need(!names.has(w.name), `${where} names ${w.name} twice`);
     names.add(w.name);
-    need(Array.isArray(w.shape) && w.shape.every((d) => isInt(d)), `${where}: ${w.name} must have a shape of whole numbers, not ${show(w.shape)}`);
-    need(w.dtype === "float32" || (!floatsOnly && w.dtype === "int32"), `${where}: ${w.name} has dtype ${show(w.dtype)}; gm writes ${floatsOnly ? "weights as float32" : "float32 or int32"}`);
+    need(
+      Array.isArray(w.shape) && w.shape.every((d) => isInt(d)),
+      `${where}: ${w.name} must have a shape of whole numbers, not ${show(w.shape)}`,
+    );
+    need(
+      w.dtype === "float32" || (!floatsOnly && w.dtype === "int32"),
+      `${where}: ${w.name} has dtype ${show(w.dtype)}; gm writes ${floatsOnly ? "weights as float32" : "float32 or int32"}`,
+    );
   }
   return g as unknown as ManifestGroup;
 }
@@ -445,46 +542,79 @@ function validateGroup(g: unknown, where: string, floatsOnly: boolean): Manifest
 /** Reads one file the manifest names: a plain name inside `dir`, a regular file (not a link or folder). */
 function readRunFile(dir: string, name: string, what: string): Buffer {
   if (!PLAIN_NAME.test(name)) {
-    throw new CheckpointError(CHECKPOINT_CODES.unsafePath, `${join(dir, "model.json")} names ${what} ${JSON.stringify(name)}, which is not a plain file name inside the run directory; refusing to read it`, {
-      path: join(dir, "model.json"),
-      hint: "a run directory only refers to its own files; restore model.json or train again",
-    });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.unsafePath,
+      `${join(dir, "model.json")} names ${what} ${JSON.stringify(name)}, which is not a plain file name inside the run directory; refusing to read it`,
+      {
+        path: join(dir, "model.json"),
+        hint: "a run directory only refers to its own files; restore model.json or train again",
+      },
+    );
   }
   const path = join(dir, name);
   let st: Stats;
   try {
     st = lstatSync(path);
   } catch {
-    throw new CheckpointError(CHECKPOINT_CODES.missingFile, `${what} ${path} is missing`, { path, hint: "the run directory is incomplete; train again or restore the file" });
+    throw new CheckpointError(CHECKPOINT_CODES.missingFile, `${what} ${path} is missing`, {
+      path,
+      hint: "the run directory is incomplete; train again or restore the file",
+    });
   }
   if (!st.isFile()) {
-    throw new CheckpointError(CHECKPOINT_CODES.missingFile, `${what} ${path} is ${st.isDirectory() ? "a directory" : st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}, not a file gm wrote`, {
-      path,
-      hint: "the run directory is damaged; train again or restore the file",
-    });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.missingFile,
+      `${what} ${path} is ${st.isDirectory() ? "a directory" : st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}, not a file gm wrote`,
+      {
+        path,
+        hint: "the run directory is damaged; train again or restore the file",
+      },
+    );
   }
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new CheckpointError(CHECKPOINT_CODES.missingFile, `cannot read ${what} ${path}: ${(e as Error).message.split("\n")[0]}`, { path, cause: e });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.missingFile,
+      `cannot read ${what} ${path}: ${(e as Error).message.split("\n")[0]}`,
+      { path, cause: e },
+    );
   }
 }
 
 /** Reads and decodes a manifest group's tensors (size and checksum checked first). */
-function readGroup(dir: string, group: ManifestGroup, what: string, sums: Record<string, string> | null): StoredTensor[] {
+function readGroup(
+  dir: string,
+  group: ManifestGroup,
+  what: string,
+  sums: Record<string, string> | null,
+): StoredTensor[] {
   const expected = group.weights.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * 4, 0);
   const parts = group.paths.map((p) => ({ p, buf: readRunFile(dir, p, `${what} file`) }));
   const total = parts.reduce((a, x) => a + x.buf.length, 0);
   const first = join(dir, group.paths[0]);
   if (total !== expected) {
-    throw new CheckpointError(CHECKPOINT_CODES.wrongSize, `${what} file ${first} has ${total} bytes, the manifest expects ${expected}: it is corrupt or truncated`, { path: first, hint: "train again, or restore the file from a backup" });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.wrongSize,
+      `${what} file ${first} has ${total} bytes, the manifest expects ${expected}: it is corrupt or truncated`,
+      { path: first, hint: "train again, or restore the file from a backup" },
+    );
   }
   if (sums) {
     for (const { p, buf } of parts) {
       const path = join(dir, p);
-      if (sums[p] === undefined) throw new CheckpointError(CHECKPOINT_CODES.checksum, `${join(dir, "model.json")} records no SHA-256 for ${path}`, { path });
+      if (sums[p] === undefined)
+        throw new CheckpointError(
+          CHECKPOINT_CODES.checksum,
+          `${join(dir, "model.json")} records no SHA-256 for ${path}`,
+          { path },
+        );
       if (sha256(buf) !== sums[p]) {
-        throw new CheckpointError(CHECKPOINT_CODES.checksum, `${what} file ${path} does not match the SHA-256 recorded when it was written: it was changed or damaged`, { path, hint: "train again, or restore the file from a backup" });
+        throw new CheckpointError(
+          CHECKPOINT_CODES.checksum,
+          `${what} file ${path} does not match the SHA-256 recorded when it was written: it was changed or damaged`,
+          { path, hint: "train again, or restore the file from a backup" },
+        );
       }
     }
   }
@@ -494,7 +624,8 @@ function readGroup(dir: string, group: ManifestGroup, what: string, sums: Record
   return group.weights.map((s) => {
     const n = s.shape.reduce((x, y) => x * y, 1);
     const values = s.dtype === "float32" ? new Float32Array(n) : new Int32Array(n);
-    for (let i = 0; i < n; i++, off += 4) values[i] = s.dtype === "float32" ? view.getFloat32(off, true) : view.getInt32(off, true);
+    for (let i = 0; i < n; i++, off += 4)
+      values[i] = s.dtype === "float32" ? view.getFloat32(off, true) : view.getInt32(off, true);
     return { name: s.name, shape: [...s.shape], dtype: s.dtype as "float32" | "int32", values };
   });
 }
@@ -511,27 +642,53 @@ export function loadCheckpoint(dir: string): Checkpoint {
   try {
     dst = statSync(dir);
   } catch {
-    throw new CheckpointError(CHECKPOINT_CODES.notARun, `no run directory ${dir}`, { path: dir, hint: "train one with `gm train FILE --out DIR`" });
+    throw new CheckpointError(CHECKPOINT_CODES.notARun, `no run directory ${dir}`, {
+      path: dir,
+      hint: "train one with `gm train FILE --out DIR`",
+    });
   }
-  if (!dst.isDirectory()) throw new CheckpointError(CHECKPOINT_CODES.notARun, `${dir} is a file, not a run directory`, { path: dir, hint: "give the directory `gm train --out` wrote" });
+  if (!dst.isDirectory())
+    throw new CheckpointError(CHECKPOINT_CODES.notARun, `${dir} is a file, not a run directory`, {
+      path: dir,
+      hint: "give the directory `gm train --out` wrote",
+    });
   let text: string;
   try {
     const st = lstatSync(file);
-    if (!st.isFile()) throw new CheckpointError(CHECKPOINT_CODES.unreadable, `${file} is not a regular file`, { path: file });
+    if (!st.isFile())
+      throw new CheckpointError(CHECKPOINT_CODES.unreadable, `${file} is not a regular file`, { path: file });
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    if ((e as { code?: string }).code === "ENOENT") throw new CheckpointError(CHECKPOINT_CODES.notARun, `${dir} has no model.json: it is not a gm run directory`, { path: file });
-    throw new CheckpointError(CHECKPOINT_CODES.unreadable, `cannot read ${file}: ${(e as Error).message.split("\n")[0]}`, { path: file, cause: e });
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new CheckpointError(CHECKPOINT_CODES.notARun, `${dir} has no model.json: it is not a gm run directory`, {
+        path: file,
+      });
+    throw new CheckpointError(
+      CHECKPOINT_CODES.unreadable,
+      `cannot read ${file}: ${(e as Error).message.split("\n")[0]}`,
+      { path: file, cause: e },
+    );
   }
   let json: Partial<ModelJson>;
   try {
     json = JSON.parse(text) as Partial<ModelJson>;
   } catch (e) {
-    throw new CheckpointError(CHECKPOINT_CODES.unreadable, `${file} is corrupt: ${(e as Error).message}`, { path: file });
+    throw new CheckpointError(CHECKPOINT_CODES.unreadable, `${file} is corrupt: ${(e as Error).message}`, {
+      path: file,
+    });
   }
-  if (!isObj(json) || json.format !== "gm-checkpoint" || !isObj(json.userDefinedMetadata) || !isObj(json.userDefinedMetadata.gm)) {
-    throw new CheckpointError(CHECKPOINT_CODES.unreadable, `${file} is not a gm checkpoint (format ${JSON.stringify(isObj(json) ? json.format : undefined) ?? "missing"})`, { path: file });
+  if (
+    !isObj(json) ||
+    json.format !== "gm-checkpoint" ||
+    !isObj(json.userDefinedMetadata) ||
+    !isObj(json.userDefinedMetadata.gm)
+  ) {
+    throw new CheckpointError(
+      CHECKPOINT_CODES.unreadable,
+      `${file} is not a gm checkpoint (format ${JSON.stringify(isObj(json) ? json.format : undefined) ?? "missing"})`,
+      { path: file },
+    );
   }
   const gm = json.userDefinedMetadata.gm;
   let meta: RunMeta;
@@ -540,24 +697,38 @@ export function loadCheckpoint(dir: string): Checkpoint {
   let sums: Record<string, string> | null = null;
   try {
     const version = json.formatVersion ?? 1;
-    need(version === 1 || version === CHECKPOINT_FORMAT_VERSION, `formatVersion ${show(json.formatVersion)} is not one this gm reads (1 or ${CHECKPOINT_FORMAT_VERSION})`);
+    need(
+      version === 1 || version === CHECKPOINT_FORMAT_VERSION,
+      `formatVersion ${show(json.formatVersion)} is not one this gm reads (1 or ${CHECKPOINT_FORMAT_VERSION})`,
+    );
     const v1 = version === 1;
     meta = validateMeta(gm, v1);
-    need(Array.isArray(json.weightsManifest) && json.weightsManifest.length === 1, "weightsManifest must hold exactly one group");
+    need(
+      Array.isArray(json.weightsManifest) && json.weightsManifest.length === 1,
+      "weightsManifest must hold exactly one group",
+    );
     weightsGroup = validateGroup(json.weightsManifest[0], "weightsManifest[0]", true);
     if (v1) {
-      if (gm.optimizer !== undefined && gm.optimizer !== null) optimizerGroups.nll = validateGroup(gm.optimizer, "optimizer", false);
+      if (gm.optimizer !== undefined && gm.optimizer !== null)
+        optimizerGroups.nll = validateGroup(gm.optimizer, "optimizer", false);
     } else {
       need(isObj(gm.optimizers), `optimizers must be an object, not ${show(gm.optimizers)}`);
       for (const [step, g] of Object.entries(gm.optimizers)) {
         need(STEP_NAME.test(step), `optimizer step name ${show(step)} must be a word`);
         optimizerGroups[step] = validateGroup(g, `optimizers.${step}`, false);
       }
-      need(isObj(gm.sha256) && Object.values(gm.sha256).every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h)), "sha256 must map file names to SHA-256 digests");
+      need(
+        isObj(gm.sha256) && Object.values(gm.sha256).every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h)),
+        "sha256 must map file names to SHA-256 digests",
+      );
       sums = gm.sha256 as Record<string, string>;
     }
   } catch (e) {
-    if (e instanceof Invalid) throw new CheckpointError(CHECKPOINT_CODES.invalid, `${file} is invalid: ${e.message}`, { path: file, hint: "model.json was edited or damaged; restore it or train again" });
+    if (e instanceof Invalid)
+      throw new CheckpointError(CHECKPOINT_CODES.invalid, `${file} is invalid: ${e.message}`, {
+        path: file,
+        hint: "model.json was edited or damaged; restore it or train again",
+      });
     throw e;
   }
 
@@ -566,17 +737,30 @@ export function loadCheckpoint(dir: string): Checkpoint {
   for (const t of weightList) {
     for (let i = 0; i < t.values.length; i++) {
       if (!Number.isFinite(t.values[i])) {
-        throw new CheckpointError(CHECKPOINT_CODES.notFinite, `weight ${t.name} in ${weightsFile} holds ${t.values[i]}: the checkpoint is corrupt`, { path: weightsFile, hint: "train again; a diverged run never saves non-finite weights" });
+        throw new CheckpointError(
+          CHECKPOINT_CODES.notFinite,
+          `weight ${t.name} in ${weightsFile} holds ${t.values[i]}: the checkpoint is corrupt`,
+          { path: weightsFile, hint: "train again; a diverged run never saves non-finite weights" },
+        );
       }
     }
   }
   const optimizers: Record<string, StoredTensor[]> = {};
-  for (const [step, g] of Object.entries(optimizerGroups)) optimizers[step] = readGroup(dir, g, `optimizer (${step})`, sums);
+  for (const [step, g] of Object.entries(optimizerGroups))
+    optimizers[step] = readGroup(dir, g, `optimizer (${step})`, sums);
   const srcBytes = readRunFile(dir, meta.source, "the run's .gm source");
   const srcPath = join(dir, meta.source);
   if (sums) {
-    if (sums[meta.source] === undefined) throw new CheckpointError(CHECKPOINT_CODES.checksum, `${file} records no SHA-256 for ${srcPath}`, { path: srcPath });
-    if (sha256(srcBytes) !== sums[meta.source]) throw new CheckpointError(CHECKPOINT_CODES.checksum, `the run's .gm source ${srcPath} does not match the SHA-256 recorded when it was written: it was changed or damaged`, { path: srcPath, hint: "restore the file, or train again" });
+    if (sums[meta.source] === undefined)
+      throw new CheckpointError(CHECKPOINT_CODES.checksum, `${file} records no SHA-256 for ${srcPath}`, {
+        path: srcPath,
+      });
+    if (sha256(srcBytes) !== sums[meta.source])
+      throw new CheckpointError(
+        CHECKPOINT_CODES.checksum,
+        `the run's .gm source ${srcPath} does not match the SHA-256 recorded when it was written: it was changed or damaged`,
+        { path: srcPath, hint: "restore the file, or train again" },
+      );
   }
   return { meta, weights: new Map(weightList.map((t) => [t.name, t])), optimizers, source: srcBytes.toString("utf8") };
 }

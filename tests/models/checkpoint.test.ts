@@ -26,7 +26,18 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
@@ -34,8 +45,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../src/data/atomic";
 import { GmError } from "../../src/errors";
 import { initBackend } from "../../src/models/backend";
-import { loadCheckpoint, prepareRunDir, saveCheckpoint, type RunMeta, type StoredTensor } from "../../src/models/checkpoint";
-import { gm, hasStack, modelJson, QUIET_WASM, removeDir, runFile, tempDir, weightValues, writeBinaryIdx, writeModel } from "./run-helpers";
+import {
+  loadCheckpoint,
+  prepareRunDir,
+  saveCheckpoint,
+  type RunMeta,
+  type StoredTensor,
+} from "../../src/models/checkpoint";
+import {
+  gm,
+  hasStack,
+  modelJson,
+  QUIET_WASM,
+  removeDir,
+  runFile,
+  tempDir,
+  weightValues,
+  writeBinaryIdx,
+  writeModel,
+} from "./run-helpers";
 
 const root = resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -57,24 +85,57 @@ const SOURCE = "model M {\n  x : Bernoulli[3]\n  p(x) = logistic\n}\n";
 
 function meta(generation: number, extra: Partial<RunMeta> = {}): RunMeta {
   return {
-    version: "0.2.0", model: "M", sourceFile: "m.gm", source: "model.gm", params: "6", dim: 3,
-    settings: { epochs: 2, batch: 10, lr: 0.001, seed: 1, smoothing: 1, data: { source: "mnist" }, split: [0.8, 0.2], backend: "wasm" },
+    version: "0.2.0",
+    model: "M",
+    sourceFile: "m.gm",
+    source: "model.gm",
+    params: "6",
+    dim: 3,
+    settings: {
+      epochs: 2,
+      batch: 10,
+      lr: 0.001,
+      seed: 1,
+      smoothing: 1,
+      data: { source: "mnist" },
+      split: [0.8, 0.2],
+      backend: "wasm",
+    },
     history: [{ epoch: 1, train: { nll: 2.5 }, test: { nll: 2.6 }, seconds: 0.1, imagesPerSecond: 1000 }],
-    epoch: generation, generation, finished: false, ...extra,
+    epoch: generation,
+    generation,
+    finished: false,
+    ...extra,
   };
 }
 
 /** Weights and two steps' optimizer state with values depending on `k`. */
 function tensors(k: number) {
   const weights = [
-    { name: "f0_logistic/w", tensor: tf.tensor2d([[k, -1.5, 0], [2, 3, -0]], [2, 3]) as tf.Tensor },
+    {
+      name: "f0_logistic/w",
+      tensor: tf.tensor2d(
+        [
+          [k, -1.5, 0],
+          [2, 3, -0],
+        ],
+        [2, 3],
+      ) as tf.Tensor,
+    },
     { name: "f0_logistic/b", tensor: tf.tensor1d([0.25 * k, 1e-30, -7]) as tf.Tensor },
   ];
   const optimizers = {
-    nll: [{ name: "iter", tensor: tf.scalar(3 * k, "int32") as tf.Tensor }, { name: "f0_logistic/w/m", tensor: tf.tensor1d([1, 2, 3 * k]) as tf.Tensor }],
+    nll: [
+      { name: "iter", tensor: tf.scalar(3 * k, "int32") as tf.Tensor },
+      { name: "f0_logistic/w/m", tensor: tf.tensor1d([1, 2, 3 * k]) as tf.Tensor },
+    ],
     critic: [{ name: "iter", tensor: tf.scalar(-k, "int32") as tf.Tensor }],
   };
-  return { weights, optimizers, dispose: () => tf.dispose([...weights, ...optimizers.nll, ...optimizers.critic].map((t) => t.tensor)) };
+  return {
+    weights,
+    optimizers,
+    dispose: () => tf.dispose([...weights, ...optimizers.nll, ...optimizers.critic].map((t) => t.tensor)),
+  };
 }
 
 /** Writes generation `g` of a small run into `d` and returns it. */
@@ -108,7 +169,10 @@ function thrown(fn: () => unknown): GmError {
 }
 
 const values = (t: StoredTensor | undefined) => Array.from(t!.values);
-const editJson = (d: string, f: (j: Record<string, any>) => void) => {
+/** model.json as free-form JSON: the damage cases reach into any field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary nested edits of parsed JSON
+type Json = Record<string, any>;
+const editJson = (d: string, f: (j: Json) => void) => {
   const j = JSON.parse(readFileSync(join(d, "model.json"), "utf8"));
   f(j);
   writeFileSync(join(d, "model.json"), JSON.stringify(j));
@@ -117,9 +181,21 @@ const editJson = (d: string, f: (j: Record<string, any>) => void) => {
 describe("saveCheckpoint / loadCheckpoint", () => {
   it("round-trips weights, every step's optimizer state and the metadata; a new generation replaces the old files", async () => {
     const d = await newRun();
-    expect(readdirSync(d).sort()).toEqual(["model.gm", "model.json", "optimizer-critic-000001.bin", "optimizer-nll-000001.bin", "weights-000001.bin"]);
+    expect(readdirSync(d).sort()).toEqual([
+      "model.gm",
+      "model.json",
+      "optimizer-critic-000001.bin",
+      "optimizer-nll-000001.bin",
+      "weights-000001.bin",
+    ]);
     await writeRun(d, 2, 5);
-    expect(readdirSync(d).sort()).toEqual(["model.gm", "model.json", "optimizer-critic-000002.bin", "optimizer-nll-000002.bin", "weights-000002.bin"]);
+    expect(readdirSync(d).sort()).toEqual([
+      "model.gm",
+      "model.json",
+      "optimizer-critic-000002.bin",
+      "optimizer-nll-000002.bin",
+      "weights-000002.bin",
+    ]);
     const ck = loadCheckpoint(d);
     expect(ck.meta).toEqual(meta(2));
     expect(ck.source).toBe(SOURCE);
@@ -128,7 +204,10 @@ describe("saveCheckpoint / loadCheckpoint", () => {
     expect(values(ck.weights.get("f0_logistic/w"))).toEqual([5, -1.5, 0, 2, 3, -0]);
     expect(values(ck.weights.get("f0_logistic/b"))).toEqual(Array.from(Float32Array.from([1.25, 1e-30, -7])));
     expect(Object.keys(ck.optimizers).sort()).toEqual(["critic", "nll"]);
-    expect(ck.optimizers.nll.map((t) => [t.name, t.dtype, t.shape])).toEqual([["iter", "int32", []], ["f0_logistic/w/m", "float32", [3]]]);
+    expect(ck.optimizers.nll.map((t) => [t.name, t.dtype, t.shape])).toEqual([
+      ["iter", "int32", []],
+      ["f0_logistic/w/m", "float32", [3]],
+    ]);
     expect(ck.optimizers.nll[0].values).toBeInstanceOf(Int32Array);
     expect(values(ck.optimizers.nll[0])).toEqual([15]);
     expect(values(ck.optimizers.critic[0])).toEqual([-5]);
@@ -138,7 +217,10 @@ describe("saveCheckpoint / loadCheckpoint", () => {
     const d = await newRun();
     const j = modelJson(d);
     const bytes = readFileSync(join(d, j.weightsManifest[0].paths[0]));
-    const decoded = tf.io.decodeWeights(new Uint8Array(bytes).buffer, j.weightsManifest[0].weights as tf.io.WeightsManifestEntry[]);
+    const decoded = tf.io.decodeWeights(
+      new Uint8Array(bytes).buffer,
+      j.weightsManifest[0].weights as tf.io.WeightsManifestEntry[],
+    );
     expect(Array.from(decoded["f0_logistic/w"].dataSync())).toEqual([1, -1.5, 0, 2, 3, -0]);
     expect(decoded["f0_logistic/w"].shape).toEqual([2, 3]);
     tf.dispose(Object.values(decoded));
@@ -151,32 +233,50 @@ describe("saveCheckpoint / loadCheckpoint", () => {
     const shape = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 });
     const spec = fc.record({ shape, int: fc.boolean(), seed: fc.integer() });
     await fc.assert(
-      fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 4 }), fc.array(spec, { maxLength: 3 }), async (ws, os) => {
-        const finite = (v: number) => (Number.isNaN(v) ? 0.5 : Math.sign(v) * 3.4e38);
-        const make = (s: { shape: number[]; int: boolean; seed: number }, i: number, weight: boolean) => {
-          const n = s.shape.reduce((a, b) => a * b, 1);
-          // Finite floats of every magnitude (weights must be finite), and every int32.
-          const bits = new Uint32Array(n).map((_, j) => Math.imul(s.seed ^ (j + 1), 2654435761) >>> 0);
-          const vals = !weight && s.int ? new Int32Array(bits.buffer) : new Float32Array(bits.buffer).map((v) => (Number.isFinite(v) ? v : finite(v)));
-          return { name: `t${i}`, tensor: tf.tensor(vals, s.shape, vals instanceof Int32Array ? "int32" : "float32") };
-        };
-        const weights = ws.map((s, i) => make(s, i, true));
-        const opt = os.map((s, i) => make(s, i, false));
-        try {
-          await saveCheckpoint(d, meta(++g), weights, { nll: opt }, SOURCE);
-          const ck = loadCheckpoint(d);
-          const same = (a: { values: Float32Array | Int32Array }, t: tf.Tensor) =>
-            Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength).equals(Buffer.from((t.dataSync() as Float32Array).buffer));
-          expect(weights.every((w) => same(ck.weights.get(w.name)!, w.tensor) && ck.weights.get(w.name)!.shape.join() === w.tensor.shape.join())).toBe(true);
-          expect((ck.optimizers.nll ?? []).length).toBe(opt.length);
-          opt.forEach((o, i) => {
-            expect(same(ck.optimizers.nll[i], o.tensor)).toBe(true);
-            expect(ck.optimizers.nll[i].dtype).toBe(o.tensor.dtype);
-          });
-        } finally {
-          tf.dispose([...weights, ...opt].map((t) => t.tensor));
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(spec, { minLength: 1, maxLength: 4 }),
+        fc.array(spec, { maxLength: 3 }),
+        async (ws, os) => {
+          const finite = (v: number) => (Number.isNaN(v) ? 0.5 : Math.sign(v) * 3.4e38);
+          const make = (s: { shape: number[]; int: boolean; seed: number }, i: number, weight: boolean) => {
+            const n = s.shape.reduce((a, b) => a * b, 1);
+            // Finite floats of every magnitude (weights must be finite), and every int32.
+            const bits = new Uint32Array(n).map((_, j) => Math.imul(s.seed ^ (j + 1), 2654435761) >>> 0);
+            const vals =
+              !weight && s.int
+                ? new Int32Array(bits.buffer)
+                : new Float32Array(bits.buffer).map((v) => (Number.isFinite(v) ? v : finite(v)));
+            return {
+              name: `t${i}`,
+              tensor: tf.tensor(vals, s.shape, vals instanceof Int32Array ? "int32" : "float32"),
+            };
+          };
+          const weights = ws.map((s, i) => make(s, i, true));
+          const opt = os.map((s, i) => make(s, i, false));
+          try {
+            await saveCheckpoint(d, meta(++g), weights, { nll: opt }, SOURCE);
+            const ck = loadCheckpoint(d);
+            const same = (a: { values: Float32Array | Int32Array }, t: tf.Tensor) =>
+              Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength).equals(
+                Buffer.from((t.dataSync() as Float32Array).buffer),
+              );
+            expect(
+              weights.every(
+                (w) =>
+                  same(ck.weights.get(w.name)!, w.tensor) &&
+                  ck.weights.get(w.name)!.shape.join() === w.tensor.shape.join(),
+              ),
+            ).toBe(true);
+            expect((ck.optimizers.nll ?? []).length).toBe(opt.length);
+            opt.forEach((o, i) => {
+              expect(same(ck.optimizers.nll[i], o.tensor)).toBe(true);
+              expect(ck.optimizers.nll[i].dtype).toBe(o.tensor.dtype);
+            });
+          } finally {
+            tf.dispose([...weights, ...opt].map((t) => t.tensor));
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -187,7 +287,10 @@ describe("saveCheckpoint / loadCheckpoint", () => {
       const { loadCheckpoint } = await import(${JSON.stringify(join(root, "src/models/checkpoint.ts"))});
       const ck = loadCheckpoint(${JSON.stringify(d)});
       console.log(JSON.stringify({ w: Array.from(ck.weights.get("f0_logistic/w").values), tf: globalThis._tfengine !== undefined }));`;
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ w: [1, -1.5, 0, 2, 3, 0], tf: false });
   });
@@ -201,75 +304,180 @@ describe("saveCheckpoint / loadCheckpoint", () => {
     writeFileSync(join(d, "optimizer-000003.bin"), Buffer.from(o.buffer));
     writeFileSync(join(d, "model.gm"), SOURCE);
     const old = {
-      version: "0.1.0", model: "M", sourceFile: "m.gm", source: "model.gm", params: "3", dim: 3,
-      settings: { epochs: 5, batch: 100, lr: 0.001, seed: 1, smoothing: 1, data: { source: "mnist" }, split: [0.8, 0.2], backend: "wasm" },
+      version: "0.1.0",
+      model: "M",
+      sourceFile: "m.gm",
+      source: "model.gm",
+      params: "3",
+      dim: 3,
+      settings: {
+        epochs: 5,
+        batch: 100,
+        lr: 0.001,
+        seed: 1,
+        smoothing: 1,
+        data: { source: "mnist" },
+        split: [0.8, 0.2],
+        backend: "wasm",
+      },
       history: [{ epoch: 1, trainNll: 90.5, testNll: 91.25, seconds: 2, imagesPerSecond: 5000 }],
-      epoch: 1, partial: { batches: 7, lossSum: 630, images: 700, seconds: 0.5 }, generation: 3, finished: false,
+      epoch: 1,
+      partial: { batches: 7, lossSum: 630, images: 700, seconds: 0.5 },
+      generation: 3,
+      finished: false,
       optimizer: { paths: ["optimizer-000003.bin"], weights: [{ name: "iter", shape: [], dtype: "int32" }] },
     };
-    writeFileSync(join(d, "model.json"), JSON.stringify({ format: "gm-checkpoint", generatedBy: "gm 0.1.0", convertedBy: null, modelTopology: null,
-      weightsManifest: [{ paths: ["weights-000003.bin"], weights: [{ name: "f0_logistic/b", shape: [3], dtype: "float32" }] }],
-      userDefinedMetadata: { gm: old } }));
+    writeFileSync(
+      join(d, "model.json"),
+      JSON.stringify({
+        format: "gm-checkpoint",
+        generatedBy: "gm 0.1.0",
+        convertedBy: null,
+        modelTopology: null,
+        weightsManifest: [
+          { paths: ["weights-000003.bin"], weights: [{ name: "f0_logistic/b", shape: [3], dtype: "float32" }] },
+        ],
+        userDefinedMetadata: { gm: old },
+      }),
+    );
     const ck = loadCheckpoint(d);
-    expect(ck.meta.history).toEqual([{ epoch: 1, train: { nll: 90.5 }, test: { nll: 91.25 }, seconds: 2, imagesPerSecond: 5000 }]);
+    expect(ck.meta.history).toEqual([
+      { epoch: 1, train: { nll: 90.5 }, test: { nll: 91.25 }, seconds: 2, imagesPerSecond: 5000 },
+    ]);
     expect(ck.meta.partial).toEqual({ batches: 7, step: 7, sums: { nll: 630 }, images: 700, seconds: 0.5 });
     expect(values(ck.weights.get("f0_logistic/b"))).toEqual([1, 2, 3]);
     expect(ck.optimizers.nll.map((t) => [t.name, Array.from(t.values)])).toEqual([["iter", [4]]]);
     // Resuming it writes generation 4 in the new format and removes 0.1's files.
     prepareRunDir(d, { resume: true });
     await writeRun(d, 4);
-    expect(readdirSync(d).sort()).toEqual(["model.gm", "model.json", "optimizer-critic-000004.bin", "optimizer-nll-000004.bin", "weights-000004.bin"]);
+    expect(readdirSync(d).sort()).toEqual([
+      "model.gm",
+      "model.json",
+      "optimizer-critic-000004.bin",
+      "optimizer-nll-000004.bin",
+      "weights-000004.bin",
+    ]);
   });
 });
 
 describe("hostile or damaged run directories: one CheckpointError naming the file", () => {
   const W = "weights-000001.bin";
-  const gmMeta = (j: Record<string, any>) => j.userDefinedMetadata.gm;
+  const gmMeta = (j: Json) => j.userDefinedMetadata.gm;
   // [label, damage (returns the file the message must name), code]
   const cases: Array<[string, (d: string) => string, string]> = [
-    ["source ../../../../etc/passwd", (d) => (editJson(d, (j) => (gmMeta(j).source = "../../../../etc/passwd")), join(d, "model.json")), "C0104"],
-    ["source /etc/passwd", (d) => (editJson(d, (j) => (gmMeta(j).source = "/etc/passwd")), join(d, "model.json")), "C0104"],
-    ["weights path ../x.bin", (d) => (editJson(d, (j) => (j.weightsManifest[0].paths = ["../x.bin"])), join(d, "model.json")), "C0104"],
-    ["optimizer path sub/x.bin", (d) => (editJson(d, (j) => (gmMeta(j).optimizers.nll.paths = ["sub/x.bin"])), join(d, "model.json")), "C0104"],
-    ["source a symbolic link to /etc/passwd", (d) => (unlinkSync(join(d, "model.gm")), symlinkSync("/etc/passwd", join(d, "model.gm")), join(d, "model.gm")), "C0105"],
+    [
+      "source ../../../../etc/passwd",
+      (d) => (editJson(d, (j) => (gmMeta(j).source = "../../../../etc/passwd")), join(d, "model.json")),
+      "C0104",
+    ],
+    [
+      "source /etc/passwd",
+      (d) => (editJson(d, (j) => (gmMeta(j).source = "/etc/passwd")), join(d, "model.json")),
+      "C0104",
+    ],
+    [
+      "weights path ../x.bin",
+      (d) => (editJson(d, (j) => (j.weightsManifest[0].paths = ["../x.bin"])), join(d, "model.json")),
+      "C0104",
+    ],
+    [
+      "optimizer path sub/x.bin",
+      (d) => (editJson(d, (j) => (gmMeta(j).optimizers.nll.paths = ["sub/x.bin"])), join(d, "model.json")),
+      "C0104",
+    ],
+    [
+      "source a symbolic link to /etc/passwd",
+      (d) => (unlinkSync(join(d, "model.gm")), symlinkSync("/etc/passwd", join(d, "model.gm")), join(d, "model.gm")),
+      "C0105",
+    ],
     ["weights file replaced by a folder", (d) => (unlinkSync(join(d, W)), mkdirSync(join(d, W)), join(d, W)), "C0105"],
     ["weights file missing", (d) => (unlinkSync(join(d, W)), join(d, W)), "C0105"],
     ["weights truncated", (d) => (truncateSync(join(d, W), 10), join(d, W)), "C0106"],
-    ["a weight's shape enlarged to 10^15 elements", (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].shape = [1e15])), join(d, W)), "C0106"],
-    ["flipped bytes whose values stay finite", (d) => {
-      const b = readFileSync(join(d, W));
-      b[1] ^= 0x40; // a low mantissa byte of the first float: still finite
-      expect(Number.isFinite(new Float32Array(b.buffer, b.byteOffset, 6)[0])).toBe(true);
-      writeFileSync(join(d, W), b);
-      return join(d, W);
-    }, "C0107"],
-    ["optimizer bytes flipped", (d) => {
-      const f = join(d, "optimizer-nll-000001.bin");
-      const b = readFileSync(f);
-      b[5] ^= 1;
-      writeFileSync(f, b);
-      return f;
-    }, "C0107"],
-    ["the source edited", (d) => (writeFileSync(join(d, "model.gm"), SOURCE.replace("logistic", "nade(hidden = 2)")), join(d, "model.gm")), "C0107"],
+    [
+      "a weight's shape enlarged to 10^15 elements",
+      (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].shape = [1e15])), join(d, W)),
+      "C0106",
+    ],
+    [
+      "flipped bytes whose values stay finite",
+      (d) => {
+        const b = readFileSync(join(d, W));
+        b[1] ^= 0x40; // a low mantissa byte of the first float: still finite
+        expect(Number.isFinite(new Float32Array(b.buffer, b.byteOffset, 6)[0])).toBe(true);
+        writeFileSync(join(d, W), b);
+        return join(d, W);
+      },
+      "C0107",
+    ],
+    [
+      "optimizer bytes flipped",
+      (d) => {
+        const f = join(d, "optimizer-nll-000001.bin");
+        const b = readFileSync(f);
+        b[5] ^= 1;
+        writeFileSync(f, b);
+        return f;
+      },
+      "C0107",
+    ],
+    [
+      "the source edited",
+      (d) => (writeFileSync(join(d, "model.gm"), SOURCE.replace("logistic", "nade(hidden = 2)")), join(d, "model.gm")),
+      "C0107",
+    ],
     ["checksums removed", (d) => (editJson(d, (j) => (gmMeta(j).sha256 = {})), join(d, W)), "C0107"],
-    ["a NaN weight with its checksum updated", (d) => {
-      const b = readFileSync(join(d, W));
-      b.writeFloatLE(Number.NaN, 0);
-      writeFileSync(join(d, W), b);
-      editJson(d, (j) => (gmMeta(j).sha256[W] = createHash("sha256").update(b).digest("hex")));
-      return join(d, W);
-    }, "C0108"],
+    [
+      "a NaN weight with its checksum updated",
+      (d) => {
+        const b = readFileSync(join(d, W));
+        b.writeFloatLE(Number.NaN, 0);
+        writeFileSync(join(d, W), b);
+        editJson(d, (j) => (gmMeta(j).sha256[W] = createHash("sha256").update(b).digest("hex")));
+        return join(d, W);
+      },
+      "C0108",
+    ],
     ["settings.batch = 0", (d) => (editJson(d, (j) => (gmMeta(j).settings.batch = 0)), join(d, "model.json")), "C0103"],
-    ["a weight's dtype edited to int32", (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].dtype = "int32")), join(d, "model.json")), "C0103"],
+    [
+      "a weight's dtype edited to int32",
+      (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].dtype = "int32")), join(d, "model.json")),
+      "C0103",
+    ],
     ["a string seed", (d) => (editJson(d, (j) => (gmMeta(j).settings.seed = "1")), join(d, "model.json")), "C0103"],
-    ["an infinite learning rate (1e999)", (d) => (writeFileSync(join(d, "model.json"), readFileSync(join(d, "model.json"), "utf8").replace(/"lr":\s*0\.001/, '"lr": 1e999')), join(d, "model.json")), "C0103"],
+    [
+      "an infinite learning rate (1e999)",
+      (d) => (
+        writeFileSync(
+          join(d, "model.json"),
+          readFileSync(join(d, "model.json"), "utf8").replace(/"lr":\s*0\.001/, '"lr": 1e999'),
+        ),
+        join(d, "model.json")
+      ),
+      "C0103",
+    ],
     ["a negative epoch", (d) => (editJson(d, (j) => (gmMeta(j).epoch = -1)), join(d, "model.json")), "C0103"],
-    ["a negative shape", (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].shape = [-2, 3])), join(d, "model.json")), "C0103"],
+    [
+      "a negative shape",
+      (d) => (editJson(d, (j) => (j.weightsManifest[0].weights[0].shape = [-2, 3])), join(d, "model.json")),
+      "C0103",
+    ],
     ["history as a string", (d) => (editJson(d, (j) => (gmMeta(j).history = "none")), join(d, "model.json")), "C0103"],
     ["an unknown format version", (d) => (editJson(d, (j) => (j.formatVersion = 99)), join(d, "model.json")), "C0103"],
-    ["garbage model.json", (d) => (writeFileSync(join(d, "model.json"), "{ this is not JSON"), join(d, "model.json")), "C0102"],
-    ["model.json that is JSON but not a checkpoint", (d) => (writeFileSync(join(d, "model.json"), "null"), join(d, "model.json")), "C0102"],
-    ["model.json a folder", (d) => (unlinkSync(join(d, "model.json")), mkdirSync(join(d, "model.json")), join(d, "model.json")), "C0102"],
+    [
+      "garbage model.json",
+      (d) => (writeFileSync(join(d, "model.json"), "{ this is not JSON"), join(d, "model.json")),
+      "C0102",
+    ],
+    [
+      "model.json that is JSON but not a checkpoint",
+      (d) => (writeFileSync(join(d, "model.json"), "null"), join(d, "model.json")),
+      "C0102",
+    ],
+    [
+      "model.json a folder",
+      (d) => (unlinkSync(join(d, "model.json")), mkdirSync(join(d, "model.json")), join(d, "model.json")),
+      "C0102",
+    ],
     ["no model.json", (d) => (unlinkSync(join(d, "model.json")), d), "C0101"],
   ];
 
@@ -285,7 +493,6 @@ describe("hostile or damaged run directories: one CheckpointError naming the fil
   });
 });
 
-
 describe("prepareRunDir", () => {
   it("creates a new directory (and its parents); accepts an empty one", () => {
     const d = join(dir, "prep", "a", "b");
@@ -300,7 +507,10 @@ describe("prepareRunDir", () => {
     writeFileSync(join(d, "weights-000001.bin"), "mine");
     writeFileSync(join(d, "optimizer-000002.bin"), "mine too");
     const e = thrown(() => prepareRunDir(d, { resume: false }));
-    expect([e.code, e.message]).toEqual(["C0202", `${d} is not empty and holds no gm run (it has 2 files, e.g. optimizer-000002.bin); gm will not write into it`]);
+    expect([e.code, e.message]).toEqual([
+      "C0202",
+      `${d} is not empty and holds no gm run (it has 2 files, e.g. optimizer-000002.bin); gm will not write into it`,
+    ]);
     expect(readdirSync(d).sort()).toEqual(["optimizer-000002.bin", "weights-000001.bin"]);
   });
 
@@ -310,10 +520,16 @@ describe("prepareRunDir", () => {
     expect(thrown(() => prepareRunDir(f, { resume: false })).code).toBe("C0201");
     expect(thrown(() => prepareRunDir(f, { resume: true })).code).toBe("C0201");
     const under = thrown(() => prepareRunDir(join(f, "run"), { resume: false }));
-    expect([under.code, under.message]).toEqual(["R0103", `cannot create ${join(f, "run")}: a part of the path is not a directory`]);
+    expect([under.code, under.message]).toEqual([
+      "R0103",
+      `cannot create ${join(f, "run")}: a part of the path is not a directory`,
+    ]);
     const t0 = performance.now();
     const proc = thrown(() => prepareRunDir("/proc/x", { resume: false }));
-    expect([proc.code, proc.message]).toEqual(["R0103", "cannot create /proc/x: that place does not exist and cannot be created"]);
+    expect([proc.code, proc.message]).toEqual([
+      "R0103",
+      "cannot create /proc/x: that place does not exist and cannot be created",
+    ]);
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
@@ -336,7 +552,14 @@ describe("prepareRunDir", () => {
     writeFileSync(join(d, "optimizer-nll-000002.bin"), "orphan");
     writeFileSync(join(d, "notes.txt"), "the user's");
     prepareRunDir(d, { resume: true });
-    expect(readdirSync(d).sort()).toEqual(["model.gm", "model.json", "notes.txt", "optimizer-critic-000001.bin", "optimizer-nll-000001.bin", "weights-000001.bin"]);
+    expect(readdirSync(d).sort()).toEqual([
+      "model.gm",
+      "model.json",
+      "notes.txt",
+      "optimizer-critic-000001.bin",
+      "optimizer-nll-000001.bin",
+      "weights-000001.bin",
+    ]);
     expect(loadCheckpoint(d).meta.generation).toBe(1);
   });
 
@@ -357,9 +580,13 @@ describe("atomic writes", () => {
   it("the temp file lives beside the target and is gone afterwards", () => {
     const d = join(dir, "atomic");
     const seen: string[] = [];
-    writeFileAtomic(join(d, "a.txt"), "hello", { renameSync: (from, to) => (seen.push(String(from)), renameSync(from, to)) });
+    writeFileAtomic(join(d, "a.txt"), "hello", {
+      renameSync: (from, to) => (seen.push(String(from)), renameSync(from, to)),
+    });
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatch(new RegExp(`^${d.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/\\.a\\.txt\\.tmp-${process.pid}-\\d+$`));
+    expect(seen[0]).toMatch(
+      new RegExp(`^${d.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/\\.a\\.txt\\.tmp-${process.pid}-\\d+$`),
+    );
     expect(readdirSync(d)).toEqual(["a.txt"]);
     expect(readFileSync(join(d, "a.txt"), "utf8")).toBe("hello");
   });
@@ -379,7 +606,11 @@ describe("atomic writes", () => {
     mkdirSync(d);
     writeFileSync(join(d, "a.txt"), "old");
     const e = thrown(() => writeFileAtomic(join(d, "a.txt"), "new", { writeSync: enospc }));
-    expect([e.code, e.exitStatus, e.message]).toEqual(["R0102", 1, `cannot write ${join(d, "a.txt")}: the disk is full`]);
+    expect([e.code, e.exitStatus, e.message]).toEqual([
+      "R0102",
+      1,
+      `cannot write ${join(d, "a.txt")}: the disk is full`,
+    ]);
     expect(readdirSync(d)).toEqual(["a.txt"]);
     expect(readFileSync(join(d, "a.txt"), "utf8")).toBe("old");
   });
@@ -390,11 +621,18 @@ describe("atomic writes", () => {
     const t = tensors(9);
     let writes = 0;
     // The weights of generation 2 are written, then the disk fills up on the optimizer file.
-    const writeFile = (path: string, bytes: string | Uint8Array) => writeFileAtomic(path, bytes, ++writes >= 2 ? { writeSync: enospc } : {});
+    const writeFile = (path: string, bytes: string | Uint8Array) =>
+      writeFileAtomic(path, bytes, ++writes >= 2 ? { writeSync: enospc } : {});
     try {
-      const err = await saveCheckpoint(d, meta(2), t.weights, t.optimizers, SOURCE, { writeFile }).then(() => null, (e: unknown) => e as GmError);
+      const err = await saveCheckpoint(d, meta(2), t.weights, t.optimizers, SOURCE, { writeFile }).then(
+        () => null,
+        (e: unknown) => e as GmError,
+      );
       expect(err).toBeInstanceOf(GmError);
-      expect([err!.code, err!.message]).toEqual(["R0102", `cannot write ${join(d, "optimizer-nll-000002.bin")}: the disk is full`]);
+      expect([err!.code, err!.message]).toEqual([
+        "R0102",
+        `cannot write ${join(d, "optimizer-nll-000002.bin")}: the disk is full`,
+      ]);
     } finally {
       t.dispose();
     }
@@ -403,7 +641,8 @@ describe("atomic writes", () => {
   });
 });
 
-const train = (gmFile: string, out: string, ...extra: string[]) => gm(["train", gmFile, "--out", out, "--data", data, "--batch", "20", ...QUIET_WASM, ...extra]);
+const train = (gmFile: string, out: string, ...extra: string[]) =>
+  gm(["train", gmFile, "--out", out, "--data", data, "--batch", "20", ...QUIET_WASM, ...extra]);
 
 describe("seeds", () => {
   it("on wasm: the same seed gives identical weights and samples, another seed different ones", async () => {
@@ -416,7 +655,19 @@ describe("seeds", () => {
     expect(runFile(a, "weights").equals(runFile(c, "weights"))).toBe(false);
     expect(readFileSync(join(a, "samples.png")).equals(readFileSync(join(b, "samples.png")))).toBe(true);
     const sample = async (run: string, seed: string) => {
-      const r = await gm(["sample", run, "-n", "32", "--seed", seed, "--json", "-o", join(run, `s${seed}.png`), "--backend", "wasm"]);
+      const r = await gm([
+        "sample",
+        run,
+        "-n",
+        "32",
+        "--seed",
+        seed,
+        "--json",
+        "-o",
+        join(run, `s${seed}.png`),
+        "--backend",
+        "wasm",
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout).samples as number[][];
     };
@@ -427,7 +678,24 @@ describe("seeds", () => {
 
   it("on cpu: the same seed gives identical weights, another seed different ones", async () => {
     const [a, b, c] = ["cpu-a", "cpu-b", "cpu-c"].map((d) => join(dir, d));
-    const cpu = (out: string, seed: string) => gm(["train", nade, "--out", out, "--data", data, "--batch", "40", "--epochs", "1", "--seed", seed, "--backend", "cpu", "-q"]);
+    const cpu = (out: string, seed: string) =>
+      gm([
+        "train",
+        nade,
+        "--out",
+        out,
+        "--data",
+        data,
+        "--batch",
+        "40",
+        "--epochs",
+        "1",
+        "--seed",
+        seed,
+        "--backend",
+        "cpu",
+        "-q",
+      ]);
     try {
       expect((await cpu(a, "7")).code).toBe(0);
       expect(tf.getBackend()).toBe("cpu");
@@ -473,39 +741,69 @@ describe("corrupt run directories: gm score exits 1 with one line naming the fil
   });
 
   const cases: Array<[string, (d: string) => string]> = [
-    ["truncated weights-*.bin", (d) => {
-      const f = join(d, readdirSync(d).find((x) => x.startsWith("weights-"))!);
-      truncateSync(f, 100);
-      return f;
-    }],
-    ["garbage model.json", (d) => {
-      writeFileSync(join(d, "model.json"), "{ this is not JSON");
-      return join(d, "model.json");
-    }],
-    ["model.json that is JSON but not a checkpoint", (d) => {
-      writeFileSync(join(d, "model.json"), "null");
-      return join(d, "model.json");
-    }],
-    ["model.json with a malformed manifest", (d) => {
-      const j = modelJson(d);
-      (j.weightsManifest[0] as unknown as Record<string, unknown>).paths = undefined;
-      writeFileSync(join(d, "model.json"), JSON.stringify(j));
-      return join(d, "model.json");
-    }],
-    ["missing model.gm", (d) => {
-      unlinkSync(join(d, "model.gm"));
-      return join(d, "model.gm");
-    }],
-    ["missing weights-*.bin", (d) => {
-      const f = join(d, readdirSync(d).find((x) => x.startsWith("weights-"))!);
-      unlinkSync(f);
-      return f;
-    }],
-    ["truncated optimizer-*.bin", (d) => {
-      const f = join(d, readdirSync(d).find((x) => x.startsWith("optimizer-"))!);
-      truncateSync(f, 3);
-      return f;
-    }],
+    [
+      "truncated weights-*.bin",
+      (d) => {
+        const f = join(
+          d,
+          readdirSync(d).find((x) => x.startsWith("weights-"))!,
+        );
+        truncateSync(f, 100);
+        return f;
+      },
+    ],
+    [
+      "garbage model.json",
+      (d) => {
+        writeFileSync(join(d, "model.json"), "{ this is not JSON");
+        return join(d, "model.json");
+      },
+    ],
+    [
+      "model.json that is JSON but not a checkpoint",
+      (d) => {
+        writeFileSync(join(d, "model.json"), "null");
+        return join(d, "model.json");
+      },
+    ],
+    [
+      "model.json with a malformed manifest",
+      (d) => {
+        const j = modelJson(d);
+        (j.weightsManifest[0] as unknown as Record<string, unknown>).paths = undefined;
+        writeFileSync(join(d, "model.json"), JSON.stringify(j));
+        return join(d, "model.json");
+      },
+    ],
+    [
+      "missing model.gm",
+      (d) => {
+        unlinkSync(join(d, "model.gm"));
+        return join(d, "model.gm");
+      },
+    ],
+    [
+      "missing weights-*.bin",
+      (d) => {
+        const f = join(
+          d,
+          readdirSync(d).find((x) => x.startsWith("weights-"))!,
+        );
+        unlinkSync(f);
+        return f;
+      },
+    ],
+    [
+      "truncated optimizer-*.bin",
+      (d) => {
+        const f = join(
+          d,
+          readdirSync(d).find((x) => x.startsWith("optimizer-"))!,
+        );
+        truncateSync(f, 3);
+        return f;
+      },
+    ],
   ];
 
   it.each(cases)("%s", async (label, corrupt) => {
@@ -538,13 +836,18 @@ describe("gm score on a hostile run directory", () => {
     const r = await gm(["score", d, "--backend", "wasm"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr.split("\n")[0]).toBe(`error[C0104]: ${join(d, "model.json")} names the run's .gm source "../../../../etc/passwd", which is not a plain file name inside the run directory; refusing to read it`);
+    expect(r.stderr.split("\n")[0]).toBe(
+      `error[C0104]: ${join(d, "model.json")} names the run's .gm source "../../../../etc/passwd", which is not a plain file name inside the run directory; refusing to read it`,
+    );
     expect(r.stderr).not.toContain("root:");
   });
 });
 
 describe("divergence (a huge --lr)", () => {
-  it.each([["nade", () => nade], ["logistic", () => logistic]] as const)("%s in epoch 1: exit 1, 'diverged', no checkpoint written or claimed", async (_name, file) => {
+  it.each([
+    ["nade", () => nade],
+    ["logistic", () => logistic],
+  ] as const)("%s in epoch 1: exit 1, 'diverged', no checkpoint written or claimed", async (_name, file) => {
     const out = join(dir, `nan-${_name}`);
     const r = await train(file(), out, "--epochs", "3", "--lr", "1e6");
     expect(r.code).toBe(1);
