@@ -26,12 +26,16 @@ import { decodeHash, encodeSource } from "./share";
 /** One update's timing, in milliseconds from the keystroke (the input event's time stamp). */
 export interface Timing {
   readonly example: string;
-  /** Keystroke → count, diagnostics, checks and factorization on screen. */
+  /** Keystroke → count, parameter table, diagnostics and checks updated. */
   readonly views: number;
   /** Of which the compile itself. */
   readonly compile: number;
-  /** Keystroke → graph laid out and drawn (absent when the DOT did not change). */
-  graph?: number;
+  /** Keystroke → the factorization, query, pixel grid and derivation updated too (a later task). */
+  rest?: number;
+  /** Keystroke → the next frame painted with the count and diagnostics (requestAnimationFrame, then a task). */
+  frame?: number;
+  /** Keystroke → graph laid out and drawn; null when no layout was needed (the DOT did not change, or no model compiled). */
+  graph?: number | null;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -58,6 +62,23 @@ let graphToken = 0;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
+
+const memo = new Map<string, unknown>();
+
+/**
+ * `make()`, remembered under the text of the model's block: a model is self-contained, so an
+ * edit elsewhere in the file (or a space typed and removed) reuses its views.
+ */
+function memoized<T>(kind: string, m: ModelIR, make: () => T): T {
+  const decl = state.result?.ast.models.find((d) => d.name.name === m.name);
+  if (!decl) return make();
+  const key = `${kind}\u0000${state.result!.text.slice(decl.span.start.offset, decl.span.end.offset)}`;
+  if (memo.has(key)) return memo.get(key) as T;
+  if (memo.size > 200) memo.clear();
+  const value = make();
+  memo.set(key, value);
+  return value;
+}
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -160,9 +181,13 @@ function renderModelPicker(): void {
 }
 
 function renderParams(m: ModelIR): void {
+  $("total").textContent = `total ${count(m.params)}`;
+  $("total").dataset.total = m.params.toString();
+  $("params").innerHTML = memoized("params", m, () => paramsHtml(m));
+}
+
+function paramsHtml(m: ModelIR): string {
   const r = paramsReport(m);
-  $("total").textContent = `total ${count(r.total)}`;
-  $("total").dataset.total = r.total.toString();
   // One statement under `for` gives one factor per element: show it as one row with the sum.
   const groups = new Map<string, ParamsRow[]>();
   for (const row of r.rows) {
@@ -181,17 +206,18 @@ function renderParams(m: ModelIR): void {
     })
     .join("");
   const refs = r.reference.filter((x) => x.fullyDependent !== null);
-  $("params").innerHTML =
+  return (
     `<table><tr><th>factor group</th><th>parents</th><th>table shape / network</th><th>parameters</th><th>closed form</th></tr>${rows}</table>` +
     (refs.length
       ? `<p>reference points (observed variables):</p><table id="reference"><tr><th>variable</th><th>elements</th><th>fully dependent Π k − 1</th><th>fully independent Σ (k − 1)</th></tr>${refs
           .map((x) => `<tr><td>${esc(x.variable)}</td><td class="n">${x.elements}</td><td class="n">${count(x.fullyDependent)}</td><td class="n">${count(x.fullyIndependent)}</td></tr>`)
           .join("")}</table>`
-      : "");
+      : "")
+  );
 }
 
 function renderFactorization(m: ModelIR): void {
-  $("factorization").innerHTML = katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" });
+  $("factorization").innerHTML = memoized("factorization", m, () => katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" }));
 }
 
 /** Every model's `check` lines: passing, failing (with the message and trail), or not run. */
@@ -322,9 +348,9 @@ function renderSteps(m: ModelIR | null): void {
   const starts = (m?.factors ?? []).filter((f) => f.family === "chain" || f.family === "markov" || f.family === "logistic");
   const items = [
     ...starts.map((f) => `<li class="start">start: ${esc(f.source)} (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})</li>`),
-    ...shown.map((s, i) => `<li class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(derivationStep(m!, s))}</li>`),
+    ...(m ? memoized("steps", m, () => shown.map((s) => derivationStep(m, s))) : []).map((t, i) => `<li class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(t)}</li>`),
     steps.length > shown.length ? `<li class="future">… ${steps.length - shown.length} more steps</li>` : "",
-    m && state.step === shown.length ? `<li class="result">result: ${esc(factorization(m, "unicode"))}</li>` : "",
+    m && state.step === shown.length ? `<li class="result">result: ${esc(memoized("unicode", m, () => factorization(m, "unicode")))}</li>` : "",
   ];
   $("steps").innerHTML = m ? (steps.length ? items.join("") : "<li class=\"start\">(no assumption removed a parent)</li>") : "";
   $("step-at").textContent = steps.length ? `step ${state.step} of ${shown.length}` : "";
@@ -340,13 +366,13 @@ function dotOf(m: ModelIR): string {
   return toDot(m, { elements: m.n <= GRAPH_ELEMENTS.nodes && g.edgeCount() <= GRAPH_ELEMENTS.edges });
 }
 
-function renderGraph(m: ModelIR | null, done: (ms: number) => void): void {
+function renderGraph(m: ModelIR | null, done: (at: number | null) => void): void {
   const token = ++graphToken;
-  if (!m) return;
-  const dot = dotOf(m);
+  if (!m) return done(null);
+  const dot = memoized("dot", m, () => dotOf(m));
   if (dot === state.dot) {
     highlightGraph(m);
-    return;
+    return done(null);
   }
   graphviz ??= Graphviz.load();
   setTimeout(async () => {
@@ -394,28 +420,35 @@ function highlightGraph(m: ModelIR | null): void {
 // ---------------------------------------------------------------------------------------------
 // One update: compile, then every view
 
-function renderAll(fresh: boolean): void {
+/**
+ * Redraws every view: the count, parameter table, diagnostics and checks at once; the
+ * factorization, query, pixel grid and derivation through `later` (after an edit: the next task,
+ * so the count and diagnostics never wait for them).
+ */
+function renderAll(fresh: boolean, later: (fn: () => void) => void = (fn) => fn()): void {
   const r = state.result!;
   if (fresh) renderDiagnostics(r.diagnostics, r.text);
   renderModelPicker();
   const m = currentModel();
   document.body.classList.toggle("stale", !m);
   renderChecks(r);
-  if (m) {
-    renderParams(m);
+  if (m) renderParams(m);
+  const teaching = teachingComment(r.text);
+  $("teaching").textContent = teaching;
+  $("about").hidden = !teaching;
+  later(() => {
+    if (!m) return;
     renderFactorization(m);
     renderQuery(m);
     renderPixels(m);
     renderSteps(m);
-  }
-  const teaching = teachingComment(r.text);
-  $("teaching").textContent = teaching;
-  $("about").hidden = !teaching;
+  });
 }
 
 let pendingStamp: number | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let lastCompile = 0;
+let updates = 0;
 let hashTimer: ReturnType<typeof setTimeout> | null = null;
 
 /** Compiles the editor's text and redraws; `stamp` is when the user acted. */
@@ -425,12 +458,20 @@ function update(stamp = performance.now()): void {
   state.result = compileText(text, FILE);
   lastCompile = performance.now() - t0;
   state.selectedCheck = -1;
-  renderAll(true);
+  let rest = () => {};
+  renderAll(true, (fn) => (rest = fn));
   const views = performance.now() - stamp;
   const timing: Timing = { example: state.example, views, compile: lastCompile };
   timings.push(timing);
+  requestAnimationFrame(() => setTimeout(() => (timing.frame = performance.now() - stamp), 0));
   $("status").textContent = `compiled in ${lastCompile.toFixed(1)} ms · updated ${views.toFixed(1)} ms after the keystroke`;
-  renderGraph(currentModel(), (t) => (timing.graph = t - stamp));
+  const token = ++updates;
+  setTimeout(() => {
+    if (token !== updates) return; // a newer edit redraws everything
+    rest();
+    timing.rest = performance.now() - stamp;
+    renderGraph(currentModel(), (t) => (timing.graph = t === null ? null : t - stamp));
+  }, 0);
   if (hashTimer) clearTimeout(hashTimer);
   hashTimer = setTimeout(saveHash, 300);
 }
@@ -549,12 +590,14 @@ async function start(): Promise<void> {
 
 declare global {
   interface Window {
-    /** For tests and bench/playground.ts: the update timings and a promise of the first graph. */
-    gm: { timings: Timing[]; ready: Promise<void>; graphviz: () => Promise<Graphviz> };
+    /** For tests and bench/playground.bench.ts: the update timings, the first load, whether every view is up to date. */
+    gm: { timings: Timing[]; ready: Promise<void>; graphviz: () => Promise<Graphviz>; settled: () => boolean };
   }
 }
 window.gm = {
   timings,
   ready: start().then(() => void (document.body.dataset.ready = "1")),
   graphviz: () => (graphviz ??= Graphviz.load()),
+  // Every view shows the editor's text: compiled, the later views drawn and the graph laid out.
+  settled: () => timer === null && state.result?.text === source.value && timings.length > 0 && timings[timings.length - 1].graph !== undefined,
 };

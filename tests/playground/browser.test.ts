@@ -16,6 +16,26 @@ import { compileText, formatElements, markovBlanket, paramsReport, parse, parseC
 import { REPO } from "../dsl/helpers.js";
 import { buildAll, serve, type Server } from "./helpers";
 
+// Callbacks given to page.evaluate run in the page; the tests compile without the DOM library,
+// so the few page globals they touch are declared here, as narrowly as they are used.
+interface PageElement {
+  value: string;
+  dataset: Record<string, string | undefined>;
+  focus(): void;
+  setSelectionRange(a: number, b: number): void;
+  getAttribute(name: string): string | null;
+}
+type HTMLTextAreaElement = PageElement;
+type HTMLOptionElement = PageElement;
+type HTMLElement = PageElement;
+declare const window: { gm: { timings: unknown[]; settled: () => boolean } };
+declare const location: { hash: string };
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): { length: number };
+  fonts: { ready: Promise<unknown>; [Symbol.iterator](): Iterator<{ status: string }> };
+};
+
 const CHROMIUM = process.env.GM_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(REPO, "test-artifacts", "playground");
 const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".gm")).sort();
@@ -35,8 +55,7 @@ async function shot(name: string): Promise<void> {
 async function pick(name: string): Promise<void> {
   const renders = await page.evaluate(() => window.gm.timings.length);
   await page.selectOption("#examples", name);
-  await page.waitForFunction((n) => window.gm.timings.length > n, renders);
-  await page.waitForSelector("#graph svg");
+  await page.waitForFunction((n) => window.gm.timings.length > n && window.gm.settled(), renders);
 }
 
 /** Replaces the first occurrence of `from` in the editor by typing `to` over it, as a user would. */
@@ -50,8 +69,7 @@ async function retype(from: string, to: string): Promise<void> {
   const n = await page.evaluate(() => window.gm.timings.length);
   if (to === "") await page.keyboard.press("Backspace");
   else await page.keyboard.type(to);
-  await page.waitForFunction((k) => window.gm.timings.length > k && document.querySelector<HTMLTextAreaElement>("#source")!.value.length >= 0, n);
-  await page.waitForTimeout(50);
+  await page.waitForFunction((k) => window.gm.timings.length > k && window.gm.settled(), n);
 }
 
 const editorText = () => page.$eval("#source", (t) => (t as HTMLTextAreaElement).value);
@@ -77,7 +95,7 @@ beforeAll(async () => {
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(server.url);
   await page.waitForSelector("body[data-ready]");
-  await page.waitForSelector("#graph svg");
+  await page.waitForFunction(() => window.gm.settled());
 });
 
 afterAll(async () => {
