@@ -843,6 +843,50 @@ describe("gm score on a hostile run directory", () => {
   });
 });
 
+describe("gm in a child process, as an unlucky user runs it", () => {
+  /** `gm argv…` as a child process (through tsx, so no build is needed), killed after 60 s. */
+  const child = (...argv: string[]) => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...argv], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    return { status: r.status, signal: r.signal, stderr: r.stderr, stdout: r.stdout };
+  };
+
+  it("--out /proc/x, a file, or a path through a file: one line naming it at once, exit 1 (never a hang, never 70)", () => {
+    const f = join(dir, "out-is-a-file");
+    writeFileSync(f, "x");
+    const cases: Array<[string, string]> = [
+      ["/proc/x", "error[R0103]: cannot create /proc/x: that place does not exist and cannot be created"],
+      [f, `error[C0201]: ${f} is a file; a run needs a directory`],
+      [join(f, "run"), `error[R0103]: cannot create ${join(f, "run")}: a part of the path is not a directory`],
+    ];
+    for (const [out, line] of cases) {
+      const r = child("train", logistic, "--out", out, "--data", data, "--epochs", "1", "--backend", "wasm", "-q");
+      expect(r.signal, `${out}: killed after 60 s (a hang)`).toBeNull();
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr.split("\n")[0]).toBe(line);
+      expect(hasStack(r.stderr)).toBe(false);
+    }
+    expect(readFileSync(f, "utf8")).toBe("x");
+  });
+
+  it("gm sample RUN -o /tmp: R0103, and no temp file appears in / or /tmp", async () => {
+    const d = join(dir, "sample-to-dir");
+    expect((await train(logistic, d, "--epochs", "1")).code).toBe(0);
+    const temps = (p: string) => readdirSync(p).filter((n) => /\.tmp-\d+-\d+$/.test(n));
+    const [root0, tmp0] = [temps("/"), temps("/tmp")];
+    const r = child("sample", d, "-o", "/tmp", "--backend", "wasm");
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      "error[R0103]: cannot write /tmp: it is a directory\nhint: name a file inside it, e.g. /tmp/out.png\n",
+    );
+    expect(temps("/")).toEqual(root0);
+    expect(temps("/tmp")).toEqual(tmp0);
+  });
+});
+
 describe("divergence (a huge --lr)", () => {
   it.each([
     ["nade", () => nade],
