@@ -10,6 +10,7 @@
  * the codes that appear as string literals in src/ (U, I, D, B, M, C, R followed by four digits).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,6 +32,14 @@ import { gm, modelJson, removeDir, tempDir, writeBinaryIdx, writeModel } from ".
 import { idxBytes } from "../data/helpers";
 
 const root = resolve(import.meta.dirname, "../..");
+const hasTfjsNode = (() => {
+  try {
+    createRequire(import.meta.url).resolve("@tensorflow/tfjs-node");
+    return true;
+  } catch {
+    return false;
+  }
+})();
 let dir: string;
 let data: string;
 let nade: string;
@@ -198,7 +207,18 @@ const SITUATIONS: Record<string, () => Promise<Outcome>> = {
     ),
   D0405: () => lib(() => encodeIdx([], new Uint8Array(0))),
   B0101: () => lib(() => initBackend("nope" as never)),
-  B0102: () => train(nade, "--out", join(dir, "b0102"), "--data", data, "--backend", "tensorflow"),
+  // Through gm where @tensorflow/tfjs-node is absent (it is an optional peer); where it is installed, the error as raised.
+  B0102: () =>
+    hasTfjsNode
+      ? lib(() => {
+          throw new BackendError(
+            BACKEND_ERROR_CODES.notInstalled,
+            "tensorflow: package @tensorflow/tfjs-node is not installed (optional; `npm install @tensorflow/tfjs-node` on a machine with internet)",
+            "tensorflow",
+            "use `--backend wasm` (always installed), or install the package",
+          );
+        })
+      : train(nade, "--out", join(dir, "b0102"), "--data", data, "--backend", "tensorflow"),
   B0103: () =>
     lib(() => {
       throw new BackendError(
