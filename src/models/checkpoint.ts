@@ -305,6 +305,7 @@ function tryUnlink(path: string): void {
  * folder that holds no run (C0202), a place that cannot be written (R0103).
  */
 export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
+  if (dir.trim() === "") throw new UsageError("the run directory name is empty", "name one with --out DIR");
   let st: Stats | null = null;
   try {
     st = statSync(dir);

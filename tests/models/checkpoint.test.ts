@@ -533,6 +533,11 @@ describe("prepareRunDir", () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
+  it("an empty name is a usage error (U0100), not a write into the working directory", () => {
+    const e = thrown(() => prepareRunDir("", { resume: false }));
+    expect([e.code, e.exitStatus, e.message]).toEqual(["U0100", 2, "the run directory name is empty"]);
+  });
+
   it("--resume needs a run (U0202, exit 2); a new run over a run is U0201 (exit 2)", async () => {
     const empty = join(dir, "prep-empty");
     mkdirSync(empty);
