@@ -39,7 +39,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileText } from "../../src/compiler/compile";
 import { mlpParams } from "../../src/compiler/count";
 import { ElementGraph } from "../../src/compiler/graph";
@@ -497,6 +497,25 @@ describe("groups: MLP factors of one layout stored stacked and computed as one b
     } finally {
       m.dispose();
     }
+  });
+});
+
+describe("on the cpu backend", () => {
+  beforeAll(async () => {
+    await initBackend("cpu", { quiet: true });
+  });
+  afterAll(async () => {
+    await initBackend("wasm", { threads: 1, quiet: true });
+  });
+
+  it("normalization, chain rule (grouped batched matmuls included) and count hold", () => {
+    expect(tf.getBackend()).toBe("cpu");
+    const all: Check = (m, ir, seed) => {
+      normalization(m, ir, seed);
+      chainRuleOnce(m, seed, "cpu");
+      count(m, ir, seed);
+    };
+    fc.assert(prop(anyArb, all), { numRuns: RUNS(10) });
   });
 });
 
