@@ -8,8 +8,9 @@
  *
  * P = trainable parameters (the compiler's exact count): the weights, their gradients, Adam's
  * two moments and the JavaScript copy some families cache for sampling; A = floats of
- * activations per example (per factor: its targets, plus D·H for a network of hidden size H,
- * the pre-activations a tape keeps), B = examples per backend call.
+ * activations per example (per factor: its targets plus what its network keeps per example — a
+ * NADE's running pre-activation and hidden units, an MLP's layers, a PixelRNN's states),
+ * B = examples per backend call.
  */
 import type { ModelIR, NetworkSpec } from "../compiler/ir";
 import { MAX_TABLE_ENTRIES } from "./table";
@@ -27,7 +28,8 @@ function activationsPerExample(network: NetworkSpec | undefined, targets: number
   if (!network) return t;
   switch (network.kind) {
     case "nade":
-      return t + BigInt(network.d) * BigInt(network.hidden);
+      // The fused kernel keeps one running pre-activation per example (O(H)); its gradient recomputes.
+      return t + BigInt(network.d) + 2n * BigInt(network.hidden);
     case "mlp":
       return t + network.sizes.reduce((a, s) => a + BigInt(s), 0n);
     case "pixelrnn":
