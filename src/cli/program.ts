@@ -107,6 +107,7 @@ function buildProgram(): Command {
     .option("-o, --out <file>", "output file (default: RUN/samples-seedS.png, .csv or .json)")
     .option("--format <format>", "png (an image grid), csv (a header, one row per sample) or json", "png")
     .option("--json", "also print the samples as JSON")
+    .option("--manifold <side>", "a 2-D latent model's decoder over a side × side grid of z (default -o RUN/manifold.png)")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./sample")).runSample(dir, o)));
 
@@ -117,8 +118,35 @@ function buildProgram(): Command {
     .option("--data <source>", "data to score (default: the run's held-out split)")
     .option("--json", "JSON output")
     .option("--per-image", "per-image log-likelihoods (least likely first)")
+    .option("--samples <K>", "importance samples of a latent model's IWAE estimate", "1000")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./score")).runScore(dir, o)));
+
+  program
+    .command("embed")
+    .description("codes of the data through a latent-variable model: CSV/JSON, a linear probe beside pixels and a random projection, a latent scatter")
+    .argument("<run>", "run directory")
+    .option("--data <source>", "data to embed (default: the run's held-out split)")
+    .option("-o, --out <file>", "codes.csv or codes.json: one row per example (z1 … zd, label)")
+    .option("--probe", "linear softmax probe: train split → test accuracy, on codes, raw pixels and a random projection")
+    .option("--plot <png>", "scatter of the codes coloured by label (PCA to 2-D when d > 2)")
+    .option("--limit <n>", "at most n examples per split")
+    .option("--json", "JSON output")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (dir: string, o: Record<string, string>) => (await import("./embed")).runEmbed(dir, o)));
+
+  program
+    .command("anomaly")
+    .description("anomaly detection with the model's score: AUROC, AUPRC and FPR at 95 % TPR of a normal vs an anomalous set")
+    .argument("<run>", "run directory")
+    .option("--normal <source>", "normal examples (default: the run's held-out split)")
+    .option("--anomalous <source>", "anomalous examples: a data source or path, fashion_mnist, noise or inverted")
+    .option("--samples <K>", "importance samples of a VAE's IWAE estimate", "100")
+    .option("--limit <n>", "at most n examples of each set")
+    .option("--plot <png>", "histograms of the two sets' scores")
+    .option("--json", "JSON output")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (dir: string, o: Record<string, string>) => (await import("./anomaly")).runAnomaly(dir, o)));
 
   program
     .command("verify")
@@ -150,6 +178,11 @@ function buildProgram(): Command {
 /** Entry point: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // `gm` alone is a usage error: print the help where errors go, and exit 2.
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;

@@ -2,10 +2,12 @@
  * `gm sample RUN [-n 64] [--seed S] [-o FILE] [--format png|csv|json] [--json]`: samples from a
  * trained model, written as a PNG grid, or as numbers: CSV (a header naming each element, `x_1`,
  * `x_2_3`; one row per sample — the format `csv("…")` data reads back) or JSON. Flags and
- * rendering only: src/models/run.ts loads the run, samples and writes the grid.
+ * rendering only: src/models/run.ts loads the run, samples and writes the grid. `--manifold 20`:
+ * for a 2-D latent, the decoder's images over a 20 × 20 grid of z (the classic VAE picture).
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../data/atomic";
+import { manifoldPng } from "../models/eval/tasks";
 import { loadRun, sampleRun } from "../models/run";
 import { EXIT, UsageError } from "./io";
 
@@ -20,6 +22,8 @@ export interface SampleOptions {
   backend?: string;
   json?: boolean;
   format?: string;
+  /** Side of a grid over a 2-D latent: the decoder's images (VAE, AAE). */
+  manifold?: string;
 }
 
 /** Column names of the observed elements: `x_1`, `x_2_3` (1-based, row-major). */
@@ -47,8 +51,16 @@ export async function runSample(dir: string, opts: SampleOptions): Promise<numbe
   if (opts.seed?.trim() === "" || !Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number ≥ 0, got ${opts.seed}`);
   const format = (opts.format ?? "png") as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${opts.format}`);
+  const side = opts.manifold === undefined ? undefined : Number(opts.manifold);
+  if (side !== undefined && (!Number.isInteger(side) || side < 1 || side > 100)) throw new UsageError(`--manifold must be a whole number between 1 and 100, got ${opts.manifold}`);
   const run = await loadRun(dir, { backend: opts.backend });
   try {
+    if (side !== undefined) {
+      const file = opts.out ?? join(run.dir, "manifold.png");
+      writeFileAtomic(file, manifoldPng(run, side));
+      process.stderr.write(`wrote ${file}: the decoder of ${run.ir.name} over a ${side} × ${side} grid of z in [−2.5, 2.5]²\n`);
+      return EXIT.ok;
+    }
     if (format !== "png") {
       const t0 = performance.now();
       const samples = run.model.sample(n, seed);

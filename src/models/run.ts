@@ -31,7 +31,7 @@ import { loadCheckpoint, prepareRunDir, saveCheckpoint, type Checkpoint, type Ep
 import { Fitter, type FitPosition } from "./fit";
 import { curveSvg, gridPng, svgToPng } from "./images";
 import { checkpointName } from "./lookup";
-import type { GenerativeModel, ScoreKind } from "./model";
+import type { GenerativeModel, ScoreKind, ScoreOptions, ScoreResult } from "./model";
 import { buildModel, checkBuildable } from "./registry";
 import { ModelError } from "./types";
 
@@ -451,6 +451,8 @@ export interface RunScore {
   /** log p(x) per example (exact, a bound or an estimate: `kind`), nats. */
   values: Float64Array;
   kind: ScoreKind;
+  /** Second per-example figures (a VAE's ELBO beside its IWAE estimate), as the model gives them. */
+  extra?: ScoreResult["extra"];
   /** −mean of `values`: nats per example. */
   nll: number;
   /** `nll` / (dim · ln 2). */
@@ -466,7 +468,7 @@ export interface RunScore {
  * source's held-out part for the built-in datasets, or every example of a file or folder.
  * An implicit model (a GAN) has no likelihood: ModelError M0107.
  */
-export function scoreRun(run: LoadedRun, data?: DataSourceIR): RunScore {
+export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOptions = {}): RunScore {
   const { model, ir } = run;
   if (!model.score) {
     throw new ModelError(`model ${ir.name} is an implicit model (a generator): it defines no likelihood, so there is nothing to score`, "M0107", "compare samples instead: gm sample RUN");
@@ -475,12 +477,12 @@ export function scoreRun(run: LoadedRun, data?: DataSourceIR): RunScore {
   const loaded = loadModelData(ir, source, run.meta.settings.split);
   const ds = data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
   const t0 = performance.now();
-  const r = model.score(ds.x, ds.n);
+  const r = model.score(ds.x, ds.n, options);
   const seconds = (performance.now() - t0) / 1000;
   let s = 0;
   for (const v of r.values) s -= v;
   const nll = s / Math.max(ds.n, 1);
-  return { values: r.values, kind: r.kind, nll, bitsPerDim: nll / (loaded.dim * Math.LN2), n: ds.n, dim: loaded.dim, data: { ...source }, seconds };
+  return { values: r.values, kind: r.kind, ...(r.extra ? { extra: r.extra } : {}), nll, bitsPerDim: nll / (loaded.dim * Math.LN2), n: ds.n, dim: loaded.dim, data: { ...source }, seconds };
 }
 
 function concat(a: Dataset, b: Dataset): Dataset {
