@@ -10,7 +10,7 @@
  * Prints the bundle's size, raw and gzip.
  */
 import { build, type Plugin } from "esbuild";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -40,6 +40,15 @@ const examplesPlugin: Plugin = {
   },
 };
 
+/** Whether dist/playground is newer than everything it is built from (the page, the examples, src/). */
+export function playgroundUpToDate(): boolean {
+  const built = join(OUT, "main.js");
+  if (!existsSync(built) || !existsSync(join(OUT, "index.html"))) return false;
+  const at = statSync(built).mtimeMs;
+  const inputs = [join(ROOT, "playground"), join(ROOT, "examples"), join(ROOT, "src"), join(ROOT, "scripts", "build-playground.ts")];
+  return inputs.every((p) => (statSync(p).isDirectory() ? files(p) : [p]).every((f) => statSync(f).mtimeMs < at));
+}
+
 /** Every file under `dir`, recursively. */
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -48,13 +57,17 @@ function files(dir: string): string[] {
   });
 }
 
-/** Builds dist/playground; returns the files written with their sizes. */
+/**
+ * Builds dist/playground; returns the files written with their sizes. The page is built beside
+ * it and swapped in by two renames, so a server reading the old page never sees a half-built one.
+ */
 export async function buildPlayground(opts: { dev?: boolean } = {}): Promise<Array<{ file: string; raw: number; gzip: number }>> {
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
+  const tmp = `${OUT}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
   await build({
     entryPoints: [join(ROOT, "playground", "main.ts")],
-    outdir: OUT,
+    outdir: tmp,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -69,9 +82,13 @@ export async function buildPlayground(opts: { dev?: boolean } = {}): Promise<Arr
     logLevel: "warning",
   });
   // The woff/ttf fallbacks left as `url()` by the empty loader: drop them from every @font-face.
-  const css = join(OUT, "main.css");
+  const css = join(tmp, "main.css");
   writeFileSync(css, readFileSync(css, "utf8").replace(/,url\(\) format\("(?:woff|truetype)"\)/g, ""));
-  copyFileSync(join(ROOT, "playground", "index.html"), join(OUT, "index.html"));
+  copyFileSync(join(ROOT, "playground", "index.html"), join(tmp, "index.html"));
+  const old = `${OUT}.old-${process.pid}`;
+  if (existsSync(OUT)) renameSync(OUT, old);
+  renameSync(tmp, OUT);
+  rmSync(old, { recursive: true, force: true });
   return files(OUT).map((f) => {
     const data = readFileSync(f);
     return { file: relative(OUT, f), raw: data.length, gzip: gzipSync(data, { level: 9 }).length };

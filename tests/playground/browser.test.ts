@@ -94,8 +94,12 @@ beforeAll(async () => {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(server.url);
-  await page.waitForSelector("body[data-ready]");
-  await page.waitForFunction(() => window.gm.settled());
+  try {
+    await page.waitForSelector("body[data-ready]", { state: "attached" });
+    await page.waitForFunction(() => window.gm.settled());
+  } catch (e) {
+    throw new Error(`the page did not load: ${(e as Error).message.split("\n")[0]}; page errors: ${JSON.stringify(errors)}; blocked: ${JSON.stringify(blocked)}`);
+  }
 });
 
 afterAll(async () => {

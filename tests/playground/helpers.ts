@@ -5,16 +5,19 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildPlayground } from "../../scripts/build-playground";
+import { buildPlayground, playgroundUpToDate } from "../../scripts/build-playground";
 import { REPO } from "../dsl/helpers.js";
 
 /** The built CLI. */
 export const GM = join(REPO, "dist", "cli", "main.js");
 
-/** Builds dist/playground, and dist/ with tsup first when the built CLI is missing or lacks the command. */
+/**
+ * Builds dist/ with tsup when the built CLI is missing or lacks the command, and dist/playground
+ * when it is older than its sources (test files run in parallel: the build swaps the page in whole).
+ */
 export async function buildAll(): Promise<void> {
   if (!existsSync(GM) || !readFileSync(GM, "utf8").includes('command("playground")')) execFileSync("npx", ["tsup"], { cwd: REPO, stdio: "ignore" });
-  await buildPlayground();
+  if (!playgroundUpToDate()) await buildPlayground();
 }
 
 /** A running `gm playground`: its address, its output so far, and how it ended. */
