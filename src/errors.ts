@@ -35,7 +35,9 @@ export interface GmErrorOptions {
 export class GmError extends Error {
   /** Stable code such as `"C0103"`; see docs/diagnostics.md. */
   readonly code: string;
+  /** One-line suggestion, printed as `hint: …`. */
   readonly hint?: string;
+  /** The file or folder the error is about, when there is one. */
   readonly path?: string;
 
   constructor(code: string, message: string, options: GmErrorOptions = {}) {
