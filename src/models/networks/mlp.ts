@@ -19,9 +19,10 @@
  *   The same seed gives the same weights on every backend and machine.
  * - Variables are named `<prefix>/<l>/w` and `<prefix>/<l>/b` (l = 0 … L − 1, the layer index
  *   from the input), in that order: stable names for checkpoints.
- * - Matrix products go through `kernels/matmul.ts`'s `matMul` (a plain 2-D matmul forward; its
- *   gradient's transposed products are made plain by the project's kernel fix on wasm — see
- *   ../shared/BACKEND-FACTS.md: the stock transposed forms are 20× slower there).
+ * - Matrix products are `denseMatMul`: a plain 2-D matmul forward and a custom gradient made of
+ *   explicit transposes and plain matmuls (dh = dy·Wᵀ, dW = hᵀ·dy, with `kernels/matmul.ts`'s
+ *   `matMul`), so no transposed or batched matmul ever runs, whether or not the project's kernel
+ *   fix is installed (../shared/BACKEND-FACTS.md: on wasm those forms are up to 20× slower).
  *
  * Heads are pure functions of the last layer's output:
  * - Bernoulli: one logit per element; log p(x) = Σ −softplus(−l)·x − softplus(l)·(1 − x)
@@ -66,6 +67,26 @@ export function mlpParamCount(sizes: readonly number[]): number {
   let total = 0;
   for (let i = 0; i + 1 < sizes.length; i++) total += sizes[i] * sizes[i + 1] + sizes[i + 1];
   return total;
+}
+
+/**
+ * `a · b` for 2-D tensors, differentiable in both, with every product plain: the gradient is
+ * dA = dY · transpose(B) and dB = transpose(A) · dY, each an explicit transpose then a plain matmul.
+ */
+export function denseMatMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, w, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x, w]);
+    return {
+      value: tf.matMul(x, w),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const g = dy as tf.Tensor2D;
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [matMul(g, ws, false, true), matMul(xs, g, true, false)];
+      },
+    };
+  });
+  return f(a, b as tf.Tensor2D) as tf.Tensor2D;
 }
 
 /** Applies a hidden activation on the backend. */
@@ -189,7 +210,7 @@ export class Mlp {
       const L = this.weights.length;
       for (let l = 0; l < L; l++) {
         // h W_l + b_l: a plain 2-D matmul (no transposes), then the bias.
-        h = tf.add(matMul(h, this.weights[l]), this.biases[l]) as tf.Tensor2D;
+        h = tf.add(denseMatMul(h, this.weights[l] as tf.Tensor2D), this.biases[l]) as tf.Tensor2D;
         if (l < L - 1) h = activate(h, this.activation);
       }
       return h;
