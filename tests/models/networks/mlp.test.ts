@@ -57,7 +57,9 @@ const prefix = () => `mlptest${++instance}`;
 function mustFail<T>(p: fc.IProperty<T>, numRuns = RUNS(30)): string {
   const details = fc.check(p, { numRuns });
   expect(details.failed, "the planted bug went unnoticed").toBe(true);
-  return `${fc.defaultReportMessage(details) ?? ""}\n${(details.errorInstance as Error | undefined)?.message ?? ""}`;
+  const report = `${fc.defaultReportMessage(details) ?? ""}\nGot error: ${(details.errorInstance as Error | undefined)?.message ?? ""}`;
+  if (process.env.GM_SHOW_PLANTED) console.log(`${expect.getState().currentTestName}\n${report}`);
+  return report;
 }
 
 const sizesArb = fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 2, maxLength: 5 });
