@@ -3,10 +3,10 @@
  * and never with NO_COLOR), exit codes, and the two kinds of failure a user can see — a usage
  * error (exit 2) and an error in their input (exit 1). An internal error never shows a stack.
  */
-import { readFileSync, statSync } from "node:fs";
 import pc from "picocolors";
 import { compileText, type CompileResult } from "../compiler/compile";
 import { GmError, UsageError, USAGE_CODES } from "../errors";
+import { readSource } from "./source";
 import { renderDiagnostic, diagnosticToJson, hasErrors, type Diagnostic, type RenderStyle } from "../dsl/diagnostics";
 
 /**
@@ -40,18 +40,7 @@ export function styleFor(stream: NodeJS.WriteStream): RenderStyle {
 
 /** Reads a text file or throws a UsageError naming it. */
 export function readText(path: string): string {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UsageError(`no such file: ${path}`, undefined, USAGE_CODES.noSuchFile, path);
-  }
-  if (st.isDirectory()) throw new UsageError(`${path} is a directory, not a .gm file`, undefined, USAGE_CODES.isDirectory, path);
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`, undefined, USAGE_CODES.unreadable, path);
-  }
+  return readSource(path);
 }
 
 /** Reads and compiles a `.gm` file. */

@@ -5,7 +5,7 @@
 import type * as A from "../dsl/ast";
 import { printExpr } from "../dsl/printer";
 import { scientific, withCommas } from "./count";
-import { dSeparated, formatTrail } from "./dsep";
+import { dSeparated, formatTrail, MAX_DSEP_WORK, searchSize } from "./dsep";
 import { elementName, formatElements } from "./elements";
 import type { ModelIR } from "./ir";
 import { evalInt, formatNum } from "./values";
@@ -43,6 +43,15 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     return;
   }
   const graph = ctx.graph!;
+  // Bound the search before running it: instances × (elements + edges).
+  const size = searchSize(graph);
+  const most = Math.floor(MAX_DSEP_WORK / size);
+  if (most < 1 || (s.quantifiers.length && ctx.instancesAtLeast(s.quantifiers, most + 1))) {
+    ctx.diags.error("E0506", `this check is too large to prove: the graph has ${withCommas(BigInt(graph.n))} elements and ${withCommas(BigInt(graph.edgeCount()))} edges${most >= 1 ? `, and the \`for\` expands to more than ${withCommas(BigInt(most))} claims` : ""}; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per check`, s.span, {
+      hint: most >= 1 ? "check fewer instances" : "check the claim on a smaller model (fewer elements, or fewer parents: `markov`, `assume`)",
+    });
+    return;
+  }
   let reported = 0;
   ctx.forEachInstance(s.quantifiers, (env, bound) => {
     const X = ctx.refsToElements(claim.left, env, "claim");

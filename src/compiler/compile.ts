@@ -31,7 +31,7 @@ export interface CompileResult {
 export interface CompileOptions {
   /** Evaluate `check` lines (default true). */
   readonly checks?: boolean;
-  /** Largest number of elements a model may have (default 10 million). */
+  /** Largest number of elements a model may have (default 1,000,000: `MAX_ELEMENTS`). */
   readonly maxElements?: number;
 }
 
@@ -41,6 +41,14 @@ export function compileText(text: string, file = "<input>", options: CompileOpti
   if (hasErrors(parsed.diagnostics)) return { models: [], diagnostics: parsed.diagnostics, ast: parsed.ast, text, file };
   const bag = new DiagnosticBag(file);
   const models: ModelIR[] = [];
+  if (parsed.ast.models.length === 0) {
+    // LANGUAGE.md §2: a file holds one or more models. Point where the first one would go.
+    const start = firstCodeOffset(text);
+    const at = positionOf(text, start);
+    bag.error("E0109", text.trim() === "" ? "this file is empty; a .gm file holds one or more `model Name { … }` blocks" : "this file has no model; a .gm file holds one or more `model Name { … }` blocks", { start: at, end: at }, {
+      hint: "start with `model Name { x : Bernoulli  p(x) = table }`",
+    });
+  }
   const seen = new Map<string, A.ModelDecl>();
   for (const m of parsed.ast.models) {
     const prev = seen.get(m.name.name);
@@ -57,6 +65,25 @@ export function compileText(text: string, file = "<input>", options: CompileOpti
     if (ir && !failed) models.push(ir);
   }
   return { models, diagnostics: sortDiagnostics([...parsed.diagnostics, ...bag.items]), ast: parsed.ast, text, file };
+}
+
+/** The offset just after leading whitespace and comments (the end of the text if nothing else). */
+function firstCodeOffset(text: string): number {
+  const m = /^(?:\s+|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text);
+  return m ? m[0].length : 0;
+}
+
+/** Line and column of `offset`, counting `\n` as the only line break. */
+function positionOf(text: string, offset: number): A.Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { offset, line, column: offset - lineStart + 1 };
 }
 
 /** Compiles one `model { … }` block through every phase; null when a phase reported errors. */

@@ -25,6 +25,13 @@ export interface Draft {
   /** Network spec of an `implicit` generator before counting. */
 }
 
+/**
+ * Default largest number of elements in one model: a million (a 1000×1000 binary image; MNIST
+ * has 784, a 256×256 RGB image 196,608). Past it, every phase that walks elements would take
+ * seconds, so such a model is refused at its declaration, at once, naming the size and the limit.
+ */
+export const MAX_ELEMENTS = 1_000_000;
+
 /** Largest number of instances one statement's `for` may expand to. */
 export const MAX_INSTANCES = 5_000_000;
 
@@ -86,7 +93,7 @@ export class ModelContext {
     readonly diags: DiagnosticBag,
     readonly options: CompileOptions,
   ) {
-    this.maxElements = options.maxElements ?? 10_000_000;
+    this.maxElements = options.maxElements ?? MAX_ELEMENTS;
   }
 
   /** Variables and constants in scope: live views of the maps, never copies (O(1) per call). */

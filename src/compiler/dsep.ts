@@ -23,6 +23,18 @@ export interface DsepResult {
 const UP = 0; // arrived from a child (travelling towards parents)
 const DOWN = 1; // arrived from a parent (travelling towards children)
 
+/**
+ * Most elements plus edges one `check` statement (all its instances) or one query may search:
+ * a search visits each at most a few times, so this bounds its time to a second or so. A
+ * `p(x) = joint` over a million elements has 5·10^11 edges: refused with its size, not run.
+ */
+export const MAX_DSEP_WORK = 200_000_000;
+
+/** The size of one search over `g`: elements plus edges. */
+export function searchSize(g: ElementGraph): number {
+  return g.n + g.edgeCount();
+}
+
 /** Is every element of `x` d-separated from every element of `y` given `z`? */
 export function dSeparated(g: ElementGraph, x: Iterable<number>, y: Iterable<number>, z: Iterable<number>): DsepResult {
   const inZ = new Uint8Array(g.n);

@@ -15,16 +15,9 @@ export interface FactorView {
   readonly structure: FactorIR["structure"];
 }
 
-/** A slice `arr[start..end)` of element ids. */
-interface Segment {
-  readonly arr: Int32Array;
-  readonly start: number;
-  readonly end: number;
-}
-
 /** Directed acyclic graph over elements (acyclicity is checked by `findCycle`). */
 export class ElementGraph {
-  private children?: Segment[][];
+  private children?: { conditioned: Map<number, number[]>; listed: Map<number, number[]> };
 
   constructor(
     readonly n: number,
@@ -70,45 +63,63 @@ export class ElementGraph {
     return f.context.length + own;
   }
 
-  /** Calls `fn` for each child of `v`. */
+  /**
+   * Calls `fn` for each child of `v`: the later elements of its own factor (read from the
+   * factor's structure, never stored), the targets of factors it conditions, and the elements
+   * whose pruned parent lists name it.
+   */
   forEachChild(v: number, fn: (c: number) => void): void {
-    const segs = this.childIndex()[v];
-    for (const { arr, start, end } of segs) for (let j = start; j < end; j++) fn(arr[j]);
+    const fi = this.factorOf[v];
+    if (fi >= 0) {
+      const f = this.factors[fi];
+      const s = f.structure;
+      const pos = this.positionOf[v];
+      const t = f.targets;
+      if (s.kind === "prefix" || s.kind === "joint") for (let j = pos + 1; j < t.length; j++) fn(t[j]);
+      else if (s.kind === "window") for (let j = pos + 1; j < Math.min(t.length, pos + 1 + s.k); j++) fn(t[j]);
+    }
+    const idx = this.childIndex();
+    const conditioned = idx.conditioned.get(v);
+    if (conditioned) for (const g of conditioned) for (const c of this.factors[g].targets) fn(c);
+    const listed = idx.listed.get(v);
+    if (listed) for (const c of listed) fn(c);
   }
 
-  /** Total number of edges. */
+  private edges?: number;
+
+  /** Total number of edges (counted once, without listing them). */
   edgeCount(): number {
+    if (this.edges !== undefined) return this.edges;
     let e = 0;
     for (let v = 0; v < this.n; v++) e += this.parentCount(v);
-    return e;
+    return (this.edges = e);
   }
 
-  private childIndex(): Segment[][] {
+  /** Children that the structures do not give directly, indexed once, lazily: conditions, pruned lists, cones. */
+  private childIndex(): { conditioned: Map<number, number[]>; listed: Map<number, number[]> } {
     if (this.children) return this.children;
-    const ch: Segment[][] = Array.from({ length: this.n }, () => []);
-    for (const f of this.factors) {
+    const conditioned = new Map<number, number[]>();
+    const listed = new Map<number, number[]>();
+    const add = (m: Map<number, number[]>, k: number, v: number) => {
+      const l = m.get(k);
+      if (l) l.push(v);
+      else m.set(k, [v]);
+    };
+    this.factors.forEach((f, fi) => {
       const s = f.structure;
-      const t = f.targets;
-      if (s.kind === "explicit" || s.kind === "cone") {
-        const lists = new Map<number, number[]>();
-        const add = (p: number, j: number) => {
-          let l = lists.get(p);
-          if (!l) lists.set(p, (l = []));
-          l.push(t[j]);
-        };
-        if (s.kind === "cone") {
-          for (const c of f.context) ch[c].push({ arr: t, start: 0, end: t.length });
-          for (let j = 0; j < t.length; j++) forEachConeParent(s, j, (q) => add(t[q], j));
-        } else s.parents.forEach((ps, j) => ps.forEach((p) => add(p, j)));
-        for (const [p, l] of lists) ch[p].push({ arr: Int32Array.from(l), start: 0, end: l.length });
-        continue;
+      if (s.kind === "explicit") {
+        // Pruned lists name every parent, conditions included.
+        s.parents.forEach((ps, j) => {
+          for (const p of ps) add(listed, p, f.targets[j]);
+        });
+        return;
       }
-      for (const c of f.context) ch[c].push({ arr: t, start: 0, end: t.length });
-      if (s.kind === "prefix" || s.kind === "joint") for (let j = 0; j + 1 < t.length; j++) ch[t[j]].push({ arr: t, start: j + 1, end: t.length });
-      else if (s.kind === "window") for (let j = 0; j + 1 < t.length; j++) ch[t[j]].push({ arr: t, start: j + 1, end: Math.min(t.length, j + 1 + s.k) });
-    }
-    this.children = ch;
-    return ch;
+      for (const c of f.context) add(conditioned, c, fi);
+      // A Row LSTM's receptive field (receptive.ts): its own elements' children are listed.
+      if (s.kind === "cone") for (let j = 0; j < f.targets.length; j++) forEachConeParent(s, j, (q) => add(listed, f.targets[q], f.targets[j]));
+    });
+    this.children = { conditioned, listed };
+    return this.children;
   }
 
   /**

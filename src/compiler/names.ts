@@ -79,9 +79,16 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
     shape.push(d);
   }
   if (!ok || !domain) return;
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (size > ctx.maxElements) {
-    ctx.diags.error("E0304", `\`${s.name.name}\` has ${withCommas(BigInt(size))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
+  const exact = shape.reduce((a, b) => a * BigInt(b), 1n); // a float product may overflow to Infinity
+  const size = Number(exact);
+  if (exact > BigInt(ctx.maxElements)) {
+    ctx.diags.error("E0304", `\`${s.name.name}\` has ${withCommas(exact)} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
+    return;
+  }
+  // The running total, so many large variables are refused here, before any is laid out.
+  const total = ctx.vars.reduce((a, v) => a + v.size, size);
+  if (total > ctx.maxElements) {
+    ctx.diags.error("E0304", `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
     return;
   }
   const v: VariableIR = {

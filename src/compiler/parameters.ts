@@ -64,13 +64,29 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
         } else {
           const ctx = productOfOutcomes(ctxKs);
           const k = d.structure.kind === "window" ? d.structure.k : 0;
-          const ks = tDomains.map((x) => BigInt(outcomes(x)!));
-          // A sliding product of the k previous outcomes (exact division drops the one leaving).
-          let window = 1n;
-          for (let j = 0; j < n; j++) {
-            params += (ks[j] - 1n) * window * ctx;
-            window *= ks[j];
-            if (j - k >= 0) window /= ks[j - k];
+          const kinds = new Map<number, number>();
+          for (const dom of tDomains) kinds.set(outcomes(dom)!, (kinds.get(outcomes(dom)!) ?? 0) + 1);
+          if (kinds.size === 1 || k === 0) {
+            // Closed forms: Σ (k_j − 1) without a window; with one k for all, the first K = min(k, n)
+            // elements have 0 … K − 1 parents, the rest K: (k^K − 1) + (n − K)(k − 1)k^K.
+            let sum = 0n;
+            if (k === 0) for (const [kk, count] of kinds) sum += BigInt(kk - 1) * BigInt(count);
+            else {
+              const kk = BigInt([...kinds.keys()][0]);
+              const K = Math.min(k, n);
+              const full = kk ** BigInt(K);
+              sum = full - 1n + BigInt(n - K) * (kk - 1n) * full;
+            }
+            params = sum * ctx;
+          } else {
+            const ks = tDomains.map((x) => BigInt(outcomes(x)!));
+            // A sliding product of the k previous outcomes (exact division drops the one leaving).
+            let window = 1n;
+            for (let j = 0; j < n; j++) {
+              params += (ks[j] - 1n) * window * ctx;
+              window *= ks[j];
+              if (j - k >= 0) window /= ks[j - k];
+            }
           }
         }
         if (pristine && allBinary) {

@@ -4,7 +4,8 @@
  */
 import type * as A from "../dsl/ast";
 import { DiagnosticBag, type Diagnostic } from "../dsl/diagnostics";
-import { dSeparated, formatTrail, type TrailStep } from "./dsep";
+import { withCommas } from "./count";
+import { dSeparated, formatTrail, MAX_DSEP_WORK, searchSize, type TrailStep } from "./dsep";
 import { elementName, formatElements } from "./elements";
 import { ElementGraph } from "./graph";
 import type { ModelIR, VariableIR } from "./ir";
@@ -44,6 +45,10 @@ export function query(ir: ModelIR, claim: A.IndependenceClaim, file = "<query>",
     return { diagnostics: diags.items };
   }
   const g = graph ?? new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
+  if (searchSize(g) > MAX_DSEP_WORK) {
+    diags.error("E0506", `this query is too large to answer: the graph has ${withCommas(BigInt(g.n))} elements and ${withCommas(BigInt(g.edgeCount()))} edges; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per query`, claim.span);
+    return { diagnostics: diags.items };
+  }
   const r = dSeparated(g, x, y, z);
   const text = `${formatElements(ir.variables, x)} ⊥ ${formatElements(ir.variables, y)}${z.length ? ` | ${formatElements(ir.variables, z)}` : ""}`;
   return {
