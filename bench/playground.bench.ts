@@ -11,7 +11,8 @@
  * - `graph`: keystroke → Graphviz layout drawn, for keys that change the graph (a digit of the
  *   first `const` typed over and back); keys that leave the DOT unchanged skip the layout.
  * Prints a markdown table (median and max per example) and writes bench/out/playground.json.
- * `--screenshots` also writes docs/playground-pixel.png and docs/playground-check.png.
+ * `--screenshots` also writes docs/playground-pixel.png and docs/playground-check.png
+ * (`--screenshots-only`: only those).
  * A figure, never an assertion.
  */
 import { spawn } from "node:child_process";
@@ -85,7 +86,7 @@ async function measure(url: string): Promise<void> {
   const server = { url };
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".gm")).sort().map((f) => f.replace(/\.gm$/, ""));
+  const examples = process.argv.includes("--screenshots-only") ? [] : readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".gm")).sort().map((f) => f.replace(/\.gm$/, ""));
   const rows: Array<Record<string, unknown>> = [];
   for (const name of examples) {
     await page.goto(`${server.url}#example=${name}`);
@@ -133,7 +134,7 @@ async function measure(url: string): Promise<void> {
   writeFileSync(join(ROOT, "bench", "out", "playground.json"), JSON.stringify({ chromium: browser.version(), keys: KEYS, rows }, null, 2));
   process.stdout.write(`${JSON.stringify({ bench: "playground", rows })}\n`);
 
-  if (process.argv.includes("--screenshots")) await screenshots(page, server.url);
+  if (process.argv.includes("--screenshots") || process.argv.includes("--screenshots-only")) await screenshots(page, server.url);
   await browser.close();
 }
 
@@ -142,17 +143,18 @@ async function screenshots(page: Page, url: string): Promise<void> {
   await page.setViewportSize({ width: 1400, height: 1000 });
   await page.goto(`${url}#example=08-causal-neighbourhood`);
   await page.waitForSelector("#graph svg");
-  await page.click("#about summary"); // fold the teaching comment: the views matter here
+  const fold = () => page.$eval("#about", (d) => ((d as unknown as { open: boolean }).open = false)); // the views matter here
+  await fold();
   await page.click('#pixels rect[data-r="5"][data-c="5"]');
   await page.fill("#query", "x[5, 5] ⊥ x[4, 6] | x[4, 5], x[5, 4], x[5, 6]");
   await page.screenshot({ path: join(ROOT, "docs", "playground-pixel.png"), fullPage: true });
   await page.goto(`${url}#example=07-markov`);
-  await page.waitForSelector("#graph svg");
-  await page.click("#about summary");
+  await page.waitForFunction(() => window.gm.settled());
+  await fold();
   const at = await page.$eval("#source", (t) => (t as unknown as { value: string }).value.indexOf("  check x[n] not ⊥ x[1]\n"));
-  await page.$eval("#source", (t, o) => (t as unknown as { focus(): void; setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o), at);
   await page.focus("#source");
-  await page.keyboard.type("  check x[n] ⊥ x[1] | x[2]\n");
+  await page.$eval("#source", (t, o) => (t as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o), at);
+  await page.keyboard.type("  check x[n] ⊥ x[1]\n");
   await page.waitForSelector("#checks li.fail");
   await page.click("#checks li.fail");
   await page.waitForTimeout(300);

@@ -355,7 +355,7 @@ function renderSteps(m: ModelIR | null): void {
   const starts = (m?.factors ?? []).filter((f) => f.family === "chain" || f.family === "markov" || f.family === "logistic");
   const items = [
     ...starts.map((f) => `<li class="start">start: ${esc(f.source)} (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})</li>`),
-    ...(m ? memoized("steps", m, () => shown.map((s) => derivationStep(m, s))) : []).map((t, i) => `<li class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(t)}</li>`),
+    ...(m ? memoized("steps", m, () => shown.map((s) => derivationStep(m, s))) : []).map((t, i) => `<li${i === 0 ? ' value="1"' : ""} class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(t)}</li>`),
     steps.length > shown.length ? `<li class="future">… ${steps.length - shown.length} more steps</li>` : "",
     m && state.step === shown.length ? `<li class="result">result: ${esc(memoized("unicode", m, () => factorization(m, "unicode")))}</li>` : "",
   ];
@@ -501,7 +501,7 @@ function update(stamp = performance.now()): void {
   hashTimer = setTimeout(saveHash, 300);
 }
 
-/** Coalesces keystrokes: compile in the next task, waiting a little more only when compiles are slow. */
+/** Coalesces keystrokes into one compile in a later task (keys typed while one waits join it), waiting a little more when compiles are slow. */
 function schedule(stamp: number): void {
   pendingStamp ??= stamp;
   if (timer) return;
@@ -534,7 +534,9 @@ function load(text: string, example: string): void {
 // ---------------------------------------------------------------------------------------------
 // Wiring
 
+// A fast compile runs at once, in the input event's own task; a slow one is coalesced with the keys that follow.
 source.addEventListener("input", (e) => {
+  if (!timer && lastCompile < 12) return update(e.timeStamp);
   paintEditor();
   schedule(e.timeStamp);
 });
