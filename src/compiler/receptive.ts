@@ -19,9 +19,9 @@
  *   row to the left, the far right of the rows above, the last column — is the Row LSTM's
  *   blind spot.
  *   With C > 1 channels, hidden units are split into channel groups: a pixel's channel ch sees
- *   the same pixel's channels < ch, and the pixel at column c + e of row r − e contributes its
- *   channels 0 … C − 2 (its state reads them under mask A; its last channel is read only by the
- *   pixel to its right, which is outside the triangle).
+ *   the same pixel's channels < ch, and the pixel at column min(c + e, W − 1) of row r − e (the
+ *   rightmost state within reach) contributes its channels 0 … C − 2 (its state reads them under
+ *   mask A; its last channel is read only by the pixel to its right, outside the triangle).
  */
 import type { FactorStructure } from "./ir";
 
@@ -44,9 +44,10 @@ export function forEachConeParent(s: ConeStructure, p: number, fn: (q: number) =
     const lo = Math.max(0, c - e - L);
     const hi = Math.min(W - 2, c + e - 1);
     for (let cc = lo; cc <= hi; cc++) for (let k = 0; k < C; k++) fn((rr * W + cc) * C + k);
-    // The partial pixel: the same pixel's earlier channels (e = 0), or channels 0..C−2 of column c + e.
-    const pc = c + e;
-    const upTo = e === 0 ? ch : pc < W ? C - 1 : 0;
+    // The partial pixel: the same pixel's earlier channels (e = 0), or channels 0..C−2 of
+    // column min(c + e, W − 1), the rightmost state of the row within reach (its state reads them).
+    const pc = Math.min(c + e, W - 1);
+    const upTo = e === 0 ? ch : C - 1;
     for (let k = 0; k < upTo; k++) fn((rr * W + pc) * C + k);
   }
 }
@@ -60,7 +61,7 @@ export function coneParentCount(s: ConeStructure, p: number): number {
   let n = 0;
   for (let e = 0; e <= r; e++) {
     n += Math.max(0, Math.min(W - 2, c + e - 1) - Math.max(0, c - e - L) + 1) * C;
-    n += e === 0 ? ch : c + e < W ? C - 1 : 0;
+    n += e === 0 ? ch : C - 1;
   }
   return n;
 }

@@ -13,6 +13,7 @@ import { installConvInputFix, uninstallConvInputFix } from "./conv-input";
 import { installConvSameFix, uninstallConvSameFix } from "./conv-same";
 import { installMatMulGradFix, installMatMulKernelFix, uninstallMatMulGradFix, uninstallMatMulKernelFix } from "./matmul";
 import { makeUnsortedSegmentSumConfig } from "./segment-sum";
+import { installSliceFix, uninstallSliceFix } from "./slice";
 import { GM_FIX, type FixedKernelConfig } from "./util";
 
 export { matMul, batchMatMulGradConfig, explicitTransposeGradConfig, installMatMulGradFix, installMatMulKernelFix, uninstallMatMulGradFix, uninstallMatMulKernelFix } from "./matmul";
@@ -60,6 +61,7 @@ export function installKernelFixes(options: KernelFixOptions = {}): string[] {
     if (backendName !== "wasm") continue; // the fixes below are for wasm only
     for (const k of installConvSameFix(backendName)) done.push(`${k}: "same" padding made explicit`);
     for (const k of installConvInputFix(backendName)) done.push(`${k}: as an XNNPACK convolution`);
+    for (const k of installSliceFix(backendName)) done.push(`${k}: copies only the slice, not the whole input`);
     const mine = added.get(backendName) ?? [];
     const before = mine.length;
     addMissing(makeUnsortedSegmentSumConfig(backendName), mine);
@@ -77,6 +79,7 @@ export function uninstallKernelFixes(): void {
   uninstallMatMulKernelFix();
   uninstallConvSameFix();
   uninstallConvInputFix();
+  uninstallSliceFix();
   for (const [backendName, names] of added) {
     for (const kernelName of names) {
       const k = tf.getKernel(kernelName, backendName) as FixedKernelConfig | undefined;

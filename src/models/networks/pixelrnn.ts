@@ -303,16 +303,26 @@ function shiftRaster(x: tf.Tensor4D): tf.Tensor4D {
   return tf.pad(tf.slice(flat, [0, 0], [B, H * W * C - 1]), [[0, 0], [1, 0]]).reshape([B, H, W, C]);
 }
 
-/** [B, H, W, D] → [B, H, W + H − 1, D]: row r moved r columns right. */
+/**
+ * [B, H, W, D] → [B, H, W + H − 1, D]: row r moved r columns right. By reshapes instead of a
+ * slice per row: pad each row to W + H, flatten, keep the first H·(W + H − 1) positions and read
+ * them as rows of W + H − 1 — row r then starts r places earlier, i.e. r columns later.
+ */
 function skew(x: tf.Tensor4D): tf.Tensor4D {
-  const H = x.shape[1];
-  return stackAxis(unstackAxis(x, 1).map((row, r) => tf.pad(row, [[0, 0], [r, H - 1 - r], [0, 0]])), 1) as tf.Tensor4D;
+  const [B, H, W, D] = x.shape;
+  const L = W + H - 1;
+  const flat = tf.pad(x, [[0, 0], [0, 0], [0, H], [0, 0]]).reshape([B, H * (W + H), D]);
+  return tf.slice(flat, [0, 0, 0], [B, H * L, D]).reshape([B, H, L, D]);
 }
 
-/** The inverse of `skew`: [B, H, W + H − 1, D] → [B, H, W, D]. */
+/**
+ * The inverse of `skew`: [B, H, W + H − 1, D] → [B, H, W, D]. Flattened rows of L = W + H − 1
+ * read as rows of L + 1 start one place later each, which undoes the shift; then the first W columns.
+ */
 function unskew(x: tf.Tensor4D, W: number): tf.Tensor4D {
-  const [B, , , D] = x.shape;
-  return stackAxis(unstackAxis(x, 1).map((row, r) => tf.slice(row, [0, r, 0], [B, W, D])), 1) as tf.Tensor4D;
+  const [B, H, L, D] = x.shape;
+  const flat = tf.pad(x.reshape([B, H * L, D]), [[0, 0], [0, H], [0, 0]]).reshape([B, H, L + 1, D]);
+  return tf.slice(flat, [0, 0, 0, 0], [B, H, W, D]) as tf.Tensor4D;
 }
 
 /** [1, H, 1]: 1 where skewed column j of row r is inside the image (0 ≤ j − r < W). */
@@ -322,12 +332,31 @@ function validColumn(j: number, H: number, W: number): tf.Tensor3D {
   return tf.tensor3d(v, [1, H, 1]);
 }
 
-/** `tf.unstack`, but a size-1 axis is squeezed (tfjs cannot differentiate unstack of one slice). */
+/**
+ * `tf.unstack` along `axis`, as a transpose that brings the axis first and an unstack of the
+ * leading axis (whose slices are contiguous: wasm's Unpack along an inner axis copies element by
+ * element in JavaScript, 1.3 s a step at batch 8); a size-1 axis is squeezed (tfjs cannot
+ * differentiate the unstack of one slice).
+ */
 function unstackAxis(x: tf.Tensor, axis: number): tf.Tensor[] {
-  return x.shape[axis] === 1 ? [tf.squeeze(x, [axis])] : tf.unstack(x, axis);
+  if (x.shape[axis] === 1) return [tf.squeeze(x, [axis])];
+  if (axis === 0) return tf.unstack(x, 0);
+  const perm = [axis, ...x.shape.map((_, i) => i).filter((i) => i !== axis)];
+  return tf.unstack(tf.transpose(x, perm), 0);
 }
 
-/** `tf.stack`, but one tensor is expanded (the counterpart of `unstackAxis`). */
+/** `tf.stack` along `axis` (the counterpart of `unstackAxis`): stacked first, then transposed. */
 function stackAxis(xs: tf.Tensor[], axis: number): tf.Tensor {
-  return xs.length === 1 ? tf.expandDims(xs[0], axis) : tf.stack(xs, axis);
+  if (xs.length === 1) return tf.expandDims(xs[0], axis);
+  const s = tf.stack(xs, 0);
+  if (axis === 0) return s;
+  const rank = s.shape.length;
+  // s has the new axis first; move it to `axis`.
+  const perm: number[] = [];
+  for (let i = 1; i < rank; i++) {
+    if (perm.length === axis) perm.push(0);
+    perm.push(i);
+  }
+  if (perm.length < rank) perm.push(0);
+  return tf.transpose(s, perm);
 }
