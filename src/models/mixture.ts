@@ -73,6 +73,15 @@ export class DiscreteLatentModel implements GenerativeModel {
   private readonly sampleOrder: Table[];
   private readonly theta: tf.Variable;
   private logp: Float64Array;
+  /**
+   * The fast path: tables with one observed target whose parents are all latent (a mixture's
+   * pixels). `fastColumn[j]` is the target's data column, `fastBase[c·F + j]` the first entry
+   * of its row when the latent elements take joint value c.
+   */
+  private readonly fastColumn: Int32Array;
+  private readonly fastBase: Int32Array;
+  /** The other tables that involve a latent element (entry computed from a full row). */
+  private readonly slowLatent: Table[];
   /** Mean training log-likelihood after each EM iteration (for tests and the log). */
   history: number[] = [];
 
@@ -118,6 +127,15 @@ export class DiscreteLatentModel implements GenerativeModel {
       else for (const t of f.targets) push([t], Array.from(g.parents(t)));
     }
     this.sampleOrder = topological(this.tables);
+    const fast = this.tables.filter((t) => t.latent && t.targets.length === 1 && !isLatent(t.targets[0]) && t.parents.every(isLatent));
+    this.slowLatent = this.tables.filter((t) => t.latent && !fast.includes(t));
+    this.fastColumn = Int32Array.from(fast, (t) => this.layout.column[t.targets[0]]);
+    this.fastBase = new Int32Array(configs * fast.length);
+    const row = new Float64Array(ir.n);
+    for (let c = 0; c < configs; c++) {
+      this.setConfig(c, row);
+      fast.forEach((t, j) => (this.fastBase[c * fast.length + j] = this.rowBase(t, row)));
+    }
     this.theta = tf.variable(tf.zeros([params]), false, `${newInstancePrefix()}/mixture/theta`);
     this.variables = [this.theta];
     this.logp = new Float64Array(probs);
@@ -177,10 +195,14 @@ export class DiscreteLatentModel implements GenerativeModel {
     this.fullRow(x, i, row);
     let fixed = 0;
     for (const t of this.tables) if (!t.latent) fixed += this.logp[this.entry(t, row)];
+    const F = this.fastColumn.length;
+    const xi = i * this.dim;
     for (let c = 0; c < this.configs; c++) {
       this.setConfig(c, row);
       let s = fixed;
-      for (const t of this.tables) if (t.latent) s += this.logp[this.entry(t, row)];
+      const base = c * F;
+      for (let j = 0; j < F; j++) s += this.logp[this.fastBase[base + j] + x[xi + this.fastColumn[j]]];
+      for (const t of this.slowLatent) s += this.logp[this.entry(t, row)];
       out[c] = s;
     }
     return logSumExp(out);
@@ -231,7 +253,9 @@ export class DiscreteLatentModel implements GenerativeModel {
         const r = responsibilities ? responsibilities[i * this.configs + c] : Math.exp(lj[c] - lp);
         if (r === 0) continue;
         this.setConfig(c, row);
-        for (const t of this.tables) if (t.latent) counts[this.entry(t, row)] += r;
+        const F = this.fastColumn.length;
+        for (let j = 0; j < F; j++) counts[this.fastBase[c * F + j] + x[i * this.dim + this.fastColumn[j]]] += r;
+        for (const t of this.slowLatent) counts[this.entry(t, row)] += r;
       }
     }
     const theta = new Float32Array(this.theta.size);
