@@ -15,6 +15,7 @@ import type { ElementGraph } from "../../src/compiler/graph";
 import type { FactorIR, ModelIR } from "../../src/compiler/ir";
 import { renderDiagnostic } from "../../src/dsl/diagnostics";
 import { buildExplicitModel, ExplicitModel } from "../../src/models/explicit";
+import { variableOf } from "../../src/models/lookup";
 import { buildModel, type FamilyEntry } from "../../src/models/registry";
 import type { FamilyName } from "../../src/compiler/ir";
 import type { FactorModule } from "../../src/models/types";
@@ -175,7 +176,7 @@ function assumeArb(family: "chain+assume" | "logistic+assume"): fc.Arbitrary<Mod
       const seq = Array.from(f.targets);
       const ctx = Array.from(f.context);
       const name = (e: number) => {
-        const v = ir.variables.find((w) => e >= w.offset && e < w.offset + w.size)!;
+        const v = variableOf(ir, e);
         return refName(v.name, v.shape, e - v.offset);
       };
       for (const a of assumptions) {
