@@ -46,10 +46,10 @@ export function gm(args: string[], timeoutMs = 20_000): Promise<{ code: number |
   });
 }
 
-/** Starts `gm playground ARGS` and waits for the address it prints. */
-export function serve(args: string[]): Promise<Server> {
+/** Starts `gm playground ARGS` (with `env` added to the environment) and waits for the address it prints. */
+export function serve(args: string[], env: Record<string, string> = {}): Promise<Server> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [GM, "playground", ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [GM, "playground", ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1", ...env } });
     let out = "";
     let err = "";
     const closed = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
