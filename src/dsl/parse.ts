@@ -51,27 +51,82 @@ export function parse(text: string, file = "<input>"): ParseResult {
 
   /** Lines where the parser's view is already broken (a bad character, a string that never closes). */
   const brokenLines = new Set<number>();
-  let quotedUntil = -1; // a 'single-quoted' string is one error, not one per character in it
+  /** Offset ranges [from, to) whose tokens the parser does not see (the rest of a nested comment). */
+  const hidden: Array<[number, number]> = [];
+  /** Strings written with curly quotes: one error each, then read as the string they were meant to be. */
+  const curly: Array<{ from: number; to: number }> = [];
+  let quotedUntil = -1; // a 'single-quoted' or “curly-quoted” string is one error, not one per character in it
+  // Block comments do not nest: `/* a /* b */ c */` ends at the first `*/`. Say so once, and hide
+  // the rest up to the `*/` the writer meant, so it does not come back as a cascade of errors.
+  for (const t of (lexed.groups.comments ?? []) as IToken[]) {
+    if (t.tokenType.name !== "BlockComment") continue;
+    const inner = t.image.indexOf("/*", 2);
+    if (inner < 0) continue;
+    const end = (t.endOffset ?? t.startOffset) + 1;
+    const stray = text.indexOf("*/", end);
+    const d = bag.error("E0110", "block comments do not nest: this `/*` does not open a comment", spanAt(text, t.startOffset + inner, 2), {
+      notes: [`the comment that opens at line ${t.startLine} ends at the first \`*/\`, on line ${t.endLine}${stray >= 0 ? `; gm skips what follows up to the next \`*/\`, as you meant` : ""}`],
+      hint: "close the inner comment first, or use `//` line comments inside a block comment",
+    });
+    brokenLines.add(d.span.start.line);
+    if (stray >= 0) hidden.push([end, stray + 2]);
+  }
+  const isHidden = (offset: number) => hidden.some(([a, b]) => offset >= a && offset < b);
   for (const e of lexed.errors) {
-    if (e.offset <= quotedUntil) continue;
+    if (e.offset <= quotedUntil || isHidden(e.offset)) continue;
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const first = [...ch][0] ?? ch;
+    const cp = first.codePointAt(0) ?? 0;
+    const eol = text.indexOf("\n", e.offset);
+    if (CURLY_QUOTES.has(first)) {
+      // “imgs.gz” → one error; the parser reads it as "imgs.gz".
+      let close = -1;
+      for (let i = e.offset + first.length; i < text.length && text.charCodeAt(i) !== 10; i++) {
+        if (CURLY_QUOTES.has(text[i])) {
+          close = i;
+          break;
+        }
+      }
+      if (close > 0) {
+        quotedUntil = close;
+        curly.push({ from: e.offset, to: close + 1 });
+        brokenLines.add(positionAt(text, e.offset).line);
+        bag.error("E0101", `unexpected character \`${first}\` (${codePoint(cp)}, a curly quote)`, spanAt(text, e.offset, close + 1 - e.offset), {
+          hint: `strings use straight double quotes: "${text.slice(e.offset + first.length, close)}"`,
+        });
+        continue;
+      }
+    }
+    const invisible = INVISIBLE[cp];
+    const lookalike = LOOKALIKES[first];
+    const shown = invisible ? `invisible character ${codePoint(cp)} (${invisible})` : cp > 0x7e || cp < 0x20 ? `\`${first}\` (${codePoint(cp)}${lookalike ? `, ${lookalike.script}` : ""})` : `\`${first}\``;
     const hint = first === "." && /\d/.test(text.charAt(e.offset + 1)) ? "decimals start with a digit: write `0.5`, not `.5`"
       : first === "&" || first === "!" ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
-      : first === "'" ? "strings use double quotes: \"…\""
+      : first === "'" || CURLY_QUOTES.has(first) ? "strings use double quotes: \"…\""
+      : invisible ? "delete it: it does not show, but gm reads it (it often comes with pasted text)"
+      : lookalike ? `it looks like the Latin \`${lookalike.latin}\`, which is what gm reads: retype it`
+      : cp > 0x7e ? "names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"
       : undefined;
     if (first === "'") {
       const close = text.indexOf("'", e.offset + 1);
-      const eol = text.indexOf("\n", e.offset);
       if (close > 0 && (eol < 0 || close < eol)) quotedUntil = close;
     }
-    const d = bag.error("E0101", `unexpected character \`${first}\``, spanAt(text, e.offset, first.length), hint ? { hint } : {});
+    const d = bag.error("E0101", `unexpected ${shown.startsWith("invisible") ? "" : "character "}${shown}`, spanAt(text, e.offset, first.length), hint ? { hint } : {});
     brokenLines.add(d.span.start.line);
   }
 
   const tokens: IToken[] = [];
-  let openComment = false;
   for (const t of lexed.tokens) {
+    if (isHidden(t.startOffset)) continue;
+    const q = curly.find((c) => t.startOffset >= c.from && t.startOffset < c.to);
+    if (q) {
+      // The first token inside becomes the string; the others are dropped.
+      if (tokens[tokens.length - 1]?.startOffset === q.from) continue;
+      const image = `"${text.slice(q.from + 1, q.to - 1)}"`;
+      const startColumn = (t.startColumn ?? 1) - (t.startOffset - q.from);
+      tokens.push({ ...t, image, startOffset: q.from, endOffset: q.to - 1, startColumn, endLine: t.startLine, endColumn: startColumn + (q.to - 1 - q.from), tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
+      continue;
+    }
     if (t.tokenType.name === "UnterminatedString") {
       bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: "add a closing `\"` on the same line" });
       brokenLines.add(t.startLine ?? 1);
@@ -81,6 +136,7 @@ export function parse(text: string, file = "<input>"): ParseResult {
     }
     tokens.push(t);
   }
+  let openComment = false;
 
   const comments: Comment[] = [];
   for (const t of (lexed.groups.comments ?? []) as IToken[]) {
@@ -144,6 +200,30 @@ export function parse(text: string, file = "<input>"): ParseResult {
 }
 
 type RecognitionError = IRecognitionException & { previousToken?: IToken };
+
+/** Curly quotes that word processors put in place of `"` and `'`. */
+const CURLY_QUOTES = new Set(["\u201c", "\u201d", "\u201e", "\u201f", "\u2018", "\u2019", "\u00ab", "\u00bb"]);
+
+/** Characters that do not show, by code point. */
+const INVISIBLE: Record<number, string> = {
+  0x200b: "zero width space", 0x200c: "zero width non-joiner", 0x200d: "zero width joiner", 0x2060: "word joiner",
+  0x00ad: "soft hyphen", 0x200e: "left-to-right mark", 0x200f: "right-to-left mark", 0x202a: "left-to-right embedding",
+  0x202b: "right-to-left embedding", 0x202c: "pop directional formatting", 0x202d: "left-to-right override",
+  0x202e: "right-to-left override", 0x2066: "left-to-right isolate", 0x2067: "right-to-left isolate", 0x2068: "first strong isolate", 0x2069: "pop directional isolate",
+};
+
+/** Letters of other scripts that look like the Latin letters of gm's names and keywords. */
+const LOOKALIKES: Record<string, { latin: string; script: string }> = Object.fromEntries([
+  ..."аеорсухіјѕԁԛԝ".split("").map((c, i) => [c, { latin: "aeopcyxijsdqw"[i], script: "a Cyrillic letter" }]),
+  ..."АВЕКМНОРСТХІЈЅ".split("").map((c, i) => [c, { latin: "ABEKMHOPCTXIJS"[i], script: "a Cyrillic letter" }]),
+  ..."αονρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ".split("").map((c, i) => [c, { latin: "aovptuxABEZHIKMNOPTYX"[i], script: "a Greek letter" }]),
+  ..."０１２３４５６７８９".split("").map((c, i) => [c, { latin: String(i), script: "a full-width digit" }]),
+]);
+
+/** `U+0440` */
+function codePoint(cp: number): string {
+  return `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+}
 
 /** How deeply a file may nest (parentheses, brackets, `^`, unary `-`, `for` quantifiers). */
 export const MAX_NESTING = 64;
@@ -365,6 +445,12 @@ function syntaxDiagnostic(e: RecognitionError, text: string, tokens: IToken[]): 
   if (keywordAsName(e)) hint = `\`${image}\` is a keyword; choose another name`;
   if (/found `=`/.test(e.message) && /`==`/.test(e.message)) hint = "compare with `==`";
   if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
+  // `a_|_b`: a name may end in `_`, so the lexer reads `a_`, `|`, `_b`.
+  const prev = e.previousToken;
+  if (image === "|" && prev && prev.tokenType === Identifier && prev.image.endsWith("_") && prev.endOffset !== undefined && prev.endOffset + 1 === e.token.startOffset && text[e.token.startOffset + 1] === "_") {
+    const rest = /^[A-Za-z0-9_]*/.exec(text.slice(e.token.startOffset + 1))![0];
+    hint = `\`${prev.image}|${rest}\` reads as the name \`${prev.image}\`, then \`|\`, then the name \`${rest}\` (names may end in \`_\`): write \`${prev.image.slice(0, -1)} _|_ ${rest.slice(1)}\` or \`${prev.image.slice(0, -1)} ⊥ ${rest.slice(1)}\``;
+  }
   return { message: e.message, span, hint };
 }
 

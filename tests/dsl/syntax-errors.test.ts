@@ -87,7 +87,7 @@ describe("exact messages (inline)", () => {
     [
       "E0101 outside any model, astral character",
       "😀\n",
-      ["m.gm:1:1: error[E0101]: unexpected character `😀`", "1 | 😀", "  | ^^"].join("\n"),
+      ["m.gm:1:1: error[E0101]: unexpected character `😀` (U+1F600)", "1 | 😀", "  | ^^", "hint: names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"].join("\n"),
     ],
     [
       "E0104 missing `}` at the end of the file points after the last token",
