@@ -72,6 +72,10 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
     err.write(`\n${c.yellow("interrupted")}: saving a checkpoint after this batch (${signal}; press Ctrl-C again to quit without saving)\n`);
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  // After SIGHUP the terminal is gone: a failed write to it must not stop the save.
+  const ignore = () => {};
+  process.stderr.on("error", ignore);
+  process.stdout.on("error", ignore);
   try {
     const result = await trainRun(
       { file, source: readText(file), ir, flags, out: opts.out, resume: opts.resume, backend: opts.backend, stop: stop.signal },
@@ -100,6 +104,8 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
   } finally {
     bar.stop();
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
+    process.stderr.off("error", ignore);
+    process.stdout.off("error", ignore);
   }
 }
 
