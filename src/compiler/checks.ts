@@ -3,7 +3,7 @@
  * parameter-count claims compared exactly.
  */
 import type * as A from "../dsl/ast";
-import { printExpr } from "../dsl/printer";
+import { printClaim, printExpr } from "../dsl/printer";
 import { scientific, withCommas } from "./count";
 import { dSeparated, formatTrail, MAX_DSEP_WORK, searchSize } from "./dsep";
 import { elementName, formatElements } from "./elements";
@@ -74,9 +74,14 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     const claimText = `${formatElements(ctx.vars, x)} ⊥ ${formatElements(ctx.vars, y)}${z.length ? ` | ${formatElements(ctx.vars, z)}` : ""}`;
     if (!claim.negated && !r.independent) {
       const trail = formatTrail(r.trail!, (e) => elementName(ctx.vars, e));
+      // The same claim assumed above: say why the assumption does not make it hold.
+      const assumed = ctx.m.body.find((st): st is A.AssumeStmt => st.kind === "Assume" && printClaim(st.claim) === printClaim(claim));
       ctx.diags.error("E0502", `check failed: ${claimText} does not hold${at}`, claim.span, {
         notes: [`active trail: ${trail}`],
-        hint: z.length ? "conditioning on more variables, or an `assume`, can block this trail" : "an `assume` that removes a parent along this trail would make it hold",
+        hint: assumed
+          ? `\`assume ${printClaim(assumed.claim)}\` (line ${assumed.span.start.line}) removed parents of its left side only: pruning applies only to the factor's own predecessors, and the active trail runs through other factors`
+          : z.length ? "conditioning on more variables, or an `assume`, can block this trail" : "an `assume` that removes a parent along this trail would make it hold",
+        ...(assumed ? { related: [{ message: "the assumption", span: assumed.span }] } : {}),
       });
       return ++reported < 3;
     }

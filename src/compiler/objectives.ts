@@ -57,7 +57,9 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
   if (fits.length === 0) {
     if (kind === "explicit") return [{ name: "likelihood", args: {}, span: ctx.m.name.span }];
     if (kind === "implicit") {
-      ctx.diags.error("E0605", "an implicit model `x = generator(z) by …` is trained against a critic", ctx.m.name.span, { hint: "add `fit adversarial(critic = mlp(hidden = [512, 256]))`" });
+      // Point at the statement that makes the model implicit, not at its name.
+      const generator = ctx.m.body.find((st) => st.kind === "Implicit");
+      ctx.diags.error("E0605", "an implicit model `x = generator(z) by …` is trained against a critic", generator?.span ?? ctx.m.name.span, { hint: "add `fit adversarial(critic = mlp(hidden = [512, 256]))`" });
       return [];
     }
     if (encoder && nonNormal.length === 0) return [{ name: "elbo", args: {}, span: ctx.m.name.span }];
@@ -66,11 +68,12 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     const hint = nonNormal.length
       ? `add \`q(${nonNormal[0].name} | x) = mlp(hidden = [...], deterministic)\` and \`fit reconstruction + adversarial(on = ${nonNormal[0].name}, critic = mlp(hidden = [256, 256]))\``
       : "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`";
-    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", ctx.m.name.span, { hint });
+    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", latents[0]?.span ?? ctx.m.name.span, { hint });
     return [];
   }
   const fit = fits[0];
   const out: ObjectiveIR[] = [];
+  const beforeObjectives = ctx.diags.items.length;
   for (const o of fit.objectives) {
     const sch = lookup(o, OBJECTIVES, "objective", ctx.diags);
     if (!sch) continue;
@@ -84,7 +87,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
       case "elbo":
       case "iwae":
         if (kind !== "latent") {
-          ctx.diags.error("E0601", `\`${name}\` needs latent variables with an encoder \`q(z | x)\``, o.span);
+          ctx.diags.error("E0601", `\`${name}\` needs latent variables with an encoder \`q(z | x)\``, o.span, kind === "implicit" ? { hint: "an implicit model `x = generator(z) by …` has no density to bound: train it against a critic, `fit adversarial(critic = mlp(hidden = [512, 256]))`" } : {});
           break;
         }
         if (!encoder) {
@@ -128,7 +131,8 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     }
     out.push({ name, args, span: o.span });
   }
-  if (kind === "implicit" && !out.some((o) => o.name === "adversarial")) ctx.diags.error("E0605", "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`", fit.span);
+  // One wrong objective is one error: the missing critic is reported only when nothing else was.
+  if (kind === "implicit" && !out.some((o) => o.name === "adversarial") && ctx.diags.items.length === beforeObjectives) ctx.diags.error("E0605", "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`", fit.span);
   if (out.some((o) => o.name === "reconstruction") && latents.length && !out.some((o) => o.name === "adversarial" || o.name === "elbo") && nonNormal.length) {
     ctx.diags.warning("W0609", "`reconstruction` alone does not match the codes to the prior; samples from p(z) may decode poorly", fit.span, { hint: "add `adversarial(on = z, critic = …)`" });
   }
