@@ -112,6 +112,17 @@ function buildProgram(): Command {
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./sample")).runSample(dir, o)));
 
   program
+    .command("fid")
+    .description("sample quality: Fréchet distance of each run's samples to held-out images in gm's classifier features, with the real-image floor")
+    .argument("<runs...>", "run directories")
+    .option("--data <dataset>", "mnist or fashion_mnist", "mnist")
+    .option("-n, --n <count>", "samples per run (and training images for the floor)", "1000")
+    .option("--seed <n>", "sampling seed", "1")
+    .option("--json", "JSON output")
+    .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
+    .action(run(async (dirs: string[], o: Record<string, string>) => (await import("./fid")).runFid(dirs, o)));
+
+  program
     .command("score")
     .description("held-out negative log-likelihood (nats, bits/dim) and per-image log-likelihoods")
     .argument("<run>", "run directory")
