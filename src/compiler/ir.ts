@@ -158,6 +158,10 @@ export interface DataSourceIR {
   readonly binarize?: number | "stochastic";
   readonly size?: readonly number[];
   readonly seed?: number;
+  /** Keep only the examples whose label is not listed (`mnist(exclude = [3])`). */
+  readonly exclude?: readonly number[];
+  /** Keep only the examples whose label is listed (`mnist(only = [3])`). */
+  readonly only?: readonly number[];
 }
 
 /** The compiled model. */

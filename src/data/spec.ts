@@ -42,6 +42,10 @@ export interface DataSpec {
   size?: number[];
   /** Seed of stochastic binarisation. */
   seed?: number;
+  /** Drop the examples whose label is listed (needs labels): `mnist(exclude = [3])`. */
+  exclude?: number[];
+  /** Keep only the examples whose label is listed (needs labels): `mnist(only = [3])`. */
+  only?: number[];
 }
 
 /** The domain of the model variable the data feeds. */
@@ -103,6 +107,11 @@ export function validateSpec(spec: DataSpec): void {
   if (spec.seed !== undefined && (typeof spec.seed !== "number" || !Number.isFinite(spec.seed))) {
     specError(`data seed must be a finite number, got ${String(spec.seed)}`);
   }
+  for (const key of ["exclude", "only"] as const) {
+    const v = spec[key];
+    if (v !== undefined && (!Array.isArray(v) || !v.every((c) => Number.isInteger(c) && c >= 0))) specError(`${key} must be a list of class labels (whole numbers ≥ 0), got ${JSON.stringify(v)}`);
+  }
+  if (spec.exclude !== undefined && spec.only !== undefined) specError("give exclude or only, not both");
   if (spec.size !== undefined) {
     const s = spec.size;
     const ok =
@@ -309,6 +318,8 @@ export function loadData(
       break;
     }
   }
+  train = filterLabels(train, spec);
+  test = filterLabels(test, spec);
   checkShape(train, spec, target);
   if (train.n === 0) {
     throw new DataError(
@@ -321,6 +332,24 @@ export function loadData(
     train: adaptToDomain(train, target, spec, deriveSeed(seed, 0)),
     test: adaptToDomain(test, target, spec, deriveSeed(seed, 1)),
   };
+}
+
+/**
+ * The examples of `ds` whose label passes `spec.exclude` / `spec.only` (unchanged without
+ * either). A dataset without labels cannot be filtered: D0402.
+ */
+export function filterLabels(ds: Dataset, spec: Pick<DataSpec, "exclude" | "only" | "source" | "path">): Dataset {
+  if (spec.exclude === undefined && spec.only === undefined) return ds;
+  if (!ds.labels) {
+    throw new DataError("D0402", `${describeSource(spec as DataSpec)} has no labels, so ${spec.exclude ? "exclude" : "only"} = [...] cannot pick examples by class`, { hint: 'give a labels file: idx("images.gz", labels = "labels.gz")', ...(spec.path !== undefined ? { path: spec.path } : {}) });
+  }
+  const keep = (y: number) => (spec.exclude ? !spec.exclude.includes(y) : spec.only!.includes(y));
+  const rows: number[] = [];
+  for (let i = 0; i < ds.n; i++) if (keep(ds.labels[i])) rows.push(i);
+  const d = ds.x.length / Math.max(ds.n, 1);
+  const x = new Float32Array(rows.length * d);
+  rows.forEach((r, j) => x.set(ds.x.subarray(r * d, (r + 1) * d), j * d));
+  return { ...ds, x, n: rows.length, labels: Int32Array.from(rows, (r) => ds.labels![r]) };
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Dataset } from "../../data/dataset";
 import { Rng } from "../../rng";
 import { gridPng } from "../images";
 import type { ScoreKind } from "../model";
-import { dataLayout, loadModelData, resolveDataPaths, type LoadedRun } from "../run";
+import { dataLayout, describeData, loadModelData, resolveDataPaths, type LoadedRun } from "../run";
 import { ModelError } from "../types";
 import { detectionSummary, type DetectionSummary } from "./metrics";
 import { linearProbe } from "./probe";
@@ -43,15 +43,16 @@ export function runExamples(run: LoadedRun, data?: DataSourceIR): { train: Examp
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
   const loaded = loadModelData(run.ir, source, run.meta.settings.split);
   const whole = data !== undefined && (source.source === "idx" || source.source === "images");
-  const ex = (d: Dataset): Examples => ({ x: d.x, n: d.n, ...(d.labels ? { labels: d.labels } : {}), name: d.name });
+  const what = describeData(source);
+  const ex = (d: Dataset, part: string): Examples => ({ x: d.x, n: d.n, ...(d.labels ? { labels: d.labels } : {}), name: `${what} ${part}` });
   if (whole) {
     const x = new Float32Array(loaded.train.x.length + loaded.test.x.length);
     x.set(loaded.train.x);
     x.set(loaded.test.x, loaded.train.x.length);
     const labels = loaded.train.labels && loaded.test.labels ? Int32Array.from([...loaded.train.labels, ...loaded.test.labels]) : undefined;
-    return { train: { x: new Float32Array(0), n: 0, name: loaded.train.name }, test: { x, n: loaded.train.n + loaded.test.n, ...(labels ? { labels } : {}), name: loaded.test.name }, source };
+    return { train: { x: new Float32Array(0), n: 0, name: what }, test: { x, n: loaded.train.n + loaded.test.n, ...(labels ? { labels } : {}), name: what }, source };
   }
-  return { train: ex(loaded.train), test: ex(loaded.test), source };
+  return { train: ex(loaded.train, "train"), test: ex(loaded.test, "held-out"), source };
 }
 
 /** The first `limit` examples of a set. */
