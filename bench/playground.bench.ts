@@ -84,7 +84,7 @@ async function main(): Promise<void> {
 
 async function measure(url: string): Promise<void> {
   const server = { url };
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const examples = process.argv.includes("--screenshots-only") ? [] : readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".gm")).sort().map((f) => f.replace(/\.gm$/, ""));
   const rows: Array<Record<string, unknown>> = [];

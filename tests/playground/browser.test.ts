@@ -81,7 +81,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   await buildAll();
   server = await serve(["--port", "0"]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const origin = new URL(server.url).origin;
   await context.route("**/*", (route) => {
@@ -248,5 +248,5 @@ describe("the playground in Chromium", () => {
     }
     expect(blocked).toEqual([]);
     expect(errors).toEqual([]);
-  });
+  }, 240_000);
 });
