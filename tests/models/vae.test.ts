@@ -40,7 +40,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compileText } from "../../src/compiler/compile";
 import type { ModelIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
-import { logMeanExp, LogMeanExp, logSumExp } from "../../src/models/latent";
+import { bernoulliLogits, logMeanExp, LogMeanExp, logSumExp } from "../../src/models/latent";
+import { bernoulliLogProb } from "../../src/models/networks/mlp";
 import { Vae } from "../../src/models/vae";
 import { Rng } from "../../src/rng";
 
@@ -258,6 +259,19 @@ describe("VAE gradient", () => {
 });
 
 describe("VAE network", () => {
+  it("the decoder's Bernoulli head x·l − softplus(l) equals the two-softplus form, also at |l| = 80", () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: -80, max: 80, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 1e6 }), (l, seed) => {
+      const rng = new Rng(seed);
+      const x = l.map(() => rng.int(2));
+      const [a, b] = tf.tidy(() => {
+        const lt = tf.tensor2d(l, [1, l.length]);
+        const xt = tf.tensor2d(x, [1, l.length]);
+        return [bernoulliLogits(lt, xt).dataSync()[0], bernoulliLogProb(lt, xt).dataSync()[0]];
+      });
+      return Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b));
+    }), { numRuns: 200 });
+  });
+
   it("counts as the compiler does for examples/12-vae.gm", () => {
     const text = readFileSync(join(__dirname, "..", "..", "examples", "12-vae.gm"), "utf8");
     const r = compileText(text, "12-vae.gm");
