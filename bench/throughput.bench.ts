@@ -9,8 +9,12 @@
  *   - nade-cumsum: the same module forced to its cumulative-sum form (`impl = "cumsum"`: a
  *                  [B, H, D] tensor differentiated by tf autograd) — the algorithm the PyTorch
  *                  reference runs, so this ratio compares like with like;
- *   - vae:         the 784-400-20 VAE of bench/vae.ts (tf ops + the project's matMul).
- * `--models a,b` picks some.
+ *   - vae:         the VAE family gm trains (src/models/vae.ts + latent.ts on networks/mlp.ts),
+ *                  784-400-20, built by buildModel from bench/vae.ts's VAE_GM and trained by
+ *                  src/models/fit.ts's Fitter; a step is the time between two `onBatch` calls;
+ *   - vae-ops:     the same network written directly in tf ops (bench/vae.ts's makeVae), the
+ *                  bench's former VAE: what the family's layering costs on top of it.
+ * `--models a,b` picks some (default: nade, nade-cumsum, vae).
  * Protocol (the reference's): `--warmup` (3) untimed steps, then the median of `--steps` (20)
  * timed steps; data are random binary images with 13 % ones (MNIST's density), cycled in batches.
  *
@@ -31,10 +35,10 @@ import * as path from "node:path";
 import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, type Machine, randomImages } from "./common";
 
 const DEFAULT_REFERENCE = "/work/shared/reference/torch_reference.py";
-const MODELS = ["nade", "nade-cumsum", "vae"] as const;
+const MODELS = ["nade", "nade-cumsum", "vae", "vae-ops"] as const;
 type ModelName = (typeof MODELS)[number];
 /** The PyTorch reference bench each gm model is compared with. */
-const TORCH_OF: Record<ModelName, "nade" | "vae"> = { nade: "nade", "nade-cumsum": "nade", vae: "vae" };
+const TORCH_OF: Record<ModelName, "nade" | "vae"> = { nade: "nade", "nade-cumsum": "nade", vae: "vae", "vae-ops": "vae" };
 const RESULT_TAG = "GM_THROUGHPUT_RESULT ";
 
 interface GmResult {
@@ -136,6 +140,8 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
       gm.dispose();
       opt.dispose();
     };
+  } else if (model === "vae") {
+    return runFamilyVae(m, data, B, steps, warmup, opts);
   } else {
     const { makeVae } = await import("./vae");
     const vae = makeVae();
@@ -206,6 +212,59 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
   };
 }
 
+/**
+ * The VAE family, trained by gm's Fitter (bench/vae.ts's timeFamilyVae). The profile and the
+ * step's peak tensor bytes come from one more one-step Fitter run under tf.profile.
+ */
+async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: number, warmup: number, opts: Options): Promise<GmResult> {
+  const tf = await import("@tensorflow/tfjs");
+  const { timeFamilyVae } = await import("./vae");
+  const { ms: ts, lastLoss } = await timeFamilyVae(data, B, warmup, steps);
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  const heap = backend.wasm?.HEAPU8?.buffer.byteLength;
+  const live = tf.memory().numBytes;
+  const info = await tf.profile(async () => {
+    await timeFamilyVae(data, B, 0, 1);
+  });
+  let profile: GmResult["profile"];
+  if (opts.flag("profile")) {
+    const byKernel = new Map<string, { ms: number; calls: number }>();
+    for (const k of info.kernels) {
+      const ms = Number(k.kernelTimeMs);
+      const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += Number.isFinite(ms) ? ms : 0;
+      e.calls++;
+      byKernel.set(k.name, e);
+    }
+    const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+    profile = [...byKernel.entries()]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 16)
+      .map(([kernel, e]) => ({ kernel, ms: round(e.ms), calls: e.calls, share: round(e.ms / Math.max(total, 1e-9)) }));
+  }
+  const mem = processMemory();
+  const med = median(ts);
+  return {
+    model: "vae",
+    machine: m,
+    batch: B,
+    steps,
+    warmup,
+    medianMs: round(med),
+    minMs: round(Math.min(...ts)),
+    maxMs: round(Math.max(...ts)),
+    imgPerS: round((B / med) * 1000),
+    wasmHeapMiB: heap != null ? mib(heap) : null,
+    liveTensorMiB: mib(live),
+    stepPeakTensorMiB: mib(info.peakBytes),
+    rssMiB: mem.rssMiB,
+    maxRssMiB: mem.maxRssMiB,
+    lastLoss: round(lastLoss),
+    impl: "gm's VAE family (buildModel + Fitter)",
+    profile,
+  };
+}
+
 /** Runs one gm model in a child process (its own wasm heap). */
 function spawnGm(model: ModelName, argv: readonly string[]): GmResult | { error: string } {
   const runTs = path.join(path.dirname(fileURLToPath(import.meta.url)), "run.ts");
@@ -259,7 +318,7 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     return undefined;
   }
   const m0 = machine();
-  const models = (opts.str("models", MODELS.join(",")).split(",") as ModelName[]).filter((x) => MODELS.includes(x));
+  const models = (opts.str("models", "nade,nade-cumsum,vae").split(",") as ModelName[]).filter((x) => MODELS.includes(x));
   const repeat = Math.max(1, opts.num("repeat", 1));
   const passArgs: string[] = [];
   for (const k of ["steps", "warmup", "batch"]) if (opts.raw(k) !== undefined) passArgs.push(`--${k}`, opts.raw(k)!);

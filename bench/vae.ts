@@ -70,3 +70,62 @@ export function makeVae(D = 784, H = 400, Z = 20, lr = 1e-3): VaeStep {
     },
   };
 }
+
+/** The 784-400-20 VAE as gm writes it (examples/12-vae.gm's structure, hidden = [400], d = 20). */
+export const VAE_GM = `model Vae {
+  latent z : Normal[20]
+  x : Bernoulli[28, 28]
+  p(z) = normal
+  p(x | z) = mlp(hidden = [400])
+  q(z | x) = mlp(hidden = [400])
+  fit elbo
+}
+`;
+
+/**
+ * The real VAE family trained by the real loop: the model is compiled from {@link VAE_GM}, built by
+ * `buildModel` (src/models/registry.ts → vae.ts + latent.ts on networks/mlp.ts) and trained by
+ * src/models/fit.ts's `Fitter` over `data` (n × 784) for one epoch of `warmup + steps` batches. The
+ * time of a step is the time between two of the Fitter's `onBatch` calls: the batch copy, the
+ * forward and backward pass, the loss read-back and Adam, exactly as `gm train` runs them.
+ * Resolves to the timed steps' milliseconds (warm-up steps dropped) and the last loss.
+ */
+export async function timeFamilyVae(data: Float32Array, batch: number, warmup: number, steps: number, lr = 1e-3): Promise<{ ms: number[]; lastLoss: number }> {
+  const { compileText } = await import("../src/compiler/compile");
+  const { buildModel } = await import("../src/models/registry");
+  const { Fitter } = await import("../src/models/fit");
+  const ir = compileText(VAE_GM, "<bench>", { checks: false }).models[0];
+  const model = buildModel(ir, { seed: 1 });
+  const D = 784;
+  const n = (warmup + steps) * batch;
+  if (data.length < n * D) throw new Error(`timeFamilyVae: need ${n} images, got ${data.length / D}`);
+  const ms: number[] = [];
+  let last = 0;
+  let lastLoss = NaN;
+  const fitter = new Fitter({
+    objective: model.objective({ lr }),
+    train: { x: data.subarray(0, n * D), n },
+    test: { x: data.subarray(0, batch * D), n: batch },
+    dim: D,
+    epochs: 1,
+    batch,
+    lr,
+    seed: 1,
+    onEpochStart: () => {
+      last = performance.now();
+    },
+    onBatch: (info) => {
+      const now = performance.now();
+      ms.push(now - last);
+      last = now;
+      lastLoss = Object.values(info.losses)[0];
+    },
+  });
+  try {
+    await fitter.run();
+  } finally {
+    fitter.dispose();
+    model.dispose();
+  }
+  return { ms: ms.slice(warmup), lastLoss };
+}

@@ -19,7 +19,7 @@
  *   The same seed gives the same weights on every backend and machine.
  * - Variables are named `<prefix>/<l>/w` and `<prefix>/<l>/b` (l = 0 … L − 1, the layer index
  *   from the input), in that order: stable names for checkpoints.
- * - Matrix products are `denseMatMul`: a plain 2-D matmul forward and a custom gradient made of
+ * - Matrix products are `denseMatMul`: a plain 2-D matmul forward and a lazy gradient made of
  *   explicit transposes and plain matmuls (dh = dy·Wᵀ, dW = hᵀ·dy, with `kernels/matmul.ts`'s
  *   `matMul`), so no transposed or batched matmul ever runs, whether or not the project's kernel
  *   fix is installed (../shared/BACKEND-FACTS.md: on wasm those forms are up to 20× slower).
@@ -36,7 +36,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { GmError } from "../../errors";
 import { deriveSeed, Rng } from "../../rng";
-import { matMul } from "../kernels/matmul";
+import { denseMatMulOp } from "../kernels/dense";
 import { bernoulliLogProb } from "../ops";
 
 /** Hidden-layer activations an {@link Mlp} can use. */
@@ -72,21 +72,11 @@ export function mlpParamCount(sizes: readonly number[]): number {
 /**
  * `a · b` for 2-D tensors, differentiable in both, with every product plain: the gradient is
  * dA = dY · transpose(B) and dB = transpose(A) · dY, each an explicit transpose then a plain matmul.
+ * The gradient is lazy (kernels/dense.ts): a product whose input needs no gradient (a first layer's
+ * data) is never computed, which a `tf.customGrad` could not skip.
  */
 export function denseMatMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [x, w, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    save([x, w]);
-    return {
-      value: tf.matMul(x, w),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const g = dy as tf.Tensor2D;
-        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [matMul(g, ws, false, true), matMul(xs, g, true, false)];
-      },
-    };
-  });
-  return f(a, b as tf.Tensor2D) as tf.Tensor2D;
+  return denseMatMulOp(a, b);
 }
 
 /** Applies a hidden activation on the backend. */
