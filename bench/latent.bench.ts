@@ -11,7 +11,8 @@
  *   mixture   the mixture of 10 Bernoullis by EM (examples/15-mixture.gm): held-out NLL beside
  *             `independent`; codes → probe accuracy
  *   anomaly   AUROC of independent, the mixture and the VAE: MNIST vs noise, vs inverted digits,
- *             and digit 1 excluded from training vs only digit 1
+ *             vs Fashion-MNIST (Debian's dataset-fashion-mnist; skipped when absent), and digit 1
+ *             excluded from training vs only digit 1
  *
  * `--only step|vae|mixture|anomaly` runs one part. The PyTorch reference of the step
  * (/work/shared/reference/torch_reference.py vae) needs Debian's python3-torch; the throughput
@@ -171,6 +172,12 @@ async function anomalyBench(opts: Options): Promise<Record<string, unknown>[]> {
         const rng = (i: number) => ((i * 2654435761) >>> 0) % 2;
         sets.push(["noise", Float32Array.from({ length: m * 784 }, (_, i) => rng(i))]);
         sets.push(["inverted", Float32Array.from(normal, (v) => 1 - v)]);
+        try {
+          const fashion = loadModelData(ir, { source: "fashion_mnist", binarize: 0.5 }, [0.8, 0.2]).test;
+          sets.push(["Fashion-MNIST", fashion.x.subarray(0, Math.min(n, fashion.n) * 784)]);
+        } catch (e) {
+          console.error(`Fashion-MNIST skipped: ${(e as Error).message}`);
+        }
       } else {
         const ones = loadModelData(ir, { ...MNIST, only: [1] }, [0.8, 0.2]).test;
         sets.push(["digit 1", ones.x.subarray(0, Math.min(n, ones.n) * 784)]);
