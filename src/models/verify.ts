@@ -367,7 +367,7 @@ export function verifyIr(ir: ModelIR, opts: VerifyOptions & { backend?: string }
     throw e;
   }
   try {
-    if (!(model instanceof ExplicitModel)) return { skipped: `gm verify checks explicit densities; model ${ir.name} is ${ir.kind}`, results: [] };
+    if (!(model instanceof ExplicitModel)) return { skipped: `gm verify checks the factor networks of explicit densities; model ${ir.name} ${ir.kind === "explicit" ? "sums discrete latent variables out (checked by tests/models/mixture.test.ts)" : `is ${ir.kind === "latent" ? "a latent-variable model" : ir.kind} (checked by tests/models/vae.test.ts and aae.test.ts)`}`, results: [] };
     return { results: verifyModel(model, opts) };
   } finally {
     model.dispose();
