@@ -219,6 +219,10 @@ describe("an AAE and a mixture through the built gm", () => {
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/error\[M0103\]: model M has no code/);
     expect(hasStack(e.stderr)).toBe(false);
+    // anomaly detection works for explicit models too, with their exact log-likelihood
+    const ok = await gm(["anomaly", "ind", "--anomalous", "noise", "--json", "--backend", "wasm"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).score).toBe("exact log-likelihood");
     const a = await gm(["anomaly", "ind"]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/needs --anomalous/);
