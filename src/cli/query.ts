@@ -24,30 +24,44 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
     return EXIT.diagnostics;
   };
   if (!parsed.claim || hasErrors(parsed.diagnostics)) return report(parsed.diagnostics);
-  // Without --model, a file of several models is asked in each model where the names exist.
-  if (!opts.model && r.models.length > 1) {
-    const claim = parsed.claim;
-    const answered = r.models.map((m) => ({ m, res: query(m, claim) })).filter((x) => x.res.answer);
-    if (answered.length === 0) return report(query(r.models[0], claim).diagnostics);
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ answers: answered.map(({ m, res }) => ({ model: m.name, query: res.answer!.claim, answer: res.answer!.independent ? "independent" : "dependent", ...(res.answer!.trail ? { trail: res.answer!.trail } : {}) })) }, null, 2)}\n`);
-      return EXIT.ok;
+  // Without --model, every model of the file is asked; those where the query does not apply
+  // (a name it lacks, an index outside its shape) are listed as skipped, with the reason.
+  const claim = parsed.claim;
+  const models = opts.model ? [pickModel(r.models, opts.model, file)] : r.models;
+  if (models.length === 0) return report([]);
+  const results = models.map((m) => ({ m, res: query(m, claim) }));
+  const answered = results.filter((x) => x.res.answer);
+  const skipped = results.filter((x) => !x.res.answer).map(({ m, res }) => ({ model: m.name, reason: res.diagnostics.find((d) => d.severity === "error")?.message ?? "the query does not apply" }));
+  if (opts.json) {
+    // One shape for one model or several: {answers: [...], skipped: [...]}.
+    if (answered.length === 0) {
+      process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(results[0].res.diagnostics), skipped }, null, 2)}\n`);
+      return EXIT.diagnostics;
     }
+    const answers = answered.map(({ m, res }) => ({ model: m.name, query: res.answer!.claim, answer: res.answer!.independent ? "independent" : "dependent", ...(res.answer!.trail ? { trail: res.answer!.trail } : {}) }));
+    process.stdout.write(`${JSON.stringify({ answers, skipped }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (answered.length === 0) {
+    // No model answers: the first model's diagnostics, then why each other model does not.
+    for (const sk of skipped.slice(1)) process.stderr.write(`note: model ${sk.model} does not answer it either: ${sk.reason}\n`);
+    return report(results[0].res.diagnostics);
+  }
+  const note = () => {
+    const c = colors(process.stderr);
+    for (const sk of skipped) process.stderr.write(`${c.cyan("note:")} skipped model ${sk.model}: ${sk.reason}\n`);
+  };
+  if (models.length > 1) {
     const c = colors(process.stdout);
     for (const { m, res } of answered) {
       const a = res.answer!;
       process.stdout.write(`${c.bold(m.name)}: ${a.independent ? c.green("independent") : c.yellow("dependent")}${a.trail ? ` — active trail: ${a.trail}` : ""}\n`);
     }
+    note();
     return EXIT.ok;
   }
-  const model = pickModel(r.models, opts.model, file);
-  const { answer, diagnostics } = query(model, parsed.claim);
-  if (!answer) return report(diagnostics);
-  const dependentClaim = parsed.claim.negated;
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ model: model.name, query: answer.claim, answer: answer.independent ? "independent" : "dependent", ...(answer.trail ? { trail: answer.trail } : {}) }, null, 2)}\n`);
-    return EXIT.ok;
-  }
+  const answer = answered[0].res.answer!;
+  const dependentClaim = claim.negated;
   const c = colors(process.stdout);
   process.stdout.write(`${answer.independent ? c.green("independent") : c.yellow("dependent")}: ${answer.claim}${answer.independent ? "" : " does not hold"}\n`);
   if (answer.trail) process.stdout.write(`active trail: ${answer.trail}\n`);

@@ -21,6 +21,7 @@ function axisVars(rank: number): string[] {
 /** `x₁`, `x_i`, `x_{i−1}`, `x_{r,c−1}` (LaTeX: `x_{1}`, `x_{i-1}`). */
 function sub(name: string, parts: string[], style: Style): string {
   const text = parts.join(",");
+  if (text === "") return name; // a scalar: `y`, never `y_{}`
   if (style === "latex") return `${name}_{${text.replace(/−/g, "-")}}`;
   if (/^\d+$/.test(text)) return name + [...text].map((d) => SUB_DIGITS[Number(d)]).join("");
   if (/^[a-z]$/.test(text)) return `${name}_${text}`;

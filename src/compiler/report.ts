@@ -68,6 +68,25 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
   const ctx = f.context.length ? formatElements(vars, f.context) : "";
   const withCtx = (s: string) => (ctx ? (s ? `${s}; ${ctx}` : ctx) : s || "—");
   const maxRows = () => {
+    const k = (e: number) => BigInt(outcomes(variableOf(vars, e).domain) ?? 1);
+    const s = f.structure;
+    if (s.kind === "prefix" || s.kind === "joint" || s.kind === "window" || s.kind === "none") {
+      // From the structure, without walking 5·10^11 edges: the rows of position j are Π of the
+      // outcomes of its parents; the context is shared, the own part is a sliding window.
+      let ctxRows = 1n;
+      for (const c of f.context) ctxRows *= k(c);
+      // All predecessors: the last position has the most rows (every k ≥ 2).
+      if (s.kind === "prefix" || s.kind === "joint") return ctxRows * productOfOutcomes(Array.from(f.targets.subarray(0, -1), (e) => outcomes(variableOf(vars, e).domain) ?? 1));
+      const reach = s.kind === "window" ? s.k : 0;
+      let window = 1n;
+      let best = 1n;
+      for (let j = 0; j < f.targets.length; j++) {
+        if (window > best) best = window;
+        window *= k(f.targets[j]);
+        if (j - reach >= 0) window /= k(f.targets[j - reach]);
+      }
+      return best * ctxRows;
+    }
     let m = 0n;
     for (const t of f.targets) {
       let rows = 1n;
@@ -87,7 +106,7 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
     case "independent":
       return { parents: withCtx(""), shape: `${n} table${n > 1 ? "s" : ""}, no parents` };
     case "table":
-      return { parents: withCtx(""), shape: `table of ${powerText(maxRows())} row${maxRows() === 1n ? "" : "s"}` };
+      return { parents: withCtx(""), shape: ((rows) => `table of ${powerText(rows)} row${rows === 1n ? "" : "s"}`)(maxRows()) };
     case "chain":
     case "markov":
     case "logistic": {

@@ -302,9 +302,10 @@ describe("gm query", () => {
     expect(dep.code).toBe(0);
     expect(dep.out).toBe("dependent: x[5] ⊥ x[1] does not hold\nactive trail: x[5] ← x[4] ← x[3] ← x[2] ← x[1]\n");
     const j = JSON.parse((await gm(["query", "--json", path, "x[1..2] ⊥ x[8] | x[4]"])).out);
-    expect(j).toEqual({ model: "Markov", query: "x[1..2] ⊥ x[8] | x[4]", answer: "independent" });
+    // One shape for one model or several: {answers, skipped}.
+    expect(j).toEqual({ answers: [{ model: "Markov", query: "x[1..2] ⊥ x[8] | x[4]", answer: "independent" }], skipped: [] });
     const jd = JSON.parse((await gm(["query", "--json", path, "x[2] ⊥ x[4]"])).out);
-    expect(jd).toEqual({ model: "Markov", query: "x[2] ⊥ x[4]", answer: "dependent", trail: "x[2] → x[3] → x[4]" });
+    expect(jd).toEqual({ answers: [{ model: "Markov", query: "x[2] ⊥ x[4]", answer: "dependent", trail: "x[2] → x[3] → x[4]" }], skipped: [] });
   });
 
   it("reports a bad query as a diagnostic and exits 1", async () => {
