@@ -5,6 +5,8 @@
  *   dsep        d-separation queries on 28×28 chain, markov(k = 1) and pruned-chain models
  *   nll         train on the fixed MNIST split; held-out NLL, bits/dim, time, epochs per family
  *   throughput  ms per training step and images/s, NADE H = 500 and a 784-400-20 VAE, vs PyTorch
+ *   generative  ms per step, images/s and wasm heap: DCGAN (vs PyTorch's gan_conv), PixelRNN both kinds
+ *   latent      VAE/AAE-family figures: gm's VAE step, held-out ELBO and IWAE NLL, the Bernoulli mixture, anomaly AUROCs
  *
  * No name runs all four. Each bench runs in its own Node process (so that one bench's wasm heap
  * does not show up in the next one's memory figures), prints the machine, a markdown table and
@@ -16,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Options } from "./common";
 
-const BENCHES = ["parse", "dsep", "nll", "throughput"] as const;
+const BENCHES = ["parse", "dsep", "nll", "throughput", "generative", "latent"] as const;
 type BenchName = (typeof BENCHES)[number];
 
 async function runOne(name: BenchName, opts: Options): Promise<void> {
@@ -32,6 +34,12 @@ async function runOne(name: BenchName, opts: Options): Promise<void> {
       break;
     case "throughput":
       await (await import("./throughput.bench")).runThroughput(opts);
+      break;
+    case "generative":
+      await (await import("./generative.bench")).runGenerative(opts);
+      break;
+    case "latent":
+      await (await import("./latent.bench")).runLatent(opts);
       break;
   }
 }
@@ -51,6 +59,7 @@ function positional(argv: string[]): string[] {
 
 /** Options without a value. */
 const FLAGS = new Set(["--help", "--profile", "--no-reference", "--in-process"]);
+// (`--one NAME` of the generative bench takes a value and is handled by that bench.)
 const isFlag = (a: string) => FLAGS.has(a);
 
 async function main(): Promise<number> {
