@@ -4,35 +4,16 @@
  * columns; further axes (channels) stay innermost, so a pixel's channels are visited together.
  * For 1-D arrays every order but `random` is the index order.
  */
+import { Rng } from "../rng";
 import type { OrderKind } from "./ir";
-
-/** A small seeded PRNG (mulberry32): deterministic on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The visiting order: `visit[position] = flat index`. */
 export function visitOrder(shape: readonly number[], kind: OrderKind, seed = 1): Int32Array {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Int32Array(size);
-  if (kind === "random") {
-    for (let i = 0; i < size; i++) out[i] = i;
-    const rand = mulberry32(seed);
-    for (let i = size - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const t = out[i];
-      out[i] = out[j];
-      out[j] = t;
-    }
-    return out;
-  }
+  // `random(seed = s)`: gm's one seeded PRNG (src/rng.ts: the seed is hashed, the draws are
+  // unbiased), a Fisher–Yates permutation of the flat indices.
+  if (kind === "random") return new Rng(seed).permutation(size);
   if (shape.length < 2 || kind === "raster" || kind === "index") {
     for (let i = 0; i < size; i++) out[i] = i;
     return out;
