@@ -61,12 +61,26 @@ const INDEPENDENT = `model Ind {
 const MNIST: DataSourceIR = { source: "mnist", binarize: 0.5 };
 
 /** Trains `model` with gm's trainer (fit.ts) for `epochs`; returns seconds. */
-async function train(model: GenerativeModel, data: ReturnType<typeof loadModelData>, epochs: number, seed = 1): Promise<number> {
+async function train(
+  model: GenerativeModel,
+  data: ReturnType<typeof loadModelData>,
+  epochs: number,
+  seed = 1,
+): Promise<number> {
   const t0 = performance.now();
   const obj = model.objective({ lr: 1e-3 });
   if (obj.fitClosedForm) obj.fitClosedForm(data.train.x, data.train.n, { smoothing: 1 });
   if (obj.steps.length) {
-    const options: FitOptions = { objective: obj, train: data.train, test: data.test, dim: data.dim, epochs, batch: 100, lr: 1e-3, seed };
+    const options: FitOptions = {
+      objective: obj,
+      train: data.train,
+      test: data.test,
+      dim: data.dim,
+      epochs,
+      batch: 100,
+      lr: 1e-3,
+      seed,
+    };
     const fitter = new Fitter(options);
     await fitter.run();
     fitter.dispose();
@@ -79,7 +93,10 @@ async function stepBench(opts: Options): Promise<Record<string, unknown>> {
   const steps = opts.num("steps", 30);
   const vae = new Vae(compile(vaeText(20, 400, "elbo")), 1);
   const hand = makeVae();
-  const x = tf.tensor2d(Float32Array.from({ length: 100 * 784 }, (_, i) => ((i * 2654435761) >>> 0) % 100 < 13 ? 1 : 0), [100, 784]);
+  const x = tf.tensor2d(
+    Float32Array.from({ length: 100 * 784 }, (_, i) => (((i * 2654435761) >>> 0) % 100 < 13 ? 1 : 0)),
+    [100, 784],
+  );
   const obj = vae.objective({ lr: 1e-3 });
   const step = obj.steps[0];
   const opt = tf.train.adam(1e-3);
@@ -104,8 +121,16 @@ async function stepBench(opts: Options): Promise<Record<string, unknown>> {
   opt.dispose();
   vae.dispose();
   hand.dispose();
-  const row = { gm_vae_ms: round(median(gmMs), 2), bench_vae_ms: round(median(handMs), 2), ratio: round(median(gmMs) / median(handMs), 2), images_per_s: Math.round(100_000 / median(gmMs)) };
-  printTable(["step", "gm Vae (ms)", "bench/vae.ts (ms)", "gm / hand-written", "images/s"], [["784-400-20, batch 100", row.gm_vae_ms, row.bench_vae_ms, row.ratio, row.images_per_s]]);
+  const row = {
+    gm_vae_ms: round(median(gmMs), 2),
+    bench_vae_ms: round(median(handMs), 2),
+    ratio: round(median(gmMs) / median(handMs), 2),
+    images_per_s: Math.round(100_000 / median(gmMs)),
+  };
+  printTable(
+    ["step", "gm Vae (ms)", "bench/vae.ts (ms)", "gm / hand-written", "images/s"],
+    [["784-400-20, batch 100", row.gm_vae_ms, row.bench_vae_ms, row.ratio, row.images_per_s]],
+  );
   return row;
 }
 
@@ -114,7 +139,11 @@ async function vaeBench(opts: Options): Promise<Record<string, unknown>[]> {
   const K = opts.num("k", 1000);
   const nScore = opts.num("n-score", 500);
   const rows: Record<string, unknown>[] = [];
-  for (const [name, text] of [["VAE 784-400-20, fit elbo", vaeText(20, 400, "elbo")], ["VAE 784-400-20, fit iwae(k = 5)", vaeText(20, 400, "iwae(k = 5)")], ["VAE 784-400-2, fit elbo", vaeText(2, 400, "elbo")]] as const) {
+  for (const [name, text] of [
+    ["VAE 784-400-20, fit elbo", vaeText(20, 400, "elbo")],
+    ["VAE 784-400-20, fit iwae(k = 5)", vaeText(20, 400, "iwae(k = 5)")],
+    ["VAE 784-400-2, fit elbo", vaeText(2, 400, "elbo")],
+  ] as const) {
     const ir = compile(text);
     const data = loadModelData(ir, MNIST, [0.8, 0.2]);
     const model = buildModel(ir) as Vae;
@@ -124,16 +153,33 @@ async function vaeBench(opts: Options): Promise<Record<string, unknown>[]> {
     const s = model.score(data.test.x.subarray(0, n * 784), n, { samples: K, seed: 1 });
     const scoreSeconds = (performance.now() - t0) / 1000;
     const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
-    rows.push({ model: name, epochs, train_s: round(seconds, 1), elbo_nll: round(-mean(s.extra!.elbo.values), 2), iwae_nll: round(-mean(s.values), 2), K, n_scored: n, score_s: round(scoreSeconds, 1) });
+    rows.push({
+      model: name,
+      epochs,
+      train_s: round(seconds, 1),
+      elbo_nll: round(-mean(s.extra!.elbo.values), 2),
+      iwae_nll: round(-mean(s.values), 2),
+      K,
+      n_scored: n,
+      score_s: round(scoreSeconds, 1),
+    });
     model.dispose();
   }
-  printTable(["model", "epochs", "train s", "−ELBO (nats)", `IWAE NLL, K = ${K}`, "held-out images", "score s"], rows.map((r) => [r.model, r.epochs, r.train_s, r.elbo_nll, r.iwae_nll, r.n_scored, r.score_s] as Array<string | number>));
+  printTable(
+    ["model", "epochs", "train s", "−ELBO (nats)", `IWAE NLL, K = ${K}`, "held-out images", "score s"],
+    rows.map(
+      (r) => [r.model, r.epochs, r.train_s, r.elbo_nll, r.iwae_nll, r.n_scored, r.score_s] as Array<string | number>,
+    ),
+  );
   return rows;
 }
 
 async function mixtureBench(): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
-  for (const [name, text] of [["independent", INDEPENDENT], ["mixture of 10 Bernoullis (EM)", MIXTURE]] as const) {
+  for (const [name, text] of [
+    ["independent", INDEPENDENT],
+    ["mixture of 10 Bernoullis (EM)", MIXTURE],
+  ] as const) {
     const ir = compile(text);
     const data = loadModelData(ir, MNIST, [0.8, 0.2]);
     const model = buildModel(ir);
@@ -143,12 +189,21 @@ async function mixtureBench(): Promise<Record<string, unknown>[]> {
     if (model.encode) {
       const tr = model.encode(data.train.x, data.train.n);
       const te = model.encode(data.test.x, data.test.n);
-      row.probe_codes = round(linearProbe({ x: tr.codes, y: data.train.labels!, n: data.train.n, dim: tr.dim }, { x: te.codes, y: data.test.labels!, n: data.test.n, dim: te.dim }).test, 3);
+      row.probe_codes = round(
+        linearProbe(
+          { x: tr.codes, y: data.train.labels!, n: data.train.n, dim: tr.dim },
+          { x: te.codes, y: data.test.labels!, n: data.test.n, dim: te.dim },
+        ).test,
+        3,
+      );
     }
     rows.push(row);
     model.dispose();
   }
-  printTable(["model", "train s", "held-out NLL (nats)", "probe on codes"], rows.map((r) => [r.model, r.train_s, r.heldout_nll, r.probe_codes ?? "—"] as Array<string | number>));
+  printTable(
+    ["model", "train s", "held-out NLL (nats)", "probe on codes"],
+    rows.map((r) => [r.model, r.train_s, r.heldout_nll, r.probe_codes ?? "—"] as Array<string | number>),
+  );
   return rows;
 }
 
@@ -156,7 +211,11 @@ async function anomalyBench(opts: Options): Promise<Record<string, unknown>[]> {
   const K = opts.num("k-anomaly", 100);
   const n = opts.num("n-anomaly", 500);
   const rows: Record<string, unknown>[] = [];
-  for (const [name, text, epochs] of [["independent", INDEPENDENT, 1], ["mixture (k = 10)", MIXTURE, 1], ["VAE 784-400-20", vaeText(20, 400, "elbo"), opts.num("epochs", 5)]] as const) {
+  for (const [name, text, epochs] of [
+    ["independent", INDEPENDENT, 1],
+    ["mixture (k = 10)", MIXTURE, 1],
+    ["VAE 784-400-20", vaeText(20, 400, "elbo"), opts.num("epochs", 5)],
+  ] as const) {
     for (const setting of ["all digits", "digit 1 excluded"] as const) {
       const ir = compile(text);
       const source: DataSourceIR = setting === "all digits" ? MNIST : { ...MNIST, exclude: [1] };
@@ -165,7 +224,8 @@ async function anomalyBench(opts: Options): Promise<Record<string, unknown>[]> {
       await train(model, data, epochs);
       const normal = data.test.x.subarray(0, Math.min(n, data.test.n) * 784);
       const m = normal.length / 784;
-      const score = (x: Float32Array, k: number) => Float64Array.from(model.score!(x, k, { samples: K }).values, (v) => -v);
+      const score = (x: Float32Array, k: number) =>
+        Float64Array.from(model.score!(x, k, { samples: K }).values, (v) => -v);
       const sNormal = score(normal, m);
       const sets: [string, Float32Array][] = [];
       if (setting === "all digits") {
@@ -184,12 +244,22 @@ async function anomalyBench(opts: Options): Promise<Record<string, unknown>[]> {
       }
       for (const [what, x] of sets) {
         const d = detectionSummary(score(x, x.length / 784), sNormal);
-        rows.push({ model: name, normal: setting, anomalous: what, auroc: round(d.auroc, 4), auprc: round(d.auprc, 4), fpr95: round(d.fpr_at_95_tpr, 4) });
+        rows.push({
+          model: name,
+          normal: setting,
+          anomalous: what,
+          auroc: round(d.auroc, 4),
+          auprc: round(d.auprc, 4),
+          fpr95: round(d.fpr_at_95_tpr, 4),
+        });
       }
       model.dispose();
     }
   }
-  printTable(["model", "normal", "anomalous", "AUROC", "AUPRC", "FPR@95%TPR"], rows.map((r) => [r.model, r.normal, r.anomalous, r.auroc, r.auprc, r.fpr95] as Array<string | number>));
+  printTable(
+    ["model", "normal", "anomalous", "AUROC", "AUPRC", "FPR@95%TPR"],
+    rows.map((r) => [r.model, r.normal, r.anomalous, r.auroc, r.auprc, r.fpr95] as Array<string | number>),
+  );
   return rows;
 }
 

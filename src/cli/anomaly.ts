@@ -29,28 +29,51 @@ export interface AnomalyOptions {
 
 /** Runs `gm anomaly`. */
 export async function runAnomaly(dir: string, opts: AnomalyOptions): Promise<number> {
-  if (!opts.anomalous) throw new UsageError("gm anomaly needs --anomalous: a data source or path, fashion_mnist, noise or inverted");
+  if (!opts.anomalous)
+    throw new UsageError("gm anomaly needs --anomalous: a data source or path, fashion_mnist, noise or inverted");
   const synthetic = opts.anomalous === "noise" || opts.anomalous === "inverted";
   const normalSource = opts.normal === undefined ? undefined : parseDataFlag(opts.normal);
   const anomalousSource = synthetic ? undefined : parseDataFlag(opts.anomalous);
   const samples = opts.samples === undefined ? 100 : Number(opts.samples);
-  if (!Number.isInteger(samples) || samples < 1 || samples > 1_000_000) throw new UsageError(`--samples must be a whole number between 1 and 1000000, got ${opts.samples}`);
+  if (!Number.isInteger(samples) || samples < 1 || samples > 1_000_000)
+    throw new UsageError(`--samples must be a whole number between 1 and 1000000, got ${opts.samples}`);
   const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 2)) throw new UsageError(`--limit must be a whole number ≥ 2, got ${opts.limit}`);
-  if (opts.plot !== undefined && extname(opts.plot).toLowerCase() !== ".png") throw new UsageError(`--plot ${opts.plot}: the score histograms are a .png file`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 2))
+    throw new UsageError(`--limit must be a whole number ≥ 2, got ${opts.limit}`);
+  if (opts.plot !== undefined && extname(opts.plot).toLowerCase() !== ".png")
+    throw new UsageError(`--plot ${opts.plot}: the score histograms are a .png file`);
   const run = await loadRun(dir, { backend: opts.backend });
   try {
     const dim = run.model.dim;
     const normal = head(runExamples(run, normalSource).test, dim, limit);
-    const anomalous = synthetic ? syntheticAnomalies(run, opts.anomalous, normal)! : head(runExamples(run, anomalousSource).test, dim, limit);
+    const anomalous = synthetic
+      ? syntheticAnomalies(run, opts.anomalous, normal)!
+      : head(runExamples(run, anomalousSource).test, dim, limit);
     const r = anomalyRun(run, normal, anomalous, { samples });
     if (opts.plot) {
-      const svg = await scoreHistogramsSvg(r.normal, r.anomalous, { title: `${run.ir.name}: ${normal.name} vs ${anomalous.name}`, axis: r.score, names: ["normal", "anomalous"] });
+      const svg = await scoreHistogramsSvg(r.normal, r.anomalous, {
+        title: `${run.ir.name}: ${normal.name} vs ${anomalous.name}`,
+        axis: r.score,
+        names: ["normal", "anomalous"],
+      });
       writeFileAtomic(opts.plot, await svgToPng(svg));
       process.stderr.write(`wrote ${opts.plot}\n`);
     }
     if (opts.json) {
-      const out = { score: r.score, kind: r.kind, auroc: r.auroc, auprc: r.auprc, fpr_at_95_tpr: r.fpr_at_95_tpr, n_normal: r.n_normal, n_anomalous: r.n_anomalous, normal: normal.name, anomalous: anomalous.name, model: run.ir.name, ...(r.kind === "estimate" ? { samples } : {}), seconds: r.seconds };
+      const out = {
+        score: r.score,
+        kind: r.kind,
+        auroc: r.auroc,
+        auprc: r.auprc,
+        fpr_at_95_tpr: r.fpr_at_95_tpr,
+        n_normal: r.n_normal,
+        n_anomalous: r.n_anomalous,
+        normal: normal.name,
+        anomalous: anomalous.name,
+        model: run.ir.name,
+        ...(r.kind === "estimate" ? { samples } : {}),
+        seconds: r.seconds,
+      };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       const c = colors(process.stdout);

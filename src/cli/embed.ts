@@ -31,11 +31,15 @@ export interface EmbedOptions {
 export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number> {
   const data = opts.data === undefined ? undefined : parseDataFlag(opts.data);
   const format = opts.out === undefined ? undefined : extname(opts.out).toLowerCase();
-  if (format !== undefined && format !== ".csv" && format !== ".json") throw new UsageError(`-o ${opts.out}: write codes to a .csv or a .json file`);
-  if (opts.plot !== undefined && extname(opts.plot).toLowerCase() !== ".png") throw new UsageError(`--plot ${opts.plot}: the latent scatter is a .png file`);
+  if (format !== undefined && format !== ".csv" && format !== ".json")
+    throw new UsageError(`-o ${opts.out}: write codes to a .csv or a .json file`);
+  if (opts.plot !== undefined && extname(opts.plot).toLowerCase() !== ".png")
+    throw new UsageError(`--plot ${opts.plot}: the latent scatter is a .png file`);
   const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError(`--limit must be a whole number ≥ 1, got ${opts.limit}`);
-  if (!opts.out && !opts.probe && !opts.plot && !opts.json) throw new UsageError("gm embed writes nothing without -o codes.csv, --probe, --plot latent.png or --json");
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new UsageError(`--limit must be a whole number ≥ 1, got ${opts.limit}`);
+  if (!opts.out && !opts.probe && !opts.plot && !opts.json)
+    throw new UsageError("gm embed writes nothing without -o codes.csv, --probe, --plot latent.png or --json");
   const run = await loadRun(dir, { backend: opts.backend });
   try {
     const dim = run.model.dim;
@@ -44,18 +48,36 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
     const t0 = performance.now();
     const codes = encodeExamples(run, test);
     const seconds = (performance.now() - t0) / 1000;
-    const result: Record<string, unknown> = { model: run.ir.name, code: codes.what, dim: codes.dim, n: test.n, data: { ...sets.source } };
+    const result: Record<string, unknown> = {
+      model: run.ir.name,
+      code: codes.what,
+      dim: codes.dim,
+      n: test.n,
+      data: { ...sets.source },
+    };
     const c = colors(process.stderr);
     if (opts.out) {
-      writeFileAtomic(opts.out, format === ".csv" ? codesCsv(codes.codes, test.n, codes.dim, test.labels) : codesJson(codes.codes, test.n, codes.dim, test.labels));
-      process.stderr.write(`wrote ${opts.out}: ${test.n} codes of dimension ${codes.dim} (${codes.what}) in ${seconds.toFixed(2)} s\n`);
+      writeFileAtomic(
+        opts.out,
+        format === ".csv"
+          ? codesCsv(codes.codes, test.n, codes.dim, test.labels)
+          : codesJson(codes.codes, test.n, codes.dim, test.labels),
+      );
+      process.stderr.write(
+        `wrote ${opts.out}: ${test.n} codes of dimension ${codes.dim} (${codes.what}) in ${seconds.toFixed(2)} s\n`,
+      );
       result.file = opts.out;
     }
     if (opts.plot) {
       const { xy, axes } = scatterCoordinates(codes, test.n);
-      const svg = await latentScatterSvg(xy, test.n, test.labels, { title: `${run.ir.name}: ${codes.what}${codes.dim > 2 ? " (PCA)" : ""}`, axes });
+      const svg = await latentScatterSvg(xy, test.n, test.labels, {
+        title: `${run.ir.name}: ${codes.what}${codes.dim > 2 ? " (PCA)" : ""}`,
+        axes,
+      });
       writeFileAtomic(opts.plot, await svgToPng(svg));
-      process.stderr.write(`wrote ${opts.plot}: ${Math.min(test.n, 5000)} codes${codes.dim > 2 ? `, PCA of ${codes.dim} dimensions to 2` : ""}\n`);
+      process.stderr.write(
+        `wrote ${opts.plot}: ${Math.min(test.n, 5000)} codes${codes.dim > 2 ? `, PCA of ${codes.dim} dimensions to 2` : ""}\n`,
+      );
       result.plot = opts.plot;
     }
     if (opts.probe) {
@@ -66,9 +88,15 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
       result.probe_test = p.test;
       if (!opts.json) {
         const pct = (v: number) => `${(100 * v).toFixed(1)} %`.padStart(7);
-        const rows: [string, number][] = [[`codes (${codes.what}, ${p.dim}-D)`, p.codes], [`raw pixels (${dim}-D)`, p.pixels], [`random projection (${p.dim}-D)`, p.random_projection]];
+        const rows: [string, number][] = [
+          [`codes (${codes.what}, ${p.dim}-D)`, p.codes],
+          [`raw pixels (${dim}-D)`, p.pixels],
+          [`random projection (${p.dim}-D)`, p.random_projection],
+        ];
         const width = Math.max(...rows.map(([name]) => name.length));
-        process.stdout.write(`${c.bold(run.ir.name)}: linear probe accuracy on ${p.test} test examples (trained on ${p.train})\n`);
+        process.stdout.write(
+          `${c.bold(run.ir.name)}: linear probe accuracy on ${p.test} test examples (trained on ${p.train})\n`,
+        );
         for (const [name, acc] of rows) process.stdout.write(`  ${name.padEnd(width)}  ${pct(acc)}\n`);
       }
     }

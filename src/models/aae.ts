@@ -49,7 +49,10 @@ export class Aae implements GenerativeModel {
   readonly criticInputs: Int32Array;
   readonly state: tf.Variable[] = [];
 
-  constructor(readonly ir: ModelIR, seed = 1) {
+  constructor(
+    readonly ir: ModelIR,
+    seed = 1,
+  ) {
     this.layout = latentLayout(ir);
     this.observed = this.layout.observed;
     this.dim = this.layout.dim;
@@ -61,13 +64,25 @@ export class Aae implements GenerativeModel {
       this.encoder = new Encoder(ir, this.layout, prefix, seed);
       built.push(this.encoder);
       const critics = ir.networks.filter((n) => n.role === "critic");
-      if (critics.length > 1) throw new ModelError(`model ${ir.name} has ${critics.length} critics; gm builds an AAE with one \`adversarial(on = z, …)\``, "M0103");
+      if (critics.length > 1)
+        throw new ModelError(
+          `model ${ir.name} has ${critics.length} critics; gm builds an AAE with one \`adversarial(on = z, …)\``,
+          "M0103",
+        );
       const c: AuxNetworkIR | undefined = critics[0];
       this.criticInputs = c ? Int32Array.from(c.inputs, (e) => this.layout.zpos[e]) : new Int32Array(0);
       if (c) {
-        if (c.network.kind !== "mlp") throw new ModelError(`\`${c.source}\`: the critic on a code is an \`mlp(hidden = [...])\``, "M0103");
-        if (this.criticInputs.some((p) => p < 0)) throw new ModelError(`\`${c.source}\`: an AAE's critic reads latent variables (\`adversarial(on = z, …)\`)`, "M0103");
-        this.critic = new Mlp(`${prefix}/critic`, c.network.sizes, { seed: deriveSeed(seed, 9), activation: "leaky_relu" });
+        if (c.network.kind !== "mlp")
+          throw new ModelError(`\`${c.source}\`: the critic on a code is an \`mlp(hidden = [...])\``, "M0103");
+        if (this.criticInputs.some((p) => p < 0))
+          throw new ModelError(
+            `\`${c.source}\`: an AAE's critic reads latent variables (\`adversarial(on = z, …)\`)`,
+            "M0103",
+          );
+        this.critic = new Mlp(`${prefix}/critic`, c.network.sizes, {
+          seed: deriveSeed(seed, 9),
+          activation: "leaky_relu",
+        });
       }
     } catch (e) {
       for (const b of built) b.dispose();
@@ -88,7 +103,10 @@ export class Aae implements GenerativeModel {
     return tf.tidy(() => {
       const { mean, logVar } = this.encoder.apply(x);
       if (!logVar || seed === undefined) return mean;
-      return tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed))) as tf.Tensor2D;
+      return tf.add(
+        mean,
+        tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed)),
+      ) as tf.Tensor2D;
     });
   }
 
@@ -120,7 +138,8 @@ export class Aae implements GenerativeModel {
   }
 
   objective(_settings: { lr: number }): Objective {
-    const noise = (ctx: StepContext, stream: number) => (this.encoder.gaussian ? deriveSeed(deriveSeed(ctx.seed, ctx.step), stream) : undefined);
+    const noise = (ctx: StepContext, stream: number) =>
+      this.encoder.gaussian ? deriveSeed(deriveSeed(ctx.seed, ctx.step), stream) : undefined;
     const steps: TrainStep[] = [
       {
         name: "reconstruction",
@@ -142,7 +161,12 @@ export class Aae implements GenerativeModel {
         },
       );
     }
-    return { steps, evaluate: (x, n) => this.evaluate(x, n), primary: "reconstruction", afterStep: () => this.invalidate() };
+    return {
+      steps,
+      evaluate: (x, n) => this.evaluate(x, n),
+      primary: "reconstruction",
+      afterStep: () => this.invalidate(),
+    };
   }
 
   /** Held-out metrics: reconstruction (nats per example), the critic's loss, MMD² codes vs prior. */

@@ -16,7 +16,11 @@ export function buildLatentModel(ir: ModelIR, seed: number): GenerativeModel {
   const names = new Set(ir.objectives.map((o) => o.name));
   const variational = names.has("elbo") || names.has("iwae");
   if (variational && ir.networks.some((n) => n.role === "critic")) {
-    throw new ModelError(`model ${ir.name} combines \`${names.has("elbo") ? "elbo" : "iwae"}\` with \`adversarial\`; gm builds a VAE (\`fit elbo\`) or an AAE (\`fit reconstruction + adversarial(…)\`)`, "M0103", "keep one of the two objectives");
+    throw new ModelError(
+      `model ${ir.name} combines \`${names.has("elbo") ? "elbo" : "iwae"}\` with \`adversarial\`; gm builds a VAE (\`fit elbo\`) or an AAE (\`fit reconstruction + adversarial(…)\`)`,
+      "M0103",
+      "keep one of the two objectives",
+    );
   }
   return variational ? new Vae(ir, seed) : new Aae(ir, seed);
 }

@@ -23,13 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { domainName, type Domain, type FactorIR, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
-import {
-  categoricalLogProb,
-  gaussianLogProb,
-  Mlp,
-  sampleBernoulli,
-  sampleCategorical,
-} from "./networks/mlp";
+import { categoricalLogProb, gaussianLogProb, Mlp, sampleBernoulli, sampleCategorical } from "./networks/mlp";
 import { ModelError } from "./types";
 
 /** Lowest and highest log-variance of a Gaussian decoder head (σ from 0.01 to e^2.5). */
@@ -59,11 +53,19 @@ export function latentLayout(ir: ModelIR): LatentLayout {
   const zpos = new Int32Array(ir.n).fill(-1);
   let c = 0;
   let z = 0;
-  for (const v of ir.variables) for (let i = 0; i < v.size; i++) {
-    if (v.latent) zpos[v.offset + i] = z++;
-    else column[v.offset + i] = c++;
-  }
-  return { observed: ir.variables.filter((v) => !v.latent), latent: ir.variables.filter((v) => v.latent), dim: c, zdim: z, column, zpos };
+  for (const v of ir.variables)
+    for (let i = 0; i < v.size; i++) {
+      if (v.latent) zpos[v.offset + i] = z++;
+      else column[v.offset + i] = c++;
+    }
+  return {
+    observed: ir.variables.filter((v) => !v.latent),
+    latent: ir.variables.filter((v) => v.latent),
+    dim: c,
+    zdim: z,
+    column,
+    zpos,
+  };
 }
 
 /** True when `idx` is 0, 1, …, width − 1. */
@@ -100,15 +102,23 @@ export type Head =
 /** The head that elements of domain `d` need. */
 export function headFor(d: Domain): Head {
   switch (d.kind) {
-    case "bernoulli": return { kind: "bernoulli" };
-    case "categorical": return { kind: "categorical", k: d.k };
-    case "normal": return { kind: "gaussian" };
-    case "real": return { kind: "gaussian", lo: d.lo, hi: d.hi };
+    case "bernoulli":
+      return { kind: "bernoulli" };
+    case "categorical":
+      return { kind: "categorical", k: d.k };
+    case "normal":
+      return { kind: "gaussian" };
+    case "real":
+      return { kind: "gaussian", lo: d.lo, hi: d.hi };
   }
 }
 
 function sameHead(a: Head, b: Head): boolean {
-  return a.kind === b.kind && (a.kind !== "categorical" || a.k === (b as { k: number }).k) && (a.kind !== "gaussian" || ((a.lo === (b as { lo?: number }).lo) && a.hi === (b as { hi?: number }).hi));
+  return (
+    a.kind === b.kind &&
+    (a.kind !== "categorical" || a.k === (b as { k: number }).k) &&
+    (a.kind !== "gaussian" || (a.lo === (b as { lo?: number }).lo && a.hi === (b as { hi?: number }).hi))
+  );
 }
 
 /** One observed factor `p(x_T | z_C) = mlp(..)`: an MLP from the code to its targets' head. */
@@ -120,18 +130,33 @@ export class MlpDecoder {
   /** Positions in z of the conditions, in the factor's order. */
   readonly inputs: Int32Array;
 
-  constructor(readonly factor: FactorIR, ir: ModelIR, layout: LatentLayout, prefix: string, seed: number) {
+  constructor(
+    readonly factor: FactorIR,
+    ir: ModelIR,
+    layout: LatentLayout,
+    prefix: string,
+    seed: number,
+  ) {
     const spec = factor.network;
-    if (!spec || spec.kind !== "mlp") throw new ModelError(`\`${factor.source}\`: a decoder is an \`mlp(hidden = [...])\``, "M0103");
+    if (!spec || spec.kind !== "mlp")
+      throw new ModelError(`\`${factor.source}\`: a decoder is an \`mlp(hidden = [...])\``, "M0103");
     const observedCondition = Array.from(factor.context).find((e) => layout.zpos[e] < 0);
     if (observedCondition !== undefined) {
-      throw new ModelError(`\`${factor.source}\`: a decoder conditioned on observed elements is not built yet; gm decodes observed variables from the latent variables only`, "M0103", "condition the decoder on the latent variables alone: `p(x | z) = mlp(hidden = [...])`");
+      throw new ModelError(
+        `\`${factor.source}\`: a decoder conditioned on observed elements is not built yet; gm decodes observed variables from the latent variables only`,
+        "M0103",
+        "condition the decoder on the latent variables alone: `p(x | z) = mlp(hidden = [...])`",
+      );
     }
     const domains = Array.from(factor.targets, (e) => variableOfElement(ir, e).domain);
     const head = headFor(domains[0]);
     const other = domains.find((d) => !sameHead(headFor(d), head));
     if (other) {
-      throw new ModelError(`\`${factor.source}\`: one decoder over ${domainName(domains[0])} and ${domainName(other)} elements is not built yet`, "M0103", "write one `p(… | z) = mlp(…)` per variable");
+      throw new ModelError(
+        `\`${factor.source}\`: one decoder over ${domainName(domains[0])} and ${domainName(other)} elements is not built yet`,
+        "M0103",
+        "write one `p(… | z) = mlp(…)` per variable",
+      );
     }
     this.head = head;
     this.columns = columnsOf(layout, factor.targets);
@@ -158,8 +183,10 @@ export class MlpDecoder {
       const out = this.out(z);
       const xt = takeColumns(x, this.columns);
       switch (this.head.kind) {
-        case "bernoulli": return bernoulliLogits(out, xt);
-        case "categorical": return categoricalLogProb(out, xt, this.head.k);
+        case "bernoulli":
+          return bernoulliLogits(out, xt);
+        case "categorical":
+          return categoricalLogProb(out, xt, this.head.k);
         case "gaussian": {
           const { mean, logVar } = this.gaussian(out);
           return gaussianLogProb(mean, logVar, xt);
@@ -173,11 +200,16 @@ export class MlpDecoder {
     return tf.tidy(() => {
       const out = this.out(z);
       switch (this.head.kind) {
-        case "bernoulli": return sampleBernoulli(out, seed);
-        case "categorical": return sampleCategorical(out, this.head.k, seed);
+        case "bernoulli":
+          return sampleBernoulli(out, seed);
+        case "categorical":
+          return sampleCategorical(out, this.head.k, seed);
         case "gaussian": {
           const { mean, logVar } = this.gaussian(out);
-          const s = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed))) as tf.Tensor2D;
+          const s = tf.add(
+            mean,
+            tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed)),
+          ) as tf.Tensor2D;
           return this.clip(s);
         }
       }
@@ -189,7 +221,8 @@ export class MlpDecoder {
     return tf.tidy(() => {
       const out = this.out(z);
       switch (this.head.kind) {
-        case "bernoulli": return tf.sigmoid(out);
+        case "bernoulli":
+          return tf.sigmoid(out);
         case "categorical": {
           const k = this.head.k;
           const N = out.shape[0];
@@ -197,7 +230,8 @@ export class MlpDecoder {
           const p = tf.softmax(out.reshape([N, T, k]), 2);
           return tf.sum(tf.mul(p, tf.range(0, k, 1, "float32")), 2) as tf.Tensor2D;
         }
-        case "gaussian": return this.clip(this.gaussian(out).mean);
+        case "gaussian":
+          return this.clip(this.gaussian(out).mean);
       }
     });
   }
@@ -231,12 +265,21 @@ function variableOfElement(ir: ModelIR, e: number): VariableIR {
 export class Decoders {
   readonly list: MlpDecoder[] = [];
 
-  constructor(ir: ModelIR, readonly layout: LatentLayout, prefix: string, seed: number) {
+  constructor(
+    ir: ModelIR,
+    readonly layout: LatentLayout,
+    prefix: string,
+    seed: number,
+  ) {
     try {
       ir.factors.forEach((f, i) => {
         if (f.targets.length === 0 || layout.zpos[f.targets[0]] >= 0) return; // a prior
         if (f.family !== "mlp") {
-          throw new ModelError(`\`${f.source}\`: in a latent-variable model gm builds observed variables decoded from the latent ones by \`mlp(hidden = [...])\``, "M0103", `write \`p(${variableOfElement(ir, f.targets[0]).name} | ${layout.latent[0]?.name ?? "z"}) = mlp(hidden = [...])\``);
+          throw new ModelError(
+            `\`${f.source}\`: in a latent-variable model gm builds observed variables decoded from the latent ones by \`mlp(hidden = [...])\``,
+            "M0103",
+            `write \`p(${variableOfElement(ir, f.targets[0]).name} | ${layout.latent[0]?.name ?? "z"}) = mlp(hidden = [...])\``,
+          );
         }
         this.list.push(new MlpDecoder(f, ir, layout, `${prefix}/decoder${i}`, deriveSeed(seed, 100 + i)));
       });
@@ -300,13 +343,24 @@ interface PriorFactor {
 export class Prior {
   readonly factors: PriorFactor[] = [];
 
-  constructor(ir: ModelIR, readonly layout: LatentLayout) {
+  constructor(
+    ir: ModelIR,
+    readonly layout: LatentLayout,
+  ) {
     for (const f of ir.factors) {
       if (f.targets.length === 0 || layout.zpos[f.targets[0]] < 0) continue;
       if (f.family !== "normal" && f.family !== "uniform" && f.family !== "mixture") {
-        throw new ModelError(`\`${f.source}\`: a continuous latent variable takes a prior \`normal\`, \`uniform(lo, hi)\` or \`mixture(k, radius)\``, "M0103");
+        throw new ModelError(
+          `\`${f.source}\`: a continuous latent variable takes a prior \`normal\`, \`uniform(lo, hi)\` or \`mixture(k, radius)\``,
+          "M0103",
+        );
       }
-      this.factors.push({ family: f.family, positions: Int32Array.from(f.targets, (e) => layout.zpos[e]), args: f.args, source: f.source });
+      this.factors.push({
+        family: f.family,
+        positions: Int32Array.from(f.targets, (e) => layout.zpos[e]),
+        args: f.args,
+        source: f.source,
+      });
     }
   }
 
@@ -435,17 +489,28 @@ export class Encoder {
 
   constructor(ir: ModelIR, layout: LatentLayout, prefix: string, seed: number) {
     const nw = ir.networks.find((n) => n.role === "posterior");
-    if (!nw) throw new ModelError(`model ${ir.name} has latent variables but no encoder`, "M0103", "add `q(z | x) = mlp(hidden = [...])`");
-    if (nw.network.kind !== "mlp") throw new ModelError(`\`${nw.source}\`: an encoder is an \`mlp(hidden = [...])\``, "M0103");
+    if (!nw)
+      throw new ModelError(
+        `model ${ir.name} has latent variables but no encoder`,
+        "M0103",
+        "add `q(z | x) = mlp(hidden = [...])`",
+      );
+    if (nw.network.kind !== "mlp")
+      throw new ModelError(`\`${nw.source}\`: an encoder is an \`mlp(hidden = [...])\``, "M0103");
     const latentInput = Array.from(nw.inputs).find((e) => layout.column[e] < 0);
-    if (latentInput !== undefined) throw new ModelError(`\`${nw.source}\`: an encoder reads observed variables only`, "M0103");
+    if (latentInput !== undefined)
+      throw new ModelError(`\`${nw.source}\`: an encoder reads observed variables only`, "M0103");
     this.gaussian = nw.network.output !== "code";
     this.columns = columnsOf(layout, nw.inputs);
     const order = new Int32Array(layout.zdim).fill(-1);
     nw.outputs.forEach((e, i) => (order[layout.zpos[e]] = i));
     const missing = order.indexOf(-1);
     if (missing >= 0 || nw.outputs.length !== layout.zdim) {
-      throw new ModelError(`\`${nw.source}\`: the encoder must give every latent element a code (gm builds one encoder for all latent variables)`, "M0103", `write \`q(${layout.latent.map((v) => v.name).join(", ")} | …) = mlp(hidden = [...])\``);
+      throw new ModelError(
+        `\`${nw.source}\`: the encoder must give every latent element a code (gm builds one encoder for all latent variables)`,
+        "M0103",
+        `write \`q(${layout.latent.map((v) => v.name).join(", ")} | …) = mlp(hidden = [...])\``,
+      );
     }
     this.order = order;
     this.net = new Mlp(`${prefix}/encoder`, nw.network.sizes, { seed: deriveSeed(seed, 7) });
@@ -469,7 +534,9 @@ export class Encoder {
     const out = new Float32Array(n * Z);
     for (let start = 0; start < n; start += batch) {
       const m = Math.min(batch, n - start);
-      const codes = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * dim, (start + m) * dim), [m, dim])).mean.dataSync());
+      const codes = tf.tidy(() =>
+        this.apply(tf.tensor2d(x.subarray(start * dim, (start + m) * dim), [m, dim])).mean.dataSync(),
+      );
       out.set(codes, start * Z);
     }
     return out;
@@ -483,6 +550,9 @@ export class Encoder {
 /** Checks that data rows have the model's width (ModelError M0104). */
 export function checkWidth(ir: ModelIR, x: Float32Array, n: number, dim: number): void {
   if (x.length !== n * dim) {
-    throw new ModelError(`the data has ${n > 0 ? x.length / n : 0} values per example; model ${ir.name} observes ${dim}`, "M0104");
+    throw new ModelError(
+      `the data has ${n > 0 ? x.length / n : 0} values per example; model ${ir.name} observes ${dim}`,
+      "M0104",
+    );
   }
 }

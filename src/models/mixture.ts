@@ -85,7 +85,10 @@ export class DiscreteLatentModel implements GenerativeModel {
   /** Mean training log-likelihood after each EM iteration (for tests and the log). */
   history: number[] = [];
 
-  constructor(readonly ir: ModelIR, readonly seed = 1) {
+  constructor(
+    readonly ir: ModelIR,
+    readonly seed = 1,
+  ) {
     this.layout = latentLayout(ir);
     this.observed = this.layout.observed;
     this.dim = this.layout.dim;
@@ -93,7 +96,11 @@ export class DiscreteLatentModel implements GenerativeModel {
     this.latentK = [];
     for (const v of this.layout.latent) {
       const k = outcomes(v.domain);
-      if (k === null) throw new ModelError(`model ${ir.name}: \`${v.name}\` is a continuous latent variable; only discrete ones are summed out`, "M0103");
+      if (k === null)
+        throw new ModelError(
+          `model ${ir.name}: \`${v.name}\` is a continuous latent variable; only discrete ones are summed out`,
+          "M0103",
+        );
       for (let i = 0; i < v.size; i++) {
         this.latentElements.push(v.offset + i);
         this.latentK.push(k);
@@ -101,7 +108,11 @@ export class DiscreteLatentModel implements GenerativeModel {
     }
     const configs = this.latentK.reduce((a, k) => a * k, 1);
     if (configs > MAX_CONFIGS) {
-      throw new ModelError(`model ${ir.name}: summing out its latent variables means ${configs.toLocaleString("en-US")} joint values; gm sums at most ${MAX_CONFIGS.toLocaleString("en-US")}`, "M0101", "use fewer or smaller discrete latent variables");
+      throw new ModelError(
+        `model ${ir.name}: summing out its latent variables means ${configs.toLocaleString("en-US")} joint values; gm sums at most ${MAX_CONFIGS.toLocaleString("en-US")}`,
+        "M0101",
+        "use fewer or smaller discrete latent variables",
+      );
     }
     this.configs = configs;
     const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
@@ -111,15 +122,33 @@ export class DiscreteLatentModel implements GenerativeModel {
     let probs = 0;
     for (const f of ir.factors) {
       if (!TABLE_FAMILIES.has(f.family)) {
-        throw new ModelError(`\`${f.source}\`: under a discrete latent variable gm builds tables (fitted by EM); \`${f.family}\` conditionals are not built yet`, "M0103", "write the conditionals as `table`");
+        throw new ModelError(
+          `\`${f.source}\`: under a discrete latent variable gm builds tables (fitted by EM); \`${f.family}\` conditionals are not built yet`,
+          "M0103",
+          "write the conditionals as `table`",
+        );
       }
       const push = (targets: number[], parents: number[]) => {
         const targetK = targets.map(kOf);
         const parentK = parents.map(kOf);
         const K = targetK.reduce((a, b) => a * b, 1);
         const rows = parentK.reduce((a, b) => a * b, 1);
-        if (!Number.isSafeInteger(rows * K) || rows * K > 64 * 1024 * 1024) throw new ModelError(`\`${f.source}\` needs ${rows * K} table entries; gm stores at most 67,108,864`, "M0101");
-        this.tables.push({ targets, targetK, K, parents, parentK, rows, paramOffset: params, probOffset: probs, latent: [...targets, ...parents].some(isLatent) });
+        if (!Number.isSafeInteger(rows * K) || rows * K > 64 * 1024 * 1024)
+          throw new ModelError(
+            `\`${f.source}\` needs ${rows * K} table entries; gm stores at most 67,108,864`,
+            "M0101",
+          );
+        this.tables.push({
+          targets,
+          targetK,
+          K,
+          parents,
+          parentK,
+          rows,
+          paramOffset: params,
+          probOffset: probs,
+          latent: [...targets, ...parents].some(isLatent),
+        });
         params += rows * (K - 1);
         probs += rows * K;
       };
@@ -127,7 +156,9 @@ export class DiscreteLatentModel implements GenerativeModel {
       else for (const t of f.targets) push([t], Array.from(g.parents(t)));
     }
     this.sampleOrder = topological(this.tables);
-    const fast = this.tables.filter((t) => t.latent && t.targets.length === 1 && !isLatent(t.targets[0]) && t.parents.every(isLatent));
+    const fast = this.tables.filter(
+      (t) => t.latent && t.targets.length === 1 && !isLatent(t.targets[0]) && t.parents.every(isLatent),
+    );
     this.slowLatent = this.tables.filter((t) => t.latent && !fast.includes(t));
     this.fastColumn = Int32Array.from(fast, (t) => this.layout.column[t.targets[0]]);
     this.fastBase = new Int32Array(configs * fast.length);
@@ -263,7 +294,8 @@ export class DiscreteLatentModel implements GenerativeModel {
       for (let r = 0; r < t.rows; r++) {
         const q = t.probOffset + r * t.K;
         const ref = Math.log(counts[q] + smoothing);
-        for (let o = 1; o < t.K; o++) theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
+        for (let o = 1; o < t.K; o++)
+          theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
       }
     }
     this.theta.assign(tf.tensor1d(theta));
@@ -280,7 +312,12 @@ export class DiscreteLatentModel implements GenerativeModel {
   }
 
   /** EM from seeded random responsibilities until the gain is below `tol` nats per example. */
-  fitEm(x: Float32Array, n: number, smoothing: number, options: { maxIterations?: number; tol?: number; onIteration?: (i: number, ll: number) => void } = {}): number {
+  fitEm(
+    x: Float32Array,
+    n: number,
+    smoothing: number,
+    options: { maxIterations?: number; tol?: number; onIteration?: (i: number, ll: number) => void } = {},
+  ): number {
     checkWidth(this.ir, x, n, this.dim);
     if (n === 0) throw new ModelError(`model ${this.ir.name}: EM needs training examples`, "M0104");
     const rng = new Rng(deriveSeed(this.seed, 31));
@@ -344,7 +381,8 @@ export class DiscreteLatentModel implements GenerativeModel {
           o = Math.floor(o / t.targetK[j]);
         }
       }
-      for (let e = 0; e < this.ir.n; e++) if (this.layout.column[e] >= 0) out[i * this.dim + this.layout.column[e]] = row[e];
+      for (let e = 0; e < this.ir.n; e++)
+        if (this.layout.column[e] >= 0) out[i * this.dim + this.layout.column[e]] = row[e];
     }
     return out;
   }

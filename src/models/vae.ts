@@ -58,13 +58,20 @@ export class Vae implements GenerativeModel {
   /** Importance samples of the training objective: 1 for `fit elbo`, K for `fit iwae(k = K)`. */
   readonly trainSamples: number;
 
-  constructor(readonly ir: ModelIR, seed = 1) {
+  constructor(
+    readonly ir: ModelIR,
+    seed = 1,
+  ) {
     this.layout = latentLayout(ir);
     this.observed = this.layout.observed;
     this.dim = this.layout.dim;
     this.prior = new Prior(ir, this.layout);
     if (!this.prior.standardNormal) {
-      throw new ModelError(`model ${ir.name}: the ELBO needs the prior \`normal\` (its KL in closed form)`, "M0103", "fit it as an AAE: `fit reconstruction + adversarial(on = z, critic = mlp(hidden = [256, 256]))`");
+      throw new ModelError(
+        `model ${ir.name}: the ELBO needs the prior \`normal\` (its KL in closed form)`,
+        "M0103",
+        "fit it as an AAE: `fit reconstruction + adversarial(on = z, critic = mlp(hidden = [256, 256]))`",
+      );
     }
     const iwae = ir.objectives.find((o) => o.name === "iwae");
     this.trainSamples = iwae ? (iwae.args.k as number) : 1;
@@ -73,7 +80,11 @@ export class Vae implements GenerativeModel {
     try {
       this.encoder = new Encoder(ir, this.layout, prefix, seed);
       if (!this.encoder.gaussian) {
-        throw new ModelError(`model ${ir.name}: the ELBO needs a Gaussian encoder; this one is \`deterministic\``, "M0103", "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)");
+        throw new ModelError(
+          `model ${ir.name}: the ELBO needs a Gaussian encoder; this one is \`deterministic\``,
+          "M0103",
+          "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)",
+        );
       }
     } catch (e) {
       this.decoders.dispose();
@@ -157,7 +168,6 @@ export class Vae implements GenerativeModel {
   /** Held-out metrics in nats per example (lower is better), with fixed noise: see the file's comment. */
   evaluate(x: Float32Array, n: number, iwaeK = 0): Record<string, number> {
     checkWidth(this.ir, x, n, this.dim);
-    let elbo = 0;
     let kl = 0;
     let rec = 0;
     let iwae = 0;
@@ -178,7 +188,7 @@ export class Vae implements GenerativeModel {
       kl += k;
       iwae -= w;
     }
-    elbo = rec + kl;
+    const elbo = rec + kl;
     const out: Record<string, number> = { elbo: elbo / n, kl: kl / n, reconstruction: rec / n };
     if (iwaeK > 0) out.iwae = iwae / n;
     return out;
@@ -208,13 +218,18 @@ export class Vae implements GenerativeModel {
           const k = Math.min(samplesPerCall, K - done);
           const [lw, ll, klv] = tf.tidy(() => {
             const t = this.terms(xt, this.noise(k, m, deriveSeed(seed, chunk)));
-            return [t.logWeights.dataSync() as Float32Array, t.logLikelihood.dataSync() as Float32Array, t.kl.dataSync() as Float32Array];
+            return [
+              t.logWeights.dataSync() as Float32Array,
+              t.logLikelihood.dataSync() as Float32Array,
+              t.kl.dataSync() as Float32Array,
+            ];
           });
           kl ??= klv;
-          for (let s = 0; s < k; s++) for (let b = 0; b < m; b++) {
-            acc[b].add(lw[s * m + b]);
-            recon[b] += ll[s * m + b];
-          }
+          for (let s = 0; s < k; s++)
+            for (let b = 0; b < m; b++) {
+              acc[b].add(lw[s * m + b]);
+              recon[b] += ll[s * m + b];
+            }
         }
       } finally {
         xt.dispose();

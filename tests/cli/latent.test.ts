@@ -26,7 +26,16 @@ let data: string;
 async function buildCli(): Promise<void> {
   const { build } = await import("tsup");
   const config = (await import("../../tsup.config")).default as Record<string, unknown>;
-  await build({ ...config, entry: { "cli/main": join(root, "src/cli/main.ts") }, outDir, dts: false, clean: true, sourcemap: false, silent: true, config: false } as never);
+  await build({
+    ...config,
+    entry: { "cli/main": join(root, "src/cli/main.ts") },
+    outDir,
+    dts: false,
+    clean: true,
+    sourcemap: false,
+    silent: true,
+    config: false,
+  } as never);
 }
 
 interface Exit {
@@ -37,7 +46,10 @@ interface Exit {
 
 function gm(args: string[]): Promise<Exit> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [GM, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", GM_WASM_THREADS: "1" } });
+    const child = spawn(process.execPath, [GM, ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1", GM_WASM_THREADS: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b) => (stdout += b));
@@ -149,10 +161,23 @@ describe("a VAE through the built gm", () => {
   });
 
   it("detects noise and inverted images; JSON has the issue's keys", async () => {
-    const r = await gm(["anomaly", "vae", "--anomalous", "noise", "--json", "--samples", "10", "--backend", "wasm", "--plot", "scores.png"]);
+    const r = await gm([
+      "anomaly",
+      "vae",
+      "--anomalous",
+      "noise",
+      "--json",
+      "--samples",
+      "10",
+      "--backend",
+      "wasm",
+      "--plot",
+      "scores.png",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    for (const k of ["score", "auroc", "auprc", "fpr_at_95_tpr", "n_normal", "n_anomalous"]) expect(j).toHaveProperty(k);
+    for (const k of ["score", "auroc", "auprc", "fpr_at_95_tpr", "n_normal", "n_anomalous"])
+      expect(j).toHaveProperty(k);
     expect(j.score).toMatch(/IWAE estimate/);
     expect(j.n_normal).toBe(48);
     expect(j.auroc).toBeGreaterThan(0.8);

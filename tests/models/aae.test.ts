@@ -82,76 +82,95 @@ function text(t: TinyAae): string {
 
 describe("AAE steps", () => {
   it("each step changes only the variables of its phase", () => {
-    fc.assert(fc.property(arb, (t) => {
-      const aae = buildLatentModel(compile(text(t)), t.seed) as Aae;
-      try {
-        expect(aae).toBeInstanceOf(Aae);
-        const phase: Record<string, Set<tf.Variable>> = {
-          reconstruction: new Set([...aae.encoder.net.variables, ...aae.decoders.variables]),
-          critic: new Set(aae.critic!.variables),
-          generator: new Set(aae.encoder.net.variables),
-        };
-        const networks: Record<string, [string, tf.Variable[]][]> = {
-          reconstruction: [["encoder", aae.encoder.net.variables], ["decoder", aae.decoders.variables]],
-          critic: [["critic", aae.critic!.variables]],
-          generator: [["encoder", aae.encoder.net.variables]],
-        };
-        const rng = new Rng(t.seed);
-        const x = tf.tensor2d(Float32Array.from({ length: 8 * t.n }, () => rng.int(2)), [8, t.n]);
-        const obj = aae.objective({ lr: 0.05 });
-        expect(obj.steps.map((s) => s.name)).toEqual(["reconstruction", "critic", "generator"]);
-        for (const [i, step] of obj.steps.entries()) {
-          const before = aae.variables.map((v) => v.dataSync().slice());
-          const opt = tf.train.adam(0.05);
-          tf.tidy(() => {
-            opt.minimize(() => step.loss(x, { step: i, seed: t.seed }), false, step.variables);
-          });
-          opt.dispose();
-          const changed = new Set(aae.variables.filter((v, j) => v.dataSync().some((w, k) => w !== before[j][k])));
-          const expected = phase[step.name];
-          for (const v of changed) if (!expected.has(v)) throw new Error(`step ${step.name} changed ${v.name}`);
-          for (const [net, vars] of networks[step.name]) if (!vars.some((v) => changed.has(v))) throw new Error(`step ${step.name} left the ${net} unchanged`);
-          // restore, so that each step starts from the same weights
-          aae.variables.forEach((v, j) => v.assign(tf.tensor(before[j], v.shape)));
+    fc.assert(
+      fc.property(arb, (t) => {
+        const aae = buildLatentModel(compile(text(t)), t.seed) as Aae;
+        try {
+          expect(aae).toBeInstanceOf(Aae);
+          const phase: Record<string, Set<tf.Variable>> = {
+            reconstruction: new Set([...aae.encoder.net.variables, ...aae.decoders.variables]),
+            critic: new Set(aae.critic!.variables),
+            generator: new Set(aae.encoder.net.variables),
+          };
+          const networks: Record<string, [string, tf.Variable[]][]> = {
+            reconstruction: [
+              ["encoder", aae.encoder.net.variables],
+              ["decoder", aae.decoders.variables],
+            ],
+            critic: [["critic", aae.critic!.variables]],
+            generator: [["encoder", aae.encoder.net.variables]],
+          };
+          const rng = new Rng(t.seed);
+          const x = tf.tensor2d(
+            Float32Array.from({ length: 8 * t.n }, () => rng.int(2)),
+            [8, t.n],
+          );
+          const obj = aae.objective({ lr: 0.05 });
+          expect(obj.steps.map((s) => s.name)).toEqual(["reconstruction", "critic", "generator"]);
+          for (const [i, step] of obj.steps.entries()) {
+            const before = aae.variables.map((v) => v.dataSync().slice());
+            const opt = tf.train.adam(0.05);
+            tf.tidy(() => {
+              opt.minimize(() => step.loss(x, { step: i, seed: t.seed }), false, step.variables);
+            });
+            opt.dispose();
+            const changed = new Set(aae.variables.filter((v, j) => v.dataSync().some((w, k) => w !== before[j][k])));
+            const expected = phase[step.name];
+            for (const v of changed) if (!expected.has(v)) throw new Error(`step ${step.name} changed ${v.name}`);
+            for (const [net, vars] of networks[step.name])
+              if (!vars.some((v) => changed.has(v))) throw new Error(`step ${step.name} left the ${net} unchanged`);
+            // restore, so that each step starts from the same weights
+            aae.variables.forEach((v, j) => v.assign(tf.tensor(before[j], v.shape)));
+          }
+          x.dispose();
+          return true;
+        } finally {
+          aae.dispose();
         }
-        x.dispose();
-        return true;
-      } finally {
-        aae.dispose();
-      }
-    }), { numRuns: RUNS });
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 
 describe("AAE priors", () => {
   it("the prior's density integrates to 1", () => {
-    fc.assert(fc.property(arb, (t) => {
-      const aae = new Aae(compile(text(t)), 1);
-      try {
-        const step = t.d === 1 ? 0.001 : 0.02;
-        const m = Math.round(20 / step); // midpoints: no double-counted edge of a uniform
-        const terms: number[] = [];
-        const z = new Float64Array(t.d);
-        for (let g = 0; g < (t.d === 1 ? m : m * m); g++) {
-          z[0] = -10 + ((g % m) + 0.5) * step;
-          if (t.d === 2) z[1] = -10 + (Math.floor(g / m) + 0.5) * step;
-          terms.push(aae.prior.logProb(z));
+    fc.assert(
+      fc.property(arb, (t) => {
+        const aae = new Aae(compile(text(t)), 1);
+        try {
+          const step = t.d === 1 ? 0.001 : 0.02;
+          const m = Math.round(20 / step); // midpoints: no double-counted edge of a uniform
+          const terms: number[] = [];
+          const z = new Float64Array(t.d);
+          for (let g = 0; g < (t.d === 1 ? m : m * m); g++) {
+            z[0] = -10 + ((g % m) + 0.5) * step;
+            if (t.d === 2) z[1] = -10 + (Math.floor(g / m) + 0.5) * step;
+            terms.push(aae.prior.logProb(z));
+          }
+          const integral = Math.exp(logSumExp(terms) + t.d * Math.log(step));
+          if (Math.abs(integral - 1) > 0.01) throw new Error(`${t.prior} in ${t.d}-D integrates to ${integral}`);
+          return true;
+        } finally {
+          aae.dispose();
         }
-        const integral = Math.exp(logSumExp(terms) + t.d * Math.log(step));
-        if (Math.abs(integral - 1) > 0.01) throw new Error(`${t.prior} in ${t.d}-D integrates to ${integral}`);
-        return true;
-      } finally {
-        aae.dispose();
-      }
-    }), { numRuns: RUNS });
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it("mixture samples have the mixture's moments", () => {
-    const aae = new Aae(compile(text({ d: 2, n: 3, prior: "mixture(k = 3, radius = 2)", deterministic: true, seed: 1 })), 1);
+    const aae = new Aae(
+      compile(text({ d: 2, n: 3, prior: "mixture(k = 3, radius = 2)", deterministic: true, seed: 1 })),
+      1,
+    );
     try {
       const N = 20000;
       const z = aae.prior.sample(N, 5);
-      let m0 = 0, m1 = 0, sq = 0, sq2 = 0;
+      let m0 = 0,
+        m1 = 0,
+        sq = 0,
+        sq2 = 0;
       for (let i = 0; i < N; i++) {
         m0 += z[2 * i];
         m1 += z[2 * i + 1];
@@ -193,7 +212,12 @@ describe("AAE network", () => {
   it("scores minus the reconstruction error, which training lowers", () => {
     const aae = new Aae(compile(text({ d: 2, n: 6, prior: "normal", deterministic: true, seed: 1 })), 3);
     try {
-      const imgs = [[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1]];
+      const imgs = [
+        [1, 1, 1, 0, 0, 0],
+        [0, 0, 0, 1, 1, 1],
+        [1, 0, 1, 0, 1, 0],
+        [0, 1, 0, 1, 0, 1],
+      ];
       const data = Float32Array.from(Array.from({ length: 16 }, (_, i) => imgs[i % 4]).flat());
       const s0 = aae.score(data, 16);
       expect(s0.kind).toBe("reconstruction");
@@ -201,7 +225,12 @@ describe("AAE network", () => {
       const obj = aae.objective({ lr: 0.01 });
       const opts = obj.steps.map(() => tf.train.adam(0.01));
       const x = tf.tensor2d(data, [16, 6]);
-      for (let s = 0; s < 300; s++) obj.steps.forEach((step, i) => tf.tidy(() => { opts[i].minimize(() => step.loss(x, { step: s, seed: 1 }), false, step.variables); }));
+      for (let s = 0; s < 300; s++)
+        obj.steps.forEach((step, i) =>
+          tf.tidy(() => {
+            opts[i].minimize(() => step.loss(x, { step: s, seed: 1 }), false, step.variables);
+          }),
+        );
       x.dispose();
       opts.forEach((o) => o.dispose());
       aae.invalidate();

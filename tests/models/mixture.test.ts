@@ -62,9 +62,10 @@ const planArb: fc.Arbitrary<Plan> = fc.record({
 function text(p: Plan): string {
   const given = p.second ? "c, d" : "c";
   const prior = p.second ? "p(c) = table\n  p(d | c) = table" : "p(c) = table";
-  const pixels = p.shape === "markov"
-    ? `p(x[1] | ${given}) = table\n  for i in 2..${p.n}: p(x[i] | x[i-1], ${given}) = table`
-    : `for i in 1..${p.n}: p(x[i] | ${given}) = table`;
+  const pixels =
+    p.shape === "markov"
+      ? `p(x[1] | ${given}) = table\n  for i in 2..${p.n}: p(x[i] | x[i-1], ${given}) = table`
+      : `for i in 1..${p.n}: p(x[i] | ${given}) = table`;
   return `model M {
   latent c : Categorical(${p.k})
   ${p.second ? "latent d : Bernoulli" : ""}
@@ -113,104 +114,136 @@ function allRows(p: Plan): { x: Float32Array; n: number } {
 
 describe("discrete latent variables summed out", () => {
   it("compiles as an explicit model and counts as the compiler does", () => {
-    fc.assert(fc.property(planArb, (p) => {
-      const ir = compile(text(p));
-      expect(ir.kind).toBe("explicit");
-      expect(ir.objectives.map((o) => o.name)).toEqual(["likelihood"]);
-      const m = new DiscreteLatentModel(ir, 1);
-      try {
-        return BigInt(m.paramCount()) === ir.params && m.dim === p.n && m.configs === p.k * (p.second ? 2 : 1);
-      } finally {
-        m.dispose();
-      }
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(planArb, (p) => {
+        const ir = compile(text(p));
+        expect(ir.kind).toBe("explicit");
+        expect(ir.objectives.map((o) => o.name)).toEqual(["likelihood"]);
+        const m = new DiscreteLatentModel(ir, 1);
+        try {
+          return BigInt(m.paramCount()) === ir.params && m.dim === p.n && m.configs === p.k * (p.second ? 2 : 1);
+        } finally {
+          m.dispose();
+        }
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it("Σ_x p(x) = 1", () => {
-    fc.assert(fc.property(planArb, (p) => withModel(p, (m) => {
-      const { x, n } = allRows(p);
-      const total = m.logLikelihoods(x, n).reduce((a, v) => a + Math.exp(v), 0);
-      if (Math.abs(total - 1) > 1e-9) throw new Error(`Σ p(x) = ${total}`);
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(planArb, (p) =>
+        withModel(p, (m) => {
+          const { x, n } = allRows(p);
+          const total = m.logLikelihoods(x, n).reduce((a, v) => a + Math.exp(v), 0);
+          if (Math.abs(total - 1) > 1e-9) throw new Error(`Σ p(x) = ${total}`);
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("log p(x) and the posterior p(c | x) equal a brute-force sum over the tables", () => {
     // The oracle reads the logits in the layout of table.ts (per table, per parent row, k − 1
     // logits against outcome 0) for the shape p(c) = table, p(x[i] | c) = table.
     const simple = planArb.map((p) => ({ ...p, shape: "independent" as const, second: false }));
-    fc.assert(fc.property(simple, (p) => withModel(p, (m) => {
-      const kx = p.domain === "Bernoulli" ? 2 : 3;
-      const theta = m.variables[0].dataSync();
-      const soft = (off: number, K: number) => {
-        const l = [0, ...Array.from({ length: K - 1 }, (_, o) => theta[off + o])];
-        const mx = Math.max(...l);
-        const z = l.reduce((a, v) => a + Math.exp(v - mx), 0);
-        return l.map((v) => Math.exp(v - mx) / z);
-      };
-      const pixelBlock = p.n * p.k * (kx - 1);
-      const cOff = p.priorLast ? pixelBlock : 0;
-      const xOff = p.priorLast ? 0 : p.k - 1;
-      const pc = soft(cOff, p.k);
-      const { x, n } = allRows(p);
-      const logp = m.logLikelihoods(x, n);
-      const { codes } = m.encode(x, n);
-      for (let i = 0; i < n; i++) {
-        const joint = pc.map((q, c) => {
-          let v = q;
-          for (let j = 0; j < p.n; j++) v *= soft(xOff + (j * p.k + c) * (kx - 1), kx)[x[i * p.n + j]];
-          return v;
-        });
-        const px = joint.reduce((a, b) => a + b, 0);
-        if (Math.abs(Math.log(px) - logp[i]) > 1e-6) throw new Error(`row ${i}: log p(x) ${logp[i]} vs ${Math.log(px)}`);
-        for (let c = 0; c < p.k; c++) if (Math.abs(codes[i * p.k + c] - joint[c] / px) > 1e-5) throw new Error(`row ${i}: p(c = ${c} | x) ${codes[i * p.k + c]} vs ${joint[c] / px}`);
-      }
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(simple, (p) =>
+        withModel(p, (m) => {
+          const kx = p.domain === "Bernoulli" ? 2 : 3;
+          const theta = m.variables[0].dataSync();
+          const soft = (off: number, K: number) => {
+            const l = [0, ...Array.from({ length: K - 1 }, (_, o) => theta[off + o])];
+            const mx = Math.max(...l);
+            const z = l.reduce((a, v) => a + Math.exp(v - mx), 0);
+            return l.map((v) => Math.exp(v - mx) / z);
+          };
+          const pixelBlock = p.n * p.k * (kx - 1);
+          const cOff = p.priorLast ? pixelBlock : 0;
+          const xOff = p.priorLast ? 0 : p.k - 1;
+          const pc = soft(cOff, p.k);
+          const { x, n } = allRows(p);
+          const logp = m.logLikelihoods(x, n);
+          const { codes } = m.encode(x, n);
+          for (let i = 0; i < n; i++) {
+            const joint = pc.map((q, c) => {
+              let v = q;
+              for (let j = 0; j < p.n; j++) v *= soft(xOff + (j * p.k + c) * (kx - 1), kx)[x[i * p.n + j]];
+              return v;
+            });
+            const px = joint.reduce((a, b) => a + b, 0);
+            if (Math.abs(Math.log(px) - logp[i]) > 1e-6)
+              throw new Error(`row ${i}: log p(x) ${logp[i]} vs ${Math.log(px)}`);
+            for (let c = 0; c < p.k; c++)
+              if (Math.abs(codes[i * p.k + c] - joint[c] / px) > 1e-5)
+                throw new Error(`row ${i}: p(c = ${c} | x) ${codes[i * p.k + c]} vs ${joint[c] / px}`);
+          }
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("EM never lowers its MAP objective", () => {
-    fc.assert(fc.property(planArb, (p) => withModel(p, (m) => {
-      const rng = new Rng(p.seed + 7);
-      const k = p.domain === "Bernoulli" ? 2 : 3;
-      const N = 60;
-      const x = Float32Array.from({ length: N * p.n }, () => rng.int(k));
-      const alpha = 0.5;
-      let prev = m.penalizedObjective(x, N, alpha);
-      for (let it = 0; it < 8; it++) {
-        m.emStep(x, N, alpha);
-        const now = m.penalizedObjective(x, N, alpha);
-        if (now < prev - 1e-9) throw new Error(`iteration ${it}: objective ${prev} → ${now}`);
-        prev = now;
-      }
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(planArb, (p) =>
+        withModel(p, (m) => {
+          const rng = new Rng(p.seed + 7);
+          const k = p.domain === "Bernoulli" ? 2 : 3;
+          const N = 60;
+          const x = Float32Array.from({ length: N * p.n }, () => rng.int(k));
+          const alpha = 0.5;
+          let prev = m.penalizedObjective(x, N, alpha);
+          for (let it = 0; it < 8; it++) {
+            m.emStep(x, N, alpha);
+            const now = m.penalizedObjective(x, N, alpha);
+            if (now < prev - 1e-9) throw new Error(`iteration ${it}: objective ${prev} → ${now}`);
+            prev = now;
+          }
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("ancestral samples have the model's frequencies", () => {
-    fc.assert(fc.property(planArb.filter((p) => (p.domain === "Bernoulli" ? 2 : 3) ** p.n <= 32), (p) => withModel(p, (m) => {
-      const { x, n } = allRows(p);
-      const probs = m.logLikelihoods(x, n).map(Math.exp);
-      const N = 20000;
-      const s = m.sample(N, p.seed);
-      const k = p.domain === "Bernoulli" ? 2 : 3;
-      const counts = new Float64Array(n);
-      for (let i = 0; i < N; i++) {
-        let idx = 0;
-        for (let j = 0; j < p.n; j++) idx = idx * k + s[i * p.n + j];
-        counts[idx]++;
-      }
-      for (let i = 0; i < n; i++) {
-        const se = Math.sqrt((probs[i] * (1 - probs[i])) / N);
-        if (Math.abs(counts[i] / N - probs[i]) > 5 * se + 1e-3) throw new Error(`cell ${i}: ${counts[i] / N} vs ${probs[i]}`);
-      }
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(
+        planArb.filter((p) => (p.domain === "Bernoulli" ? 2 : 3) ** p.n <= 32),
+        (p) =>
+          withModel(p, (m) => {
+            const { x, n } = allRows(p);
+            const probs = m.logLikelihoods(x, n).map(Math.exp);
+            const N = 20000;
+            const s = m.sample(N, p.seed);
+            const k = p.domain === "Bernoulli" ? 2 : 3;
+            const counts = new Float64Array(n);
+            for (let i = 0; i < N; i++) {
+              let idx = 0;
+              for (let j = 0; j < p.n; j++) idx = idx * k + s[i * p.n + j];
+              counts[idx]++;
+            }
+            for (let i = 0; i < n; i++) {
+              const se = Math.sqrt((probs[i] * (1 - probs[i])) / N);
+              if (Math.abs(counts[i] / N - probs[i]) > 5 * se + 1e-3)
+                throw new Error(`cell ${i}: ${counts[i] / N} vs ${probs[i]}`);
+            }
+            return true;
+          }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("EM on a known two-component mixture reaches the true model's held-out NLL", () => {
     const n = 10;
-    const truth = [Array.from({ length: n }, (_, i) => (i < 5 ? 0.9 : 0.1)), Array.from({ length: n }, (_, i) => (i < 5 ? 0.15 : 0.8))];
+    const truth = [
+      Array.from({ length: n }, (_, i) => (i < 5 ? 0.9 : 0.1)),
+      Array.from({ length: n }, (_, i) => (i < 5 ? 0.15 : 0.8)),
+    ];
     const weights = [0.35, 0.65];
     const rng = new Rng(3);
     const draw = (N: number) => {
@@ -225,12 +258,16 @@ describe("discrete latent variables summed out", () => {
     const test = draw(2000);
     let trueNll = 0;
     for (let i = 0; i < 2000; i++) {
-      const terms = [0, 1].map((c) => Math.log(weights[c]) + truth[c].reduce((a, q, j) => a + Math.log(test[i * n + j] ? q : 1 - q), 0));
+      const terms = [0, 1].map(
+        (c) => Math.log(weights[c]) + truth[c].reduce((a, q, j) => a + Math.log(test[i * n + j] ? q : 1 - q), 0),
+      );
       const mx = Math.max(...terms);
       trueNll -= mx + Math.log(terms.reduce((a, t) => a + Math.exp(t - mx), 0));
     }
     trueNll /= 2000;
-    const ir = compile(`model B { latent c : Categorical(2)  x : Bernoulli[${n}]  p(c) = table  for i in 1..${n}: p(x[i] | c) = table }`);
+    const ir = compile(
+      `model B { latent c : Categorical(2)  x : Bernoulli[${n}]  p(c) = table  for i in 1..${n}: p(x[i] | c) = table }`,
+    );
     const m = new DiscreteLatentModel(ir, 1);
     try {
       const obj = m.objective({ lr: 0 });

@@ -97,10 +97,17 @@ function withTiny<T>(t: Tiny, fn: (vae: Vae, x: Float32Array) => T): T {
     const encoder = new Set(vae.encoder.net.variables);
     for (const v of vae.variables) {
       const s = encoder.has(v) ? Math.min(1, t.scale) : t.scale;
-      v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => rng.normal() * s), v.shape));
+      v.assign(
+        tf.tensor(
+          Float32Array.from({ length: v.size }, () => rng.normal() * s),
+          v.shape,
+        ),
+      );
     }
     vae.invalidate();
-    const x = Float32Array.from({ length: t.n }, () => (t.domain === "Categorical(3)" ? rng.int(3) : t.domain === "Real(0, 1)" ? rng.uniform() : rng.int(2)));
+    const x = Float32Array.from({ length: t.n }, () =>
+      t.domain === "Categorical(3)" ? rng.int(3) : t.domain === "Real(0, 1)" ? rng.uniform() : rng.int(2),
+    );
     return fn(vae, x);
   } finally {
     vae.dispose();
@@ -136,7 +143,13 @@ function logMarginal(vae: Vae, x: Float32Array, d: number): number {
 }
 
 /** Mean and standard error of R independent draws of (IWAE_K, ELBO) for one x. */
-function draws(vae: Vae, x: Float32Array, K: number, R: number, seed: number): { iwae: [number, number]; elbo: [number, number] } {
+function draws(
+  vae: Vae,
+  x: Float32Array,
+  K: number,
+  R: number,
+  seed: number,
+): { iwae: [number, number]; elbo: [number, number] } {
   const rows = new Float32Array(R * x.length);
   for (let r = 0; r < R; r++) rows.set(x, r * x.length);
   const s = vae.score(rows, R, { samples: K, seed, batch: R });
@@ -150,126 +163,186 @@ function draws(vae: Vae, x: Float32Array, K: number, R: number, seed: number): {
 
 describe("VAE bounds", () => {
   it("ELBO ≤ IWAE_K ≤ log p(x), log p(x) by numerical integration", () => {
-    fc.assert(fc.property(tinyArb(), (t) => withTiny(t, (vae, x) => {
-      const logp = logMarginal(vae, x, t.d);
-      const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
-      const ok = elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
-      if (!ok) throw new Error(`ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`);
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(tinyArb(), (t) =>
+        withTiny(t, (vae, x) => {
+          const logp = logMarginal(vae, x, t.d);
+          const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
+          const ok =
+            elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
+          if (!ok) throw new Error(`ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`);
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("ELBO ≤ IWAE_K ≤ log p(x) with Categorical(3) and Real(0, 1) pixels (softmax and Gaussian heads)", () => {
-    const arb = fc.record({ t: tinyArb(), domain: fc.constantFrom("Categorical(3)" as const, "Real(0, 1)" as const) }).map(({ t, domain }) => ({ ...t, domain }));
-    fc.assert(fc.property(arb, (t) => withTiny(t, (vae, x) => {
-      const logp = logMarginal(vae, x, t.d);
-      const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
-      const ok = elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
-      if (!ok) throw new Error(`${t.domain}: ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`);
-      return true;
-    })), { numRuns: RUNS });
+    const arb = fc
+      .record({ t: tinyArb(), domain: fc.constantFrom("Categorical(3)" as const, "Real(0, 1)" as const) })
+      .map(({ t, domain }) => ({ ...t, domain }));
+    fc.assert(
+      fc.property(arb, (t) =>
+        withTiny(t, (vae, x) => {
+          const logp = logMarginal(vae, x, t.d);
+          const { iwae, elbo } = draws(vae, x, 16, 400, t.seed);
+          const ok =
+            elbo[0] <= iwae[0] + 4 * Math.hypot(elbo[1], iwae[1]) + 1e-3 && iwae[0] <= logp + 4 * iwae[1] + 1e-3;
+          if (!ok)
+            throw new Error(
+              `${t.domain}: ELBO ${elbo[0]} ± ${elbo[1]}, IWAE_16 ${iwae[0]} ± ${iwae[1]}, log p(x) ${logp}`,
+            );
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("the mean of IWAE_K over draws does not decrease in K", () => {
-    fc.assert(fc.property(tinyArb(), (t) => withTiny(t, (vae, x) => {
-      let prev: [number, number] | undefined;
-      for (const K of [1, 2, 4, 8, 32]) {
-        const { iwae } = draws(vae, x, K, 300, t.seed + K);
-        if (prev && iwae[0] < prev[0] - 4 * Math.hypot(prev[1], iwae[1]) - 1e-4) throw new Error(`IWAE_${K} = ${iwae[0]} ± ${iwae[1]} below ${prev[0]} ± ${prev[1]}`);
-        prev = iwae;
-      }
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(tinyArb(), (t) =>
+        withTiny(t, (vae, x) => {
+          let prev: [number, number] | undefined;
+          for (const K of [1, 2, 4, 8, 32]) {
+            const { iwae } = draws(vae, x, K, 300, t.seed + K);
+            if (prev && iwae[0] < prev[0] - 4 * Math.hypot(prev[1], iwae[1]) - 1e-4)
+              throw new Error(`IWAE_${K} = ${iwae[0]} ± ${iwae[1]} below ${prev[0]} ± ${prev[1]}`);
+            prev = iwae;
+          }
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("the closed-form KL equals its Monte-Carlo estimate", () => {
-    fc.assert(fc.property(tinyArb(), (t) => withTiny(t, (vae, x) => {
-      const N = 4000;
-      const [kl, mc] = tf.tidy(() => {
-        const terms = vae.terms(tf.tensor2d(x, [1, x.length]), vae.noise(N, 1, t.seed));
-        // log q − log p(z) = log p(x | z) − log w
-        return [terms.kl.dataSync()[0], tf.sub(terms.logLikelihood, terms.logWeights).dataSync() as Float32Array] as const;
-      });
-      const mean = mc.reduce((a, b) => a + b, 0) / N;
-      const se = Math.sqrt(mc.reduce((a, b) => a + (b - mean) ** 2, 0) / (N - 1) / N);
-      if (Math.abs(kl - mean) > 5 * se + 1e-3) throw new Error(`closed form ${kl}, Monte Carlo ${mean} ± ${se}`);
-      return true;
-    })), { numRuns: RUNS });
+    fc.assert(
+      fc.property(tinyArb(), (t) =>
+        withTiny(t, (vae, x) => {
+          const N = 4000;
+          const [kl, mc] = tf.tidy(() => {
+            const terms = vae.terms(tf.tensor2d(x, [1, x.length]), vae.noise(N, 1, t.seed));
+            // log q − log p(z) = log p(x | z) − log w
+            return [
+              terms.kl.dataSync()[0],
+              tf.sub(terms.logLikelihood, terms.logWeights).dataSync() as Float32Array,
+            ] as const;
+          });
+          const mean = mc.reduce((a, b) => a + b, 0) / N;
+          const se = Math.sqrt(mc.reduce((a, b) => a + (b - mean) ** 2, 0) / (N - 1) / N);
+          if (Math.abs(kl - mean) > 5 * se + 1e-3) throw new Error(`closed form ${kl}, Monte Carlo ${mean} ± ${se}`);
+          return true;
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("−IWAE_K on the backend is finite and ≤ −mean log-weight, even at −1000 nats", () => {
-    fc.assert(fc.property(tinyArb([1, 10, 40]), fc.integer({ min: 2, max: 12 }), (t, K) => withTiny(t, (vae, x) => {
-      const [loss, meanLw, minLw] = tf.tidy(() => {
-        const xt = tf.tensor2d(x, [1, x.length]);
-        const eps = vae.noise(K, 1, t.seed);
-        const lw = vae.terms(xt, eps).logWeights;
-        return [vae.negativeIwae(xt, eps).dataSync()[0], tf.mean(lw).dataSync()[0], tf.min(lw).dataSync()[0]];
-      });
-      if (!Number.isFinite(loss) || loss > -meanLw + 1e-3 * (1 + Math.abs(meanLw))) throw new Error(`−IWAE ${loss}, −mean log w ${-meanLw} (min log w ${minLw})`);
-      return true;
-    })), { numRuns: 3 * RUNS });
+    fc.assert(
+      fc.property(tinyArb([1, 10, 40]), fc.integer({ min: 2, max: 12 }), (t, K) =>
+        withTiny(t, (vae, x) => {
+          const [loss, meanLw, minLw] = tf.tidy(() => {
+            const xt = tf.tensor2d(x, [1, x.length]);
+            const eps = vae.noise(K, 1, t.seed);
+            const lw = vae.terms(xt, eps).logWeights;
+            return [vae.negativeIwae(xt, eps).dataSync()[0], tf.mean(lw).dataSync()[0], tf.min(lw).dataSync()[0]];
+          });
+          if (!Number.isFinite(loss) || loss > -meanLw + 1e-3 * (1 + Math.abs(meanLw)))
+            throw new Error(`−IWAE ${loss}, −mean log w ${-meanLw} (min log w ${minLw})`);
+          return true;
+        }),
+      ),
+      { numRuns: 3 * RUNS },
+    );
   });
 
   it("log-mean-exp in JavaScript is shift-invariant, also far below exp's range", () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: -30, max: 30, noNaN: true }), { minLength: 1, maxLength: 30 }), fc.constantFrom(-2000, -800, 0, 700), (v, c) => {
-      const acc = new LogMeanExp();
-      for (const x of v) acc.add(x + c);
-      const expected = logMeanExp(v) + c;
-      return Math.abs(acc.value() - expected) < 1e-9 * (1 + Math.abs(expected)) && Math.abs(logMeanExp(v.map((x) => x + c)) - expected) < 1e-9 * (1 + Math.abs(expected));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -30, max: 30, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(-2000, -800, 0, 700),
+        (v, c) => {
+          const acc = new LogMeanExp();
+          for (const x of v) acc.add(x + c);
+          const expected = logMeanExp(v) + c;
+          return (
+            Math.abs(acc.value() - expected) < 1e-9 * (1 + Math.abs(expected)) &&
+            Math.abs(logMeanExp(v.map((x) => x + c)) - expected) < 1e-9 * (1 + Math.abs(expected))
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe("VAE gradient", () => {
   it("the reparameterized −ELBO gradient equals central finite differences", () => {
-    fc.assert(fc.property(tinyArb([0.5, 1]), (t) => withTiny(t, (vae, x) => {
-      const B = 3;
-      const rng = new Rng(t.seed + 1);
-      const rows = Float32Array.from({ length: B * t.n }, () => rng.int(2));
-      const xt = tf.tensor2d(rows, [B, t.n]);
-      const eps = vae.noise(1, B, t.seed);
-      const vars = vae.variables;
-      try {
-        const { grads } = tf.variableGrads(() => vae.negativeElbo(xt, eps), vars);
-        const loss = () => tf.tidy(() => vae.negativeElbo(xt, eps).dataSync()[0]);
-        const h = 1e-2;
-        for (let trial = 0; trial < 8; trial++) {
-          const v = vars[rng.int(vars.length)];
-          const i = rng.int(v.size);
-          const base = v.dataSync().slice();
-          const g = grads[v.name].dataSync()[i];
-          const at = (delta: number) => {
-            const w = base.slice();
-            w[i] += delta;
-            v.assign(tf.tensor(w, v.shape));
-            return loss();
-          };
-          const fd = (at(h) - at(-h)) / (2 * h);
-          v.assign(tf.tensor(base, v.shape));
-          if (Math.abs(fd - g) > 2e-2 * Math.max(1, Math.abs(g))) throw new Error(`${v.name}[${i}]: gradient ${g}, finite difference ${fd}`);
-        }
-        tf.dispose(grads);
-        return true;
-      } finally {
-        xt.dispose();
-        eps.dispose();
-      }
-    })), { numRuns: RUNS, seed: 42 });
+    fc.assert(
+      fc.property(tinyArb([0.5, 1]), (t) =>
+        withTiny(t, (vae) => {
+          const B = 3;
+          const rng = new Rng(t.seed + 1);
+          const rows = Float32Array.from({ length: B * t.n }, () => rng.int(2));
+          const xt = tf.tensor2d(rows, [B, t.n]);
+          const eps = vae.noise(1, B, t.seed);
+          const vars = vae.variables;
+          try {
+            const { grads } = tf.variableGrads(() => vae.negativeElbo(xt, eps), vars);
+            const loss = () => tf.tidy(() => vae.negativeElbo(xt, eps).dataSync()[0]);
+            const h = 1e-2;
+            for (let trial = 0; trial < 8; trial++) {
+              const v = vars[rng.int(vars.length)];
+              const i = rng.int(v.size);
+              const base = v.dataSync().slice();
+              const g = grads[v.name].dataSync()[i];
+              const at = (delta: number) => {
+                const w = base.slice();
+                w[i] += delta;
+                v.assign(tf.tensor(w, v.shape));
+                return loss();
+              };
+              const fd = (at(h) - at(-h)) / (2 * h);
+              v.assign(tf.tensor(base, v.shape));
+              if (Math.abs(fd - g) > 2e-2 * Math.max(1, Math.abs(g)))
+                throw new Error(`${v.name}[${i}]: gradient ${g}, finite difference ${fd}`);
+            }
+            tf.dispose(grads);
+            return true;
+          } finally {
+            xt.dispose();
+            eps.dispose();
+          }
+        }),
+      ),
+      { numRuns: RUNS, seed: 42 },
+    );
   });
 });
 
 describe("VAE network", () => {
   it("the decoder's Bernoulli head x·l − softplus(l) equals the two-softplus form, also at |l| = 80", () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: -80, max: 80, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 1e6 }), (l, seed) => {
-      const rng = new Rng(seed);
-      const x = l.map(() => rng.int(2));
-      const [a, b] = tf.tidy(() => {
-        const lt = tf.tensor2d(l, [1, l.length]);
-        const xt = tf.tensor2d(x, [1, l.length]);
-        return [bernoulliLogits(lt, xt).dataSync()[0], bernoulliLogProb(lt, xt).dataSync()[0]];
-      });
-      return Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -80, max: 80, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (l, seed) => {
+          const rng = new Rng(seed);
+          const x = l.map(() => rng.int(2));
+          const [a, b] = tf.tidy(() => {
+            const lt = tf.tensor2d(l, [1, l.length]);
+            const xt = tf.tensor2d(x, [1, l.length]);
+            return [bernoulliLogits(lt, xt).dataSync()[0], bernoulliLogProb(lt, xt).dataSync()[0]];
+          });
+          return Number.isFinite(a) && Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("counts as the compiler does for examples/12-vae.gm", () => {
@@ -321,7 +394,7 @@ describe("VAE network", () => {
       const obj = vae.objective({ lr: 1e-3 });
       expect(obj.steps.map((s) => s.name)).toEqual(["iwae"]);
       expect(obj.primary).toBe("iwae");
-      const x = Float32Array.from({ length: 40 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+      const x = Float32Array.from({ length: 40 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
       const m = obj.evaluate(x, 10);
       expect(m.iwae).toBeLessThanOrEqual(m.elbo + 0.05);
       expect(m.elbo).toBeCloseTo(m.kl + m.reconstruction, 4);

@@ -41,7 +41,7 @@ function operatingPoints(positive: ArrayLike<number>, negative: ArrayLike<number
   const fp: number[] = [];
   let t = 0;
   let f = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j].s === all[i].s) {
       if (all[j].pos) t++;
@@ -117,5 +117,9 @@ export interface DetectionSummary {
 
 /** AUROC, AUPRC and FPR at 95 % TPR in one call. */
 export function detectionSummary(anomalous: ArrayLike<number>, normal: ArrayLike<number>): DetectionSummary {
-  return { auroc: auroc(anomalous, normal), auprc: auprc(anomalous, normal), fpr_at_95_tpr: fprAtTpr(anomalous, normal, 0.95) };
+  return {
+    auroc: auroc(anomalous, normal),
+    auprc: auprc(anomalous, normal),
+    fpr_at_95_tpr: fprAtTpr(anomalous, normal, 0.95),
+  };
 }

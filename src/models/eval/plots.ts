@@ -8,7 +8,11 @@
 async function vegaLiteSvg(spec: Record<string, unknown>): Promise<string> {
   const vega = await import("vega");
   const vl = await import("vega-lite");
-  const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", background: "white", ...spec } as never).spec;
+  const compiled = vl.compile({
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    background: "white",
+    ...spec,
+  } as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
@@ -26,7 +30,11 @@ export async function latentScatterSvg(
   options: { title: string; axes?: readonly [string, string]; limit?: number },
 ): Promise<string> {
   const m = Math.min(n, options.limit ?? 5000);
-  const values = Array.from({ length: m }, (_, i) => ({ a: xy[2 * i], b: xy[2 * i + 1], label: labels ? String(labels[i]) : "all" }));
+  const values = Array.from({ length: m }, (_, i) => ({
+    a: xy[2 * i],
+    b: xy[2 * i + 1],
+    label: labels ? String(labels[i]) : "all",
+  }));
   const [ax, bx] = options.axes ?? ["z1", "z2"];
   return vegaLiteSvg({
     title: options.title,
@@ -37,7 +45,9 @@ export async function latentScatterSvg(
     encoding: {
       x: { field: "a", type: "quantitative", title: ax, scale: { zero: false } },
       y: { field: "b", type: "quantitative", title: bx, scale: { zero: false } },
-      color: labels ? { field: "label", type: "nominal", title: "label", scale: { scheme: "category10" } } : { value: "#4c78a8" },
+      color: labels
+        ? { field: "label", type: "nominal", title: "label", scale: { scheme: "category10" } }
+        : { value: "#4c78a8" },
     },
   });
 }
@@ -55,17 +65,22 @@ export async function scoreHistogramsSvg(
   const [nn, an] = options.names ?? ["normal", "anomalous"];
   let lo = Infinity;
   let hi = -Infinity;
-  for (const s of [normal, anomalous]) for (let i = 0; i < s.length; i++) if (Number.isFinite(s[i])) {
-    lo = Math.min(lo, s[i]);
-    hi = Math.max(hi, s[i]);
-  }
+  for (const s of [normal, anomalous])
+    for (let i = 0; i < s.length; i++)
+      if (Number.isFinite(s[i])) {
+        lo = Math.min(lo, s[i]);
+        hi = Math.max(hi, s[i]);
+      }
   if (!(hi > lo)) {
     lo = Number.isFinite(lo) ? lo - 0.5 : 0;
     hi = lo + 1;
   }
   const width = (hi - lo) / bins;
   const values: { start: number; end: number; density: number; set: string }[] = [];
-  for (const [name, s] of [[nn, normal], [an, anomalous]] as const) {
+  for (const [name, s] of [
+    [nn, normal],
+    [an, anomalous],
+  ] as const) {
     const counts = new Float64Array(bins);
     let total = 0;
     for (let i = 0; i < s.length; i++) {
@@ -73,7 +88,13 @@ export async function scoreHistogramsSvg(
       counts[Math.min(bins - 1, Math.floor((s[i] - lo) / width))]++;
       total++;
     }
-    for (let b = 0; b < bins; b++) values.push({ start: lo + b * width, end: lo + (b + 1) * width, density: total ? counts[b] / (total * width) : 0, set: name });
+    for (let b = 0; b < bins; b++)
+      values.push({
+        start: lo + b * width,
+        end: lo + (b + 1) * width,
+        density: total ? counts[b] / (total * width) : 0,
+        set: name,
+      });
   }
   return vegaLiteSvg({
     title: options.title,

@@ -48,10 +48,11 @@ function standardizer(x: Float32Array, n: number, d: number): { mean: Float32Arr
   const m64 = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m64[j] += x[i * d + j];
   for (let j = 0; j < d; j++) m64[j] /= n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) {
-    const c = x[i * d + j] - m64[j];
-    sq[j] += c * c;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) {
+      const c = x[i * d + j] - m64[j];
+      sq[j] += c * c;
+    }
   const std = new Float32Array(d);
   for (let j = 0; j < d; j++) {
     mean[j] = m64[j];
@@ -64,11 +65,12 @@ function standardizer(x: Float32Array, n: number, d: number): { mean: Float32Arr
 /** Number of classes: 1 + the largest label of either split. */
 function classCount(...sets: LabelledFeatures[]): number {
   let k = 0;
-  for (const s of sets) for (let i = 0; i < s.n; i++) {
-    const c = s.y[i];
-    if (!Number.isInteger(c) || c < 0) throw new RangeError(`label ${c} of example ${i} is not a class index`);
-    k = Math.max(k, c + 1);
-  }
+  for (const s of sets)
+    for (let i = 0; i < s.n; i++) {
+      const c = s.y[i];
+      if (!Number.isInteger(c) || c < 0) throw new RangeError(`label ${c} of example ${i} is not a class index`);
+      k = Math.max(k, c + 1);
+    }
   return Math.max(k, 2);
 }
 
@@ -111,11 +113,15 @@ export function linearProbe(train: LabelledFeatures, test: LabelledFeatures, opt
         tf.tidy(() => {
           const x = tf.tensor2d(xb, [batch, d]);
           const y = tf.oneHot(tf.tensor1d(yb, "int32"), k);
-          opt.minimize(() => {
-            const logits = tf.add(matMul(x, w), b);
-            const ce = tf.losses.softmaxCrossEntropy(y, logits);
-            return tf.add(ce, tf.mul(l2, tf.sum(tf.square(w)))) as tf.Scalar;
-          }, false, [w, b]);
+          opt.minimize(
+            () => {
+              const logits = tf.add(matMul(x, w), b);
+              const ce = tf.losses.softmaxCrossEntropy(y, logits);
+              return tf.add(ce, tf.mul(l2, tf.sum(tf.square(w)))) as tf.Scalar;
+            },
+            false,
+            [w, b],
+          );
         });
       }
     }
@@ -124,7 +130,9 @@ export function linearProbe(train: LabelledFeatures, test: LabelledFeatures, opt
       const chunk = 4096;
       for (let start = 0; start < s.n; start += chunk) {
         const m = Math.min(chunk, s.n - start);
-        const pred = tf.tidy(() => tf.argMax(tf.add(matMul(tf.tensor2d(xsd.subarray(start * d, (start + m) * d), [m, d]), w), b), 1).dataSync());
+        const pred = tf.tidy(() =>
+          tf.argMax(tf.add(matMul(tf.tensor2d(xsd.subarray(start * d, (start + m) * d), [m, d]), w), b), 1).dataSync(),
+        );
         for (let r = 0; r < m; r++) if (pred[r] === s.y[start + r]) right++;
       }
       return right / s.n;

@@ -27,10 +27,11 @@ export function covariance(x: Float32Array, n: number, d: number): Float64Array 
       for (let b = a; b < d; b++) c[a * d + b] += ra * row[b];
     }
   }
-  for (let a = 0; a < d; a++) for (let b = a; b < d; b++) {
-    c[a * d + b] /= n;
-    c[b * d + a] = c[a * d + b];
-  }
+  for (let a = 0; a < d; a++)
+    for (let b = a; b < d; b++) {
+      c[a * d + b] /= n;
+      c[b * d + a] = c[a * d + b];
+    }
   return c;
 }
 
@@ -38,7 +39,12 @@ export function covariance(x: Float32Array, n: number, d: number): Float64Array 
  * The top `k` eigenvectors of a symmetric positive semi-definite d × d matrix by power iteration
  * with deflation (seeded start), with their eigenvalues, largest first.
  */
-export function topEigenvectors(c: Float64Array, d: number, k: number, seed = 1): { vectors: Float64Array[]; values: number[] } {
+export function topEigenvectors(
+  c: Float64Array,
+  d: number,
+  k: number,
+  seed = 1,
+): { vectors: Float64Array[]; values: number[] } {
   const a = Float64Array.from(c);
   const rng = new Rng(seed);
   const vectors: Float64Array[] = [];
@@ -77,7 +83,13 @@ export function topEigenvectors(c: Float64Array, d: number, k: number, seed = 1)
  * (k = 2 for a scatter), with the share of the variance each axis explains. With d ≤ k the
  * columns are returned as they are (a 2-D code is plotted directly), padded with zeros up to k.
  */
-export function pca(x: Float32Array, n: number, d: number, k = 2, seed = 1): { coords: Float32Array; explained: number[] } {
+export function pca(
+  x: Float32Array,
+  n: number,
+  d: number,
+  k = 2,
+  seed = 1,
+): { coords: Float32Array; explained: number[] } {
   const out = new Float32Array(n * k);
   if (d <= k) {
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * k + j] = x[i * d + j];
@@ -88,11 +100,12 @@ export function pca(x: Float32Array, n: number, d: number, k = 2, seed = 1): { c
   let trace = 0;
   for (let j = 0; j < d; j++) trace += c[j * d + j];
   const { vectors, values } = topEigenvectors(c, d, k, seed);
-  for (let i = 0; i < n; i++) for (let e = 0; e < vectors.length; e++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (x[i * d + j] - m[j]) * vectors[e][j];
-    out[i * k + e] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let e = 0; e < vectors.length; e++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (x[i * d + j] - m[j]) * vectors[e][j];
+      out[i * k + e] = s;
+    }
   return { coords: out, explained: values.map((v) => (trace > 0 ? v / trace : 0)) };
 }
 

@@ -39,18 +39,33 @@ export interface Examples {
  * The train and held-out examples of `data` for the run's model (default: the run's own data).
  * A file or folder given on the command line is scored whole: all of it is `test`.
  */
-export function runExamples(run: LoadedRun, data?: DataSourceIR): { train: Examples; test: Examples; source: DataSourceIR } {
+export function runExamples(
+  run: LoadedRun,
+  data?: DataSourceIR,
+): { train: Examples; test: Examples; source: DataSourceIR } {
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
   const loaded = loadModelData(run.ir, source, run.meta.settings.split);
   const whole = data !== undefined && (source.source === "idx" || source.source === "images");
   const what = describeData(source);
-  const ex = (d: Dataset, part: string): Examples => ({ x: d.x, n: d.n, ...(d.labels ? { labels: d.labels } : {}), name: `${what} ${part}` });
+  const ex = (d: Dataset, part: string): Examples => ({
+    x: d.x,
+    n: d.n,
+    ...(d.labels ? { labels: d.labels } : {}),
+    name: `${what} ${part}`,
+  });
   if (whole) {
     const x = new Float32Array(loaded.train.x.length + loaded.test.x.length);
     x.set(loaded.train.x);
     x.set(loaded.test.x, loaded.train.x.length);
-    const labels = loaded.train.labels && loaded.test.labels ? Int32Array.from([...loaded.train.labels, ...loaded.test.labels]) : undefined;
-    return { train: { x: new Float32Array(0), n: 0, name: what }, test: { x, n: loaded.train.n + loaded.test.n, ...(labels ? { labels } : {}), name: what }, source };
+    const labels =
+      loaded.train.labels && loaded.test.labels
+        ? Int32Array.from([...loaded.train.labels, ...loaded.test.labels])
+        : undefined;
+    return {
+      train: { x: new Float32Array(0), n: 0, name: what },
+      test: { x, n: loaded.train.n + loaded.test.n, ...(labels ? { labels } : {}), name: what },
+      source,
+    };
   }
   return { train: ex(loaded.train, "train"), test: ex(loaded.test, "held-out"), source };
 }
@@ -58,7 +73,12 @@ export function runExamples(run: LoadedRun, data?: DataSourceIR): { train: Examp
 /** The first `limit` examples of a set. */
 export function head(e: Examples, dim: number, limit: number | undefined): Examples {
   if (limit === undefined || limit >= e.n) return e;
-  return { x: e.x.subarray(0, limit * dim), n: limit, ...(e.labels ? { labels: e.labels.subarray(0, limit) } : {}), name: e.name };
+  return {
+    x: e.x.subarray(0, limit * dim),
+    n: limit,
+    ...(e.labels ? { labels: e.labels.subarray(0, limit) } : {}),
+    name: e.name,
+  };
 }
 
 /** The codes of n examples (n × dim) and what they are. */
@@ -73,7 +93,11 @@ export interface Codes {
 export function encodeExamples(run: LoadedRun, e: Examples): Codes {
   const m = run.model;
   if (!m.encode) {
-    throw new ModelError(`model ${run.ir.name} has no code: \`gm embed\` needs latent variables (a VAE or AAE encoder, or a discrete latent variable summed out)`, "M0103", "train a model with `latent z : Normal[d]` and `q(z | x) = mlp(...)`, or `latent c : Categorical(k)`");
+    throw new ModelError(
+      `model ${run.ir.name} has no code: \`gm embed\` needs latent variables (a VAE or AAE encoder, or a discrete latent variable summed out)`,
+      "M0103",
+      "train a model with `latent z : Normal[d]` and `q(z | x) = mlp(...)`, or `latent c : Categorical(k)`",
+    );
   }
   const { codes, dim } = m.encode(e.x, e.n);
   return { codes, dim, what: m.kind === "latent" ? "encoder mean" : "posterior over the latent values" };
@@ -94,15 +118,29 @@ export interface ProbeReport {
  * same probe on raw pixels and on a random projection of the pixels to the code's dimension.
  * Needs labels in both splits (InputError-like ModelError M0104 otherwise).
  */
-export function probeRun(run: LoadedRun, train: Examples, test: Examples, options: { seed?: number; epochs?: number } = {}): ProbeReport {
+export function probeRun(
+  run: LoadedRun,
+  train: Examples,
+  test: Examples,
+  options: { seed?: number; epochs?: number } = {},
+): ProbeReport {
   if (!train.labels || !test.labels || train.n === 0) {
-    throw new ModelError(`--probe needs labelled training and test examples; ${train.name} has ${train.labels ? "no training split" : "no labels"}`, "M0104", "use the run's own data (mnist has labels), or idx(\"images.gz\", labels = \"labels.gz\")");
+    throw new ModelError(
+      `--probe needs labelled training and test examples; ${train.name} has ${train.labels ? "no training split" : "no labels"}`,
+      "M0104",
+      'use the run\'s own data (mnist has labels), or idx("images.gz", labels = "labels.gz")',
+    );
   }
   const dim = run.model.dim;
   const ctr = encodeExamples(run, train);
   const cte = encodeExamples(run, test);
   const seed = options.seed ?? 1;
-  const probe = (a: Float32Array, b: Float32Array, d: number) => linearProbe({ x: a, y: train.labels!, n: train.n, dim: d }, { x: b, y: test.labels!, n: test.n, dim: d }, { seed, ...(options.epochs ? { epochs: options.epochs } : {}) }).test;
+  const probe = (a: Float32Array, b: Float32Array, d: number) =>
+    linearProbe(
+      { x: a, y: train.labels!, n: train.n, dim: d },
+      { x: b, y: test.labels!, n: test.n, dim: d },
+      { seed, ...(options.epochs ? { epochs: options.epochs } : {}) },
+    ).test;
   const codes = probe(ctr.codes, cte.codes, ctr.dim);
   const pixels = probe(train.x, test.x, dim);
   const rp = (e: Examples) => randomProjection(e.x, e.n, dim, ctr.dim, seed + 1);
@@ -118,16 +156,23 @@ export function scatterCoordinates(c: Codes, n: number): { xy: Float32Array; axe
     return { xy, axes: ["z1", c.dim === 2 ? "z2" : "0"] };
   }
   const { coords, explained } = pca(c.codes, n, c.dim, 2);
-  return { xy: coords, axes: [`PC1 (${(100 * explained[0]).toFixed(0)} %)`, `PC2 (${(100 * explained[1]).toFixed(0)} %)`] };
+  return {
+    xy: coords,
+    axes: [`PC1 (${(100 * explained[0]).toFixed(0)} %)`, `PC2 (${(100 * explained[1]).toFixed(0)} %)`],
+  };
 }
 
 /** What a run's score is, in words (for `gm anomaly` and `gm score`). */
 export function scoreName(kind: ScoreKind, samples: number): string {
   switch (kind) {
-    case "exact": return "exact log-likelihood";
-    case "bound": return "ELBO (a lower bound on log p(x))";
-    case "estimate": return `IWAE estimate of log p(x), K = ${samples}`;
-    case "reconstruction": return "minus the reconstruction error (an AAE has no likelihood)";
+    case "exact":
+      return "exact log-likelihood";
+    case "bound":
+      return "ELBO (a lower bound on log p(x))";
+    case "estimate":
+      return `IWAE estimate of log p(x), K = ${samples}`;
+    case "reconstruction":
+      return "minus the reconstruction error (an AAE has no likelihood)";
   }
 }
 
@@ -147,15 +192,24 @@ export function syntheticAnomalies(run: LoadedRun, name: string, normal: Example
     const rng = new Rng(seed);
     const x = new Float32Array(normal.n * dim);
     x.set(normal.x.subarray(0, normal.n * dim));
-    for (let i = 0; i < normal.n; i++) for (let j = 0; j < image.size; j++) {
-      const u = rng.uniform();
-      x[i * dim + col + j] = d.kind === "bernoulli" ? (u < 0.5 ? 0 : 1) : d.kind === "categorical" ? Math.floor(u * d.k) : min + u * (max - min);
-    }
+    for (let i = 0; i < normal.n; i++)
+      for (let j = 0; j < image.size; j++) {
+        const u = rng.uniform();
+        x[i * dim + col + j] =
+          d.kind === "bernoulli"
+            ? u < 0.5
+              ? 0
+              : 1
+            : d.kind === "categorical"
+              ? Math.floor(u * d.k)
+              : min + u * (max - min);
+      }
     return { x, n: normal.n, name: "uniform noise" };
   }
   if (name === "inverted") {
     const x = Float32Array.from(normal.x.subarray(0, normal.n * dim));
-    for (let i = 0; i < normal.n; i++) for (let j = 0; j < image.size; j++) x[i * dim + col + j] = max + min - x[i * dim + col + j];
+    for (let i = 0; i < normal.n; i++)
+      for (let j = 0; j < image.size; j++) x[i * dim + col + j] = max + min - x[i * dim + col + j];
     return { x, n: normal.n, name: `inverted ${normal.name}` };
   }
   return null;
@@ -174,10 +228,19 @@ export interface AnomalyReport extends DetectionSummary {
 }
 
 /** Scores both sets with the run's model and measures how well −score detects the anomalous one. */
-export function anomalyRun(run: LoadedRun, normal: Examples, anomalous: Examples, options: { samples?: number; seed?: number } = {}): AnomalyReport {
+export function anomalyRun(
+  run: LoadedRun,
+  normal: Examples,
+  anomalous: Examples,
+  options: { samples?: number; seed?: number } = {},
+): AnomalyReport {
   const m = run.model;
   if (!m.score) {
-    throw new ModelError(`model ${run.ir.name} is an implicit model (a generator): it defines no likelihood, so it gives no anomaly score`, "M0107", "anomaly detection needs a model with a score: explicit, VAE or AAE");
+    throw new ModelError(
+      `model ${run.ir.name} is an implicit model (a generator): it defines no likelihood, so it gives no anomaly score`,
+      "M0107",
+      "anomaly detection needs a model with a score: explicit, VAE or AAE",
+    );
   }
   const samples = options.samples ?? 100;
   const t0 = performance.now();
@@ -205,16 +268,25 @@ export function anomalyRun(run: LoadedRun, normal: Examples, anomalous: Examples
 export function manifoldRun(run: LoadedRun, side: number, radius = 2.5): Float32Array {
   const m = run.model;
   if (!m.decode || !m.encode) {
-    throw new ModelError(`model ${run.ir.name} has no decoder of a latent code: --manifold draws a VAE's or AAE's decoder over a grid of z`, "M0103");
+    throw new ModelError(
+      `model ${run.ir.name} has no decoder of a latent code: --manifold draws a VAE's or AAE's decoder over a grid of z`,
+      "M0103",
+    );
   }
   const zdim = (m as unknown as { layout?: { zdim: number } }).layout?.zdim;
-  if (zdim !== 2) throw new ModelError(`--manifold draws a 2-D latent; model ${run.ir.name} has ${zdim ?? "no"} latent dimensions`, "M0103", "train a model with `latent z : Normal[2]` (e.g. Vae2D in examples/12-vae.gm)");
+  if (zdim !== 2)
+    throw new ModelError(
+      `--manifold draws a 2-D latent; model ${run.ir.name} has ${zdim ?? "no"} latent dimensions`,
+      "M0103",
+      "train a model with `latent z : Normal[2]` (e.g. Vae2D in examples/12-vae.gm)",
+    );
   const z = new Float32Array(side * side * 2);
-  for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) {
-    const t = (v: number) => (side === 1 ? 0 : -radius + (2 * radius * v) / (side - 1));
-    z[(r * side + c) * 2] = t(c);
-    z[(r * side + c) * 2 + 1] = -t(r);
-  }
+  for (let r = 0; r < side; r++)
+    for (let c = 0; c < side; c++) {
+      const t = (v: number) => (side === 1 ? 0 : -radius + (2 * radius * v) / (side - 1));
+      z[(r * side + c) * 2] = t(c);
+      z[(r * side + c) * 2 + 1] = -t(r);
+    }
   return m.decode(z, side * side);
 }
 
@@ -228,6 +300,19 @@ export function manifoldPng(run: LoadedRun, side: number): Uint8Array {
     col += v.size;
   }
   const d = image.domain;
-  const [lo, hi] = d.kind === "bernoulli" ? [0, 1] : d.kind === "categorical" ? [0, d.k - 1] : d.kind === "real" ? [d.lo, d.hi] : [0, 1];
-  return gridPng({ ...image, domain: { kind: "real", lo, hi }, offset: col }, rows, side * side, run.model.dim, image.size > 2000 ? 1 : 2);
+  const [lo, hi] =
+    d.kind === "bernoulli"
+      ? [0, 1]
+      : d.kind === "categorical"
+        ? [0, d.k - 1]
+        : d.kind === "real"
+          ? [d.lo, d.hi]
+          : [0, 1];
+  return gridPng(
+    { ...image, domain: { kind: "real", lo, hi }, offset: col },
+    rows,
+    side * side,
+    run.model.dim,
+    image.size > 2000 ? 1 : 2,
+  );
 }

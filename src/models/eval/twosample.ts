@@ -25,7 +25,8 @@ export function medianDistance(a: Float32Array, m: number, b: Float32Array, n: n
   for (let i = 0; i < Math.min(m, 500); i++) pts.push([a, i]);
   for (let j = 0; j < Math.min(n, 500); j++) pts.push([b, j]);
   const ds: number[] = [];
-  for (let p = 0; p < pts.length; p++) for (let q = p + 1; q < pts.length; q++) ds.push(Math.sqrt(sqDist(pts[p][0], pts[p][1], pts[q][0], pts[q][1], d)));
+  for (let p = 0; p < pts.length; p++)
+    for (let q = p + 1; q < pts.length; q++) ds.push(Math.sqrt(sqDist(pts[p][0], pts[p][1], pts[q][0], pts[q][1], d)));
   ds.sort((u, v) => u - v);
   return ds.length ? ds[Math.floor(ds.length / 2)] : 1;
 }

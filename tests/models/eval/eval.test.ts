@@ -46,7 +46,10 @@ beforeAll(async () => {
 });
 
 /** Scores from few values, so that ties within and across sets are common. */
-const scores = fc.array(fc.integer({ min: 0, max: 6 }).map((v) => v / 2), { minLength: 1, maxLength: 40 });
+const scores = fc.array(
+  fc.integer({ min: 0, max: 6 }).map((v) => v / 2),
+  { minLength: 1, maxLength: 40 },
+);
 
 function pairCount(pos: number[], neg: number[]): number {
   let s = 0;
@@ -82,23 +85,44 @@ function bruteFpr(pos: number[], neg: number[], target: number): number {
 
 describe("detection metrics", () => {
   it("AUROC equals the pair count, ties counting one half", () => {
-    fc.assert(fc.property(scores, scores, (p, n) => Math.abs(auroc(p, n) - pairCount(p, n)) < 1e-12), { numRuns: RUNS });
+    fc.assert(
+      fc.property(scores, scores, (p, n) => Math.abs(auroc(p, n) - pairCount(p, n)) < 1e-12),
+      { numRuns: RUNS },
+    );
   });
 
   it("AUPRC equals average precision threshold by threshold", () => {
-    fc.assert(fc.property(scores, scores, (p, n) => Math.abs(auprc(p, n) - averagePrecision(p, n)) < 1e-12), { numRuns: RUNS });
+    fc.assert(
+      fc.property(scores, scores, (p, n) => Math.abs(auprc(p, n) - averagePrecision(p, n)) < 1e-12),
+      { numRuns: RUNS },
+    );
   });
 
   it("FPR at 95 % TPR is the smallest FPR among thresholds reaching the TPR", () => {
-    fc.assert(fc.property(scores, scores, fc.constantFrom(0.5, 0.8, 0.95, 1), (p, n, t) => Math.abs(fprAtTpr(p, n, t) - bruteFpr(p, n, t)) < 1e-12), { numRuns: RUNS });
+    fc.assert(
+      fc.property(
+        scores,
+        scores,
+        fc.constantFrom(0.5, 0.8, 0.95, 1),
+        (p, n, t) => Math.abs(fprAtTpr(p, n, t) - bruteFpr(p, n, t)) < 1e-12,
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("all three are invariant under a strictly increasing map of the scores", () => {
     const f = (s: number[]) => s.map((v) => Math.exp(v) * 3 - 7);
-    fc.assert(fc.property(scores, scores, (p, n) =>
-      Math.abs(auroc(p, n) - auroc(f(p), f(n))) < 1e-12 &&
-      Math.abs(auprc(p, n) - auprc(f(p), f(n))) < 1e-12 &&
-      fprAtTpr(p, n) === fprAtTpr(f(p), f(n))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(
+        scores,
+        scores,
+        (p, n) =>
+          Math.abs(auroc(p, n) - auroc(f(p), f(n))) < 1e-12 &&
+          Math.abs(auprc(p, n) - auprc(f(p), f(n))) < 1e-12 &&
+          fprAtTpr(p, n) === fprAtTpr(f(p), f(n)),
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it("separated sets score 1, 1, 0; swapped sets 0; identical sets ½", () => {
@@ -113,7 +137,12 @@ describe("detection metrics", () => {
 });
 
 /** Two labelled Gaussian clouds in d dimensions, means ±Δ/2 along a random unit direction. */
-function gaussianClasses(n: number, d: number, delta: number, seed: number): { x: Float32Array; y: Int32Array; n: number; dim: number } {
+function gaussianClasses(
+  n: number,
+  d: number,
+  delta: number,
+  seed: number,
+): { x: Float32Array; y: Int32Array; n: number; dim: number } {
   const rng = new Rng(seed);
   const dir = Array.from({ length: d }, () => new Rng(77).normal());
   const norm = Math.hypot(...dir);
@@ -130,7 +159,11 @@ function gaussianClasses(n: number, d: number, delta: number, seed: number): { x
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 through erf; error < 1.5e-7). */
 function phi(z: number): number {
   const t = 1 / (1 + 0.3275911 * (Math.abs(z) / Math.SQRT2));
-  const erf = 1 - (((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t) * Math.exp(-(z * z) / 2);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-(z * z) / 2);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -180,24 +213,27 @@ describe("linear probe", () => {
 
 describe("PCA and random projection", () => {
   it("eigenvectors of random PSD matrices: C v = λ v, orthonormal, sorted", () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
-      const rng = new Rng(seed);
-      const n = 3 * d;
-      const x = Float32Array.from({ length: n * d }, () => rng.normal() * (1 + rng.int(4)));
-      const c = covariance(x, n, d);
-      const { vectors, values } = topEigenvectors(c, d, 2, seed);
-      for (const [e, v] of vectors.entries()) {
-        let resid = 0;
-        for (let i = 0; i < d; i++) {
-          let s = 0;
-          for (let j = 0; j < d; j++) s += c[i * d + j] * v[j];
-          resid = Math.max(resid, Math.abs(s - values[e] * v[i]));
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
+        const rng = new Rng(seed);
+        const n = 3 * d;
+        const x = Float32Array.from({ length: n * d }, () => rng.normal() * (1 + rng.int(4)));
+        const c = covariance(x, n, d);
+        const { vectors, values } = topEigenvectors(c, d, 2, seed);
+        for (const [e, v] of vectors.entries()) {
+          let resid = 0;
+          for (let i = 0; i < d; i++) {
+            let s = 0;
+            for (let j = 0; j < d; j++) s += c[i * d + j] * v[j];
+            resid = Math.max(resid, Math.abs(s - values[e] * v[i]));
+          }
+          if (resid > 1e-4 * Math.max(1, values[0])) return false;
         }
-        if (resid > 1e-4 * Math.max(1, values[0])) return false;
-      }
-      const dot = vectors[0].reduce((a, v, i) => a + v * vectors[1][i], 0);
-      return values[0] >= values[1] - 1e-9 && Math.abs(dot) < 1e-4;
-    }), { numRuns: 100 });
+        const dot = vectors[0].reduce((a, v, i) => a + v * vectors[1][i], 0);
+        return values[0] >= values[1] - 1e-9 && Math.abs(dot) < 1e-4;
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it("finds the long axis of an anisotropic cloud", () => {
@@ -220,7 +256,9 @@ describe("PCA and random projection", () => {
       corr += s * coords[2 * i];
     }
     expect(Math.abs(corr)).toBeGreaterThan(0);
-    let num = 0, a2 = 0, b2 = 0;
+    let num = 0,
+      a2 = 0,
+      b2 = 0;
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let j = 0; j < d; j++) s += (x[i * d + j] - 10) * axis[j];
@@ -237,24 +275,38 @@ describe("PCA and random projection", () => {
   });
 
   it("random projection is linear and seeded", () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 1e6 }), (d, k, seed) => {
-      const rng = new Rng(seed);
-      const a = Float32Array.from({ length: d }, () => rng.normal());
-      const b = Float32Array.from({ length: d }, () => rng.normal());
-      const both = Float32Array.from({ length: 2 * d }, (_, i) => (i < d ? a[i] : b[i - d]));
-      const sum = Float32Array.from(a, (v, i) => 2 * v + b[i]);
-      const pb = randomProjection(both, 2, d, k, seed);
-      const ps = randomProjection(sum, 1, d, k, seed);
-      for (let e = 0; e < k; e++) if (Math.abs(ps[e] - (2 * pb[e] + pb[k + e])) > 1e-4 * (1 + Math.abs(ps[e]))) return false;
-      return randomProjection(a, 1, d, k, seed).every((v, e) => v === pb[e]);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (d, k, seed) => {
+          const rng = new Rng(seed);
+          const a = Float32Array.from({ length: d }, () => rng.normal());
+          const b = Float32Array.from({ length: d }, () => rng.normal());
+          const both = Float32Array.from({ length: 2 * d }, (_, i) => (i < d ? a[i] : b[i - d]));
+          const sum = Float32Array.from(a, (v, i) => 2 * v + b[i]);
+          const pb = randomProjection(both, 2, d, k, seed);
+          const ps = randomProjection(sum, 1, d, k, seed);
+          for (let e = 0; e < k; e++)
+            if (Math.abs(ps[e] - (2 * pb[e] + pb[k + e])) > 1e-4 * (1 + Math.abs(ps[e]))) return false;
+          return randomProjection(a, 1, d, k, seed).every((v, e) => v === pb[e]);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
 describe("plots", () => {
   it("scatter and histograms are SVG documents", async () => {
     const xy = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
-    const svg = await latentScatterSvg(xy, 20, Array.from({ length: 20 }, (_, i) => i % 3), { title: "codes" });
+    const svg = await latentScatterSvg(
+      xy,
+      20,
+      Array.from({ length: 20 }, (_, i) => i % 3),
+      { title: "codes" },
+    );
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<path[^>]*class="mark-symbol/g) ?? svg.match(/role-mark/g)).not.toBeNull();
     const h = await scoreHistogramsSvg([1, 2, 2, 3], [5, 6, 6.5], { title: "scores", axis: "log-likelihood" });
@@ -265,15 +317,18 @@ describe("plots", () => {
 
 describe("two-sample MMD²", () => {
   it("is unbiased (≈ 0) for one distribution and clearly positive for a shifted one", () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
-      const rng = new Rng(seed);
-      const draw = (n: number, shift: number) => Float32Array.from({ length: n * d }, () => rng.normal() + shift);
-      // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 4 standard errors
-      const same = Array.from({ length: 40 }, () => mmd2(draw(60, 0), 60, draw(60, 0), 60, d, 1));
-      const mean = same.reduce((a, b) => a + b, 0) / same.length;
-      const se = Math.sqrt(same.reduce((a, b) => a + (b - mean) ** 2, 0) / (same.length - 1) / same.length);
-      const shifted = mmd2(draw(200, 0), 200, draw(200, 1.5), 200, d);
-      return Math.abs(mean) < 4 * se + 1e-4 && shifted > 10 * (se * Math.sqrt(same.length));
-    }), { numRuns: 20 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
+        const rng = new Rng(seed);
+        const draw = (n: number, shift: number) => Float32Array.from({ length: n * d }, () => rng.normal() + shift);
+        // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 4 standard errors
+        const same = Array.from({ length: 40 }, () => mmd2(draw(60, 0), 60, draw(60, 0), 60, d, 1));
+        const mean = same.reduce((a, b) => a + b, 0) / same.length;
+        const se = Math.sqrt(same.reduce((a, b) => a + (b - mean) ** 2, 0) / (same.length - 1) / same.length);
+        const shifted = mmd2(draw(200, 0), 200, draw(200, 1.5), 200, d);
+        return Math.abs(mean) < 4 * se + 1e-4 && shifted > 10 * (se * Math.sqrt(same.length));
+      }),
+      { numRuns: 20 },
+    );
   });
 });
