@@ -60,6 +60,11 @@ interface GmResult {
   rssMiB: number;
   maxRssMiB: number;
   lastLoss: number;
+  /**
+   * Median CPU ms (user + system, all threads) per step, where measured (the VAE family): on a
+   * loaded machine it moves far less than the wall time.
+   */
+  cpuMs?: number;
   /** How the model was computed (NADE: gm's fused kernel or the cumulative-sum form). */
   impl: string;
   profile?: Array<{ kernel: string; ms: number; calls: number; share: number }>;
@@ -219,7 +224,7 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
 async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: number, warmup: number, opts: Options): Promise<GmResult> {
   const tf = await import("@tensorflow/tfjs");
   const { timeFamilyVae } = await import("./vae");
-  const { ms: ts, lastLoss } = await timeFamilyVae(data, B, warmup, steps);
+  const { ms: ts, cpuMs, lastLoss } = await timeFamilyVae(data, B, warmup, steps);
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   const heap = backend.wasm?.HEAPU8?.buffer.byteLength;
   const live = tf.memory().numBytes;
@@ -261,6 +266,7 @@ async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: nu
     maxRssMiB: mem.maxRssMiB,
     lastLoss: round(lastLoss),
     impl: "gm's VAE family (buildModel + Fitter)",
+    cpuMs: round(median(cpuMs)),
     profile,
   };
 }
@@ -362,6 +368,7 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
       gmMs: round(gmMs),
       gmRange: g.length ? `${round(Math.min(...g.map((r) => r.minMs)))}–${round(Math.max(...g.map((r) => r.maxMs)))}` : null,
       gmImgPerS: round((100 / gmMs) * 1000),
+      gmCpuMs: g.some((r) => r.cpuMs != null) ? round(median(g.filter((r) => r.cpuMs != null).map((r) => r.cpuMs!))) : null,
       torchMs: t.length ? round(tMs) : null,
       torchRange: t.length ? `${round(Math.min(...t.map((r) => r.min_ms)))}–${round(Math.max(...t.map((r) => r.max_ms)))}` : null,
       torchImgPerS: t.length ? round((100 / tMs) * 1000) : null,
@@ -378,8 +385,8 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     };
   });
   printTable(
-    ["model", "gm implementation", "gm ms/step", "gm range", "gm img/s", "PyTorch ms/step", "PyTorch range", "PyTorch img/s", "gm / PyTorch", "gm / PyTorch (min / min)"],
-    rows.map((r) => [r.model, r.impl, r.gmMs, r.gmRange, r.gmImgPerS, r.torchMs, r.torchRange, r.torchImgPerS, r.ratio != null ? `${r.ratio}×` : null, r.ratioOfMins != null ? `${r.ratioOfMins}×` : null]),
+    ["model", "gm implementation", "gm ms/step", "gm range", "gm CPU ms/step", "gm img/s", "PyTorch ms/step", "PyTorch range", "PyTorch img/s", "gm / PyTorch", "gm / PyTorch (min / min)"],
+    rows.map((r) => [r.model, r.impl, r.gmMs, r.gmRange, r.gmCpuMs, r.gmImgPerS, r.torchMs, r.torchRange, r.torchImgPerS, r.ratio != null ? `${r.ratio}×` : null, r.ratioOfMins != null ? `${r.ratioOfMins}×` : null]),
   );
   console.log("gm memory (wasm heap = the module's memory after the steps, which only grows: the peak):\n");
   printTable(

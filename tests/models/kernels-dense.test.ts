@@ -109,7 +109,8 @@ describe("GmDenseMatMul", () => {
       return info.kernels.filter((k) => k.name === tf.BatchMatMul || k.name === "GmDenseMatMul").length;
     };
     // tf.customGrad, as denseMatMul was before: both input gradients computed.
-    const eager = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const eager = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       save([a, b]);
       return { value: tf.matMul(a, b), gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor, sb, false, true), tf.matMul(sa, dy as tf.Tensor, true, false)] };
     });
