@@ -19,7 +19,7 @@ import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import examples from "gm:examples";
 import {
   compileText, derivationStep, ElementGraph, elementName, factorization, formatElements, hasErrors, markovBlanket, paramsReport, parseClaim, query,
-  renderDiagnostic, scientific, toDot, withCommas, type CheckStmt, type CompileResult, type Diagnostic, type ModelIR, type ParamsRow, type VariableIR,
+  renderDiagnostic, scientific, toDot, withCommas, type CheckStmt, type CompileOptions, type CompileResult, type Diagnostic, type ModelIR, type ParamsRow, type VariableIR,
 } from "../src/index";
 import { highlight, type Mark } from "./highlight";
 import { decodeHash, encodeSource } from "./share";
@@ -130,6 +130,7 @@ function teachingComment(text: string): string {
 function trailFromText(m: ModelIR, text: string): number[] {
   const names = text.split(/ [→←] /).map((s) => s.trim());
   const byName = new Map<string, number>();
+  if (m.n > 1_000_000) return []; // naming every element would take too long: no highlight
   for (let e = 0; e < m.n; e++) byName.set(elementName(m.variables, e), e);
   return names.map((n) => byName.get(n)).filter((e): e is number => e !== undefined);
 }
@@ -280,6 +281,12 @@ function renderQuery(m: ModelIR | null): void {
     out.innerHTML = ds.map((d) => `<div class="error">${esc(d.message)}${d.hint ? ` <span class="hint">(${esc(d.hint)})</span>` : ""}</div>`).join("");
   };
   if (!parsed.claim || hasErrors(parsed.diagnostics)) return fail(parsed.diagnostics);
+  const big = tooBig(m);
+  if (big) {
+    state.trail = [];
+    out.innerHTML = `<div class="error">${esc(big)}</div>`;
+    return;
+  }
   const { answer, diagnostics } = query(m, parsed.claim);
   if (!answer) return fail(diagnostics);
   const asked = parsed.claim.negated ? ` (asked for dependence: it ${answer.independent ? "does not hold" : "holds"})` : "";
@@ -290,6 +297,9 @@ function renderQuery(m: ModelIR | null): void {
     : `<span class="no">dependent</span>: ${esc(answer.claim)} does not hold<br>active trail: <span id="trail">${esc(answer.trail ?? "")}</span>${asked}`;
 }
 
+/** Largest image (H × W cells) drawn as a clickable grid. */
+const MAX_PIXELS = 128 * 128;
+
 const FILL = { pixel: "#d62728", parent: "#1f77b4", child: "#ff7f0e", blanket: "#9edae5", none: "#f7f7f7" } as const;
 
 /** The clickable grid of the first image variable: the selected pixel, its parents, children and blanket. */
@@ -298,6 +308,12 @@ function renderPixels(m: ModelIR | null): void {
   $("pixel-card").hidden = !v;
   if (!m || !v) return;
   const [H, W] = v.shape;
+  const big = tooBig(m);
+  if (H * W > MAX_PIXELS || big) {
+    $("pixels").innerHTML = "";
+    $("pixel-info").textContent = big ?? `${v.name} has ${H}×${W} pixels: too many to draw here (at most ${MAX_PIXELS}); the query box still answers about any of them`;
+    return;
+  }
   const C = v.shape.length === 3 ? v.shape[2] : 1;
   const id = (r: number, c: number, k = 0) => v.offset + ((r - 1) * W + (c - 1)) * C + k;
   const cellOf = (e: number) => (e >= v.offset && e < v.offset + v.size ? Math.floor((e - v.offset) / C) : -1);
@@ -370,14 +386,36 @@ function renderSteps(m: ModelIR | null): void {
 // The graph (Graphviz in a later task), with the trail and the selected pixel highlighted
 
 function dotOf(m: ModelIR): string {
-  const g = new ElementGraph(m.n, m.factors, m.factorOf, m.positionOf);
-  return toDot(m, { elements: m.n <= GRAPH_ELEMENTS.nodes && g.edgeCount() <= GRAPH_ELEMENTS.edges });
+  const edges = edgeCount(m);
+  if (edges > MAX_EDGES) return "";
+  return toDot(m, { elements: m.n <= GRAPH_ELEMENTS.nodes && edges <= GRAPH_ELEMENTS.edges });
+}
+
+/**
+ * Above this many edges the page neither draws the graph nor walks it (Markov blankets,
+ * queries): drawing even one node per variable visits every edge, and a search may too.
+ */
+const MAX_EDGES = 2_000_000;
+
+/** The number of edges of the model's graph (counted without listing them). */
+function edgeCount(m: ModelIR): number {
+  return memoized("edges", m, () => new ElementGraph(m.n, m.factors, m.factorOf, m.positionOf).edgeCount());
+}
+
+function tooBig(m: ModelIR): string | null {
+  const edges = edgeCount(m);
+  return edges > MAX_EDGES ? `${m.name} has ${withCommas(BigInt(edges))} edges: too many to walk in the page (at most ${withCommas(BigInt(MAX_EDGES))})` : null;
 }
 
 function renderGraph(m: ModelIR | null, done: (at: number | null) => void): void {
   const token = ++graphToken;
   if (!m) return done(null);
   const dot = memoized("dot", m, () => dotOf(m));
+  if (!dot) {
+    state.dot = "";
+    $("graph").textContent = tooBig(m);
+    return done(null);
+  }
   if (dot === state.dot) {
     highlightGraph(m);
     return done(null);
@@ -462,6 +500,22 @@ let updates = 0;
 let hashTimer: ReturnType<typeof setTimeout> | null = null;
 
 /**
+ * `compileText`, never throwing: should the compiler itself fail on some input (a bug in gm), the
+ * page shows that as one error on the first line and keeps working, instead of dying mid-update.
+ */
+function compile(text: string, options: CompileOptions = {}): CompileResult {
+  try {
+    return compileText(text, FILE, options);
+  } catch (e) {
+    const at = { offset: 0, line: 1, column: 1 };
+    const span = { start: at, end: { offset: Math.min(1, text.length), line: 1, column: 2 } };
+    const message = `the compiler failed on this input: ${(e as Error)?.message ?? String(e)}`;
+    const diagnostic: Diagnostic = { code: "internal", severity: "error", message, file: FILE, span, hint: "this is a bug in gm: please report it with this file (copy link)" };
+    return { models: [], diagnostics: [diagnostic], ast: { kind: "File", models: [], span }, text, file: FILE };
+  }
+}
+
+/**
  * Compiles the editor's text and redraws; `stamp` is when the user acted. When the file's `check`
  * lines were slow to prove last time (d-separation over hundreds of pixels), the count and the
  * diagnostics come from a compile without them, and the checks are proven in the next task.
@@ -470,7 +524,7 @@ function update(stamp = performance.now()): void {
   const text = source.value;
   const split = checksCost > 20;
   const t0 = performance.now();
-  state.result = compileText(text, FILE, split ? { checks: false } : {});
+  state.result = compile(text, split ? { checks: false } : {});
   state.checked = !split;
   lastCompile = performance.now() - t0;
   if (!split) checksCost = lastCompile;
@@ -489,7 +543,7 @@ function update(stamp = performance.now()): void {
     if (token !== updates) return; // a newer edit redraws everything
     if (split) {
       const t1 = performance.now();
-      state.result = compileText(text, FILE);
+      state.result = compile(text);
       state.checked = true;
       checksCost = performance.now() - t1 - lastCompile;
       renderDiagnostics(state.result.diagnostics, text);
