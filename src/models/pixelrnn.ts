@@ -12,14 +12,15 @@
  *
  * - `logProb`: exact log-likelihood of a batch in one pass (the network is causal).
  * - `sample`: ancestral, element by element in raster order, the whole batch on the backend per
- *   element; for row r only rows 0..r are fed (nothing below can matter).
+ *   element, one image row per evaluation (`PixelRnn.rowForward`: the states of the row above are
+ *   kept), so a 28×28 image costs about 28 full passes, not 784.
  */
 import * as tf from "@tensorflow/tfjs";
 import { variableOf } from "../compiler/elements";
 import type { FactorIR, ModelIR } from "../compiler/ir";
 import type { Rng } from "../rng";
 import { inputScale } from "./logistic";
-import { PixelRnn, type PixelRnnSpec } from "./networks/pixelrnn";
+import { PixelRnn, rowCacheTensors, type PixelRnnSpec, type RowCache } from "./networks/pixelrnn";
 import { ModelError, type FactorModule } from "./types";
 
 /** Rows of a batch drawn together in `sample` (bounds the backend's memory). */
@@ -136,17 +137,55 @@ export class PixelRnnModule implements FactorModule {
 
   sample(rows: Float32Array[], rng: Rng): void {
     const S = this.size;
+    const { height: H, width: W, channels: C, outPerChannel: K } = this.spec;
+    const rowSize = W * C;
     for (let start = 0; start < rows.length; start += SAMPLE_BATCH) {
       const chunk = rows.slice(start, start + SAMPLE_BATCH);
-      const imgs = new Float32Array(chunk.length * S);
-      for (let p = 0; p < S; p++) {
-        const dists = this.distributions(imgs, chunk.length, p);
-        dists.forEach((d, b) => {
-          imgs[b * S + p] = draw(d, rng.uniform());
-        });
+      const n = chunk.length;
+      const imgs = new Float32Array(n * S);
+      const rowOf = (r: number) => {
+        const v = new Float32Array(n * rowSize);
+        for (let b = 0; b < n; b++) v.set(imgs.subarray(b * S + r * rowSize, b * S + (r + 1) * rowSize), b * rowSize);
+        return tf.mul(tf.tensor3d(v, [n, W, C]), this.scale) as tf.Tensor3D;
+      };
+      let cache: RowCache | null = null;
+      try {
+        for (let r = 0; r < H; r++) {
+          for (let q = 0; q < rowSize; q++) {
+            const c = Math.floor(q / C);
+            const ch = q % C;
+            const v = tf.tidy(() => tf.slice(this.net.rowForward(rowOf(r), cache, false).logits, [0, c, ch, 0], [n, 1, 1, K]).dataSync());
+            for (let b = 0; b < n; b++) imgs[b * S + r * rowSize + q] = draw(this.probabilities(v, b), rng.uniform());
+          }
+          const next: RowCache = tf.tidy(() => {
+            const nx = this.net.rowForward(rowOf(r), cache, true).next!;
+            for (const t of rowCacheTensors(nx)) tf.keep(t);
+            return nx as unknown as tf.TensorContainer;
+          }) as unknown as RowCache;
+          if (cache) tf.dispose(rowCacheTensors(cache));
+          cache = next;
+        }
+      } finally {
+        if (cache) tf.dispose(rowCacheTensors(cache));
       }
       chunk.forEach((row, b) => row.set(imgs.subarray(b * S, (b + 1) * S), this.offset));
     }
+  }
+
+  /** The distribution of example b's element from its logits (1 Bernoulli logit or K per example). */
+  private probabilities(v: ArrayLike<number>, b: number): Float64Array {
+    const K = this.spec.outPerChannel;
+    if (this.bernoulli) {
+      const p1 = 1 / (1 + Math.exp(-v[b]));
+      return Float64Array.from([1 - p1, p1]);
+    }
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, v[b * K + k]);
+    const p = new Float64Array(K);
+    let z = 0;
+    for (let k = 0; k < K; k++) z += p[k] = Math.exp(v[b * K + k] - m);
+    for (let k = 0; k < K; k++) p[k] /= z;
+    return p;
   }
 
   dispose(): void {

@@ -254,10 +254,109 @@ export class PixelRnn {
     return unskew(stackAxis(outs, 2) as tf.Tensor4D, W);
   }
 
+  /**
+   * Incremental evaluation for sampling, one image row at a time: the logits of row r
+   * ([B, W, C, K]) from that row's values xRow [B, W, C] (scaled; elements not drawn yet are
+   * ignored by causality) and the states of row r − 1 in `cache`. With `finish`, also the cache
+   * for row r + 1 (xRow must then be final). A row costs 1/H of a full pass, so drawing all H·W·C
+   * elements costs about W·C full passes instead of H·W·C. Equal to `logits` (tests).
+   */
+  rowForward(xRow: tf.Tensor3D, cache: RowCache | null, finish: boolean): { logits: tf.Tensor; next?: RowCache } {
+    const [B, W, C] = xRow.shape;
+    const h = this.h;
+    const inputs: tf.Tensor3D[] = [];
+    const states: RowLayerCache[] = [];
+    let inp = xRow;
+    this.layers.forEach((layer, l) => {
+      const prev = cache?.layers[l];
+      inputs.push(inp);
+      let out: tf.Tensor3D;
+      if (layer.kind === "row") {
+        const p = layer.row;
+        const taps = tf.concat([shiftW3(inp, 1), inp, shiftW3(inp, -1)], 2).reshape([B * W, 3 * inp.shape[2]]);
+        let z = tf.add(tf.matMul(taps, this.kernel(p.is)), p.bias) as tf.Tensor2D;
+        if (prev?.h) z = tf.add(z, tf.matMul(tf.concat([shiftW3(prev.h, 1), prev.h, shiftW3(prev.h, -1)], 2).reshape([B * W, 3 * h]), p.ss));
+        const [hn, cn] = lstmCell(z, prev?.c ? (prev.c.reshape([B * W, h]) as tf.Tensor2D) : null, h);
+        out = hn.reshape([B, W, h]) as tf.Tensor3D;
+        states.push({ h: out, c: cn.reshape([B, W, h]) as tf.Tensor3D });
+      } else {
+        let u = inp;
+        if (l === 0) {
+          // the input one element back in raster order: the previous row's last value enters at (c = 0, k = 0)
+          const first = cache?.x ? tf.slice(cache.x.reshape([B, W * C]), [0, W * C - 1], [B, 1]) : tf.zeros([B, 1]);
+          u = tf.concat([first, tf.slice(inp.reshape([B, W * C]), [0, 0], [B, W * C - 1])], 1).reshape([B, W, C]) as tf.Tensor3D;
+        }
+        const lr = this.diagRow(u, layer.lr, prev?.h ?? null);
+        states.push({ h: lr, c: null });
+        out = lr;
+        if (prev?.rlH) out = tf.add(out, prev.rlH) as tf.Tensor3D; // right-to-left, one row down
+      }
+      if (l > 0) out = tf.add(out, inp) as tf.Tensor3D;
+      inp = out;
+    });
+    const logits = tf.add(tf.matMul(inp.reshape([B * W, h]), this.kernel(this.out)), this.outBias).reshape([B, W, C, this.K]);
+    if (!finish) return { logits };
+    const next: RowCache = {
+      x: xRow,
+      layers: this.layers.map((layer, l) => {
+        if (layer.kind === "row") return { ...states[l], rlH: null };
+        const mirrored = (t: tf.Tensor3D | null) => (t ? (tf.reverse(t, 1) as tf.Tensor3D) : null);
+        const rl = tf.reverse(this.diagRow(mirrored(inputs[l])!, layer.rl, mirrored(cache?.layers[l]?.rlH ?? null)), 1) as tf.Tensor3D;
+        return { h: states[l].h, c: null, rlH: rl };
+      }),
+    };
+    return { logits, next };
+  }
+
+  /** The diagonal LSTM along one row, left to right: state (r, c) from (r, c − 1) and (r − 1, c). */
+  private diagRow(u: tf.Tensor3D, p: DiagDirection, above: tf.Tensor3D | null): tf.Tensor3D {
+    const [B, W, D] = u.shape;
+    const h = this.h;
+    const is = tf.add(tf.matMul(u.reshape([B * W, D]), this.kernel(p.is)), p.bias).reshape([B, W, 4 * h]);
+    const cols = unstackAxis(is, 1) as tf.Tensor2D[];
+    const aboveCols = above ? (unstackAxis(above, 1) as tf.Tensor2D[]) : null;
+    let hl: tf.Tensor2D | null = null;
+    let cl: tf.Tensor2D | null = null;
+    const outs: tf.Tensor2D[] = [];
+    for (let c = 0; c < W; c++) {
+      let z = cols[c];
+      if (aboveCols || hl) {
+        const top = aboveCols ? aboveCols[c] : tf.zeros([B, h]);
+        const left = hl ?? tf.zeros([B, h]);
+        z = tf.add(z, tf.matMul(tf.concat([top, left], 1), p.ss)) as tf.Tensor2D;
+      }
+      [hl, cl] = lstmCell(z, cl, h);
+      outs.push(hl);
+    }
+    return stackAxis(outs, 1) as tf.Tensor3D;
+  }
+
   dispose(): void {
     for (const v of this.variables) v.dispose();
     for (const c of this.consts) c.dispose();
   }
+}
+
+/** One layer's states of the previous row while sampling. */
+export interface RowLayerCache {
+  /** Row LSTM: h; Diagonal BiLSTM: the left-to-right h ([B, W, h]). */
+  h: tf.Tensor3D | null;
+  /** Row LSTM: the cell state ([B, W, h]). */
+  c: tf.Tensor3D | null;
+  /** Diagonal BiLSTM: the right-to-left h of the previous row (its output for this row). */
+  rlH?: tf.Tensor3D | null;
+}
+
+/** What `rowForward` carries from one row to the next. */
+export interface RowCache {
+  /** The previous row's values [B, W, C]. */
+  x: tf.Tensor3D;
+  layers: RowLayerCache[];
+}
+
+/** Every tensor a row cache holds. */
+export function rowCacheTensors(c: RowCache): tf.Tensor[] {
+  return [c.x, ...c.layers.flatMap((l) => [l.h, l.c, l.rlH ?? null])].filter((t): t is tf.Tensor3D => t !== null);
 }
 
 /** One LSTM cell on pre-activations z [N, 4h] (gates i, f, o, g) and the previous cell state. */
