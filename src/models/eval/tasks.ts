@@ -18,10 +18,12 @@
 import type { DataSourceIR } from "../../compiler/ir";
 import type { Dataset } from "../../data/dataset";
 import { Rng } from "../../rng";
+import { Aae } from "../aae";
 import { gridPng } from "../images";
 import type { ScoreKind } from "../model";
 import { dataLayout, describeData, loadModelData, resolveDataPaths, type LoadedRun } from "../run";
 import { ModelError } from "../types";
+import { Vae } from "../vae";
 import { detectionSummary, type DetectionSummary } from "./metrics";
 import { linearProbe } from "./probe";
 import { pca, randomProjection } from "./project";
@@ -273,7 +275,7 @@ export function manifoldRun(run: LoadedRun, side: number, radius = 2.5): Float32
       "M0103",
     );
   }
-  const zdim = (m as unknown as { layout?: { zdim: number } }).layout?.zdim;
+  const zdim = m instanceof Vae || m instanceof Aae ? m.layout.zdim : undefined;
   if (zdim !== 2)
     throw new ModelError(
       `--manifold draws a 2-D latent; model ${run.ir.name} has ${zdim ?? "no"} latent dimensions`,
