@@ -236,6 +236,19 @@ describe("the playground in Chromium", () => {
     await page.waitForFunction(() => location.hash === "#example=01-coin");
   });
 
+  it("stays responsive on a model too large to walk: the count comes, the graph says why it is not drawn", async () => {
+    const text = "model Huge { x : Bernoulli[1000, 1000]  p(x) = joint }";
+    const n = await page.evaluate(() => window.gm.timings.length);
+    await page.fill("#source", text);
+    await page.waitForFunction((k) => window.gm.timings.length > k && window.gm.settled(), n, { timeout: 60_000 });
+    expect(await page.getAttribute("#total", "data-total")).toBe(compileText(text).models[0].params.toString());
+    expect(await page.textContent("#graph")).toContain("too many to walk in the page");
+    await page.fill("#query", "x[1, 1] ⊥ x[2, 2]");
+    expect(await page.textContent("#answer")).toContain("too many to walk in the page");
+    await page.fill("#query", "");
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("passes every example's check lines through the bundle", async () => {
     for (const f of EXAMPLES) {
       const name = f.replace(/\.gm$/, "");
