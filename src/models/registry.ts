@@ -76,7 +76,7 @@ export function builtFamilies(): string[] {
 export interface BuildModelOptions {
   /** Seed of the initial weights (default 1). */
   seed?: number;
-  /** Examples per backend call, for the memory estimate (default 100). */
+  /** Examples per backend call, for the memory estimate (default: the train block's batch, else 100). */
   batch?: number;
   /** The running backend, for the memory limit (default: wasm's). */
   backend?: string;
@@ -105,7 +105,7 @@ export function checkBuildable(ir: ModelIR): void {
  */
 export function buildModel(ir: ModelIR, options: BuildModelOptions = {}): GenerativeModel {
   checkBuildable(ir);
-  checkFits(ir, { batch: options.batch ?? 100, backend: options.backend ?? "wasm" });
+  checkFits(ir, { batch: options.batch ?? ir.train.batch ?? 100, backend: options.backend ?? "wasm" });
   const model = (BUILDERS[ir.kind] as (ir: ModelIR, seed: number) => GenerativeModel)(ir, options.seed ?? 1);
   const count = model.paramCount();
   if (BigInt(count) !== ir.params) {
