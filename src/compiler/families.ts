@@ -120,7 +120,7 @@ export const DATA_SOURCES: Record<string, Schema> = {
 };
 
 /** Entries of `train { }`. */
-export const TRAIN_ENTRIES = ["data", "split", "epochs", "batch", "lr", "seed"] as const;
+export const TRAIN_ENTRIES = ["data", "split", "epochs", "batch", "lr", "seed", "critic_steps"] as const;
 
 /** Which table a name is looked up in, for messages. */
 export type SchemaKind = "family" | "prior" | "network" | "order" | "objective" | "data source";

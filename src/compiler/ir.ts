@@ -148,6 +148,8 @@ export interface TrainConfigIR {
   readonly batch?: number;
   readonly lr?: number;
   readonly seed?: number;
+  /** `critic_steps = k`: an adversarial model's critic steps per generator step (default 1). */
+  readonly criticSteps?: number;
 }
 
 /** A data source expression (`mnist(binarize = 0.5)`, `idx("a.gz")`, `images("dir", size = [28, 28])`). */

@@ -177,6 +177,7 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
       case "batch": cfg.batch = num("a whole number ≥ 1", true, 1); break;
       case "lr": cfg.lr = num("a positive number", false, 0); break;
       case "seed": cfg.seed = num("a whole number ≥ 0", true, 0); break;
+      case "critic_steps": cfg.criticSteps = num("a whole number ≥ 1", true, 1); break;
       case "split": {
         if (v.kind !== "List" || v.items.length !== 2) {
           ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span);

@@ -41,7 +41,7 @@ const EVAL_EXAMPLES = 1000;
 
 /** Options of the GAN. */
 export interface GanOptions {
-  /** k: critic steps per generator step (the generator runs on every k-th batch). Default 1. */
+  /** k: critic steps per generator step (the generator runs on every k-th batch). Default: the train block's `critic_steps`, else 1. */
   criticSteps?: number;
 }
 
@@ -108,7 +108,7 @@ export class Gan implements GenerativeModel {
     this.inputs = Int32Array.from(g.context, (e) => this.layout.zpos[e]);
     if (this.inputs.some((p) => p < 0)) throw new ModelError(`\`${g.source}\`: a generator reads latent variables only`, "M0103");
     this.prior = new Prior(ir, this.layout);
-    this.criticSteps = options.criticSteps ?? 1;
+    this.criticSteps = options.criticSteps ?? ir.train.criticSteps ?? 1;
     if (!(Number.isInteger(this.criticSteps) && this.criticSteps >= 1)) throw new ModelError(`critic steps per generator step must be a positive integer, got ${this.criticSteps}`, "M0103");
     const prefix = newInstancePrefix();
     const gs = g.network!;

@@ -21,6 +21,7 @@ import type { ModelIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { Gan, GAN_BETAS } from "../../src/models/gan";
 import type { GenerativeModel, TrainStep } from "../../src/models/model";
+import { compileText } from "../../src/compiler/compile";
 import { compileModel } from "./gen";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 8);
@@ -216,5 +217,12 @@ describe("4. the objective", () => {
     } finally {
       g.dispose();
     }
+  });
+
+  it("takes k from the train block's critic_steps, and refuses k < 1 (E0702)", () => {
+    const src = (k: string) => `model G {\n  latent z : Normal[2]\n  x : Real(0, 1)[2]\n  x = generator(z) by mlp(hidden = [3])\n  fit adversarial(critic = mlp(hidden = [3]))\n  train {\n    critic_steps = ${k}\n  }\n}\n`;
+    withGan(src("5"), (g) => expect(g.objective({ lr: 1e-3 }).steps.map((s) => s.every ?? 1)).toEqual([1, 5]));
+    const r = compileText(src("0"), "g.gm", { checks: false });
+    expect(r.diagnostics.map((d) => `${d.code}: ${d.message}`)).toEqual(["E0702: `critic_steps` must be a whole number ≥ 1, found 0"]);
   });
 });
