@@ -17,12 +17,15 @@ import "./styles.css";
 import katex from "katex";
 import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import examples from "gm:examples";
+import digits from "gm:digits";
 import {
   compileText, derivationStep, ElementGraph, elementName, factorization, formatElements, hasErrors, markovBlanket, paramsReport, parseClaim, query,
   renderDiagnostic, scientific, toDot, withCommas, type CheckStmt, type CompileOptions, type CompileResult, type Diagnostic, type ModelIR, type ParamsRow, type VariableIR,
 } from "../src/index";
 import { highlight, type Mark } from "./highlight";
 import { decodeHash, encodeSource } from "./share";
+import { count as countImage, countingModel, nll, notCountable, sample } from "./train";
+import { Rng } from "../src/rng";
 
 /** One update's timing, in milliseconds from the keystroke (the input event's time stamp). */
 export interface Timing {
@@ -383,6 +386,82 @@ function renderSteps(m: ModelIR | null): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training by counting (a binary 28 × 28 model whose pixels have few parents)
+
+/** Digits kept out of training, to score on. */
+const HELD_OUT = 40;
+/** Digits counted between two pictures of samples. */
+const TRAIN_STEP = 40;
+let trainToken = 0;
+
+/** The embedded digits as 0/1 pixel arrays (decoded once). */
+const images = (() => {
+  let cache: Uint8Array[] | null = null;
+  return () => {
+    if (cache) return cache;
+    const bytes = Uint8Array.from(atob(digits.base64), (c) => c.charCodeAt(0));
+    const per = Math.ceil(digits.pixels / 8);
+    cache = Array.from({ length: digits.count }, (_, k) => Uint8Array.from({ length: digits.pixels }, (_, p) => (bytes[k * per + (p >> 3)] >> (p & 7)) & 1));
+    return cache;
+  };
+})();
+
+function renderTrain(m: ModelIR | null): void {
+  const v = m?.variables.find((x) => !x.latent);
+  const show = !!m && !!v && v.domain.kind === "bernoulli" && v.shape.length === 2 && v.shape[0] === 28 && v.shape[1] === 28;
+  $("train-card").hidden = !show;
+  if (!show || !m) return;
+  const why = notCountable(m);
+  const button = $<HTMLButtonElement>("train");
+  button.disabled = why !== null;
+  button.textContent = `train ${m.name} on ${digits.count - HELD_OUT} digits`;
+  if (why || $("train-card").dataset.model !== m.name) {
+    trainToken++;
+    $("train-card").dataset.model = m.name;
+    $("train-status").textContent = why ? `not here: ${why}` : "";
+    $("train-status").dataset.nll = "";
+    $<HTMLCanvasElement>("samples").getContext("2d")!.clearRect(0, 0, 232, 232);
+  }
+}
+
+function drawSamples(xs: Uint8Array[]): void {
+  const ctx = $<HTMLCanvasElement>("samples").getContext("2d")!;
+  const img = ctx.createImageData(232, 232);
+  img.data.fill(255);
+  xs.forEach((x, k) => {
+    const [ox, oy] = [(k % 4) * 58 + 1, Math.floor(k / 4) * 58 + 1];
+    for (let p = 0; p < 784; p++)
+      for (let d = 0; d < 4; d++) {
+        const at = ((oy + Math.floor(p / 28) * 2 + (d >> 1)) * 232 + ox + (p % 28) * 2 + (d & 1)) * 4;
+        const c = x[p] ? 0 : 255;
+        img.data[at] = img.data[at + 1] = img.data[at + 2] = c;
+      }
+  });
+  ctx.putImageData(img, 0, 0);
+}
+
+/** Counts the digits a step at a time, drawing 16 samples (same seed) and the held-out −log p after each step. */
+function train(m: ModelIR): void {
+  const token = ++trainToken;
+  const cm = countingModel(m);
+  const all = images();
+  const test = all.slice(all.length - HELD_OUT);
+  const data = all.slice(0, all.length - HELD_OUT);
+  const step = () => {
+    if (token !== trainToken) return;
+    for (const x of data.slice(cm.seen, cm.seen + TRAIN_STEP)) countImage(cm, x);
+    const held = test.reduce((a, x) => a + nll(cm, x), 0) / test.length;
+    const rng = new Rng(1);
+    drawSamples(Array.from({ length: 16 }, () => sample(cm, rng)));
+    $("train-status").dataset.nll = held.toFixed(3);
+    $("train-status").dataset.seen = String(cm.seen);
+    $("train-status").textContent = `${cm.seen} digits counted · held-out −log p(x) = ${held.toFixed(1)} nats (${(held / Math.LN2 / 784).toFixed(3)} bits/pixel; ${(784).toFixed(0)} × ln 2 = ${(784 * Math.LN2).toFixed(1)} untrained)`;
+    if (cm.seen < data.length) setTimeout(step, 60);
+  };
+  step();
+}
+
+// ---------------------------------------------------------------------------------------------
 // The graph (Graphviz in a later task), with the trail and the selected pixel highlighted
 
 function dotOf(m: ModelIR): string {
@@ -488,6 +567,7 @@ function renderAll(fresh: boolean, later: (fn: () => void) => void = (fn) => fn(
     renderQuery(m);
     renderPixels(m);
     renderSteps(m);
+    renderTrain(m);
   });
 }
 
@@ -624,6 +704,10 @@ $("query").addEventListener("input", () => {
   renderPixels(currentModel());
   highlightGraph(currentModel());
 });
+$("train").onclick = () => {
+  const m = currentModel();
+  if (m) train(m);
+};
 $("prev").onclick = () => {
   state.step--;
   renderSteps(currentModel());

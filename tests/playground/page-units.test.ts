@@ -1,7 +1,8 @@
 /**
  * The playground's DOM-free parts, as properties (fast-check): the editor's highlighting keeps
- * the text exactly and underlines exactly the diagnostics' spans, and a shared link decodes to
- * the source it was made from.
+ * the text exactly and underlines exactly the diagnostics' spans, a shared link decodes to the
+ * source it was made from, and training by counting estimates smoothed frequencies in an order
+ * that puts parents first.
  *
  * Each property was seen to fail on a planted bug before it was trusted:
  * - `escapeHtml` not escaping `<`: "keeps the text" and "exactly the spans" both failed on the
@@ -9,12 +10,22 @@
  * - marks closing one character late (`i <= m.end` in `openAt`): "exactly the spans" failed on
  *   `"><> = &}\"s\"chain ⊥ &amp;"` with an empty mark at 0 (two characters underlined, not one);
  * - `toBase64Url` leaving `+` as it is: the link property failed on `"\u0000\b"`, whose code has
- *   a `+` (URLSearchParams reads it as a space).
+ *   a `+` (URLSearchParams reads it as a space);
+ * - the counting model's order left as the flat index: "parents first" failed on 09's `Column`
+ *   model (element 12 came before its child 1);
+ * - smoothing with (n₁ + 1) / (n + 1): "smoothed frequency" failed on no data (1 instead of 0.5),
+ *   and so did the sampling test.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { highlight, type Mark } from "../../playground/highlight";
 import { decodeHash, encodeSource } from "../../playground/share";
+import { count, countingModel, nll, notCountable, probOne, sample } from "../../playground/train";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compileText } from "../../src/index";
+import { Rng } from "../../src/rng";
+import { REPO } from "../dsl/helpers.js";
 
 const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
 
@@ -104,5 +115,62 @@ describe("shared links", () => {
     expect(await decodeHash("")).toEqual({});
     expect(await decodeHash("#code=%%%")).toBeNull();
     expect(await decodeHash("#code=AAAA")).toBeNull();
+  });
+});
+
+describe("training by counting", () => {
+  const models = (name: string) => compileText(readFileSync(join(REPO, "examples", `${name}.gm`), "utf8")).models.filter((m) => notCountable(m) === null);
+
+  it("orders every element after its parents (09's orders included)", () => {
+    const ms = [...models("08-causal-neighbourhood"), ...models("09-orders"), ...models("07-markov")];
+    expect(ms.length).toBeGreaterThan(5);
+    for (const m of ms) {
+      const cm = countingModel(m);
+      const at = new Int32Array(cm.variable.size);
+      cm.order.forEach((e, i) => (at[e] = i));
+      expect(new Set(cm.order).size, m.name).toBe(cm.variable.size);
+      cm.parents.forEach((ps, e) => ps.forEach((p) => expect(at[p], `${m.name}: ${p} before ${e}`).toBeLessThan(at[e])));
+    }
+  });
+
+  it("estimates each conditional as its smoothed frequency (n₁ + 1) / (n + 2), and −log p(x) sums them", () => {
+    const m = models("08-causal-neighbourhood")[0];
+    const size = m.variables[0].size;
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }), { maxLength: 12 }), fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }), (data, x) => {
+        const cm = countingModel(m);
+        data.forEach((d) => count(cm, d));
+        let want = 0;
+        for (let i = 0; i < size; i++) {
+          const same = data.filter((d) => cm.parents[i].every((p) => d[p] === x[p]));
+          const p1 = (same.filter((d) => d[i] === 1).length + 1) / (same.length + 2);
+          expect(probOne(cm, i, x)).toBeCloseTo(p1, 12);
+          want -= Math.log(x[i] ? p1 : 1 - p1);
+        }
+        expect(nll(cm, x)).toBeCloseTo(want, 9);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("samples each pixel with its conditional's frequency", () => {
+    const m = models("07-markov").find((x) => x.variables[0].size === 8)!;
+    const cm = countingModel(m);
+    const rng = new Rng(7);
+    for (let k = 0; k < 50; k++) count(cm, Uint8Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 1 : rng.uniform() < 0.8 ? 1 : 0)));
+    const n = 4000;
+    const ones = new Float64Array(8);
+    for (let k = 0; k < n; k++) sample(cm, rng).forEach((b, i) => (ones[i] += b));
+    // x[1] has no parent: its frequency must match (n₁ + 1) / (n + 2) = 51 / 52 within 4 standard errors.
+    const p = 51 / 52;
+    expect(Math.abs(ones[0] / n - p)).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / n));
+  });
+
+  it("says why a model cannot be counted", () => {
+    expect(notCountable(models("07-markov")[0])).toBeNull();
+    const chain = compileText("model C {\n  x : Bernoulli[20]\n  p(x) = chain\n}\n").models[0];
+    expect(notCountable(chain)).toMatch(/19 parents: its table would have 2\^19 rows/);
+    const vae = compileText(readFileSync(join(REPO, "examples", "12-vae.gm"), "utf8")).models[0];
+    expect(notCountable(vae)).toMatch(/one observed variable and nothing else/);
   });
 });
