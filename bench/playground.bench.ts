@@ -45,11 +45,17 @@ declare const window: { gm: { timings: Timing[]; settled: () => boolean } };
 
 function stats(xs: number[]): { median: number; max: number; n: number } {
   const s = [...xs].sort((a, b) => a - b);
-  return { median: s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : NaN, max: s.length ? s[s.length - 1] : NaN, n: s.length };
+  return {
+    median: s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : NaN,
+    max: s.length ? s[s.length - 1] : NaN,
+    n: s.length,
+  };
 }
 
 async function startServer(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "playground", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "playground", "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   const url = await new Promise<string>((ok, fail) => {
     child.stdout.on("data", (d) => {
@@ -65,10 +71,18 @@ async function startServer(): Promise<{ url: string; stop: () => void }> {
 /** Types one key (or Backspace) at `offset` and waits until every view, the graph included, shows it. */
 async function key(page: Page, offset: number, text: string | null): Promise<Timing> {
   const n = await page.evaluate(() => window.gm.timings.length);
-  await page.$eval("#source", (t, o) => (t as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o), offset);
+  await page.$eval(
+    "#source",
+    (t, o) => (t as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o),
+    offset,
+  );
   if (text === null) await page.keyboard.press("Backspace");
   else await page.keyboard.type(text);
-  await page.waitForFunction((k) => window.gm.timings.length > k && window.gm.settled() && window.gm.timings[k].frame !== undefined, n, { timeout: 30_000 });
+  await page.waitForFunction(
+    (k) => window.gm.timings.length > k && window.gm.settled() && window.gm.timings[k].frame !== undefined,
+    n,
+    { timeout: 30_000 },
+  );
   return page.evaluate((k) => window.gm.timings[k], n);
 }
 
@@ -84,9 +98,17 @@ async function main(): Promise<void> {
 
 async function measure(url: string): Promise<void> {
   const server = { url };
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const examples = process.argv.includes("--screenshots-only") ? [] : readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".gm")).sort().map((f) => f.replace(/\.gm$/, ""));
+  const examples = process.argv.includes("--screenshots-only")
+    ? []
+    : readdirSync(join(ROOT, "examples"))
+        .filter((f) => f.endsWith(".gm"))
+        .sort()
+        .map((f) => f.replace(/\.gm$/, ""));
   const rows: Array<Record<string, unknown>> = [];
   for (const name of examples) {
     await page.goto(`${server.url}#example=${name}`);
@@ -95,7 +117,7 @@ async function measure(url: string): Promise<void> {
     await page.focus("#source");
     const text = readFileSync(join(ROOT, "examples", `${name}.gm`), "utf8");
     // Keys that leave the graph alone: a space typed at the end of the first model line, then removed.
-    const end = text.indexOf("\n", text.indexOf("model ")) ;
+    const end = text.indexOf("\n", text.indexOf("model "));
     const plain: Timing[] = [];
     for (let i = 0; i < KEYS; i++) plain.push(await key(page, i % 2 ? end + 1 : end, i % 2 ? null : " "));
     // Keys that change the graph: the last digit of the first `const`, typed over and back.
@@ -119,22 +141,32 @@ async function measure(url: string): Promise<void> {
     const checks = stats(all.map((t) => t.checks).filter((x): x is number => x !== undefined));
     const graph = stats(changing.map((t) => t.graph).filter((x): x is number => typeof x === "number"));
     rows.push({ example: name, keys: all.length, wait, compile, views, frame, checks, rest, graph });
-    process.stderr.write(`${name}: compile ${compile.median.toFixed(1)}/${compile.max.toFixed(1)} ms, views ${views.median.toFixed(1)}/${views.max.toFixed(1)} ms, graph ${graph.median.toFixed(1)}/${graph.max.toFixed(1)} ms (${graph.n} layouts)\n`);
+    process.stderr.write(
+      `${name}: compile ${compile.median.toFixed(1)}/${compile.max.toFixed(1)} ms, views ${views.median.toFixed(1)}/${views.max.toFixed(1)} ms, graph ${graph.median.toFixed(1)}/${graph.max.toFixed(1)} ms (${graph.n} layouts)\n`,
+    );
   }
-  const f = (s: { median: number; max: number }) => (Number.isNaN(s.median) ? "—" : `${s.median.toFixed(1)} / ${s.max.toFixed(1)}`);
+  const f = (s: { median: number; max: number }) =>
+    Number.isNaN(s.median) ? "—" : `${s.median.toFixed(1)} / ${s.max.toFixed(1)}`;
   const lines = [
     `Chromium ${browser.version()}, ${cpus().length} × ${cpus()[0]?.model ?? "?"}, load ${loadavg()[0].toFixed(2)}; ${KEYS} plain keys + ${Math.ceil(KEYS / 2)} graph-changing keys per example; ms, median / max`,
     "",
     "| example | wait before compile | compile | keystroke → count, diagnostics | → painted | → check verdicts (deferred) | → factorization, query, pixels, steps | → graph (graph-changing keys) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.map((r) => `| ${r.example} | ${f(r.wait as never)} | ${f(r.compile as never)} | ${f(r.views as never)} | ${f(r.frame as never)} | ${f(r.checks as never)} | ${f(r.rest as never)} | ${f(r.graph as never)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.example} | ${f(r.wait as never)} | ${f(r.compile as never)} | ${f(r.views as never)} | ${f(r.frame as never)} | ${f(r.checks as never)} | ${f(r.rest as never)} | ${f(r.graph as never)} |`,
+    ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   mkdirSync(join(ROOT, "bench", "out"), { recursive: true });
-  writeFileSync(join(ROOT, "bench", "out", "playground.json"), JSON.stringify({ chromium: browser.version(), keys: KEYS, rows }, null, 2));
+  writeFileSync(
+    join(ROOT, "bench", "out", "playground.json"),
+    JSON.stringify({ chromium: browser.version(), keys: KEYS, rows }, null, 2),
+  );
   process.stdout.write(`${JSON.stringify({ bench: "playground", rows })}\n`);
 
-  if (process.argv.includes("--screenshots") || process.argv.includes("--screenshots-only")) await screenshots(page, server.url);
+  if (process.argv.includes("--screenshots") || process.argv.includes("--screenshots-only"))
+    await screenshots(page, server.url);
   await browser.close();
 }
 
@@ -151,9 +183,15 @@ async function screenshots(page: Page, url: string): Promise<void> {
   await page.goto(`${url}#example=07-markov`);
   await page.waitForFunction(() => window.gm.settled());
   await fold();
-  const at = await page.$eval("#source", (t) => (t as unknown as { value: string }).value.indexOf("  check x[n] not ⊥ x[1]\n"));
+  const at = await page.$eval("#source", (t) =>
+    (t as unknown as { value: string }).value.indexOf("  check x[n] not ⊥ x[1]\n"),
+  );
   await page.focus("#source");
-  await page.$eval("#source", (t, o) => (t as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o), at);
+  await page.$eval(
+    "#source",
+    (t, o) => (t as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(o, o),
+    at,
+  );
   await page.keyboard.type("  check x[n] ⊥ x[1]\n");
   await page.waitForSelector("#checks li.fail");
   await page.click("#checks li.fail");

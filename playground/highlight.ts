@@ -13,7 +13,22 @@ export interface Mark {
   readonly severity: "error" | "warning";
 }
 
-const KEYWORDS = new Set(["model", "const", "latent", "order", "for", "in", "assume", "check", "fit", "train", "not", "by", "params", "generator"]);
+const KEYWORDS = new Set([
+  "model",
+  "const",
+  "latent",
+  "order",
+  "for",
+  "in",
+  "assume",
+  "check",
+  "fit",
+  "train",
+  "not",
+  "by",
+  "params",
+  "generator",
+]);
 
 // One alternative per scope, tried in order at each position (as the TextMate grammar's patterns are).
 const TOKEN = new RegExp(
@@ -36,7 +51,7 @@ function escapeHtml(s: string): string {
 /** The scope class of a word from what precedes and follows it. */
 function wordClass(word: string, before: string, after: string): string | null {
   if (KEYWORDS.has(word)) return "kw";
-  if (/^\s*\(/.test(after) && (word === "p" || word === "q") ) return "fn";
+  if (/^\s*\(/.test(after) && (word === "p" || word === "q")) return "fn";
   if (/:\s*$/.test(before) && /^[A-Z]/.test(word)) return "type"; // x : Bernoulli
   if (/=\s*$/.test(before) && !/[=!<>]=\s*$/.test(before)) return "family"; // p(x) = chain
   if (/\bmodel\s+$/.test(before)) return "type";
@@ -46,13 +61,24 @@ function wordClass(word: string, before: string, after: string): string | null {
 /** Classes of a token kind (null: plain text). */
 function classOf(kind: string, text: string, source: string, at: number): string | null {
   switch (kind) {
-    case "comment": return "cm";
-    case "string": return "str";
-    case "number": return "num";
-    case "indep": return "indep";
-    case "op": return "op";
-    case "word": return wordClass(text, source.slice(Math.max(0, at - 40), at), source.slice(at + text.length, at + text.length + 3));
-    default: return null;
+    case "comment":
+      return "cm";
+    case "string":
+      return "str";
+    case "number":
+      return "num";
+    case "indep":
+      return "indep";
+    case "op":
+      return "op";
+    case "word":
+      return wordClass(
+        text,
+        source.slice(Math.max(0, at - 40), at),
+        source.slice(at + text.length, at + text.length + 3),
+      );
+    default:
+      return null;
   }
 }
 
@@ -85,7 +111,8 @@ export function highlight(source: string, marks: readonly Mark[] = []): string {
       const piece = escapeHtml(text.slice(from, p - at));
       const open = openAt(at + from);
       let html = cls ? `<span class="${cls}">${piece}</span>` : piece;
-      if (open.length) html = `<mark class="${open.some((m) => m.severity === "error") ? "err" : "warn"}">${html}</mark>`;
+      if (open.length)
+        html = `<mark class="${open.some((m) => m.severity === "error") ? "err" : "warn"}">${html}</mark>`;
       out.push(html);
       from = p - at;
     }

@@ -19,8 +19,28 @@ import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import examples from "gm:examples";
 import digits from "gm:digits";
 import {
-  compileText, derivationStep, ElementGraph, elementName, factorization, formatElements, hasErrors, markovBlanket, paramsReport, parseClaim, query,
-  renderDiagnostic, scientific, toDot, withCommas, type CheckStmt, type CompileOptions, type CompileResult, type Diagnostic, type ModelIR, type ParamsRow, type VariableIR,
+  compileText,
+  derivationStep,
+  ElementGraph,
+  elementName,
+  factorization,
+  formatElements,
+  hasErrors,
+  markovBlanket,
+  paramsReport,
+  parseClaim,
+  query,
+  renderDiagnostic,
+  scientific,
+  toDot,
+  withCommas,
+  type CheckStmt,
+  type CompileOptions,
+  type CompileResult,
+  type Diagnostic,
+  type ModelIR,
+  type ParamsRow,
+  type VariableIR,
 } from "../src/index";
 import { highlight, type Mark } from "./highlight";
 import { decodeHash, encodeSource } from "./share";
@@ -110,7 +130,8 @@ function currentModel(): ModelIR | null {
   if (!r) return null;
   const picked = r.models.find((m) => m.name === state.model);
   if (picked) return picked;
-  if (r.ast.models.some((m) => m.name.name === state.model) || hasErrors(r.diagnostics) && !r.models.length) return null;
+  if (r.ast.models.some((m) => m.name.name === state.model) || (hasErrors(r.diagnostics) && !r.models.length))
+    return null;
   return r.models[0] ?? null;
 }
 
@@ -152,7 +173,10 @@ function renderDiagnostics(ds: readonly Diagnostic[], text: string): void {
   paintEditor();
   const box = $("diagnostics");
   box.innerHTML = ds
-    .map((d, i) => `<div class="diag ${d.severity}" data-i="${i}" data-code="${d.code}"><pre>${esc(renderDiagnostic(d, text)).replace(/^(hint: .*)$/m, '<span class="hint">$1</span>')}</pre></div>`)
+    .map(
+      (d, i) =>
+        `<div class="diag ${d.severity}" data-i="${i}" data-code="${d.code}"><pre>${esc(renderDiagnostic(d, text)).replace(/^(hint: .*)$/m, '<span class="hint">$1</span>')}</pre></div>`,
+    )
     .join("");
   box.querySelectorAll<HTMLElement>(".diag").forEach((el) => {
     el.onclick = () => {
@@ -213,7 +237,17 @@ function paramsHtml(m: ModelIR): string {
     .map((g) => {
       const sum = g.reduce((a, x) => a + x.params, 0n);
       const many = g.length > 1 ? ` <small>(${g.length} factors)</small>` : "";
-      return `<tr><td>${esc(g[0].group)}${many}</td><td>${esc(some(g.map((x) => x.parents), "parent sets"))}</td><td>${esc(some(g.map((x) => x.shape), "shapes"))}</td><td class="n">${count(sum)}</td><td>${esc(g[0].closedForm ?? "")}</td></tr>`;
+      return `<tr><td>${esc(g[0].group)}${many}</td><td>${esc(
+        some(
+          g.map((x) => x.parents),
+          "parent sets",
+        ),
+      )}</td><td>${esc(
+        some(
+          g.map((x) => x.shape),
+          "shapes",
+        ),
+      )}</td><td class="n">${count(sum)}</td><td>${esc(g[0].closedForm ?? "")}</td></tr>`;
     })
     .join("");
   const refs = r.reference.filter((x) => x.fullyDependent !== null);
@@ -221,14 +255,19 @@ function paramsHtml(m: ModelIR): string {
     `<table><tr><th>factor group</th><th>parents</th><th>table shape / network</th><th>parameters</th><th>closed form</th></tr>${rows}</table>` +
     (refs.length
       ? `<p>reference points (observed variables):</p><table id="reference"><tr><th>variable</th><th>elements</th><th>fully dependent Π k − 1</th><th>fully independent Σ (k − 1)</th></tr>${refs
-          .map((x) => `<tr><td>${esc(x.variable)}</td><td class="n">${x.elements}</td><td class="n">${count(x.fullyDependent)}</td><td class="n">${count(x.fullyIndependent)}</td></tr>`)
+          .map(
+            (x) =>
+              `<tr><td>${esc(x.variable)}</td><td class="n">${x.elements}</td><td class="n">${count(x.fullyDependent)}</td><td class="n">${count(x.fullyIndependent)}</td></tr>`,
+          )
           .join("")}</table>`
       : "")
   );
 }
 
 function renderFactorization(m: ModelIR): void {
-  $("factorization").innerHTML = memoized("factorization", m, () => katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" }));
+  $("factorization").innerHTML = memoized("factorization", m, () =>
+    katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" }),
+  );
 }
 
 /** Every model's `check` lines: passing, failing (with the message and trail), or not run. */
@@ -244,28 +283,38 @@ function renderChecks(r: CompileResult): void {
     for (const c of checks) {
       const lineEnd = r.text.indexOf("\n", c.span.end.offset);
       const text = r.text.slice(c.span.start.offset, lineEnd < 0 ? r.text.length : lineEnd).trimEnd(); // the whole line as written
-      const failed = failures.filter((d) => d.span.start.offset >= c.span.start.offset && d.span.end.offset <= c.span.end.offset);
+      const failed = failures.filter(
+        (d) => d.span.start.offset >= c.span.start.offset && d.span.end.offset <= c.span.end.offset,
+      );
       const status = !compiled ? "skip" : !state.checked ? "pending" : failed.length ? "fail" : "pass";
-      const why = failed.map((d) => `<span class="why">${esc(d.message)}${(d.notes ?? []).map((n) => `\n${esc(n)}`).join("")}</span>`).join("");
+      const why = failed
+        .map((d) => `<span class="why">${esc(d.message)}${(d.notes ?? []).map((n) => `\n${esc(n)}`).join("")}</span>`)
+        .join("");
       const trail = failed.flatMap((d) => d.notes ?? []).find((n) => n.startsWith("active trail: "));
-      list.push(`<li class="${status}${i === state.selectedCheck ? " selected" : ""}" data-i="${i}" data-model="${esc(decl.name.name)}"${trail ? ` data-trail="${esc(trail.slice(14))}"` : ""} title="${status === "skip" ? "not run: the model has errors" : ""}">${esc(text)}${why}</li>`);
+      list.push(
+        `<li class="${status}${i === state.selectedCheck ? " selected" : ""}" data-i="${i}" data-model="${esc(decl.name.name)}"${trail ? ` data-trail="${esc(trail.slice(14))}"` : ""} title="${status === "skip" ? "not run: the model has errors" : ""}">${esc(text)}${why}</li>`,
+      );
       i++;
     }
   }
   $("checks").innerHTML = list.join("") || "<li>(no check lines)</li>";
-  $("checks").querySelectorAll<HTMLElement>("li.fail").forEach((el) => {
-    el.onclick = () => {
-      state.model = el.dataset.model!;
-      state.selectedCheck = Number(el.dataset.i);
-      $<HTMLInputElement>("query").value = "";
-      renderAll(false);
-      const m = currentModel();
-      state.trail = m && el.dataset.trail ? trailFromText(m, el.dataset.trail) : [];
-      $("answer").innerHTML = el.dataset.trail ? `<span class="no">dependent</span> — active trail: ${esc(el.dataset.trail)}` : "";
-      renderPixels(m);
-      highlightGraph(m);
-    };
-  });
+  $("checks")
+    .querySelectorAll<HTMLElement>("li.fail")
+    .forEach((el) => {
+      el.onclick = () => {
+        state.model = el.dataset.model!;
+        state.selectedCheck = Number(el.dataset.i);
+        $<HTMLInputElement>("query").value = "";
+        renderAll(false);
+        const m = currentModel();
+        state.trail = m && el.dataset.trail ? trailFromText(m, el.dataset.trail) : [];
+        $("answer").innerHTML = el.dataset.trail
+          ? `<span class="no">dependent</span> — active trail: ${esc(el.dataset.trail)}`
+          : "";
+        renderPixels(m);
+        highlightGraph(m);
+      };
+    });
 }
 
 /** The query box: independent, or dependent with its active trail. */
@@ -281,7 +330,12 @@ function renderQuery(m: ModelIR | null): void {
   const parsed = parseClaim(text);
   const fail = (ds: readonly Diagnostic[]) => {
     state.trail = [];
-    out.innerHTML = ds.map((d) => `<div class="error">${esc(d.message)}${d.hint ? ` <span class="hint">(${esc(d.hint)})</span>` : ""}</div>`).join("");
+    out.innerHTML = ds
+      .map(
+        (d) =>
+          `<div class="error">${esc(d.message)}${d.hint ? ` <span class="hint">(${esc(d.hint)})</span>` : ""}</div>`,
+      )
+      .join("");
   };
   if (!parsed.claim || hasErrors(parsed.diagnostics)) return fail(parsed.diagnostics);
   const big = tooBig(m);
@@ -292,7 +346,9 @@ function renderQuery(m: ModelIR | null): void {
   }
   const { answer, diagnostics } = query(m, parsed.claim);
   if (!answer) return fail(diagnostics);
-  const asked = parsed.claim.negated ? ` (asked for dependence: it ${answer.independent ? "does not hold" : "holds"})` : "";
+  const asked = parsed.claim.negated
+    ? ` (asked for dependence: it ${answer.independent ? "does not hold" : "holds"})`
+    : "";
   state.trail = answer.trailSteps?.map((s) => s.element) ?? [];
   out.dataset.answer = answer.independent ? "independent" : "dependent";
   out.innerHTML = answer.independent
@@ -314,7 +370,9 @@ function renderPixels(m: ModelIR | null): void {
   const big = tooBig(m);
   if (H * W > MAX_PIXELS || big) {
     $("pixels").innerHTML = "";
-    $("pixel-info").textContent = big ?? `${v.name} has ${H}×${W} pixels: too many to draw here (at most ${MAX_PIXELS}); the query box still answers about any of them`;
+    $("pixel-info").textContent =
+      big ??
+      `${v.name} has ${H}×${W} pixels: too many to draw here (at most ${MAX_PIXELS}); the query box still answers about any of them`;
     return;
   }
   const C = v.shape.length === 3 ? v.shape[2] : 1;
@@ -353,9 +411,12 @@ function renderPixels(m: ModelIR | null): void {
     for (let c = 1; c <= W; c++) {
       const cell = (r - 1) * W + (c - 1);
       const k = kind.get(cell) ?? "none";
-      cells.push(`<rect class="cell ${k}${trailCells.has(cell) ? " trail" : ""}" data-r="${r}" data-c="${c}" x="${(c - 1) * size}" y="${(r - 1) * size}" width="${size}" height="${size}" fill="${FILL[k]}"><title>${v.name}[${r}, ${c}]</title></rect>`);
+      cells.push(
+        `<rect class="cell ${k}${trailCells.has(cell) ? " trail" : ""}" data-r="${r}" data-c="${c}" x="${(c - 1) * size}" y="${(r - 1) * size}" width="${size}" height="${size}" fill="${FILL[k]}"><title>${v.name}[${r}, ${c}]</title></rect>`,
+      );
     }
-  $("pixels").innerHTML = `<svg width="${W * size}" height="${H * size}" viewBox="0 0 ${W * size} ${H * size}">${cells.join("")}</svg>
+  $("pixels").innerHTML =
+    `<svg width="${W * size}" height="${H * size}" viewBox="0 0 ${W * size} ${H * size}">${cells.join("")}</svg>
     <div class="legend"><span style="background:${FILL.pixel}"></span>pixel<span style="background:${FILL.parent}"></span>parents<span style="background:${FILL.child}"></span>children<span style="background:${FILL.blanket}"></span>rest of the Markov blanket<span style="border:2px solid #000"></span>trail</div>`;
   $("pixel-info").innerHTML = info || `${esc(v.name)} : ${H}×${W}${C > 1 ? `×${C}` : ""} — click a pixel`;
   $("pixels").querySelector("svg")!.onclick = (ev) => {
@@ -372,14 +433,28 @@ function renderSteps(m: ModelIR | null): void {
   const steps = m?.derivation ?? [];
   const shown = steps.slice(0, 200);
   state.step = Math.min(state.step, shown.length);
-  const starts = (m?.factors ?? []).filter((f) => f.family === "chain" || f.family === "markov" || f.family === "logistic");
+  const starts = (m?.factors ?? []).filter(
+    (f) => f.family === "chain" || f.family === "markov" || f.family === "logistic",
+  );
   const items = [
-    ...starts.map((f) => `<li class="start">start: ${esc(f.source)} (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})</li>`),
-    ...(m ? memoized("steps", m, () => shown.map((s) => derivationStep(m, s))) : []).map((t, i) => `<li${i === 0 ? ' value="1"' : ""} class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(t)}</li>`),
+    ...starts.map(
+      (f) =>
+        `<li class="start">start: ${esc(f.source)} (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})</li>`,
+    ),
+    ...(m ? memoized("steps", m, () => shown.map((s) => derivationStep(m, s))) : []).map(
+      (t, i) =>
+        `<li${i === 0 ? ' value="1"' : ""} class="${i < state.step - 1 ? "done" : i === state.step - 1 ? "current" : "future"}">${esc(t)}</li>`,
+    ),
     steps.length > shown.length ? `<li class="future">… ${steps.length - shown.length} more steps</li>` : "",
-    m && state.step === shown.length ? `<li class="result">result: ${esc(memoized("unicode", m, () => factorization(m, "unicode")))}</li>` : "",
+    m && state.step === shown.length
+      ? `<li class="result">result: ${esc(memoized("unicode", m, () => factorization(m, "unicode")))}</li>`
+      : "",
   ];
-  $("steps").innerHTML = m ? (steps.length ? items.join("") : "<li class=\"start\">(no assumption removed a parent)</li>") : "";
+  $("steps").innerHTML = m
+    ? steps.length
+      ? items.join("")
+      : '<li class="start">(no assumption removed a parent)</li>'
+    : "";
   $("step-at").textContent = steps.length ? `step ${state.step} of ${shown.length}` : "";
   $<HTMLButtonElement>("prev").disabled = state.step <= 0;
   $<HTMLButtonElement>("next").disabled = state.step >= shown.length;
@@ -401,14 +476,17 @@ const images = (() => {
     if (cache) return cache;
     const bytes = Uint8Array.from(atob(digits.base64), (c) => c.charCodeAt(0));
     const per = Math.ceil(digits.pixels / 8);
-    cache = Array.from({ length: digits.count }, (_, k) => Uint8Array.from({ length: digits.pixels }, (_, p) => (bytes[k * per + (p >> 3)] >> (p & 7)) & 1));
+    cache = Array.from({ length: digits.count }, (_, k) =>
+      Uint8Array.from({ length: digits.pixels }, (_, p) => (bytes[k * per + (p >> 3)] >> (p & 7)) & 1),
+    );
     return cache;
   };
 })();
 
 function renderTrain(m: ModelIR | null): void {
   const v = m?.variables.find((x) => !x.latent);
-  const show = !!m && !!v && v.domain.kind === "bernoulli" && v.shape.length === 2 && v.shape[0] === 28 && v.shape[1] === 28;
+  const show =
+    !!m && !!v && v.domain.kind === "bernoulli" && v.shape.length === 2 && v.shape[0] === 28 && v.shape[1] === 28;
   $("train-card").hidden = !show;
   if (!show || !m) return;
   const why = notCountable(m);
@@ -455,7 +533,8 @@ function train(m: ModelIR): void {
     drawSamples(Array.from({ length: 16 }, () => sample(cm, rng)));
     $("train-status").dataset.nll = held.toFixed(3);
     $("train-status").dataset.seen = String(cm.seen);
-    $("train-status").textContent = `${cm.seen} digits counted · held-out −log p(x) = ${held.toFixed(1)} nats (${(held / Math.LN2 / 784).toFixed(3)} bits/pixel; ${(784).toFixed(0)} × ln 2 = ${(784 * Math.LN2).toFixed(1)} untrained)`;
+    $("train-status").textContent =
+      `${cm.seen} digits counted · held-out −log p(x) = ${held.toFixed(1)} nats (${(held / Math.LN2 / 784).toFixed(3)} bits/pixel; ${(784).toFixed(0)} × ln 2 = ${(784 * Math.LN2).toFixed(1)} untrained)`;
     if (cm.seen < data.length) setTimeout(step, 60);
   };
   step();
@@ -483,7 +562,9 @@ function edgeCount(m: ModelIR): number {
 
 function tooBig(m: ModelIR): string | null {
   const edges = edgeCount(m);
-  return edges > MAX_EDGES ? `${m.name} has ${withCommas(BigInt(edges))} edges: too many to walk in the page (at most ${withCommas(BigInt(MAX_EDGES))})` : null;
+  return edges > MAX_EDGES
+    ? `${m.name} has ${withCommas(BigInt(edges))} edges: too many to walk in the page (at most ${withCommas(BigInt(MAX_EDGES))})`
+    : null;
 }
 
 function renderGraph(m: ModelIR | null, done: (at: number | null) => void): void {
@@ -517,7 +598,8 @@ function highlightGraph(m: ModelIR | null): void {
   if (!m) return;
   const box = $("graph");
   const elementMode = box.querySelector("g.node title")?.textContent?.match(/^n\d+$/) !== null;
-  const key = (e: number) => (elementMode ? `n${e}` : m.variables.find((v) => e >= v.offset && e < v.offset + v.size)!.name);
+  const key = (e: number) =>
+    elementMode ? `n${e}` : m.variables.find((v) => e >= v.offset && e < v.offset + v.size)!.name;
   const trailNodes = new Set(state.trail.map(key));
   const trailEdges = new Set<string>();
   for (let i = 1; i < state.trail.length; i++) {
@@ -539,7 +621,9 @@ function highlightGraph(m: ModelIR | null): void {
     g.classList.toggle("pixel", pixel.has(t));
     g.classList.toggle("parent", parents.has(t));
   });
-  box.querySelectorAll("g.edge").forEach((g) => g.classList.toggle("trail", trailEdges.has(g.querySelector("title")?.textContent ?? "")));
+  box
+    .querySelectorAll("g.edge")
+    .forEach((g) => g.classList.toggle("trail", trailEdges.has(g.querySelector("title")?.textContent ?? "")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +674,14 @@ function compile(text: string, options: CompileOptions = {}): CompileResult {
     const at = { offset: 0, line: 1, column: 1 };
     const span = { start: at, end: { offset: Math.min(1, text.length), line: 1, column: 2 } };
     const message = `the compiler failed on this input: ${(e as Error)?.message ?? String(e)}`;
-    const diagnostic: Diagnostic = { code: "internal", severity: "error", message, file: FILE, span, hint: "this is a bug in gm: please report it with this file (copy link)" };
+    const diagnostic: Diagnostic = {
+      code: "internal",
+      severity: "error",
+      message,
+      file: FILE,
+      span,
+      hint: "this is a bug in gm: please report it with this file (copy link)",
+    };
     return { models: [], diagnostics: [diagnostic], ast: { kind: "File", models: [], span }, text, file: FILE };
   }
 }
@@ -615,7 +706,8 @@ function update(stamp = performance.now()): void {
   const timing: Timing = { example: state.example, views, compile: lastCompile, wait: t0 - stamp };
   timings.push(timing);
   requestAnimationFrame(() => setTimeout(() => (timing.frame = performance.now() - stamp), 0));
-  $("status").textContent = `compiled in ${lastCompile.toFixed(1)} ms · updated ${views.toFixed(1)} ms after the keystroke`;
+  $("status").textContent =
+    `compiled in ${lastCompile.toFixed(1)} ms · updated ${views.toFixed(1)} ms after the keystroke`;
   const token = ++updates;
   // The rest waits for the frame that shows the count and the diagnostics to be painted.
   const afterPaint = (fn: () => void) => requestAnimationFrame(() => setTimeout(fn, 0));
@@ -642,12 +734,15 @@ function update(stamp = performance.now()): void {
 function schedule(stamp: number): void {
   pendingStamp ??= stamp;
   if (timer) return;
-  timer = setTimeout(() => {
-    timer = null;
-    const s = pendingStamp!;
-    pendingStamp = null;
-    update(s);
-  }, lastCompile > 30 ? 60 : 0);
+  timer = setTimeout(
+    () => {
+      timer = null;
+      const s = pendingStamp!;
+      pendingStamp = null;
+      update(s);
+    },
+    lastCompile > 30 ? 60 : 0,
+  );
 }
 
 async function saveHash(): Promise<void> {
@@ -767,5 +862,9 @@ window.gm = {
   ready: start().then(() => void (document.body.dataset.ready = "1")),
   graphviz: () => (graphviz ??= Graphviz.load()),
   // Every view shows the editor's text: compiled, the later views drawn and the graph laid out.
-  settled: () => timer === null && state.result?.text === source.value && timings.length > 0 && timings[timings.length - 1].graph !== undefined,
+  settled: () =>
+    timer === null &&
+    state.result?.text === source.value &&
+    timings.length > 0 &&
+    timings[timings.length - 1].graph !== undefined,
 };

@@ -4,7 +4,10 @@
  * `#example=NAME` for an unedited example. Decoding is the reverse; a broken link yields null.
  */
 
-async function pipe(bytes: Uint8Array<ArrayBuffer>, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
+async function pipe(
+  bytes: Uint8Array<ArrayBuffer>,
+  stream: CompressionStream | DecompressionStream,
+): Promise<Uint8Array> {
   const out = new Response(new Blob([bytes]).stream().pipeThrough(stream));
   return new Uint8Array(await out.arrayBuffer());
 }
@@ -33,7 +36,11 @@ export async function decodeHash(hash: string): Promise<{ example?: string; sour
   const code = params.get("code");
   if (!code) return {};
   try {
-    return { source: new TextDecoder("utf-8", { fatal: true }).decode(await pipe(fromBase64Url(code), new DecompressionStream("deflate-raw"))) };
+    return {
+      source: new TextDecoder("utf-8", { fatal: true }).decode(
+        await pipe(fromBase64Url(code), new DecompressionStream("deflate-raw")),
+      ),
+    };
   } catch {
     return null;
   }

@@ -33,13 +33,15 @@ export interface CountingModel {
 /** Why `m` cannot be trained by counting here, or null when it can. */
 export function notCountable(m: ModelIR): string | null {
   const observed = m.variables.filter((v) => !v.latent);
-  if (m.variables.length !== 1 || observed.length !== 1) return "counting needs a model of one observed variable and nothing else";
+  if (m.variables.length !== 1 || observed.length !== 1)
+    return "counting needs a model of one observed variable and nothing else";
   const v = observed[0];
   if (v.domain.kind !== "bernoulli") return "counting here needs binary pixels (Bernoulli)";
   const g = new ElementGraph(m.n, m.factors, m.factorOf, m.positionOf);
   let most = 0;
   for (let e = 0; e < m.n; e++) most = Math.max(most, g.parentCount(e));
-  if (most > MAX_PARENTS) return `an element has ${most} parents: its table would have 2^${most} rows (at most 2^${MAX_PARENTS} here)`;
+  if (most > MAX_PARENTS)
+    return `an element has ${most} parents: its table would have 2^${most} rows (at most 2^${MAX_PARENTS} here)`;
   return null;
 }
 
@@ -47,7 +49,9 @@ export function notCountable(m: ModelIR): string | null {
 export function countingModel(m: ModelIR): CountingModel {
   const v = m.variables[0];
   const g = new ElementGraph(m.n, m.factors, m.factorOf, m.positionOf);
-  const parents = Array.from({ length: v.size }, (_, i) => Int32Array.from(g.parents(v.offset + i), (p) => p - v.offset));
+  const parents = Array.from({ length: v.size }, (_, i) =>
+    Int32Array.from(g.parents(v.offset + i), (p) => p - v.offset),
+  );
   // Depth-first: every element after its parents (the graph is acyclic: the compiler checked).
   const order: number[] = [];
   const state = new Uint8Array(v.size);

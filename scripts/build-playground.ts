@@ -10,7 +10,17 @@
  * Prints the bundle's size, raw and gzip.
  */
 import { build, type Plugin } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,7 +56,12 @@ export function playgroundUpToDate(): boolean {
   const built = join(OUT, "main.js");
   if (!existsSync(built) || !existsSync(join(OUT, "index.html"))) return false;
   const at = statSync(built).mtimeMs;
-  const inputs = [join(ROOT, "playground"), join(ROOT, "examples"), join(ROOT, "src"), join(ROOT, "scripts", "build-playground.ts")];
+  const inputs = [
+    join(ROOT, "playground"),
+    join(ROOT, "examples"),
+    join(ROOT, "src"),
+    join(ROOT, "scripts", "build-playground.ts"),
+  ];
   return inputs.every((p) => (statSync(p).isDirectory() ? files(p) : [p]).every((f) => statSync(f).mtimeMs < at));
 }
 
@@ -63,13 +78,19 @@ const digitsPlugin: Plugin = {
     b.onResolve({ filter: /^gm:digits$/ }, () => ({ path: "digits", namespace: "gm-digits" }));
     b.onLoad({ filter: /.*/, namespace: "gm-digits" }, () => {
       const dir = join(dirname(createRequire(import.meta.url).resolve("mnist/package.json")), "src", "digits");
-      const byClass = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data);
+      const byClass = Array.from(
+        { length: 10 },
+        (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data,
+      );
       const bytes = Buffer.alloc(DIGITS_PER_CLASS * 10 * 98);
       let k = 0;
       for (let i = 0; i < DIGITS_PER_CLASS; i++)
         for (let d = 0; d < 10; d++, k++)
           for (let p = 0; p < 784; p++) if (byClass[d][i * 784 + p] > 0.5) bytes[k * 98 + (p >> 3)] |= 1 << (p & 7);
-      return { contents: `export default ${JSON.stringify({ count: k, pixels: 784, base64: bytes.toString("base64") })};`, loader: "js" };
+      return {
+        contents: `export default ${JSON.stringify({ count: k, pixels: 784, base64: bytes.toString("base64") })};`,
+        loader: "js",
+      };
     });
   },
 };
@@ -86,7 +107,9 @@ function files(dir: string): string[] {
  * Builds dist/playground; returns the files written with their sizes. The page is built beside
  * it and swapped in by two renames, so a server reading the old page never sees a half-built one.
  */
-export async function buildPlayground(opts: { dev?: boolean } = {}): Promise<Array<{ file: string; raw: number; gzip: number }>> {
+export async function buildPlayground(
+  opts: { dev?: boolean } = {},
+): Promise<Array<{ file: string; raw: number; gzip: number }>> {
   const tmp = `${OUT}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -126,7 +149,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const written = await buildPlayground({ dev: process.argv.includes("--dev") });
   const total = written.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
   const main = written.filter((f) => !f.file.startsWith("fonts"));
-  for (const f of main) process.stdout.write(`  ${f.file.padEnd(12)} ${kb(f.raw).padStart(11)}  gzip ${kb(f.gzip).padStart(10)}\n`);
+  for (const f of main)
+    process.stdout.write(`  ${f.file.padEnd(12)} ${kb(f.raw).padStart(11)}  gzip ${kb(f.gzip).padStart(10)}\n`);
   const fonts = written.filter((f) => f.file.startsWith("fonts"));
   process.stdout.write(`  fonts/ (${fonts.length} woff2) ${kb(fonts.reduce((a, f) => a + f.raw, 0))}\n`);
   process.stdout.write(`dist/playground: ${kb(total.raw)} raw, ${kb(total.gzip)} gzip\n`);

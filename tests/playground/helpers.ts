@@ -16,7 +16,8 @@ export const GM = join(REPO, "dist", "cli", "main.js");
  * when it is older than its sources (test files run in parallel: the build swaps the page in whole).
  */
 export async function buildAll(): Promise<void> {
-  if (!existsSync(GM) || !readFileSync(GM, "utf8").includes('command("playground")')) execFileSync("npx", ["tsup"], { cwd: REPO, stdio: "ignore" });
+  if (!existsSync(GM) || !readFileSync(GM, "utf8").includes('command("playground")'))
+    execFileSync("npx", ["tsup"], { cwd: REPO, stdio: "ignore" });
   if (!playgroundUpToDate()) await buildPlayground();
 }
 
@@ -31,7 +32,10 @@ export interface Server {
 }
 
 /** Runs the built `gm` with `args`; resolves with its exit code and output (for commands that end). */
-export function gm(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function gm(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((ok) => {
     const child = spawn(process.execPath, [GM, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
     let stdout = "";
@@ -49,7 +53,10 @@ export function gm(args: string[], timeoutMs = 20_000): Promise<{ code: number |
 /** Starts `gm playground ARGS` (with `env` added to the environment) and waits for the address it prints. */
 export function serve(args: string[], env: Record<string, string> = {}): Promise<Server> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [GM, "playground", ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1", ...env } });
+    const child = spawn(process.execPath, [GM, "playground", ...args], {
+      cwd: REPO,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+    });
     let out = "";
     let err = "";
     const closed = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
@@ -69,6 +76,8 @@ export function serve(args: string[], env: Record<string, string> = {}): Promise
       if (m) ok(server(m[0]));
     });
     child.stderr.on("data", (d) => (err += d));
-    void closed.then((code) => fail(new Error(`gm playground exited ${code} before printing its address:\n${out}${err}`)));
+    void closed.then((code) =>
+      fail(new Error(`gm playground exited ${code} before printing its address:\n${out}${err}`)),
+    );
   });
 }

@@ -27,7 +27,12 @@ import { compileText } from "../../src/index";
 import { Rng } from "../../src/rng";
 import { REPO } from "../dsl/helpers.js";
 
-const unescape = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+const unescape = (s: string) =>
+  s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
 
 /** The text of the HTML, and the offsets of the characters inside `<mark>`. */
 function read(html: string): { text: string; marked: Set<number> } {
@@ -48,13 +53,42 @@ function read(html: string): { text: string; marked: Set<number> } {
 }
 
 // Sources mixing gm's tokens with characters HTML cares about.
-const piece = fc.constantFrom("model", " M ", "{", "}", "\n", "x", " : ", "Bernoulli", "[n]", "p(x)", " = ", "chain", "check", " ⊥ ", "_|_", "//c\n", "/* b */", '"s"', "<", ">", "&", "&amp;", "12", "..", "é", "𝔁");
+const piece = fc.constantFrom(
+  "model",
+  " M ",
+  "{",
+  "}",
+  "\n",
+  "x",
+  " : ",
+  "Bernoulli",
+  "[n]",
+  "p(x)",
+  " = ",
+  "chain",
+  "check",
+  " ⊥ ",
+  "_|_",
+  "//c\n",
+  "/* b */",
+  '"s"',
+  "<",
+  ">",
+  "&",
+  "&amp;",
+  "12",
+  "..",
+  "é",
+  "𝔁",
+);
 const source = fc.array(piece, { maxLength: 30 }).map((a) => a.join(""));
 const withMarks = source.chain((s) =>
   fc.tuple(
     fc.constant(s),
     fc.array(
-      fc.tuple(fc.nat(s.length), fc.nat(s.length), fc.boolean()).map(([a, b, e]): Mark => ({ start: Math.min(a, b), end: Math.max(a, b), severity: e ? "error" : "warning" })),
+      fc
+        .tuple(fc.nat(s.length), fc.nat(s.length), fc.boolean())
+        .map(([a, b, e]): Mark => ({ start: Math.min(a, b), end: Math.max(a, b), severity: e ? "error" : "warning" })),
       { maxLength: 4 },
     ),
   ),
@@ -119,7 +153,10 @@ describe("shared links", () => {
 });
 
 describe("training by counting", () => {
-  const models = (name: string) => compileText(readFileSync(join(REPO, "examples", `${name}.gm`), "utf8")).models.filter((m) => notCountable(m) === null);
+  const models = (name: string) =>
+    compileText(readFileSync(join(REPO, "examples", `${name}.gm`), "utf8")).models.filter(
+      (m) => notCountable(m) === null,
+    );
 
   it("orders every element after its parents (09's orders included)", () => {
     const ms = [...models("08-causal-neighbourhood"), ...models("09-orders"), ...models("07-markov")];
@@ -129,7 +166,9 @@ describe("training by counting", () => {
       const at = new Int32Array(cm.variable.size);
       cm.order.forEach((e, i) => (at[e] = i));
       expect(new Set(cm.order).size, m.name).toBe(cm.variable.size);
-      cm.parents.forEach((ps, e) => ps.forEach((p) => expect(at[p], `${m.name}: ${p} before ${e}`).toBeLessThan(at[e])));
+      cm.parents.forEach((ps, e) =>
+        ps.forEach((p) => expect(at[p], `${m.name}: ${p} before ${e}`).toBeLessThan(at[e])),
+      );
     }
   });
 
@@ -137,18 +176,22 @@ describe("training by counting", () => {
     const m = models("08-causal-neighbourhood")[0];
     const size = m.variables[0].size;
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }), { maxLength: 12 }), fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }), (data, x) => {
-        const cm = countingModel(m);
-        data.forEach((d) => count(cm, d));
-        let want = 0;
-        for (let i = 0; i < size; i++) {
-          const same = data.filter((d) => cm.parents[i].every((p) => d[p] === x[p]));
-          const p1 = (same.filter((d) => d[i] === 1).length + 1) / (same.length + 2);
-          expect(probOne(cm, i, x)).toBeCloseTo(p1, 12);
-          want -= Math.log(x[i] ? p1 : 1 - p1);
-        }
-        expect(nll(cm, x)).toBeCloseTo(want, 9);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }), { maxLength: 12 }),
+        fc.uint8Array({ minLength: size, maxLength: size, min: 0, max: 1 }),
+        (data, x) => {
+          const cm = countingModel(m);
+          data.forEach((d) => count(cm, d));
+          let want = 0;
+          for (let i = 0; i < size; i++) {
+            const same = data.filter((d) => cm.parents[i].every((p) => d[p] === x[p]));
+            const p1 = (same.filter((d) => d[i] === 1).length + 1) / (same.length + 2);
+            expect(probOne(cm, i, x)).toBeCloseTo(p1, 12);
+            want -= Math.log(x[i] ? p1 : 1 - p1);
+          }
+          expect(nll(cm, x)).toBeCloseTo(want, 9);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -157,7 +200,11 @@ describe("training by counting", () => {
     const m = models("07-markov").find((x) => x.variables[0].size === 8)!;
     const cm = countingModel(m);
     const rng = new Rng(7);
-    for (let k = 0; k < 50; k++) count(cm, Uint8Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 1 : rng.uniform() < 0.8 ? 1 : 0)));
+    for (let k = 0; k < 50; k++)
+      count(
+        cm,
+        Uint8Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 1 : rng.uniform() < 0.8 ? 1 : 0)),
+      );
     const n = 4000;
     const ones = new Float64Array(8);
     for (let k = 0; k < n; k++) sample(cm, rng).forEach((b, i) => (ones[i] += b));

@@ -75,7 +75,13 @@ describe("gm playground", () => {
   it("serves nothing outside the page, and only GET and HEAD", async () => {
     // `..` in the path is normalized by URL parsing; encoded slashes (`%2f`) are not, so only the
     // server's own check keeps these out (removing it served dist/cli/main.js and package.json).
-    for (const path of ["/../package.json", "/%2e%2e/package.json", "/..%2f..%2fpackage.json", "/..%2fcli%2fmain.js", "/fonts/..%2f..%2fcli/main.js"]) {
+    for (const path of [
+      "/../package.json",
+      "/%2e%2e/package.json",
+      "/..%2f..%2fpackage.json",
+      "/..%2fcli%2fmain.js",
+      "/fonts/..%2f..%2fcli/main.js",
+    ]) {
       const r = await raw(server.url, path);
       expect(r.status, path).toBe(path.includes("%2f") ? 403 : 404);
       expect(r.body).not.toContain("gm-lang");
