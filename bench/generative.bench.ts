@@ -19,7 +19,19 @@ import { spawnSync } from "node:child_process";
 import type * as TF from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { machine, median, mib, Options, printMachine, printTable, processMemory, randomImages, round, withBackend, writeResult } from "./common";
+import {
+  machine,
+  median,
+  mib,
+  Options,
+  printMachine,
+  printTable,
+  processMemory,
+  randomImages,
+  round,
+  withBackend,
+  writeResult,
+} from "./common";
 
 const MODELS = ["dcgan", "row_lstm", "diagonal_bilstm"] as const;
 type ModelName = (typeof MODELS)[number];
@@ -43,12 +55,16 @@ async function one(model: ModelName, opts: Options): Promise<OneResult> {
   const steps = opts.num("steps", 5);
   const warmup = opts.num("warmup", 1);
   const times: number[] = [];
-  let params = 0;
+  let params: number;
   let batch: number;
   if (model === "dcgan") {
     batch = opts.num("batch-gan", 100);
     const { Gan } = await import("../src/models/gan");
-    const ir = compileText("model D {\n  latent z : Normal[100]\n  x : Real(0, 1)[28, 28]\n  x = generator(z) by dcgan(base = 32)\n  fit adversarial(critic = dcgan(base = 32))\n}\n", "bench.gm", { checks: false }).models[0];
+    const ir = compileText(
+      "model D {\n  latent z : Normal[100]\n  x : Real(0, 1)[28, 28]\n  x = generator(z) by dcgan(base = 32)\n  fit adversarial(critic = dcgan(base = 32))\n}\n",
+      "bench.gm",
+      { checks: false },
+    ).models[0];
     const gan = new Gan(ir, 1);
     params = gan.paramCount();
     const objective = gan.objective({ lr: 2e-4 });
@@ -66,7 +82,11 @@ async function one(model: ModelName, opts: Options): Promise<OneResult> {
   } else {
     batch = opts.num("batch-pixelrnn", 64);
     const { PixelRnnModule } = await import("../src/models/pixelrnn");
-    const ir = compileText(`model P {\n  x : Bernoulli[28, 28]\n  p(x) = pixelrnn(kind = ${model}, hidden = 64, layers = 2)\n}\n`, "bench.gm", { checks: false }).models[0];
+    const ir = compileText(
+      `model P {\n  x : Bernoulli[28, 28]\n  p(x) = pixelrnn(kind = ${model}, hidden = 64, layers = 2)\n}\n`,
+      "bench.gm",
+      { checks: false },
+    ).models[0];
     const m = new PixelRnnModule(ir.factors[0], ir, "bench", 1);
     params = m.net.paramCount();
     const opt = tf.train.adam(1e-3);
@@ -81,7 +101,15 @@ async function one(model: ModelName, opts: Options): Promise<OneResult> {
   }
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
   const med = median(times);
-  return { model, batch, medianMs: round(med, 1), imgPerS: round((1000 * batch) / med, 1), wasmHeapMiB: heap ? mib(heap) : null, maxRssMiB: processMemory().maxRssMiB, params };
+  return {
+    model,
+    batch,
+    medianMs: round(med, 1),
+    imgPerS: round((1000 * batch) / med, 1),
+    wasmHeapMiB: heap ? mib(heap) : null,
+    maxRssMiB: processMemory().maxRssMiB,
+    params,
+  };
 }
 
 /** PyTorch's gan_conv step (ms), or null when torch is missing. */
@@ -89,7 +117,19 @@ function torchGanConv(batch: number, threads: number): { ms: number | null; note
   if (!existsSync(REFERENCE)) return { ms: null, note: `no reference at ${REFERENCE}` };
   const probe = spawnSync("/usr/bin/python3", ["-c", "import torch"], { encoding: "utf8" });
   if (probe.status !== 0) return { ms: null, note: "PyTorch is not installed here (python3 -c 'import torch' fails)" };
-  const r = spawnSync("/usr/bin/python3", [REFERENCE, "gan_conv", "--batch", String(batch), "--threads", String(threads)], { encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads), MALLOC_MMAP_THRESHOLD_: "1000000000000", MALLOC_TRIM_THRESHOLD_: "1000000000000" } });
+  const r = spawnSync(
+    "/usr/bin/python3",
+    [REFERENCE, "gan_conv", "--batch", String(batch), "--threads", String(threads)],
+    {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        OPENBLAS_NUM_THREADS: String(threads),
+        MALLOC_MMAP_THRESHOLD_: "1000000000000",
+        MALLOC_TRIM_THRESHOLD_: "1000000000000",
+      },
+    },
+  );
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
     const j = JSON.parse(line) as { median_ms?: number; ms?: number };
@@ -127,10 +167,25 @@ export async function runGenerative(opts: Options): Promise<void> {
   const runner = fileURLToPath(new URL("./run.ts", import.meta.url));
   const results: Array<OneResult | { model: ModelName; failed: string }> = [];
   for (const name of chosen) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", runner, "--child", "generative", "--one", name, ...forwarded()], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", runner, "--child", "generative", "--one", name, ...forwarded()],
+      { encoding: "utf8", maxBuffer: 1 << 26 },
+    );
     const line = r.stdout.split("\n").find((l) => l.startsWith(TAG));
     if (line) results.push(JSON.parse(line.slice(TAG.length)) as OneResult);
-    else results.push({ model: name, failed: `${(r.stderr || r.stdout).trim().split("\n").filter((l) => /Error|Abort|heap|memory/i.test(l)).pop()?.slice(0, 160) ?? `exit ${r.status}`}` });
+    else
+      results.push({
+        model: name,
+        failed: `${
+          (r.stderr || r.stdout)
+            .trim()
+            .split("\n")
+            .filter((l) => /Error|Abort|heap|memory/i.test(l))
+            .pop()
+            ?.slice(0, 160) ?? `exit ${r.status}`
+        }`,
+      });
   }
   const gan = results.find((r): r is OneResult => r.model === "dcgan" && "medianMs" in r);
   const torch = gan ? torchGanConv(gan.batch, opts.num("torch-threads", 2)) : { ms: null, note: "" };
@@ -139,7 +194,16 @@ export async function runGenerative(opts: Options): Promise<void> {
     results.map((r) =>
       "failed" in r
         ? [r.model, null, null, `failed: ${r.failed}`, null, null, null, null]
-        : [r.model, r.batch, r.params, r.medianMs, r.imgPerS, r.wasmHeapMiB, r.maxRssMiB, r.model === "dcgan" && torch.ms ? `${round(r.medianMs / torch.ms, 2)}× (${torch.ms} ms)` : null],
+        : [
+            r.model,
+            r.batch,
+            r.params,
+            r.medianMs,
+            r.imgPerS,
+            r.wasmHeapMiB,
+            r.maxRssMiB,
+            r.model === "dcgan" && torch.ms ? `${round(r.medianMs / torch.ms, 2)}× (${torch.ms} ms)` : null,
+          ],
     ),
   );
   if (torch.note) console.log(`PyTorch gan_conv: ${torch.note}\n`);

@@ -29,7 +29,12 @@ import type { FactorStructure } from "./ir";
 export type ConeStructure = Extract<FactorStructure, { kind: "cone" }>;
 
 /** The compiled structure of a `pixelrnn` factor over an H×W×C image. */
-export function pixelRnnStructure(variant: "row_lstm" | "diagonal_bilstm", layers: number, width: number, channels: number): FactorStructure {
+export function pixelRnnStructure(
+  variant: "row_lstm" | "diagonal_bilstm",
+  layers: number,
+  width: number,
+  channels: number,
+): FactorStructure {
   return variant === "diagonal_bilstm" ? { kind: "prefix" } : { kind: "cone", width, channels, reach: layers };
 }
 

@@ -32,7 +32,11 @@ export function parseCsv(text: string, path: string): Dataset {
   if (at < 0) csvError(path, "empty CSV file: expected a header row and at least one row of numbers");
   const header = cells(lines[at]);
   if (header.every((h) => h !== "" && Number.isFinite(Number(h)))) {
-    csvError(path, `line ${at + 1}: the first row holds only numbers; a CSV data file starts with a header row naming its columns`, `add a header such as ${header.map((_, i) => `x${i + 1}`).join(",")}`);
+    csvError(
+      path,
+      `line ${at + 1}: the first row holds only numbers; a CSV data file starts with a header row naming its columns`,
+      `add a header such as ${header.map((_, i) => `x${i + 1}`).join(",")}`,
+    );
   }
   const cols = header.length;
   const values: number[] = [];
@@ -40,10 +44,18 @@ export function parseCsv(text: string, path: string): Dataset {
   for (at = at + 1; at < lines.length; at++) {
     if (lines[at].trim() === "") continue;
     const row = cells(lines[at]);
-    if (row.length !== cols) csvError(path, `line ${at + 1}: ${row.length} value${row.length === 1 ? "" : "s"}, but the header names ${cols} column${cols === 1 ? "" : "s"}`);
+    if (row.length !== cols)
+      csvError(
+        path,
+        `line ${at + 1}: ${row.length} value${row.length === 1 ? "" : "s"}, but the header names ${cols} column${cols === 1 ? "" : "s"}`,
+      );
     row.forEach((c, j) => {
       const v = c === "" ? NaN : Number(c);
-      if (!Number.isFinite(v)) csvError(path, `line ${at + 1}: column ${j + 1} ("${header[j]}"): ${c === "" ? "an empty cell" : `"${c}"`} is not a number`);
+      if (!Number.isFinite(v))
+        csvError(
+          path,
+          `line ${at + 1}: column ${j + 1} ("${header[j]}"): ${c === "" ? "an empty cell" : `"${c}"`} is not a number`,
+        );
       values.push(v);
     });
     n++;
@@ -74,8 +86,12 @@ export function checkRealRange(ds: Dataset, lo: number, hi: number, csvLines: bo
     if (v >= lo && v <= hi) continue;
     const row = Math.floor(i / d);
     const where = csvLines ? `line ${row + 2} (example ${row + 1})` : `example ${row + 1}`;
-    throw new DataError("D0406", `${ds.name}: ${where}, column ${(i % d) + 1}: ${v} is outside [${lo}, ${hi}], the range of the model's Real(${lo}, ${hi})`, {
-      hint: `declare the variable as Real(lo, hi) with a range that holds the data, or rescale the data`,
-    });
+    throw new DataError(
+      "D0406",
+      `${ds.name}: ${where}, column ${(i % d) + 1}: ${v} is outside [${lo}, ${hi}], the range of the model's Real(${lo}, ${hi})`,
+      {
+        hint: `declare the variable as Real(lo, hi) with a range that holds the data, or rescale the data`,
+      },
+    );
   }
 }

@@ -65,12 +65,24 @@ interface Critic {
 
 function mlpGenerator(prefix: string, sizes: readonly number[], seed: number): Generator {
   const net = new Mlp(prefix, sizes, { seed, activation: "relu" });
-  return { variables: net.variables, state: [], apply: (z) => net.apply(z), paramCount: () => net.paramCount(), dispose: () => net.dispose() };
+  return {
+    variables: net.variables,
+    state: [],
+    apply: (z) => net.apply(z),
+    paramCount: () => net.paramCount(),
+    dispose: () => net.dispose(),
+  };
 }
 
 function mlpCritic(prefix: string, sizes: readonly number[], seed: number): Critic {
   const net = new Mlp(prefix, sizes, { seed, activation: "leaky_relu" });
-  return { variables: net.variables, state: [], apply: (x) => net.apply(x).reshape([-1]) as tf.Tensor1D, paramCount: () => net.paramCount(), dispose: () => net.dispose() };
+  return {
+    variables: net.variables,
+    state: [],
+    apply: (x) => net.apply(x).reshape([-1]) as tf.Tensor1D,
+    paramCount: () => net.paramCount(),
+    dispose: () => net.dispose(),
+  };
 }
 
 /** The GAN of an implicit model's IR. */
@@ -99,29 +111,45 @@ export class Gan implements GenerativeModel {
     const gens = ir.factors.filter((f) => f.family === "implicit");
     const critics = ir.networks.filter((n) => n.role === "critic");
     if (gens.length !== 1 || this.observed.length !== 1) {
-      throw new ModelError(`model ${ir.name}: gm builds a GAN with one generated variable \`x = generator(z) by …\` and nothing else observed`, "M0103");
+      throw new ModelError(
+        `model ${ir.name}: gm builds a GAN with one generated variable \`x = generator(z) by …\` and nothing else observed`,
+        "M0103",
+      );
     }
-    if (critics.length !== 1) throw new ModelError(`model ${ir.name}: a GAN is trained against one critic, \`fit adversarial(critic = …)\``, "M0103");
+    if (critics.length !== 1)
+      throw new ModelError(
+        `model ${ir.name}: a GAN is trained against one critic, \`fit adversarial(critic = …)\``,
+        "M0103",
+      );
     const g: FactorIR = gens[0];
     const c: AuxNetworkIR = critics[0];
     this.target = this.observed[0];
     this.inputs = Int32Array.from(g.context, (e) => this.layout.zpos[e]);
-    if (this.inputs.some((p) => p < 0)) throw new ModelError(`\`${g.source}\`: a generator reads latent variables only`, "M0103");
+    if (this.inputs.some((p) => p < 0))
+      throw new ModelError(`\`${g.source}\`: a generator reads latent variables only`, "M0103");
     this.prior = new Prior(ir, this.layout);
     this.criticSteps = options.criticSteps ?? ir.train.criticSteps ?? 1;
-    if (!(Number.isInteger(this.criticSteps) && this.criticSteps >= 1)) throw new ModelError(`critic steps per generator step must be a positive integer, got ${this.criticSteps}`, "M0103");
+    if (!(Number.isInteger(this.criticSteps) && this.criticSteps >= 1))
+      throw new ModelError(
+        `critic steps per generator step must be a positive integer, got ${this.criticSteps}`,
+        "M0103",
+      );
     const prefix = newInstancePrefix();
     const gs = g.network!;
     this.generator =
-      gs.kind === "mlp" ? mlpGenerator(`${prefix}/generator`, gs.sizes, deriveSeed(seed, 1))
-      : gs.kind === "dcgan-generator" ? new DcganGenerator(`${prefix}/generator`, gs, deriveSeed(seed, 1))
-      : unsupported(g.source);
+      gs.kind === "mlp"
+        ? mlpGenerator(`${prefix}/generator`, gs.sizes, deriveSeed(seed, 1))
+        : gs.kind === "dcgan-generator"
+          ? new DcganGenerator(`${prefix}/generator`, gs, deriveSeed(seed, 1))
+          : unsupported(g.source);
     try {
       const cs = c.network;
       this.critic =
-        cs.kind === "mlp" ? mlpCritic(`${prefix}/critic`, cs.sizes, deriveSeed(seed, 2))
-        : cs.kind === "dcgan-critic" ? new DcganCritic(`${prefix}/critic`, cs, deriveSeed(seed, 2))
-        : unsupported(c.source);
+        cs.kind === "mlp"
+          ? mlpCritic(`${prefix}/critic`, cs.sizes, deriveSeed(seed, 2))
+          : cs.kind === "dcgan-critic"
+            ? new DcganCritic(`${prefix}/critic`, cs, deriveSeed(seed, 2))
+            : unsupported(c.source);
     } catch (e) {
       this.generator.dispose();
       throw e;
@@ -144,10 +172,14 @@ export class Gan implements GenerativeModel {
   private toDomain(raw: tf.Tensor2D): tf.Tensor2D {
     const d = this.target.domain;
     switch (d.kind) {
-      case "real": return tf.add(tf.mul(tf.sigmoid(raw), d.hi - d.lo), d.lo) as tf.Tensor2D;
-      case "bernoulli": return tf.sigmoid(raw) as tf.Tensor2D;
-      case "categorical": return tf.mul(tf.sigmoid(raw), d.k - 1) as tf.Tensor2D;
-      case "normal": return raw;
+      case "real":
+        return tf.add(tf.mul(tf.sigmoid(raw), d.hi - d.lo), d.lo) as tf.Tensor2D;
+      case "bernoulli":
+        return tf.sigmoid(raw) as tf.Tensor2D;
+      case "categorical":
+        return tf.mul(tf.sigmoid(raw), d.k - 1) as tf.Tensor2D;
+      case "normal":
+        return raw;
     }
   }
 
@@ -178,11 +210,14 @@ export class Gan implements GenerativeModel {
 
   /** The non-saturating generator loss −log D(G(z)), mean. */
   generatorLoss(z: tf.Tensor2D, training = true): tf.Scalar {
-    return tf.tidy(() => tf.mean(tf.softplus(tf.neg(this.criticLogits(this.generate(z, training), training)))) as tf.Scalar);
+    return tf.tidy(
+      () => tf.mean(tf.softplus(tf.neg(this.criticLogits(this.generate(z, training), training)))) as tf.Scalar,
+    );
   }
 
   objective(settings: { lr: number }): Objective {
-    const noise = (x: tf.Tensor2D, ctx: StepContext, stream: number) => this.codes(x.shape[0], deriveSeed(deriveSeed(ctx.seed, stream), ctx.step));
+    const noise = (x: tf.Tensor2D, ctx: StepContext, stream: number) =>
+      this.codes(x.shape[0], deriveSeed(deriveSeed(ctx.seed, stream), ctx.step));
     const critic: TrainStep = {
       name: "critic",
       variables: this.critic.variables,
@@ -236,7 +271,12 @@ export class Gan implements GenerativeModel {
     let total = 0;
     for (let s = 0; s < n; s += BATCH) {
       const b = Math.min(BATCH, n - s);
-      total += tf.tidy(() => this.criticLogits(tf.tensor2d(x.subarray(s * this.dim, (s + b) * this.dim), [b, this.dim])).sum().dataSync()[0]);
+      total += tf.tidy(
+        () =>
+          this.criticLogits(tf.tensor2d(x.subarray(s * this.dim, (s + b) * this.dim), [b, this.dim]))
+            .sum()
+            .dataSync()[0],
+      );
     }
     return total / n;
   }

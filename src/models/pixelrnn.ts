@@ -48,7 +48,8 @@ export class PixelRnnModule implements FactorModule {
     make: PixelRnnFactory = (p, s, sd) => new PixelRnn(p, s, sd),
   ) {
     const spec = factor.network;
-    if (spec?.kind !== "pixelrnn") throw new ModelError(`\`${factor.source}\`: no PixelRNN network in the factor`, "M0102");
+    if (spec?.kind !== "pixelrnn")
+      throw new ModelError(`\`${factor.source}\`: no PixelRNN network in the factor`, "M0102");
     const v = variableOf(ir.variables, factor.targets[0]);
     this.offset = v.offset;
     this.size = v.size;
@@ -58,7 +59,10 @@ export class PixelRnnModule implements FactorModule {
     this.scale = inputScale(v);
     this.bernoulli = v.domain.kind === "bernoulli";
     if (spec.hidden < spec.channels) {
-      throw new ModelError(`\`${factor.source}\`: hidden (${spec.hidden}) must be at least the number of channels (${spec.channels})`, "M0102");
+      throw new ModelError(
+        `\`${factor.source}\`: hidden (${spec.hidden}) must be at least the number of channels (${spec.channels})`,
+        "M0102",
+      );
     }
     this.net = make(name, spec, seed);
     this.variables = this.net.variables;
@@ -71,7 +75,8 @@ export class PixelRnnModule implements FactorModule {
   /** The image columns of x [B, n] as the network's input [B, H, W, C], scaled to [0, 1]. */
   images(x: tf.Tensor2D): tf.Tensor4D {
     const { height: H, width: W, channels: C } = this.spec;
-    const cols = x.shape[1] === this.size && this.offset === 0 ? x : tf.slice(x, [0, this.offset], [x.shape[0], this.size]);
+    const cols =
+      x.shape[1] === this.size && this.offset === 0 ? x : tf.slice(x, [0, this.offset], [x.shape[0], this.size]);
     return tf.mul(cols, this.scale).reshape([x.shape[0], H, W, C]);
   }
 
@@ -83,7 +88,10 @@ export class PixelRnnModule implements FactorModule {
     return tf.tidy(() => {
       const B = input.shape[0];
       const logits = this.net.logits(this.images(input));
-      const xv = values.shape[1] === this.size && this.offset === 0 ? values : tf.slice(values, [0, this.offset], [B, this.size]);
+      const xv =
+        values.shape[1] === this.size && this.offset === 0
+          ? values
+          : tf.slice(values, [0, this.offset], [B, this.size]);
       if (this.bernoulli) {
         const l = logits.reshape([B, this.size]);
         // log σ(l) = −softplus(−l); log(1 − σ(l)) = −softplus(l)
@@ -109,7 +117,9 @@ export class PixelRnnModule implements FactorModule {
     const l = tf.tidy(() => {
       const x = tf.tensor4d(imgs.subarray(0, n * H * W * C), [n, H, W, C]);
       const top = rows === H ? x : tf.slice(x, [0, 0, 0, 0], [n, rows, W, C]);
-      return tf.slice(this.net.logits(tf.mul(top, this.scale) as tf.Tensor4D), [0, r, c, ch, 0], [n, 1, 1, 1, K]).reshape([n, K]);
+      return tf
+        .slice(this.net.logits(tf.mul(top, this.scale) as tf.Tensor4D), [0, r, c, ch, 0], [n, 1, 1, 1, K])
+        .reshape([n, K]);
     });
     const v = l.dataSync();
     l.dispose();
@@ -154,7 +164,9 @@ export class PixelRnnModule implements FactorModule {
           for (let q = 0; q < rowSize; q++) {
             const c = Math.floor(q / C);
             const ch = q % C;
-            const v = tf.tidy(() => tf.slice(this.net.rowForward(rowOf(r), cache, false).logits, [0, c, ch, 0], [n, 1, 1, K]).dataSync());
+            const v = tf.tidy(() =>
+              tf.slice(this.net.rowForward(rowOf(r), cache, false).logits, [0, c, ch, 0], [n, 1, 1, K]).dataSync(),
+            );
             for (let b = 0; b < n; b++) imgs[b * S + r * rowSize + q] = draw(this.probabilities(v, b), rng.uniform());
           }
           const next: RowCache = tf.tidy(() => {

@@ -32,7 +32,10 @@ const GAN = `model Points {
 beforeAll(() => {
   dir = tempDir("gm-gan-");
   const rng = new Rng(5);
-  const rows = Array.from({ length: 200 }, () => `${(rng.normal() * 0.3 + 1).toFixed(4)},${(rng.normal() * 0.3 - 1).toFixed(4)}`);
+  const rows = Array.from(
+    { length: 200 },
+    () => `${(rng.normal() * 0.3 + 1).toFixed(4)},${(rng.normal() * 0.3 - 1).toFixed(4)}`,
+  );
   writeFileSync(join(dir, "points.csv"), `x,y\n${rows.join("\n")}\n`);
   writeFileSync(join(dir, "points.gm"), GAN);
 });
@@ -43,11 +46,15 @@ describe("gm train / sample / score on a GAN", () => {
     const run = join(dir, "run");
     const r = await gm(["train", join(dir, "points.gm"), "--out", run, ...QUIET_WASM]);
     expect(r.code).toBe(0);
-    for (const e of ["001", "002"]) expect(readFileSync(join(run, `samples-epoch-${e}.png`)).subarray(0, 8)).toEqual(PNG_SIGNATURE);
-    const history = JSON.parse(readFileSync(join(run, "history.json"), "utf8")) as { history?: Array<{ train: Record<string, number> }> } | Array<{ train: Record<string, number> }>;
+    for (const e of ["001", "002"])
+      expect(readFileSync(join(run, `samples-epoch-${e}.png`)).subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    const history = JSON.parse(readFileSync(join(run, "history.json"), "utf8")) as
+      { history?: Array<{ train: Record<string, number> }> } | Array<{ train: Record<string, number> }>;
     const epochs = Array.isArray(history) ? history : history.history!;
     expect(Object.keys(epochs[0].train).sort()).toEqual(["critic", "generator"]);
-    expect(existsSync(join(run, "optimizer-critic-000002.bin")) && existsSync(join(run, "optimizer-generator-000002.bin"))).toBe(true);
+    expect(
+      existsSync(join(run, "optimizer-critic-000002.bin")) && existsSync(join(run, "optimizer-generator-000002.bin")),
+    ).toBe(true);
   });
 
   it("gm score explains that a GAN has no likelihood (exit 1)", async () => {
@@ -66,7 +73,9 @@ describe("gm train / sample / score on a GAN", () => {
     expect(readFileSync(csv, "utf8").split("\n")[0]).toBe("x_1,x_2");
     expect(ds.x.every((v) => v >= -2 && v <= 2)).toBe(true);
     const js = join(dir, "gen.json");
-    expect((await gm(["sample", join(dir, "run"), "-n", "3", "--format", "json", "-o", js, "--backend", "wasm"])).code).toBe(0);
+    expect(
+      (await gm(["sample", join(dir, "run"), "-n", "3", "--format", "json", "-o", js, "--backend", "wasm"])).code,
+    ).toBe(0);
     const parsed = JSON.parse(readFileSync(js, "utf8")) as { columns: string[]; samples: number[][] };
     expect(parsed.columns).toEqual(["x_1", "x_2"]);
     expect(parsed.samples).toHaveLength(3);
@@ -75,7 +84,16 @@ describe("gm train / sample / score on a GAN", () => {
   });
 
   it("resumes to more epochs with both optimizers", async () => {
-    const r = await gm(["train", join(dir, "points.gm"), "--out", join(dir, "run"), "--resume", "--epochs", "3", ...QUIET_WASM]);
+    const r = await gm([
+      "train",
+      join(dir, "points.gm"),
+      "--out",
+      join(dir, "run"),
+      "--resume",
+      "--epochs",
+      "3",
+      ...QUIET_WASM,
+    ]);
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, "run", "samples-epoch-003.png"))).toBe(true);
   });

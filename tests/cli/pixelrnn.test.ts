@@ -22,9 +22,24 @@ describe.each(["row_lstm", "diagonal_bilstm"])("gm train / score / sample, pixel
   it("trains below the uniform NLL, scores exactly, samples binary images", async () => {
     const file = writeModel(dir, `${kind}.gm`, `pixelrnn(kind = ${kind}, hidden = 8, layers = 2)`, 6, 6);
     const run = join(dir, `run-${kind}`);
-    const t = await gm(["train", file, "--out", run, "--data", data, "--epochs", "3", "--batch", "30", "--lr", "0.01", ...QUIET_WASM]);
+    const t = await gm([
+      "train",
+      file,
+      "--out",
+      run,
+      "--data",
+      data,
+      "--epochs",
+      "3",
+      "--batch",
+      "30",
+      "--lr",
+      "0.01",
+      ...QUIET_WASM,
+    ]);
     expect(t.code, t.stderr).toBe(0);
-    const history = JSON.parse(readFileSync(join(run, "history.json"), "utf8")) as Array<{ test: Record<string, number> }> | { history: Array<{ test: Record<string, number> }> };
+    const history = JSON.parse(readFileSync(join(run, "history.json"), "utf8")) as
+      Array<{ test: Record<string, number> }> | { history: Array<{ test: Record<string, number> }> };
     const epochs = Array.isArray(history) ? history : history.history;
     const nll = epochs[epochs.length - 1].test.nll;
     expect(nll).toBeLessThan(36 * Math.log(2));
@@ -44,8 +59,16 @@ describe.each(["row_lstm", "diagonal_bilstm"])("gm train / score / sample, pixel
 describe("gm query reads the receptive field", () => {
   it("the Row LSTM's blind spot is independent, the Diagonal BiLSTM's is not", async () => {
     const q = "x[6, 6] ⊥ x[6, 1] | x[1..5, 1..6], x[6, 2..5]";
-    const row = await gm(["query", writeModel(dir, "q-row.gm", "pixelrnn(kind = row_lstm, hidden = 8, layers = 2)", 6, 6), q]);
-    const diag = await gm(["query", writeModel(dir, "q-diag.gm", "pixelrnn(kind = diagonal_bilstm, hidden = 8, layers = 2)", 6, 6), q]);
+    const row = await gm([
+      "query",
+      writeModel(dir, "q-row.gm", "pixelrnn(kind = row_lstm, hidden = 8, layers = 2)", 6, 6),
+      q,
+    ]);
+    const diag = await gm([
+      "query",
+      writeModel(dir, "q-diag.gm", "pixelrnn(kind = diagonal_bilstm, hidden = 8, layers = 2)", 6, 6),
+      q,
+    ]);
     expect(row.stdout).toMatch(/^independent/);
     expect(diag.stdout).toMatch(/^not independent|^dependent/);
   });

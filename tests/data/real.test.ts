@@ -46,11 +46,24 @@ describe("CSV", () => {
   it("reads back any matrix of finite float32 values written with a header", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 5 }).chain((cols) => fc.array(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: cols, maxLength: cols }), { minLength: 1, maxLength: 20 })),
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((cols) =>
+            fc.array(
+              fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: cols, maxLength: cols }),
+              { minLength: 1, maxLength: 20 },
+            ),
+          ),
         fc.boolean(),
         (rows, crlf) => {
           const nl = crlf ? "\r\n" : "\n";
-          const text = [rows[0].map((_, j) => `c${j}`).join(","), ...rows.map((r) => r.map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(", "))].join(nl) + nl + nl;
+          const text =
+            [
+              rows[0].map((_, j) => `c${j}`).join(","),
+              ...rows.map((r) => r.map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(", ")),
+            ].join(nl) +
+            nl +
+            nl;
           const ds = parseCsv(text, "t.csv");
           expect(ds.n).toBe(rows.length);
           expect(ds.shape).toEqual([rows[0].length]);
@@ -63,9 +76,15 @@ describe("CSV", () => {
   });
 
   it("names the line and column of a malformed file (D0501)", () => {
-    expect(expectDataError(() => parseCsv("x,y\n1,2\n3,abc\n", "p.csv"), "D0501").message).toBe('p.csv: line 3: column 2 ("y"): "abc" is not a number');
-    expect(expectDataError(() => parseCsv("x,y\n1,2,3\n", "p.csv"), "D0501").message).toBe("p.csv: line 2: 3 values, but the header names 2 columns");
-    expect(expectDataError(() => parseCsv("x,y\n1,\n", "p.csv"), "D0501").message).toMatch(/column 2 \("y"\): an empty cell is not a number/);
+    expect(expectDataError(() => parseCsv("x,y\n1,2\n3,abc\n", "p.csv"), "D0501").message).toBe(
+      'p.csv: line 3: column 2 ("y"): "abc" is not a number',
+    );
+    expect(expectDataError(() => parseCsv("x,y\n1,2,3\n", "p.csv"), "D0501").message).toBe(
+      "p.csv: line 2: 3 values, but the header names 2 columns",
+    );
+    expect(expectDataError(() => parseCsv("x,y\n1,\n", "p.csv"), "D0501").message).toMatch(
+      /column 2 \("y"\): an empty cell is not a number/,
+    );
     expect(expectDataError(() => parseCsv("1,2\n3,4\n", "p.csv"), "D0501").message).toMatch(/starts with a header row/);
     expect(expectDataError(() => parseCsv("x,y\n", "p.csv"), "D0501").message).toMatch(/no rows of numbers/);
     expect(expectDataError(() => parseCsv("", "p.csv"), "D0501").message).toMatch(/empty CSV file/);
@@ -87,7 +106,9 @@ describe("Real(lo, hi) targets", () => {
   it("refuse a value outside [lo, hi], naming its CSV line (D0406)", () => {
     const p = write("out.csv", "a,b\n0.5,0.2\n0.1,7.5\n0,0\n");
     const e = expectDataError(() => loadData({ source: "csv", path: p }, target(-3, 3)), "D0406");
-    expect(e.message).toBe("out.csv: line 3 (example 2), column 2: 7.5 is outside [-3, 3], the range of the model's Real(-3, 3)");
+    expect(e.message).toBe(
+      "out.csv: line 3 (example 2), column 2: 7.5 is outside [-3, 3], the range of the model's Real(-3, 3)",
+    );
   });
 
   it("still map byte images from [0, 1] to [lo, hi]", () => {
@@ -112,6 +133,8 @@ describe("IDX 32-bit floats (type 0x0d)", () => {
 
   it("a truncated float file is D0103 counting 4 bytes per element", () => {
     const p = write("t.idx", floatIdx([2, 2], [1, 2, 3, 4]).subarray(0, 20));
-    expect(expectDataError(() => loadIdxImages(p), "D0103").message).toMatch(/2 × 2 × 4 = 16 bytes of data but the file has only 8/);
+    expect(expectDataError(() => loadIdxImages(p), "D0103").message).toMatch(
+      /2 × 2 × 4 = 16 bytes of data but the file has only 8/,
+    );
   });
 });

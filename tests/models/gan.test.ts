@@ -45,7 +45,8 @@ interface Plan {
 
 function text(p: Plan): string {
   const shape = p.C === 1 ? `[${p.H}, ${p.W}]` : `[${p.H}, ${p.W}, ${p.C}]`;
-  const net = (kind: "mlp" | "dcgan") => (kind === "mlp" ? `mlp(hidden = [${p.hidden.join(", ")}])` : `dcgan(base = ${p.base})`);
+  const net = (kind: "mlp" | "dcgan") =>
+    kind === "mlp" ? `mlp(hidden = [${p.hidden.join(", ")}])` : `dcgan(base = ${p.base})`;
   return [
     "model G {",
     `  latent z : Normal[${p.zdim}]`,
@@ -92,7 +93,9 @@ function runStep(step: TrainStep, x: tf.Tensor2D, stepIndex: number): number {
 
 /** Names of the variables whose values differ between two snapshots. */
 function changed(g: Gan, before: ArrayLike<number>[]): string[] {
-  return g.variables.filter((v, i) => v.dataSync().some((a, j) => a !== before[i][j])).map((v) => v.name.replace(/^gm\d+\//, ""));
+  return g.variables
+    .filter((v, i) => v.dataSync().some((a, j) => a !== before[i][j]))
+    .map((v) => v.name.replace(/^gm\d+\//, ""));
 }
 
 describe("1. the trainable count equals the compiler's", () => {
@@ -103,8 +106,14 @@ describe("1. the trainable count equals the compiler's", () => {
           const gen = ir.factors.find((f) => f.family === "implicit")!;
           expect(BigInt(g.paramCount())).toBe(ir.params);
           expect(BigInt(g.generator.paramCount())).toBe(gen.params);
-          const expectedGen = p.gen === "mlp" ? mlpParams([p.zdim, ...p.hidden, p.H * p.W * p.C]) : dcganGeneratorParams(p.zdim, p.base, p.H, p.W, p.C);
-          const expectedCritic = p.critic === "mlp" ? mlpParams([p.H * p.W * p.C, ...p.hidden, 1]) : dcganCriticParams(p.base, p.H, p.W, p.C);
+          const expectedGen =
+            p.gen === "mlp"
+              ? mlpParams([p.zdim, ...p.hidden, p.H * p.W * p.C])
+              : dcganGeneratorParams(p.zdim, p.base, p.H, p.W, p.C);
+          const expectedCritic =
+            p.critic === "mlp"
+              ? mlpParams([p.H * p.W * p.C, ...p.hidden, 1])
+              : dcganCriticParams(p.base, p.H, p.W, p.C);
           expect(BigInt(g.generator.paramCount())).toBe(expectedGen);
           expect(BigInt(g.critic.paramCount())).toBe(expectedCritic);
           // running statistics are state: 2 per batch-norm channel
@@ -117,7 +126,11 @@ describe("1. the trainable count equals the compiler's", () => {
   });
 
   it("for 14-gan.gm's DcGan (b = 32) and MlpGan", () => {
-    for (const [b, total] of [[32, 904_578n], [16, null], [64, null]] as Array<[number, bigint | null]>) {
+    for (const [b, total] of [
+      [32, 904_578n],
+      [16, null],
+      [64, null],
+    ] as Array<[number, bigint | null]>) {
       withGan(
         `model D {\n  latent z : Normal[100]\n  x : Real(0, 1)[28, 28]\n  x = generator(z) by dcgan(base = ${b})\n  fit adversarial(critic = dcgan(base = ${b}))\n}\n`,
         (g, ir) => {
@@ -187,10 +200,13 @@ describe("3. generated values lie in the domain's range", () => {
   });
 
   it("Bernoulli targets give grey levels in [0, 1]", () => {
-    withGan("model B {\n  latent z : Normal[3]\n  x : Bernoulli[4, 4]\n  x = generator(z) by mlp(hidden = [5])\n  fit adversarial(critic = mlp(hidden = [5]))\n}\n", (g) => {
-      const s = g.sample(50, 2);
-      expect(s.every((v) => v >= 0 && v <= 1)).toBe(true);
-    });
+    withGan(
+      "model B {\n  latent z : Normal[3]\n  x : Bernoulli[4, 4]\n  x = generator(z) by mlp(hidden = [5])\n  fit adversarial(critic = mlp(hidden = [5]))\n}\n",
+      (g) => {
+        const s = g.sample(50, 2);
+        expect(s.every((v) => v >= 0 && v <= 1)).toBe(true);
+      },
+    );
   });
 });
 
@@ -220,9 +236,12 @@ describe("4. the objective", () => {
   });
 
   it("takes k from the train block's critic_steps, and refuses k < 1 (E0702)", () => {
-    const src = (k: string) => `model G {\n  latent z : Normal[2]\n  x : Real(0, 1)[2]\n  x = generator(z) by mlp(hidden = [3])\n  fit adversarial(critic = mlp(hidden = [3]))\n  train {\n    critic_steps = ${k}\n  }\n}\n`;
+    const src = (k: string) =>
+      `model G {\n  latent z : Normal[2]\n  x : Real(0, 1)[2]\n  x = generator(z) by mlp(hidden = [3])\n  fit adversarial(critic = mlp(hidden = [3]))\n  train {\n    critic_steps = ${k}\n  }\n}\n`;
     withGan(src("5"), (g) => expect(g.objective({ lr: 1e-3 }).steps.map((s) => s.every ?? 1)).toEqual([1, 5]));
     const r = compileText(src("0"), "g.gm", { checks: false });
-    expect(r.diagnostics.map((d) => `${d.code}: ${d.message}`)).toEqual(["E0702: `critic_steps` must be a whole number ≥ 1, found 0"]);
+    expect(r.diagnostics.map((d) => `${d.code}: ${d.message}`)).toEqual([
+      "E0702: `critic_steps` must be a whole number ≥ 1, found 0",
+    ]);
   });
 });

@@ -49,7 +49,10 @@ async function valueAndGrads(inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tens
   const out = f(...xs);
   const w = tf.tensor(values(out.size, 7), out.shape);
   const grads = tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(f(...ys), w)))(xs);
-  const result = [(await out.data()) as Float32Array, ...(await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>)))];
+  const result = [
+    (await out.data()) as Float32Array,
+    ...(await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>))),
+  ];
   tf.dispose([...xs, out, w, ...grads]);
   return result;
 }
@@ -66,10 +69,11 @@ async function compare(what: string, inputs: Input[], f: (...xs: tf.Tensor[]) =>
 /** A 0/1 mask over a [kh, kw, ci, co] filter that zeroes the centre row's taps right of the centre. */
 function causalMask(kh: number, kw: number, ci: number, co: number): tf.Tensor4D {
   const m = new Float32Array(kh * kw * ci * co);
-  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
-    const keep = a < (kh >> 1) || (a === kh >> 1 && b < kw >> 1) ? 1 : 0;
-    for (let j = 0; j < ci * co; j++) m[(a * kw + b) * ci * co + j] = keep;
-  }
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++) {
+      const keep = a < kh >> 1 || (a === kh >> 1 && b < kw >> 1) ? 1 : 0;
+      for (let j = 0; j < ci * co; j++) m[(a * kw + b) * ci * co + j] = keep;
+    }
   return tf.tensor4d(m, [kh, kw, ci, co]);
 }
 
@@ -90,7 +94,18 @@ describe("PixelRNN ops on wasm equal cpu", () => {
       [3, 3, 2, 5, "same"],
       [1, 3, 3, 8, "same"],
       [7, 7, 1, 4, "same"],
-      [1, 3, 4, 4, [[0, 0], [0, 0], [1, 1], [0, 0]]],
+      [
+        1,
+        3,
+        4,
+        4,
+        [
+          [0, 0],
+          [0, 0],
+          [1, 1],
+          [0, 0],
+        ],
+      ],
     ] as Array<[number, number, number, number, "same" | tf.backend_util.ExplicitPadding]>) {
       const mask = causalMask(kh, kw, ci, co);
       await compare(`masked conv ${kh}x${kw}`, [input([2, 6, 5, ci], 1), input([kh, kw, ci, co], 2)], (x, w) =>
@@ -102,43 +117,64 @@ describe("PixelRNN ops on wasm equal cpu", () => {
 
   it("a Row LSTM step: shifted states concatenated, plain matmul, gates", async () => {
     const [B, W, h] = [3, 5, 4];
-    await compare("row lstm step", [input([B, W, h], 3), input([B, W, h], 4), input([3 * h, 4 * h], 5), input([B * W, 4 * h], 6)], (hp, cp, k, is) => {
-      const left = tf.pad(tf.slice(hp, [0, 0, 0], [B, W - 1, h]), [[0, 0], [1, 0], [0, 0]]);
-      const right = tf.pad(tf.slice(hp, [0, 1, 0], [B, W - 1, h]), [[0, 0], [0, 1], [0, 0]]);
-      const z = tf.add(tf.matMul(tf.concat([left, hp, right], 2).reshape([B * W, 3 * h]), k), is);
-      const [i, f, o, g] = tf.split(z, 4, 1);
-      const c = tf.add(tf.mul(tf.sigmoid(f), cp.reshape([B * W, h])), tf.mul(tf.sigmoid(i), tf.tanh(g)));
-      return tf.mul(tf.sigmoid(o), tf.tanh(c));
-    });
+    await compare(
+      "row lstm step",
+      [input([B, W, h], 3), input([B, W, h], 4), input([3 * h, 4 * h], 5), input([B * W, 4 * h], 6)],
+      (hp, cp, k, is) => {
+        const left = tf.pad(tf.slice(hp, [0, 0, 0], [B, W - 1, h]), [
+          [0, 0],
+          [1, 0],
+          [0, 0],
+        ]);
+        const right = tf.pad(tf.slice(hp, [0, 1, 0], [B, W - 1, h]), [
+          [0, 0],
+          [0, 1],
+          [0, 0],
+        ]);
+        const z = tf.add(tf.matMul(tf.concat([left, hp, right], 2).reshape([B * W, 3 * h]), k), is);
+        const [i, f, o, g] = tf.split(z, 4, 1);
+        const c = tf.add(tf.mul(tf.sigmoid(f), cp.reshape([B * W, h])), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+        return tf.mul(tf.sigmoid(o), tf.tanh(c));
+      },
+    );
   });
 
   it("skew / unskew with pad and slices, reverse for the right-to-left direction", async () => {
     const [B, H, W, C] = [2, 4, 3, 2];
     await compare("skew", [input([B, H, W, C], 8)], (x) => {
-      const rows = tf.unstack(x, 1).map((r, i) => tf.pad(r, [[0, 0], [i, H - 1 - i], [0, 0]]));
+      const rows = tf.unstack(x, 1).map((r, i) =>
+        tf.pad(r, [
+          [0, 0],
+          [i, H - 1 - i],
+          [0, 0],
+        ]),
+      );
       const skewed = tf.stack(rows, 1); // [B, H, W + H − 1, C]
-      const back = tf.stack(tf.unstack(skewed, 1).map((r, i) => tf.slice(r, [0, i, 0], [B, W, C])), 1);
+      const back = tf.stack(
+        tf.unstack(skewed, 1).map((r, i) => tf.slice(r, [0, i, 0], [B, W, C])),
+        1,
+      );
       return tf.add(tf.reverse(back, 2), tf.mul(skewed.sum(2, true), 0.5));
     });
   });
 
   it("log-softmax and a one-hot gather", async () => {
-    await compare("log-softmax", [input([6, 7], 9), input([6, 7], 10)], (l, t) => tf.sum(tf.mul(tf.logSoftmax(l), tf.softmax(t)), 1));
+    await compare("log-softmax", [input([6, 7], 9), input([6, 7], 10)], (l, t) =>
+      tf.sum(tf.mul(tf.logSoftmax(l), tf.softmax(t)), 1),
+    );
   });
 });
 
 describe("Slice, Unpack and SplitV on wasm (heap views) equal cpu", () => {
-  const sliceCase = fc
-    .array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 })
-    .chain((shape) =>
-      fc.record({
-        shape: fc.constant(shape),
-        begin: fc.tuple(...shape.map((s) => fc.integer({ min: 0, max: s - 1 }))),
-        frac: fc.tuple(...shape.map(() => fc.double({ min: 0, max: 1, noNaN: true }))),
-        axis: fc.integer({ min: 0, max: shape.length - 1 }),
-        seed: fc.integer({ min: 1, max: 1000 }),
-      }),
-    );
+  const sliceCase = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      begin: fc.tuple(...shape.map((s) => fc.integer({ min: 0, max: s - 1 }))),
+      frac: fc.tuple(...shape.map(() => fc.double({ min: 0, max: 1, noNaN: true }))),
+      axis: fc.integer({ min: 0, max: shape.length - 1 }),
+      seed: fc.integer({ min: 1, max: 1000 }),
+    }),
+  );
 
   it("for random shapes, offsets and axes (values and gradients)", async () => {
     await fc.assert(
@@ -147,10 +183,19 @@ describe("Slice, Unpack and SplitV on wasm (heap views) equal cpu", () => {
         const ins = [input(shape, seed)];
         await compare(`slice ${shape} from ${begin} size ${size}`, ins, (x) => tf.slice(x, begin, size));
         // (tfjs cannot differentiate an unstack or split of a size-1 axis on any backend: skipped there)
-        if (shape[axis] > 1) await compare(`unstack ${shape} axis ${axis}`, ins, (x) => tf.stack(tf.unstack(x, axis).map((t, i) => tf.mul(t, i + 1)), 0));
+        if (shape[axis] > 1)
+          await compare(`unstack ${shape} axis ${axis}`, ins, (x) =>
+            tf.stack(
+              tf.unstack(x, axis).map((t, i) => tf.mul(t, i + 1)),
+              0,
+            ),
+          );
         if (shape[axis] > 1) {
           await compare(`split ${shape} axis ${axis}`, ins, (x) =>
-            tf.concat(tf.split(x, [1, shape[axis] - 1], axis).map((t, i) => tf.mul(t, i + 2)), axis),
+            tf.concat(
+              tf.split(x, [1, shape[axis] - 1], axis).map((t, i) => tf.mul(t, i + 2)),
+              axis,
+            ),
           );
         }
       }),
@@ -188,7 +233,9 @@ describe("DCGAN ops on wasm equal cpu", () => {
       await tf.setBackend("wasm");
       const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
       const w = tf.ones([3, 3, 1, 1]) as tf.Tensor4D;
-      expect(() => tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, "same")))(w)).toThrow(/Conv2DBackpropFilter/);
+      expect(() => tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, "same")))(w)).toThrow(
+        /Conv2DBackpropFilter/,
+      );
       tf.dispose([x, w]);
     } finally {
       installKernelFixes();

@@ -44,7 +44,12 @@ afterAll(() => {
 
 type Kind = "row_lstm" | "diagonal_bilstm";
 
-function text(kind: Kind, H: number, W: number, opts: { C?: number; k?: number; hidden?: number; layers?: number } = {}): string {
+function text(
+  kind: Kind,
+  H: number,
+  W: number,
+  opts: { C?: number; k?: number; hidden?: number; layers?: number } = {},
+): string {
   const { C = 1, k = 2, hidden = 4, layers = 1 } = opts;
   const dom = k === 2 ? "Bernoulli" : `Categorical(${k})`;
   const shape = C === 1 ? `[${H}, ${W}]` : `[${H}, ${W}, ${C}]`;
@@ -59,7 +64,12 @@ function moduleOf(ir: ModelIR, seed: number, make?: PixelRnnFactory): PixelRnnMo
 describe("1. the trainable count equals the compiler's", () => {
   it("for both kinds, 1–3 layers, Bernoulli, Categorical(256) and RGB", () => {
     for (const kind of ["row_lstm", "diagonal_bilstm"] as const) {
-      for (const [C, k, hidden, layers] of [[1, 2, 8, 1], [1, 256, 6, 2], [3, 256, 5, 3], [2, 3, 2, 2]]) {
+      for (const [C, k, hidden, layers] of [
+        [1, 2, 8, 1],
+        [1, 256, 6, 2],
+        [3, 256, 5, 3],
+        [2, 3, 2, 2],
+      ]) {
         const ir = compileModel(text(kind, 4, 5, { C, k, hidden, layers }));
         const m = moduleOf(ir, 1);
         const spec = ir.factors[0].network as PixelRnnSpec;
@@ -75,12 +85,31 @@ describe("1b. the row-by-row pass that sampling uses equals the full pass", () =
   it("for both kinds, 1–2 layers, 1–2 channels, random images", () => {
     fc.assert(
       fc.property(
-        fc.record({ kind: fc.constantFrom<Kind>("row_lstm", "diagonal_bilstm"), H: fc.integer({ min: 1, max: 4 }), W: fc.integer({ min: 1, max: 4 }), C: fc.integer({ min: 1, max: 2 }), layers: fc.integer({ min: 1, max: 2 }), seed: fc.integer({ min: 1, max: 10_000 }) }),
+        fc.record({
+          kind: fc.constantFrom<Kind>("row_lstm", "diagonal_bilstm"),
+          H: fc.integer({ min: 1, max: 4 }),
+          W: fc.integer({ min: 1, max: 4 }),
+          C: fc.integer({ min: 1, max: 2 }),
+          layers: fc.integer({ min: 1, max: 2 }),
+          seed: fc.integer({ min: 1, max: 10_000 }),
+        }),
         ({ kind, H, W, C, layers, seed }) => {
-          const spec: PixelRnnSpec = { kind: "pixelrnn", variant: kind, height: H, width: W, channels: C, outPerChannel: 3, hidden: 2 * C + 1, layers };
+          const spec: PixelRnnSpec = {
+            kind: "pixelrnn",
+            variant: kind,
+            height: H,
+            width: W,
+            channels: C,
+            outPerChannel: 3,
+            hidden: 2 * C + 1,
+            layers,
+          };
           const net = new PixelRnn(`rf${seed}`, spec, seed);
           const rng = new Rng(seed);
-          const x = tf.tensor4d(Float32Array.from({ length: 2 * H * W * C }, () => rng.int(2)), [2, H, W, C]);
+          const x = tf.tensor4d(
+            Float32Array.from({ length: 2 * H * W * C }, () => rng.int(2)),
+            [2, H, W, C],
+          );
           let cache: RowCache | null = null;
           try {
             const full = net.logits(x).arraySync() as number[][][][][];
@@ -88,10 +117,14 @@ describe("1b. the row-by-row pass that sampling uses equals the full pass", () =
               const row = tf.squeeze(tf.slice(x, [0, r, 0, 0], [2, 1, W, C]), [1]) as tf.Tensor3D;
               const { logits, next } = net.rowForward(row, cache, true);
               const got = logits.arraySync() as number[][][][];
-              for (let b = 0; b < 2; b++) for (let c = 0; c < W; c++) for (let ch = 0; ch < C; ch++) for (let k = 0; k < 3; k++) {
-                const want = full[b][r][c][ch][k];
-                if (!(Math.abs(got[b][c][ch][k] - want) <= 1e-4 * (1 + Math.abs(want)))) throw new Error(`row ${r}, column ${c}, channel ${ch}: ${got[b][c][ch][k]} vs ${want}`);
-              }
+              for (let b = 0; b < 2; b++)
+                for (let c = 0; c < W; c++)
+                  for (let ch = 0; ch < C; ch++)
+                    for (let k = 0; k < 3; k++) {
+                      const want = full[b][r][c][ch][k];
+                      if (!(Math.abs(got[b][c][ch][k] - want) <= 1e-4 * (1 + Math.abs(want))))
+                        throw new Error(`row ${r}, column ${c}, channel ${ch}: ${got[b][c][ch][k]} vs ${want}`);
+                    }
               cache = next!;
             }
           } finally {
@@ -107,7 +140,12 @@ describe("1b. the row-by-row pass that sampling uses equals the full pass", () =
 });
 
 describe("2. densities on 3×3 binary images (random weights)", () => {
-  const plan = fc.record({ kind: fc.constantFrom<Kind>("row_lstm", "diagonal_bilstm"), layers: fc.integer({ min: 1, max: 2 }), hidden: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 1, max: 10_000 }) });
+  const plan = fc.record({
+    kind: fc.constantFrom<Kind>("row_lstm", "diagonal_bilstm"),
+    layers: fc.integer({ min: 1, max: 2 }),
+    hidden: fc.integer({ min: 1, max: 6 }),
+    seed: fc.integer({ min: 1, max: 10_000 }),
+  });
 
   it("Σ p(x) = 1 over all 512 images, and log p(x) = Σ of its conditionals", () => {
     fc.assert(
@@ -130,7 +168,10 @@ describe("2. densities on 3×3 binary images (random weights)", () => {
     for (const kind of ["row_lstm", "diagonal_bilstm"] as const) {
       const ir = compileModel(text(kind, 3, 3, { hidden: 3, layers: 1 }));
       const m = moduleOf(ir, 6, (p, s, sd) => new MaskBFirst(p, s, sd));
-      const all = tf.tensor2d(Float32Array.from({ length: 512 * 9 }, (_, i) => (Math.floor(i / 9) >> (i % 9)) & 1), [512, 9]);
+      const all = tf.tensor2d(
+        Float32Array.from({ length: 512 * 9 }, (_, i) => (Math.floor(i / 9) >> (i % 9)) & 1),
+        [512, 9],
+      );
       const total = tf.tidy(() => tf.exp(m.logProb(all)).sum().dataSync()[0]);
       expect(Math.abs(total - 1), kind).toBeGreaterThan(1e-2);
       tf.dispose(all);
@@ -168,12 +209,14 @@ export function receptiveFieldViolation(ir: ModelIR, m: PixelRnnModule, inputs: 
     const outcomes = tf.tensor2d(data, [1, n]); // a separate tensor: the outcomes do not move
     for (let i = 0; i < n; i++) {
       const grad = tf.tidy(() =>
-        tf.grad((inp: tf.Tensor) => {
-          const lp = m.elementLogProbs(inp as tf.Tensor2D, outcomes);
-          // + 0·Σ: every output of the network's unstack ops lies on the path (tfjs cannot stack
-          // the gradient of an unstack with unused outputs); it adds exact zeros.
-          return tf.add(tf.slice(lp, [0, i], [1, 1]).sum(), tf.mul(lp.sum(), 0));
-        })(x).dataSync(),
+        tf
+          .grad((inp: tf.Tensor) => {
+            const lp = m.elementLogProbs(inp as tf.Tensor2D, outcomes);
+            // + 0·Σ: every output of the network's unstack ops lies on the path (tfjs cannot stack
+            // the gradient of an unstack with unused outputs); it adds exact zeros.
+            return tf.add(tf.slice(lp, [0, i], [1, 1]).sum(), tf.mul(lp.sum(), 0));
+          })(x)
+          .dataSync(),
       );
       for (let j = 0; j < n; j++) if (grad[j] !== 0) seen[i][j] = 1;
     }

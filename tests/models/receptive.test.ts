@@ -37,14 +37,23 @@ type Conditionals = (x: tf.Tensor2D) => Map<number, tf.Scalar>;
 
 /** Per-target logits of a logistic module (its packed weights embedded as in `logProb`). */
 function logisticConditionals(m: FactorModule, ir: ModelIR, seed: number): Conditionals {
-  const L = m as unknown as { w: tf.Variable; b: tf.Variable; embed: { apply(w: tf.Tensor1D): tf.Tensor2D }; scaleTensor: tf.Tensor1D; k: number };
+  const L = m as unknown as {
+    w: tf.Variable;
+    b: tf.Variable;
+    embed: { apply(w: tf.Tensor1D): tf.Tensor2D };
+    scaleTensor: tf.Tensor1D;
+    k: number;
+  };
   const T = m.factor.targets.length;
   // A positive random mix of each target's k − 1 logits, so that no two cancel.
   const rng = new Rng(seed);
   const mix = tf.keep(tf.tensor1d(Float32Array.from({ length: T * (L.k - 1) }, () => 0.5 + rng.uniform())));
   return (x) => {
     const logits = tf.add(tf.matMul(tf.mul(x, L.scaleTensor), L.embed.apply(L.w as unknown as tf.Tensor1D)), L.b);
-    const mixed = tf.mul(logits, mix).reshape([x.shape[0], T, L.k - 1]).sum(2);
+    const mixed = tf
+      .mul(logits, mix)
+      .reshape([x.shape[0], T, L.k - 1])
+      .sum(2);
     const out = new Map<number, tf.Scalar>();
     m.factor.targets.forEach((t, i) => out.set(t, tf.slice(mixed, [0, i], [1, 1]).sum() as tf.Scalar));
     return out;
@@ -77,11 +86,18 @@ function violation(ir: ModelIR, parts: Part[], inputs: number, seed: number): st
   const skip = new Set<number>();
   const ks = Array.from({ length: ir.n }, (_, e) => outcomes(variableOf(ir.variables, e).domain) ?? 2);
   for (let t = 0; t < inputs; t++) {
-    const x = tf.tensor2d(Float32Array.from(ks, (k) => rng.int(k)), [1, ir.n]);
+    const x = tf.tensor2d(
+      Float32Array.from(ks, (k) => rng.int(k)),
+      [1, ir.n],
+    );
     for (const { conds, skipSelf, targets } of parts) {
       for (const e of targets) {
         if (skipSelf) skip.add(e);
-        const grad = tf.tidy(() => tf.grad((inp: tf.Tensor) => conds(inp as tf.Tensor2D).get(e)!)(x).dataSync());
+        const grad = tf.tidy(() =>
+          tf
+            .grad((inp: tf.Tensor) => conds(inp as tf.Tensor2D).get(e)!)(x)
+            .dataSync(),
+        );
         const s = seen.get(e) ?? new Uint8Array(ir.n);
         for (let j = 0; j < ir.n; j++) if (grad[j] !== 0) s[j] = 1;
         seen.set(e, s);
@@ -107,8 +123,10 @@ function violation(ir: ModelIR, parts: Part[], inputs: number, seed: number): st
 function partsOf(m: ExplicitModel, ir: ModelIR, seed: number): Part[] {
   const parts: Part[] = [];
   for (const mod of m.modules) {
-    if (mod.factor.family === "logistic") parts.push({ conds: logisticConditionals(mod, ir, seed), targets: mod.factor.targets, skipSelf: false });
-    else if (mod.factor.family === "nade") parts.push({ conds: nadeConditionals(mod as NadeModule), targets: mod.factor.targets, skipSelf: false });
+    if (mod.factor.family === "logistic")
+      parts.push({ conds: logisticConditionals(mod, ir, seed), targets: mod.factor.targets, skipSelf: false });
+    else if (mod.factor.family === "nade")
+      parts.push({ conds: nadeConditionals(mod as NadeModule), targets: mod.factor.targets, skipSelf: false });
     else if (mod.factor.family === "mlp") {
       const t = mod.factor.targets;
       if (t.length !== 1) continue;
@@ -144,8 +162,15 @@ describe("∂ conditional(x_i) / ∂ x_j ≠ 0 exactly for the compiled parents 
   it("MLP conditionals over the two previous elements (j = i left out)", () => {
     // Each factor a different width, so that none is stacked with another (a stacked group
     // computes its members' log-probabilities as one total).
-    for (const [n, seed] of [[5, 1], [7, 2], [4, 3]]) {
-      const lines = Array.from({ length: n - 2 }, (_, i) => `  p(x[${i + 3}] | x[${i + 2}], x[${i + 1}]) = mlp(hidden = [${i + 8}])`);
+    for (const [n, seed] of [
+      [5, 1],
+      [7, 2],
+      [4, 3],
+    ]) {
+      const lines = Array.from(
+        { length: n - 2 },
+        (_, i) => `  p(x[${i + 3}] | x[${i + 2}], x[${i + 1}]) = mlp(hidden = [${i + 8}])`,
+      );
       const ir = compileModel(`model M {\n  x : Bernoulli[${n}]\n  p(x[1..2]) = chain\n${lines.join("\n")}\n}\n`);
       const m = new ExplicitModel(ir, seed);
       try {
@@ -172,7 +197,9 @@ describe("∂ conditional(x_i) / ∂ x_j ≠ 0 exactly for the compiled parents 
     const ir = compileModel("model N {\n  x : Bernoulli[4]\n  p(x) = nade(hidden = 3)\n}\n");
     const m = new Inclusive(ir.factors[0], "planted", 3);
     for (const v of m.variables) v.assign(tf.mul(v, 50));
-    expect(violation(ir, [{ conds: nadeConditionals(m), targets: m.factor.targets, skipSelf: false }], 2, 3)).toMatch(/x\[(\d)\] reads x\[\1\]/);
+    expect(violation(ir, [{ conds: nadeConditionals(m), targets: m.factor.targets, skipSelf: false }], 2, 3)).toMatch(
+      /x\[(\d)\] reads x\[\1\]/,
+    );
     m.dispose();
   });
 });

@@ -63,7 +63,11 @@ function splitOf(dataset: FidDataset): { train: Dataset; test: Dataset } {
 }
 
 /** The classifier for `dataset`, from the cache or trained now (and cached). */
-export function fidClassifier(dataset: FidDataset, cacheDir = fidCacheDir(), log?: (line: string) => void): FidClassifier {
+export function fidClassifier(
+  dataset: FidDataset,
+  cacheDir = fidCacheDir(),
+  log?: (line: string) => void,
+): FidClassifier {
   const path = join(cacheDir, `fid-${dataset}-${VERSION}.bin`);
   const net = new Mlp("fid", FID_LAYERS, { seed: 1, activation: "relu" });
   if (existsSync(path) && existsSync(`${path}.json`)) {
@@ -114,7 +118,10 @@ export function fidClassifier(dataset: FidDataset, cacheDir = fidCacheDir(), log
     at += p.length;
   }
   writeFileAtomic(path, new Uint8Array(flat.buffer));
-  writeFileAtomic(`${path}.json`, `${JSON.stringify({ dataset, sizes: FID_LAYERS, epochs: EPOCHS, batch: BATCH, lr: 1e-3, seed: 1, trainN: train.n, testN: test.n, accuracy }, null, 2)}\n`);
+  writeFileAtomic(
+    `${path}.json`,
+    `${JSON.stringify({ dataset, sizes: FID_LAYERS, epochs: EPOCHS, batch: BATCH, lr: 1e-3, seed: 1, trainN: train.n, testN: test.n, accuracy }, null, 2)}\n`,
+  );
   return { net, accuracy, path, trained: true };
 }
 
@@ -123,7 +130,9 @@ export function classifierAccuracy(net: Mlp, ds: Dataset): number {
   let right = 0;
   for (let s = 0; s < ds.n; s += 1000) {
     const m = Math.min(1000, ds.n - s);
-    const pred = tf.tidy(() => tf.argMax(net.apply(tf.tensor2d(ds.x.subarray(s * 784, (s + m) * 784), [m, 784])), 1).dataSync());
+    const pred = tf.tidy(() =>
+      tf.argMax(net.apply(tf.tensor2d(ds.x.subarray(s * 784, (s + m) * 784), [m, 784])), 1).dataSync(),
+    );
     for (let i = 0; i < m; i++) if (pred[i] === ds.labels![s + i]) right++;
   }
   return right / ds.n;
@@ -137,7 +146,8 @@ export function fidFeatures(net: Mlp, x: Float32Array, n: number): Float64Array 
     const m = Math.min(1000, n - s);
     const f = tf.tidy(() => {
       let h: tf.Tensor2D = tf.tensor2d(x.subarray(s * 784, (s + m) * 784), [m, 784]);
-      for (let l = 0; l < 2; l++) h = tf.relu(tf.add(tf.matMul(h, net.weights[l] as tf.Tensor2D), net.biases[l])) as tf.Tensor2D;
+      for (let l = 0; l < 2; l++)
+        h = tf.relu(tf.add(tf.matMul(h, net.weights[l] as tf.Tensor2D), net.biases[l])) as tf.Tensor2D;
       return h.dataSync();
     });
     out.set(f, s * d);
@@ -168,11 +178,12 @@ export function gaussianOf(f: Float64Array, n: number, d: number): Gaussian {
       for (let b = a; b < d; b++) cov[a * d + b] += ca * c[b];
     }
   }
-  for (let a = 0; a < d; a++) for (let b = a; b < d; b++) {
-    const v = cov[a * d + b] / (n - 1);
-    cov[a * d + b] = v;
-    cov[b * d + a] = v;
-  }
+  for (let a = 0; a < d; a++)
+    for (let b = a; b < d; b++) {
+      const v = cov[a * d + b] / (n - 1);
+      cov[a * d + b] = v;
+      cov[b * d + a] = v;
+    }
   return { mean, cov, d };
 }
 
@@ -189,32 +200,33 @@ export function symmetricEigen(m: Float64Array, d: number): { values: Float64Arr
       for (let q = p + 1; q < d; q++) off += a[p * d + q] * a[p * d + q];
     }
     if (off <= 1e-22 * (diag + 1e-300)) break;
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) {
-      const apq = a[p * d + q];
-      if (apq === 0) continue;
-      const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const cs = 1 / Math.sqrt(t * t + 1);
-      const sn = t * cs;
-      for (let k = 0; k < d; k++) {
-        const akp = a[k * d + p];
-        const akq = a[k * d + q];
-        a[k * d + p] = cs * akp - sn * akq;
-        a[k * d + q] = sn * akp + cs * akq;
+    for (let p = 0; p < d; p++)
+      for (let q = p + 1; q < d; q++) {
+        const apq = a[p * d + q];
+        if (apq === 0) continue;
+        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const cs = 1 / Math.sqrt(t * t + 1);
+        const sn = t * cs;
+        for (let k = 0; k < d; k++) {
+          const akp = a[k * d + p];
+          const akq = a[k * d + q];
+          a[k * d + p] = cs * akp - sn * akq;
+          a[k * d + q] = sn * akp + cs * akq;
+        }
+        for (let k = 0; k < d; k++) {
+          const apk = a[p * d + k];
+          const aqk = a[q * d + k];
+          a[p * d + k] = cs * apk - sn * aqk;
+          a[q * d + k] = sn * apk + cs * aqk;
+        }
+        for (let k = 0; k < d; k++) {
+          const vkp = v[k * d + p];
+          const vkq = v[k * d + q];
+          v[k * d + p] = cs * vkp - sn * vkq;
+          v[k * d + q] = sn * vkp + cs * vkq;
+        }
       }
-      for (let k = 0; k < d; k++) {
-        const apk = a[p * d + k];
-        const aqk = a[q * d + k];
-        a[p * d + k] = cs * apk - sn * aqk;
-        a[q * d + k] = sn * apk + cs * aqk;
-      }
-      for (let k = 0; k < d; k++) {
-        const vkp = v[k * d + p];
-        const vkq = v[k * d + q];
-        v[k * d + p] = cs * vkp - sn * vkq;
-        v[k * d + q] = sn * vkp + cs * vkq;
-      }
-    }
   }
   const values = new Float64Array(d);
   for (let i = 0; i < d; i++) values[i] = a[i * d + i];
@@ -239,11 +251,12 @@ function sqrtPsd(m: Float64Array, d: number): Float64Array {
 
 function matmul(a: Float64Array, b: Float64Array, d: number): Float64Array {
   const out = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
-    const aik = a[i * d + k];
-    if (aik === 0) continue;
-    for (let j = 0; j < d; j++) out[i * d + j] += aik * b[k * d + j];
-  }
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) {
+      const aik = a[i * d + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < d; j++) out[i * d + j] += aik * b[k * d + j];
+    }
   return out;
 }
 
@@ -257,11 +270,12 @@ export function frechetDistance(a: Gaussian, b: Gaussian): number {
   const s = sqrtPsd(a.cov, d);
   const m = matmul(matmul(s, b.cov, d), s, d);
   // symmetrize against rounding before the eigendecomposition
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) {
-    const v = (m[i * d + j] + m[j * d + i]) / 2;
-    m[i * d + j] = v;
-    m[j * d + i] = v;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) {
+      const v = (m[i * d + j] + m[j * d + i]) / 2;
+      m[i * d + j] = v;
+      m[j * d + i] = v;
+    }
   const { values } = symmetricEigen(m, d);
   let cross = 0;
   for (const v of values) cross += Math.sqrt(Math.max(v, 0));
@@ -272,9 +286,13 @@ export function frechetDistance(a: Gaussian, b: Gaussian): number {
 export function samplesAsImages(model: GenerativeModel, samples: Float32Array, n: number): Float32Array {
   const v = model.observed.length === 1 ? model.observed[0] : undefined;
   if (!v || v.size !== 784) {
-    throw new GmError("M0104", `gm fid compares 28×28 images; model ${model.ir.name} samples ${model.observed.map((o) => `${o.name}[${o.shape.join(", ")}]`).join(", ")}`, {
-      hint: "fid needs one observed 28×28 variable, as the MNIST examples have",
-    });
+    throw new GmError(
+      "M0104",
+      `gm fid compares 28×28 images; model ${model.ir.name} samples ${model.observed.map((o) => `${o.name}[${o.shape.join(", ")}]`).join(", ")}`,
+      {
+        hint: "fid needs one observed 28×28 variable, as the MNIST examples have",
+      },
+    );
   }
   const d = v.domain;
   const out = new Float32Array(n * 784);
@@ -330,7 +348,13 @@ export async function fidRuns(dirs: readonly string[], options: FidOptions = {})
     const idx = new Rng(deriveSeed(seed, 77)).permutation(train.n).subarray(0, m);
     const sub = new Float32Array(m * 784);
     idx.forEach((k, i) => sub.set(train.x.subarray(k * 784, (k + 1) * 784), i * 784));
-    const floor: FidRow = { label: `${dataset} training images`, model: "(real images)", kind: "floor", n: m, fid: frechetDistance(gaussianOf(fidFeatures(cls.net, sub, m), m, FID_LAYERS[2]), held) };
+    const floor: FidRow = {
+      label: `${dataset} training images`,
+      model: "(real images)",
+      kind: "floor",
+      n: m,
+      fid: frechetDistance(gaussianOf(fidFeatures(cls.net, sub, m), m, FID_LAYERS[2]), held),
+    };
     const rows: FidRow[] = [];
     for (const dir of dirs) {
       const run = await loadRun(dir, { backend: options.backend });

@@ -54,7 +54,10 @@ function sliceHeap(backend: WasmBackend, x: TensorInfo, begin: number[], size: n
   return out;
 }
 
-function makeConfigs(stock: { slice?: tf.KernelConfig; unpack?: tf.KernelConfig; splitV?: tf.KernelConfig }, backendName: string): FixedKernelConfig[] {
+function makeConfigs(
+  stock: { slice?: tf.KernelConfig; unpack?: tf.KernelConfig; splitV?: tf.KernelConfig },
+  backendName: string,
+): FixedKernelConfig[] {
   const slice: FixedKernelConfig = {
     kernelName: tf.Slice,
     backendName,

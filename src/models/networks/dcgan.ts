@@ -130,8 +130,13 @@ export class DcganGenerator extends ConvNet {
     return tf.tidy(() => {
       const { base: b, height: H, width: W, channels: C } = this.spec;
       const B = z.shape[0];
-      const h0 = tf.relu(tf.add(matMul(z, this.dense as tf.Tensor2D), this.denseBias)).reshape([B, H / 4, W / 4, 4 * b]) as tf.Tensor4D;
-      const u1 = tf.add(tf.conv2dTranspose(h0, this.up1 as tf.Tensor4D, [B, H / 2, W / 2, 2 * b], 2, "same"), this.up1Bias) as tf.Tensor4D;
+      const h0 = tf
+        .relu(tf.add(matMul(z, this.dense as tf.Tensor2D), this.denseBias))
+        .reshape([B, H / 4, W / 4, 4 * b]) as tf.Tensor4D;
+      const u1 = tf.add(
+        tf.conv2dTranspose(h0, this.up1 as tf.Tensor4D, [B, H / 2, W / 2, 2 * b], 2, "same"),
+        this.up1Bias,
+      ) as tf.Tensor4D;
       const h1 = tf.relu(applyBatchNorm(u1, this.bn, training)) as tf.Tensor4D;
       const u2 = tf.add(tf.conv2dTranspose(h1, this.up2 as tf.Tensor4D, [B, H, W, C], 2, "same"), this.up2Bias);
       return u2.reshape([B, H * W * C]);
@@ -171,7 +176,10 @@ export class DcganCritic extends ConvNet {
       const { height: H, width: W, channels: C } = this.spec;
       const B = x.shape[0];
       const img = x.reshape([B, H, W, C]) as tf.Tensor4D;
-      const h1 = tf.leakyRelu(tf.add(tf.conv2d(img, this.conv1 as tf.Tensor4D, 2, "same"), this.conv1Bias), LEAK) as tf.Tensor4D;
+      const h1 = tf.leakyRelu(
+        tf.add(tf.conv2d(img, this.conv1 as tf.Tensor4D, 2, "same"), this.conv1Bias),
+        LEAK,
+      ) as tf.Tensor4D;
       const c2 = tf.add(tf.conv2d(h1, this.conv2 as tf.Tensor4D, 2, "same"), this.conv2Bias) as tf.Tensor4D;
       const h2 = tf.leakyRelu(applyBatchNorm(c2, this.bn, training), LEAK);
       const flat = h2.reshape([B, -1]) as tf.Tensor2D;

@@ -87,7 +87,9 @@ export class PixelRnn {
     this.K = K;
     let s = seed;
     const normal = (shape: number[], fanIn: number, name: string) =>
-      this.track(tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), "float32", s++), true, `${prefix}/${name}`));
+      this.track(
+        tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), "float32", s++), true, `${prefix}/${name}`),
+      );
     const bias = (name: string) => {
       // forget gates start at 1 (remember), the rest at 0
       const b = new Float32Array(4 * h);
@@ -98,10 +100,16 @@ export class PixelRnn {
       const din = l === 0 ? C : h;
       if (spec.variant === "row_lstm") {
         const is = { w: normal([3 * din, 4 * h], 2 * din, `l${l}/is`), mask: this.keep(this.rowMask(l, din)) };
-        this.layers.push({ kind: "row", row: { is, bias: bias(`l${l}/is_bias`), ss: normal([3 * h, 4 * h], 3 * h, `l${l}/ss`) } });
+        this.layers.push({
+          kind: "row",
+          row: { is, bias: bias(`l${l}/is_bias`), ss: normal([3 * h, 4 * h], 3 * h, `l${l}/ss`) },
+        });
       } else {
         const dir = (d: string): DiagDirection => ({
-          is: { w: normal([din, 4 * h], din, `l${l}/${d}/is`), mask: d === "lr" ? this.keep(this.diagMask(l, din)) : null },
+          is: {
+            w: normal([din, 4 * h], din, `l${l}/${d}/is`),
+            mask: d === "lr" ? this.keep(this.diagMask(l, din)) : null,
+          },
           bias: bias(`l${l}/${d}/is_bias`),
           ss: normal([2 * h, 4 * h], 2 * h, `l${l}/${d}/ss`),
         });
@@ -136,11 +144,13 @@ export class PixelRnn {
     const { h, C } = this;
     const kind = this.maskKind(l);
     const m = new Float32Array(3 * din * 4 * h);
-    for (let t = 0; t < 3; t++) for (let i = 0; i < din; i++) for (let q = 0; q < 4 * h; q++) {
-      const go = hiddenGroup(q % h, h, C);
-      const keep = t === 0 ? true : t === 1 ? PixelRnn.allowed(kind, this.inGroup(l, i), go) : false;
-      m[(t * din + i) * 4 * h + q] = keep ? 1 : 0;
-    }
+    for (let t = 0; t < 3; t++)
+      for (let i = 0; i < din; i++)
+        for (let q = 0; q < 4 * h; q++) {
+          const go = hiddenGroup(q % h, h, C);
+          const keep = t === 0 ? true : t === 1 ? PixelRnn.allowed(kind, this.inGroup(l, i), go) : false;
+          m[(t * din + i) * 4 * h + q] = keep ? 1 : 0;
+        }
     return tf.tensor2d(m, [3 * din, 4 * h]);
   }
 
@@ -148,16 +158,18 @@ export class PixelRnn {
     const { h, C } = this;
     // First layer with mask A: the input is shifted one element back and read under mask B.
     const m = new Float32Array(din * 4 * h);
-    for (let i = 0; i < din; i++) for (let q = 0; q < 4 * h; q++) {
-      m[i * 4 * h + q] = PixelRnn.allowed("B", this.inGroup(l, i), hiddenGroup(q % h, h, C)) ? 1 : 0;
-    }
+    for (let i = 0; i < din; i++)
+      for (let q = 0; q < 4 * h; q++) {
+        m[i * 4 * h + q] = PixelRnn.allowed("B", this.inGroup(l, i), hiddenGroup(q % h, h, C)) ? 1 : 0;
+      }
     return tf.tensor2d(m, [din, 4 * h]);
   }
 
   private outMask(): tf.Tensor2D {
     const { h, C, K } = this;
     const m = new Float32Array(h * C * K);
-    for (let j = 0; j < h; j++) for (let o = 0; o < C * K; o++) m[j * C * K + o] = hiddenGroup(j, h, C) <= Math.floor(o / K) ? 1 : 0;
+    for (let j = 0; j < h; j++)
+      for (let o = 0; o < C * K; o++) m[j * C * K + o] = hiddenGroup(j, h, C) <= Math.floor(o / K) ? 1 : 0;
     return tf.tensor2d(m, [h, C * K]);
   }
 
@@ -189,7 +201,10 @@ export class PixelRnn {
       const [B, Hr, W, C] = x.shape;
       let inp: tf.Tensor4D = x;
       this.layers.forEach((layer, l) => {
-        let out = layer.kind === "row" ? this.rowLstm(inp, layer.row) : this.diagBiLstm(inp, layer.lr, layer.rl, l === 0 && this.maskKind(0) === "A");
+        let out =
+          layer.kind === "row"
+            ? this.rowLstm(inp, layer.row)
+            : this.diagBiLstm(inp, layer.lr, layer.rl, l === 0 && this.maskKind(0) === "A");
         if (l > 0) out = tf.add(out, inp); // residual
         inp = out;
       });
@@ -212,7 +227,8 @@ export class PixelRnn {
     const outs: tf.Tensor3D[] = [];
     for (let r = 0; r < H; r++) {
       let z = rows[r].reshape([B * W, 4 * h]) as tf.Tensor2D;
-      if (hp !== null) z = tf.add(z, tf.matMul(tf.concat([shiftW3(hp, 1), hp, shiftW3(hp, -1)], 2).reshape([B * W, 3 * h]), p.ss));
+      if (hp !== null)
+        z = tf.add(z, tf.matMul(tf.concat([shiftW3(hp, 1), hp, shiftW3(hp, -1)], 2).reshape([B * W, 3 * h]), p.ss));
       const [hn, cn] = lstmCell(z, cp, h);
       const hr = hn.reshape([B, W, h]) as tf.Tensor3D;
       hp = hr;
@@ -234,7 +250,9 @@ export class PixelRnn {
   private diagLstm(x: tf.Tensor4D, p: DiagDirection): tf.Tensor4D {
     const [B, H, W, D] = x.shape;
     const h = this.h;
-    const is = tf.add(tf.matMul(x.reshape([B * H * W, D]), this.kernel(p.is)), p.bias).reshape([B, H, W, 4 * h]) as tf.Tensor4D;
+    const is = tf
+      .add(tf.matMul(x.reshape([B * H * W, D]), this.kernel(p.is)), p.bias)
+      .reshape([B, H, W, 4 * h]) as tf.Tensor4D;
     const Ws = W + H - 1;
     const cols = unstackAxis(skew(is), 2); // Ws × [B, H, 4h]
     let hp: tf.Tensor3D | null = null;
@@ -275,7 +293,11 @@ export class PixelRnn {
         const p = layer.row;
         const taps = tf.concat([shiftW3(inp, 1), inp, shiftW3(inp, -1)], 2).reshape([B * W, 3 * inp.shape[2]]);
         let z = tf.add(tf.matMul(taps, this.kernel(p.is)), p.bias) as tf.Tensor2D;
-        if (prev?.h) z = tf.add(z, tf.matMul(tf.concat([shiftW3(prev.h, 1), prev.h, shiftW3(prev.h, -1)], 2).reshape([B * W, 3 * h]), p.ss));
+        if (prev?.h)
+          z = tf.add(
+            z,
+            tf.matMul(tf.concat([shiftW3(prev.h, 1), prev.h, shiftW3(prev.h, -1)], 2).reshape([B * W, 3 * h]), p.ss),
+          );
         const [hn, cn] = lstmCell(z, prev?.c ? (prev.c.reshape([B * W, h]) as tf.Tensor2D) : null, h);
         out = hn.reshape([B, W, h]) as tf.Tensor3D;
         states.push({ h: out, c: cn.reshape([B, W, h]) as tf.Tensor3D });
@@ -284,7 +306,9 @@ export class PixelRnn {
         if (l === 0) {
           // the input one element back in raster order: the previous row's last value enters at (c = 0, k = 0)
           const first = cache?.x ? tf.slice(cache.x.reshape([B, W * C]), [0, W * C - 1], [B, 1]) : tf.zeros([B, 1]);
-          u = tf.concat([first, tf.slice(inp.reshape([B, W * C]), [0, 0], [B, W * C - 1])], 1).reshape([B, W, C]) as tf.Tensor3D;
+          u = tf
+            .concat([first, tf.slice(inp.reshape([B, W * C]), [0, 0], [B, W * C - 1])], 1)
+            .reshape([B, W, C]) as tf.Tensor3D;
         }
         const lr = this.diagRow(u, layer.lr, prev?.h ?? null);
         states.push({ h: lr, c: null });
@@ -294,14 +318,19 @@ export class PixelRnn {
       if (l > 0) out = tf.add(out, inp) as tf.Tensor3D;
       inp = out;
     });
-    const logits = tf.add(tf.matMul(inp.reshape([B * W, h]), this.kernel(this.out)), this.outBias).reshape([B, W, C, this.K]);
+    const logits = tf
+      .add(tf.matMul(inp.reshape([B * W, h]), this.kernel(this.out)), this.outBias)
+      .reshape([B, W, C, this.K]);
     if (!finish) return { logits };
     const next: RowCache = {
       x: xRow,
       layers: this.layers.map((layer, l) => {
         if (layer.kind === "row") return { ...states[l], rlH: null };
         const mirrored = (t: tf.Tensor3D | null) => (t ? (tf.reverse(t, 1) as tf.Tensor3D) : null);
-        const rl = tf.reverse(this.diagRow(mirrored(inputs[l])!, layer.rl, mirrored(cache?.layers[l]?.rlH ?? null)), 1) as tf.Tensor3D;
+        const rl = tf.reverse(
+          this.diagRow(mirrored(inputs[l])!, layer.rl, mirrored(cache?.layers[l]?.rlH ?? null)),
+          1,
+        ) as tf.Tensor3D;
         return { h: states[l].h, c: null, rlH: rl };
       }),
     };
@@ -373,8 +402,18 @@ function shiftW(x: tf.Tensor4D, by: number): tf.Tensor4D {
   const k = Math.abs(by);
   if (k >= W) return tf.zerosLike(x);
   return by > 0
-    ? tf.pad(tf.slice(x, [0, 0, 0, 0], [B, H, W - k, D]), [[0, 0], [0, 0], [k, 0], [0, 0]])
-    : tf.pad(tf.slice(x, [0, 0, k, 0], [B, H, W - k, D]), [[0, 0], [0, 0], [0, k], [0, 0]]);
+    ? tf.pad(tf.slice(x, [0, 0, 0, 0], [B, H, W - k, D]), [
+        [0, 0],
+        [0, 0],
+        [k, 0],
+        [0, 0],
+      ])
+    : tf.pad(tf.slice(x, [0, 0, k, 0], [B, H, W - k, D]), [
+        [0, 0],
+        [0, 0],
+        [0, k],
+        [0, 0],
+      ]);
 }
 
 /** x [B, W, D] moved `by` columns right or left, zeros entering. */
@@ -387,7 +426,12 @@ function shiftH(x: tf.Tensor4D, by: number): tf.Tensor4D {
   const [B, H, W, D] = x.shape;
   if (by === 0) return x;
   if (by >= H) return tf.zerosLike(x);
-  return tf.pad(tf.slice(x, [0, 0, 0, 0], [B, H - by, W, D]), [[0, 0], [by, 0], [0, 0], [0, 0]]);
+  return tf.pad(tf.slice(x, [0, 0, 0, 0], [B, H - by, W, D]), [
+    [0, 0],
+    [by, 0],
+    [0, 0],
+    [0, 0],
+  ]);
 }
 
 /** x [B, H, D] moved `by` rows down. */
@@ -399,7 +443,12 @@ function shiftH3(x: tf.Tensor3D, by: number): tf.Tensor3D {
 function shiftRaster(x: tf.Tensor4D): tf.Tensor4D {
   const [B, H, W, C] = x.shape;
   const flat = x.reshape([B, H * W * C]);
-  return tf.pad(tf.slice(flat, [0, 0], [B, H * W * C - 1]), [[0, 0], [1, 0]]).reshape([B, H, W, C]);
+  return tf
+    .pad(tf.slice(flat, [0, 0], [B, H * W * C - 1]), [
+      [0, 0],
+      [1, 0],
+    ])
+    .reshape([B, H, W, C]);
 }
 
 /**
@@ -410,7 +459,14 @@ function shiftRaster(x: tf.Tensor4D): tf.Tensor4D {
 function skew(x: tf.Tensor4D): tf.Tensor4D {
   const [B, H, W, D] = x.shape;
   const L = W + H - 1;
-  const flat = tf.pad(x, [[0, 0], [0, 0], [0, H], [0, 0]]).reshape([B, H * (W + H), D]);
+  const flat = tf
+    .pad(x, [
+      [0, 0],
+      [0, 0],
+      [0, H],
+      [0, 0],
+    ])
+    .reshape([B, H * (W + H), D]);
   return tf.slice(flat, [0, 0, 0], [B, H * L, D]).reshape([B, H, L, D]);
 }
 
@@ -420,7 +476,13 @@ function skew(x: tf.Tensor4D): tf.Tensor4D {
  */
 function unskew(x: tf.Tensor4D, W: number): tf.Tensor4D {
   const [B, H, L, D] = x.shape;
-  const flat = tf.pad(x.reshape([B, H * L, D]), [[0, 0], [0, H], [0, 0]]).reshape([B, H, L + 1, D]);
+  const flat = tf
+    .pad(x.reshape([B, H * L, D]), [
+      [0, 0],
+      [0, H],
+      [0, 0],
+    ])
+    .reshape([B, H, L + 1, D]);
   return tf.slice(flat, [0, 0, 0, 0], [B, H, W, D]) as tf.Tensor4D;
 }
 

@@ -15,7 +15,15 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/models/backend";
-import { FID_LAYERS, fidClassifier, fidFeatures, frechetDistance, gaussianOf, symmetricEigen, type Gaussian } from "../../../src/models/eval/fid";
+import {
+  FID_LAYERS,
+  fidClassifier,
+  fidFeatures,
+  frechetDistance,
+  gaussianOf,
+  symmetricEigen,
+  type Gaussian,
+} from "../../../src/models/eval/fid";
 import { Rng } from "../../../src/rng";
 
 beforeAll(async () => {
@@ -41,11 +49,12 @@ function orthogonal(d: number, rng: Rng): Float64Array {
 /** Q diag(λ) Qᵀ. */
 function compose(q: Float64Array, lambda: ArrayLike<number>, d: number): Float64Array {
   const m = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += q[i * d + k] * lambda[k] * q[j * d + k];
-    m[i * d + j] = s;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += q[i * d + k] * lambda[k] * q[j * d + k];
+      m[i * d + j] = s;
+    }
   return m;
 }
 
@@ -56,10 +65,15 @@ describe("Fréchet distance", () => {
     fc.assert(
       fc.property(dimArb, fc.integer({ min: 1, max: 10_000 }), (d, seed) => {
         const rng = new Rng(seed);
-        const m = compose(orthogonal(d, rng), Array.from({ length: d }, () => rng.normal() * 3), d);
+        const m = compose(
+          orthogonal(d, rng),
+          Array.from({ length: d }, () => rng.normal() * 3),
+          d,
+        );
         const { values, vectors } = symmetricEigen(m, d);
         const back = compose(vectors, values, d);
-        for (let i = 0; i < d * d; i++) expect(Math.abs(back[i] - m[i])).toBeLessThan(1e-9 * (1 + Math.abs(m[i])) + 1e-9);
+        for (let i = 0; i < d * d; i++)
+          expect(Math.abs(back[i] - m[i])).toBeLessThan(1e-9 * (1 + Math.abs(m[i])) + 1e-9);
       }),
       { numRuns: 40 },
     );
@@ -75,7 +89,8 @@ describe("Fréchet distance", () => {
         const a: Gaussian = { d, mean: Float64Array.from({ length: d }, () => rng.normal()), cov: compose(q, la, d) };
         const b: Gaussian = { d, mean: Float64Array.from({ length: d }, () => rng.normal()), cov: compose(q, lb, d) };
         let expected = 0;
-        for (let i = 0; i < d; i++) expected += (a.mean[i] - b.mean[i]) ** 2 + (Math.sqrt(la[i]) - Math.sqrt(lb[i])) ** 2;
+        for (let i = 0; i < d; i++)
+          expected += (a.mean[i] - b.mean[i]) ** 2 + (Math.sqrt(la[i]) - Math.sqrt(lb[i])) ** 2;
         expect(frechetDistance(a, a)).toBeLessThan(1e-7);
         expect(frechetDistance(a, b)).toBeCloseTo(expected, 6);
         expect(frechetDistance(b, a)).toBeCloseTo(frechetDistance(a, b), 6);
@@ -86,23 +101,28 @@ describe("Fréchet distance", () => {
 
   it("gaussianOf matches a two-pass mean and unbiased covariance", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 10_000 }), (d, n, seed) => {
-        const rng = new Rng(seed);
-        const f = Float64Array.from({ length: n * d }, () => rng.normal() * 2 + 1);
-        const g = gaussianOf(f, n, d);
-        for (let a = 0; a < d; a++) {
-          let mean = 0;
-          for (let i = 0; i < n; i++) mean += f[i * d + a] / n;
-          expect(g.mean[a]).toBeCloseTo(mean, 9);
-          for (let b = 0; b < d; b++) {
-            let mb = 0;
-            for (let i = 0; i < n; i++) mb += f[i * d + b] / n;
-            let c = 0;
-            for (let i = 0; i < n; i++) c += (f[i * d + a] - mean) * (f[i * d + b] - mb);
-            expect(g.cov[a * d + b]).toBeCloseTo(c / (n - 1), 9);
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 2, max: 30 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (d, n, seed) => {
+          const rng = new Rng(seed);
+          const f = Float64Array.from({ length: n * d }, () => rng.normal() * 2 + 1);
+          const g = gaussianOf(f, n, d);
+          for (let a = 0; a < d; a++) {
+            let mean = 0;
+            for (let i = 0; i < n; i++) mean += f[i * d + a] / n;
+            expect(g.mean[a]).toBeCloseTo(mean, 9);
+            for (let b = 0; b < d; b++) {
+              let mb = 0;
+              for (let i = 0; i < n; i++) mb += f[i * d + b] / n;
+              let c = 0;
+              for (let i = 0; i < n; i++) c += (f[i * d + a] - mean) * (f[i * d + b] - mb);
+              expect(g.cov[a * d + b]).toBeCloseTo(c / (n - 1), 9);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 40 },
     );
   });
