@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed, Rng } from "../rng";
 import type { EpochRecord, StoredTensor } from "./checkpoint";
+import { fusedAdam } from "./kernels/adam";
 import { checkpointName } from "./lookup";
 import type { Objective, TrainStep } from "./model";
 
@@ -106,7 +107,8 @@ export class Fitter {
       if (names.has(s.name)) throw new Error(`objective has two steps named ${s.name}`);
       names.add(s.name);
       const spec = s.optimizer ?? {};
-      this.optimizers.set(s.name, tf.train.adam(spec.lr ?? o.lr, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999));
+      // tf's Adam with a fused update (kernels/adam.ts: one pass per variable, the same numbers bit for bit).
+      this.optimizers.set(s.name, fusedAdam(spec.lr ?? o.lr, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999));
     }
   }
 

@@ -3,16 +3,27 @@
  * values, learning rates and β's, several steps of FusedAdamOptimizer leave weights, moments and
  * β powers bit for bit equal to tf.train.adam's, on wasm and on cpu; its getWeights/setWeights
  * round trip continues bit for bit (the resume path of src/models/fit.ts).
+ * On wasm the update is adam.c (wasm SIMD on tfjs's memory); on cpu, `adamUpdateJs`. The
+ * generated module is checked against adam.c (hashes, and a rebuild where clang is installed).
  * Planted bugs (each made this file fail, then was removed):
- * - the second moment without its float32 rounding of g² (`f(gi * gi)` → `gi * gi`): the
- *   property failed (weights differ in the last bits);
- * - β₂ used in place of β₁ for the first moment: the property failed on the first run.
+ * - JS path: the second moment without its float32 rounding of g² (`f(gi * gi)` → `gi * gi`):
+ *   the property failed after 1 run (weights differ in the last bits);
+ * - JS path: β₂ in place of β₁ in the first moment: the property failed after 1 run;
+ * - adam.c: ε added under the square root in the SIMD loop (√(v̂ + ε)), rebuilt: the property failed
+ *   on wasm after 1 run ("tensor 0 differs at 3"); before the rebuild the drift test failed
+ *   ("adam.c changed: run scripts/build-adam-kernel.sh").
  */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/models/backend";
-import { fusedAdam } from "../../src/models/kernels/adam";
+import { adamRunsNative, fusedAdam } from "../../src/models/kernels/adam";
+import { ADAM_C_SHA256, ADAM_WASM_BASE64, ADAM_WASM_SHA256 } from "../../src/models/kernels/adam-kernel.wasm";
 import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 20);
@@ -49,6 +60,36 @@ function expectBitEqual(a: Float32Array[], b: Float32Array[], what: string): voi
     expect(bad, `${what}: tensor ${i} differs at ${bad} (${x[bad]} vs ${b[i][bad]})`).toBe(-1);
   });
 }
+
+const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+const hasClang = ["clang", "clang-14"].some((c) => spawnSync(c, ["--version"]).status === 0);
+
+describe("adam.c and its generated module", () => {
+  it("adam-kernel.wasm.ts was built from this adam.c, and holds the bytes it records", () => {
+    expect(sha256(readFileSync("src/models/kernels/adam.c")), "adam.c changed: run scripts/build-adam-kernel.sh").toBe(ADAM_C_SHA256);
+    expect(sha256(Buffer.from(ADAM_WASM_BASE64, "base64"))).toBe(ADAM_WASM_SHA256);
+  });
+
+  it.skipIf(!hasClang)("rebuilding adam.c gives the committed bytes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gm-adam-"));
+    try {
+      const out = join(dir, "adam-kernel.wasm.ts");
+      const r = spawnSync("bash", ["scripts/build-adam-kernel.sh"], { env: { ...process.env, OUT: out }, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const rebuilt = /ADAM_WASM_SHA256 = "([0-9a-f]+)"/.exec(readFileSync(out, "utf8"))?.[1];
+      expect(rebuilt).toBe(ADAM_WASM_SHA256);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs as wasm SIMD code on the wasm backend (and in JavaScript on cpu)", async () => {
+    await tf.setBackend("wasm");
+    expect(adamRunsNative()).toBe(true);
+    await tf.setBackend("cpu");
+    expect(adamRunsNative()).toBe(false);
+  });
+});
 
 describe("GmAdamUpdate", () => {
   it("equals tf.train.adam bit for bit (wasm and cpu, random shapes and settings)", async () => {

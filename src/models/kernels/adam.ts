@@ -10,24 +10,66 @@
  * float32 result, as the backends compute it), so the trajectory is identical to tf's Adam — and a
  * resumed run is identical to an uninterrupted one (src/models/fit.ts restores the same state).
  *
+ * On wasm the update is adam.c compiled to wasm SIMD128 (scripts/build-adam-kernel.sh →
+ * adam-kernel.wasm.ts), instantiated on tfjs-backend-wasm's own memory so that it reads and writes
+ * tensors in place by their memory offsets; elsewhere (cpu, any other backend) it is
+ * `adamUpdateJs`, the same operations in JavaScript.
+ *
  * `FusedAdamOptimizer` subclasses tf's `AdamOptimizer` and only replaces `applyGradients`: its
  * state (moments, β powers, iteration count), `getWeights` / `setWeights` and serialization are
- * tf's. The kernel reads the wasm heap in place (no copies) and writes new tensors (weights are
- * never updated in place: the wasm matmul caches packed weights by data id).
+ * tf's. The kernel writes new tensors (weights are never updated in place: the wasm matmul caches
+ * packed weights by data id).
  */
 import * as tf from "@tensorflow/tfjs";
+import { ADAM_WASM_BASE64 } from "./adam-kernel.wasm";
 import type { KernelBackend, TensorInfo } from "./util";
 
 /** The kernel name of the fused update. */
 export const ADAM_UPDATE = "GmAdamUpdate";
 
+// The few WebAssembly declarations used here (the project compiles without the DOM lib).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+}
+const wasmApi = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** What the kernel needs of tfjs-backend-wasm's backend. */
 interface WasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { asm?: { memory?: WasmMemory } };
 }
 
-function isWasm(b: unknown): b is WasmLike {
-  return typeof (b as WasmLike).makeOutput === "function" && typeof (b as WasmLike).typedArrayFromHeap === "function";
+type AdamFn = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, b1: number, b2: number, ob1: number, ob2: number, a1: number, a2: number, eps: number, neglr: number) => void;
+
+/** The compiled module (once per process) and its instance on each tfjs memory. */
+let compiled: object | undefined;
+const instances = new WeakMap<WasmMemory, AdamFn>();
+
+/** adam.c's `adam_update` running on tfjs's own memory, or null where that memory is not reachable. */
+function wasmAdam(b: unknown): { fn: AdamFn; backend: WasmLike } | null {
+  const w = b as Partial<WasmLike>;
+  const memory = w.wasm?.asm?.memory;
+  const api = wasmApi();
+  if (api === undefined || typeof w.makeOutput !== "function" || w.dataIdMap == null || !(memory instanceof api.Memory)) return null;
+  let fn = instances.get(memory);
+  if (fn === undefined) {
+    compiled ??= new api.Module(Buffer.from(ADAM_WASM_BASE64, "base64"));
+    const instance = new api.Instance(compiled, { env: { memory } });
+    fn = instance.exports.adam_update as AdamFn;
+    instances.set(memory, fn);
+  }
+  return { fn, backend: w as WasmLike };
+}
+
+/** Whether the fused update runs as adam.c's wasm SIMD code on `backend` (default: the current one). */
+export function adamRunsNative(backend: unknown = tf.backend()): boolean {
+  return wasmAdam(backend) !== null;
 }
 
 /** The update itself, on float32 arrays (exported for the tests). */
@@ -69,11 +111,13 @@ function adamKernel(backendName: string): tf.KernelConfig {
       const backend = anyBackend as KernelBackend;
       const { value, m, v, g } = inputs as Record<string, TensorInfo>;
       const c = attrs as unknown as { beta1: number; beta2: number; lr: number; epsilon: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number };
-      if (isWasm(backend)) {
-        // Outputs first: allocating may grow the heap, which detaches earlier views.
-        const outs = [backend.makeOutput(value.shape, "float32"), backend.makeOutput(value.shape, "float32"), backend.makeOutput(value.shape, "float32")];
-        const view = (t: TensorInfo) => backend.typedArrayFromHeap(t);
-        adamUpdateJs(view(value), view(m), view(v), view(g), c, { m: view(outs[0]), v: view(outs[1]), value: view(outs[2]) });
+      const native = wasmAdam(backend);
+      if (native !== null) {
+        const f = Math.fround;
+        const outs = [native.backend.makeOutput(value.shape, "float32"), native.backend.makeOutput(value.shape, "float32"), native.backend.makeOutput(value.shape, "float32")];
+        const at = (t: TensorInfo) => native.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+        native.fn(at(value), at(m), at(v), at(g), at(outs[2]), at(outs[0]), at(outs[1]), tf.util.sizeFromShape(value.shape),
+          f(c.beta1), f(c.beta2), f(1 - c.beta1), f(1 - c.beta2), f(c.oneMinusAccBeta1), f(c.oneMinusAccBeta2), f(c.epsilon), f(-c.lr));
         return outs;
       }
       const read = (t: TensorInfo) => backend.readSync(t.dataId) as Float32Array;
