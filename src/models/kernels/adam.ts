@@ -12,8 +12,9 @@
  *
  * On wasm the update is adam.c compiled to wasm SIMD128 (scripts/build-adam-kernel.sh →
  * adam-kernel.wasm.ts), instantiated on tfjs-backend-wasm's own memory so that it reads and writes
- * tensors in place by their memory offsets; elsewhere (cpu, any other backend) it is
- * `adamUpdateJs`, the same operations in JavaScript.
+ * tensors in place by their memory offsets. On the threaded wasm build (whose memory is shared,
+ * which the module cannot import) the optimizer keeps tf's own update; on every other backend
+ * (cpu, …) the kernel is `adamUpdateJs`, the same operations in JavaScript.
  *
  * `FusedAdamOptimizer` subclasses tf's `AdamOptimizer` and only replaces `applyGradients`: its
  * state (moments, β powers, iteration count), `getWeights` / `setWeights` and serialization are
@@ -49,7 +50,7 @@ type AdamFn = (w: number, m: number, v: number, g: number, wo: number, mo: numbe
 
 /** The compiled module (once per process) and its instance on each tfjs memory. */
 let compiled: object | undefined;
-const instances = new WeakMap<WasmMemory, AdamFn>();
+const instances = new WeakMap<WasmMemory, AdamFn | null>();
 
 /** adam.c's `adam_update` running on tfjs's own memory, or null where that memory is not reachable. */
 function wasmAdam(b: unknown): { fn: AdamFn; backend: WasmLike } | null {
@@ -60,11 +61,16 @@ function wasmAdam(b: unknown): { fn: AdamFn; backend: WasmLike } | null {
   let fn = instances.get(memory);
   if (fn === undefined) {
     compiled ??= new api.Module(Buffer.from(ADAM_WASM_BASE64, "base64"));
-    const instance = new api.Instance(compiled, { env: { memory } });
-    fn = instance.exports.adam_update as AdamFn;
+    try {
+      fn = new api.Instance(compiled, { env: { memory } }).exports.adam_update as AdamFn;
+    } catch {
+      // The threaded wasm build's memory is shared, which this module (built for an unshared
+      // memory) cannot import: that backend keeps tf's own update.
+      fn = null;
+    }
     instances.set(memory, fn);
   }
-  return { fn, backend: w as WasmLike };
+  return fn === null ? null : { fn, backend: w as WasmLike };
 }
 
 /** Whether the fused update runs as adam.c's wasm SIMD code on `backend` (default: the current one). */
@@ -149,7 +155,11 @@ type AdamInternals = {
 
 /** tf's Adam with {@link ADAM_UPDATE} as its update: the same numbers, one pass per variable. */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
-  override applyGradients(variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
+  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
+    if (tf.getBackend() === "wasm" && !adamRunsNative()) {
+      super.applyGradients(variableGradients); // a wasm the module cannot run on: tf's own update
+      return;
+    }
     const self = this as unknown as AdamInternals;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     ensureAdamUpdate();
