@@ -21,7 +21,14 @@
  * Tables store, per row, k − 1 logits with outcome 0 as the reference, as ./table.ts does, so
  * the parameter count is the compiler's. `encode()` returns the posterior p(c | x) over the
  * joint latent values; `sample()` is ancestral (latent elements included, then dropped).
- * Conditionals other than tables under a discrete latent (mlp, logistic) are not built yet.
+ *
+ * Network conditionals (`for i in 1..n: p(x[i] | c) = mlp(hidden = [..])`, `logistic`, …) are the
+ * registry's modules, read on full rows (the latent elements set to each joint value c in turn).
+ * With any of them the model trains by gradient: one step `nll` = −mean log Σ_c p(x, c) over
+ * the networks' weights (Adam), and after each step the tables take an online-EM update from
+ * that batch's posteriors (Cappé & Moulines 2009): s ← (1 − ρ_t) s + ρ_t · s_batch,
+ * ρ_t = (t + 2)^−0.6, tables = the MAP of N·s + α; `fitClosedForm` starts s with five
+ * full-data EM iterations of the tables (networks at their initial weights).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ElementGraph } from "../compiler/graph";
@@ -29,8 +36,9 @@ import { outcomes, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
 import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent";
 import { newInstancePrefix } from "./lookup";
-import type { GenerativeModel, Objective, ScoreResult } from "./model";
-import { ModelError } from "./types";
+import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
+import { familyEntry } from "./registry";
+import { ModelError, type FactorModule } from "./types";
 
 /** Largest number of joint latent values summed over. */
 export const MAX_CONFIGS = 4096;
@@ -69,8 +77,8 @@ export class DiscreteLatentModel implements GenerativeModel {
   /** Number of joint latent values. */
   readonly configs: number;
   private readonly tables: Table[] = [];
-  /** Tables in an order where every parent is drawn before its child. */
-  private readonly sampleOrder: Table[];
+  /** Tables and network modules in an order where every parent is drawn before its child. */
+  private readonly sampleOrder: (Table | FactorModule)[];
   private readonly theta: tf.Variable;
   private logp: Float64Array;
   /**
@@ -84,6 +92,15 @@ export class DiscreteLatentModel implements GenerativeModel {
   private readonly slowLatent: Table[];
   /** Mean training log-likelihood after each EM iteration (for tests and the log). */
   history: number[] = [];
+  /** Network conditionals (registry modules over full rows), trained by gradient. */
+  readonly networks: FactorModule[] = [];
+  /** Online-EM state of the tables when networks are present: expected counts per example. */
+  private stats?: Float64Array;
+  private trainN = 0;
+  private smoothing = 1;
+  private updates = 0;
+  /** The last gradient batch and its posteriors, for the tables' online-EM update. */
+  private pending?: { x: Float32Array; n: number; r: Float64Array };
 
   constructor(
     readonly ir: ModelIR,
@@ -120,13 +137,16 @@ export class DiscreteLatentModel implements GenerativeModel {
     const isLatent = (e: number) => this.layout.zpos[e] >= 0;
     let params = 0;
     let probs = 0;
-    for (const f of ir.factors) {
+    const prefix = newInstancePrefix();
+    for (const [i, f] of ir.factors.entries()) {
       if (!TABLE_FAMILIES.has(f.family)) {
-        throw new ModelError(
-          `\`${f.source}\`: under a discrete latent variable gm builds tables (fitted by EM); \`${f.family}\` conditionals are not built yet`,
-          "M0103",
-          "write the conditionals as `table`",
-        );
+        try {
+          this.networks.push(familyEntry(f).build(f, ir, g, `${prefix}/f${i}_${f.family}`, seed * 1000 + i));
+        } catch (e) {
+          for (const m of this.networks) m.dispose();
+          throw e;
+        }
+        continue;
       }
       const push = (targets: number[], parents: number[]) => {
         const targetK = targets.map(kOf);
@@ -155,7 +175,7 @@ export class DiscreteLatentModel implements GenerativeModel {
       if (f.family === "joint") push(Array.from(f.targets), Array.from(f.context));
       else for (const t of f.targets) push([t], Array.from(g.parents(t)));
     }
-    this.sampleOrder = topological(this.tables);
+    this.sampleOrder = topological(this.tables, this.networks, g);
     const fast = this.tables.filter(
       (t) => t.latent && t.targets.length === 1 && !isLatent(t.targets[0]) && t.parents.every(isLatent),
     );
@@ -167,14 +187,46 @@ export class DiscreteLatentModel implements GenerativeModel {
       this.setConfig(c, row);
       fast.forEach((t, j) => (this.fastBase[c * fast.length + j] = this.rowBase(t, row)));
     }
-    this.theta = tf.variable(tf.zeros([params]), false, `${newInstancePrefix()}/mixture/theta`);
-    this.variables = [this.theta];
+    this.theta = tf.variable(tf.zeros([params]), false, `${prefix}/mixture/theta`);
+    this.variables = [this.theta, ...this.networks.flatMap((m) => m.variables)];
     this.logp = new Float64Array(probs);
     this.refresh();
   }
 
   paramCount(): number {
-    return this.theta.size;
+    return this.variables.reduce((a, v) => a + v.size, 0);
+  }
+
+  /**
+   * Σ over the network conditionals of log p(targets | parents) for data rows start … start + m − 1
+   * with the latent elements set to every joint value c: [configs · m], c-major (null without
+   * networks). Built as full rows on the backend.
+   */
+  private netTerms(x: Float32Array, start: number, m: number): tf.Tensor1D | null {
+    if (this.networks.length === 0) return null;
+    return tf.tidy(() => {
+      const n = this.ir.n;
+      const rows = new Float32Array(this.configs * m * n);
+      const row = new Float64Array(n);
+      for (let c = 0; c < this.configs; c++) {
+        this.setConfig(c, row);
+        for (let b = 0; b < m; b++) {
+          this.fullRow(x, start + b, row);
+          rows.set(row, (c * m + b) * n);
+        }
+      }
+      const t = tf.tensor2d(rows, [this.configs * m, n]);
+      return this.networks.map((mod) => mod.logProb(t)).reduce((a, b) => tf.add(a, b)) as tf.Tensor1D;
+    });
+  }
+
+  /** {@link netTerms} read back to JavaScript. */
+  private netValues(x: Float32Array, start: number, m: number): Float32Array | undefined {
+    const t = this.netTerms(x, start, m);
+    if (!t) return undefined;
+    const v = t.dataSync() as Float32Array;
+    t.dispose();
+    return v;
   }
 
   /** Recomputes the normalized log-probabilities from the logits (after EM or a checkpoint load). */
@@ -205,14 +257,14 @@ export class DiscreteLatentModel implements GenerativeModel {
   }
 
   /** The index (into `logp` / counts) of the first entry of table t's row for the parents in a full row. */
-  private rowBase(t: Table, row: Float64Array): number {
+  private rowBase(t: Table, row: ArrayLike<number>): number {
     let r = 0;
     for (let j = 0; j < t.parents.length; j++) r = r * t.parentK[j] + row[t.parents[j]];
     return t.probOffset + r * t.K;
   }
 
   /** The entry index (into `logp` / counts) of table t for a full row. */
-  private entry(t: Table, row: Float64Array): number {
+  private entry(t: Table, row: ArrayLike<number>): number {
     let o = 0;
     for (let j = 0; j < t.targets.length; j++) o = o * t.targetK[j] + row[t.targets[j]];
     return this.rowBase(t, row) + o;
@@ -222,7 +274,15 @@ export class DiscreteLatentModel implements GenerativeModel {
    * log p(x_i, c) for every joint latent value c of data row i, into `out` (length `configs`);
    * returns log p(x_i) = log Σ_c exp(out[c]).
    */
-  private joint(x: Float32Array, i: number, row: Float64Array, out: Float64Array): number {
+  private joint(
+    x: Float32Array,
+    i: number,
+    row: Float64Array,
+    out: Float64Array,
+    net?: Float32Array,
+    b = 0,
+    m = 1,
+  ): number {
     this.fullRow(x, i, row);
     let fixed = 0;
     for (const t of this.tables) if (!t.latent) fixed += this.logp[this.entry(t, row)];
@@ -234,18 +294,38 @@ export class DiscreteLatentModel implements GenerativeModel {
       const base = c * F;
       for (let j = 0; j < F; j++) s += this.logp[this.fastBase[base + j] + x[xi + this.fastColumn[j]]];
       for (const t of this.slowLatent) s += this.logp[this.entry(t, row)];
-      out[c] = s;
+      out[c] = net ? s + net[c * m + b] : s;
     }
     return logSumExp(out);
+  }
+
+  /**
+   * Calls `fn(i, log p(x_i), lj, row)` for every data row, with lj[c] = log p(x_i, c) (networks
+   * evaluated on the backend a chunk of rows at a time) and `row` the full row of x_i.
+   */
+  private forEachJoint(
+    x: Float32Array,
+    n: number,
+    fn: (i: number, lp: number, lj: Float64Array, row: Float64Array) => void,
+  ): void {
+    const row = new Float64Array(this.ir.n);
+    const lj = new Float64Array(this.configs);
+    const chunk = Math.max(1, Math.floor(20_000 / this.configs));
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      const net = this.netValues(x, start, m);
+      for (let b = 0; b < m; b++) {
+        const lp = this.joint(x, start + b, row, lj, net, b, m);
+        fn(start + b, lp, lj, row);
+      }
+    }
   }
 
   /** Exact log p(x) per example. */
   logLikelihoods(x: Float32Array, n: number): Float64Array {
     checkWidth(this.ir, x, n, this.dim);
-    const row = new Float64Array(this.ir.n);
-    const lj = new Float64Array(this.configs);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.joint(x, i, row, lj);
+    this.forEachJoint(x, n, (i, lp) => (out[i] = lp));
     return out;
   }
 
@@ -256,13 +336,10 @@ export class DiscreteLatentModel implements GenerativeModel {
   /** The posterior p(c | x) over the joint latent values: n × configs. */
   encode(x: Float32Array, n: number): { codes: Float32Array; dim: number } {
     checkWidth(this.ir, x, n, this.dim);
-    const row = new Float64Array(this.ir.n);
-    const lj = new Float64Array(this.configs);
     const codes = new Float32Array(n * this.configs);
-    for (let i = 0; i < n; i++) {
-      const lp = this.joint(x, i, row, lj);
+    this.forEachJoint(x, n, (i, lp, lj) => {
       for (let c = 0; c < this.configs; c++) codes[i * this.configs + c] = Math.exp(lj[c] - lp);
-    }
+    });
     return { codes, dim: this.configs };
   }
 
@@ -272,12 +349,23 @@ export class DiscreteLatentModel implements GenerativeModel {
    * (the seeded random start).
    */
   emStep(x: Float32Array, n: number, smoothing: number, responsibilities?: Float64Array): number {
+    const { counts, total } = this.expectedCounts(x, n, responsibilities);
+    this.setTables(counts, smoothing);
+    return total / n;
+  }
+
+  /**
+   * The tables' expected counts over n rows (the E-step; `responsibilities` replaces the
+   * posterior) and Σ log p(x) under the current model.
+   */
+  private expectedCounts(
+    x: Float32Array,
+    n: number,
+    responsibilities?: Float64Array,
+  ): { counts: Float64Array; total: number } {
     const counts = new Float64Array(this.logp.length);
-    const row = new Float64Array(this.ir.n);
-    const lj = new Float64Array(this.configs);
     let total = 0;
-    for (let i = 0; i < n; i++) {
-      const lp = this.joint(x, i, row, lj);
+    this.forEachJoint(x, n, (i, lp, lj, row) => {
       total += lp;
       for (const t of this.tables) if (!t.latent) counts[this.entry(t, row)] += 1;
       for (let c = 0; c < this.configs; c++) {
@@ -288,7 +376,12 @@ export class DiscreteLatentModel implements GenerativeModel {
         for (let j = 0; j < F; j++) counts[this.fastBase[c * F + j] + x[i * this.dim + this.fastColumn[j]]] += r;
         for (const t of this.slowLatent) counts[this.entry(t, row)] += r;
       }
-    }
+    });
+    return { counts, total };
+  }
+
+  /** The M-step: tables = the MAP of `counts` + α (logits against outcome 0). */
+  private setTables(counts: Float64Array, smoothing: number): void {
     const theta = new Float32Array(this.theta.size);
     for (const t of this.tables) {
       for (let r = 0; r < t.rows; r++) {
@@ -300,7 +393,6 @@ export class DiscreteLatentModel implements GenerativeModel {
     }
     this.theta.assign(tf.tensor1d(theta));
     this.refresh();
-    return total / n;
   }
 
   /** The MAP objective EM raises: mean log-likelihood + (α / n) Σ over every table entry of log θ. */
@@ -343,28 +435,92 @@ export class DiscreteLatentModel implements GenerativeModel {
   }
 
   objective(_settings: { lr: number }): Objective {
-    return {
-      steps: [],
-      primary: "nll",
-      fitClosedForm: (x, n, { smoothing }) => {
-        const iterations = this.fitEm(x, n, smoothing);
-        const last = this.history[this.history.length - 1];
-        return `fitted ${this.tables.length} tables by EM over ${this.configs} latent values in ${iterations} iterations (train NLL ${(-last).toFixed(2)} nats before the last M-step; Laplace smoothing α = ${smoothing})`;
-      },
-      evaluate: (x, n) => {
-        const v = this.logLikelihoods(x, n);
-        return { nll: -v.reduce((a, b) => a + b, 0) / Math.max(n, 1) };
+    const evaluate = (x: Float32Array, n: number) => {
+      const v = this.logLikelihoods(x, n);
+      return { nll: -v.reduce((a, b) => a + b, 0) / Math.max(n, 1) };
+    };
+    if (this.networks.length === 0) {
+      return {
+        steps: [],
+        primary: "nll",
+        fitClosedForm: (x, n, { smoothing }) => {
+          const iterations = this.fitEm(x, n, smoothing);
+          const last = this.history[this.history.length - 1];
+          return `fitted ${this.tables.length} tables by EM over ${this.configs} latent values in ${iterations} iterations (train NLL ${(-last).toFixed(2)} nats before the last M-step; Laplace smoothing α = ${smoothing})`;
+        },
+        evaluate,
+      };
+    }
+    const variables = this.networks.filter((m) => m.gradient).flatMap((m) => m.variables);
+    const step: TrainStep = {
+      name: "nll",
+      variables,
+      loss: (xt: tf.Tensor2D) => {
+        const B = xt.shape[0];
+        const x = xt.dataSync() as Float32Array;
+        // The tables' part of log p(x, c) (constants here) plus the networks' (differentiable).
+        const tables = new Float32Array(this.configs * B);
+        const row = new Float64Array(this.ir.n);
+        const lj = new Float64Array(this.configs);
+        for (let b = 0; b < B; b++) {
+          this.joint(x, b, row, lj);
+          for (let c = 0; c < this.configs; c++) tables[c * B + b] = lj[c];
+        }
+        return tf.tidy(() => {
+          const total = tf.add(this.netTerms(x, 0, B)!, tf.tensor1d(tables)).reshape([this.configs, B]);
+          const lse = tf.logSumExp(total, 0);
+          const post = tf.exp(tf.sub(total, lse)).dataSync();
+          const r = new Float64Array(B * this.configs);
+          for (let b = 0; b < B; b++) for (let c = 0; c < this.configs; c++) r[b * this.configs + c] = post[c * B + b];
+          this.pending = { x: Float32Array.from(x), n: B, r };
+          return tf.neg(tf.mean(lse)) as tf.Scalar;
+        });
       },
     };
+    return {
+      steps: variables.length ? [step] : [],
+      primary: "nll",
+      fitClosedForm: (x, n, { smoothing }) => {
+        this.trainN = n;
+        this.smoothing = smoothing;
+        const iterations = this.fitEm(x, n, smoothing, { maxIterations: 5 });
+        this.stats = this.expectedCounts(x, n).counts.map((v) => v / n);
+        return `started ${this.tables.length} tables by ${iterations} EM iterations over ${this.configs} latent values; ${this.networks.length} network conditionals train by gradient, the tables by online EM`;
+      },
+      evaluate,
+      afterStep: () => {
+        for (const m of this.networks) m.invalidate?.();
+        this.onlineEm();
+      },
+    };
+  }
+
+  /** The tables' online-EM update from the last gradient batch's posteriors. */
+  private onlineEm(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p || !this.stats || this.tables.length === 0) return;
+    const { counts } = this.expectedCounts(p.x, p.n, p.r);
+    const rho = (this.updates++ + 2) ** -0.6;
+    for (let i = 0; i < counts.length; i++) this.stats[i] = (1 - rho) * this.stats[i] + (rho * counts[i]) / p.n;
+    this.setTables(
+      this.stats.map((v) => v * this.trainN),
+      this.smoothing,
+    );
   }
 
   /** Ancestral samples of the observed elements (latent ones drawn, then dropped). */
   sample(n: number, seed: number): Float32Array {
     const rng = new Rng(seed);
     const out = new Float32Array(n * this.dim);
-    const row = new Float64Array(this.ir.n);
-    for (let i = 0; i < n; i++) {
-      for (const t of this.sampleOrder) {
+    const rows = Array.from({ length: n }, () => new Float32Array(this.ir.n));
+    for (const unit of this.sampleOrder) {
+      if ("factor" in unit) {
+        unit.sample(rows, rng);
+        continue;
+      }
+      const t = unit;
+      for (const row of rows) {
         const base = this.rowBase(t, row);
         const u = rng.uniform();
         let acc = 0;
@@ -381,38 +537,50 @@ export class DiscreteLatentModel implements GenerativeModel {
           o = Math.floor(o / t.targetK[j]);
         }
       }
+    }
+    rows.forEach((row, i) => {
       for (let e = 0; e < this.ir.n; e++)
         if (this.layout.column[e] >= 0) out[i * this.dim + this.layout.column[e]] = row[e];
-    }
+    });
     return out;
   }
 
   invalidate(): void {
     this.refresh();
+    for (const m of this.networks) m.invalidate?.();
   }
 
   dispose(): void {
     this.theta.dispose();
+    for (const m of this.networks) m.dispose();
   }
 }
 
-/** Orders tables so that each one's parents are targets of earlier tables. */
-function topological(tables: Table[]): Table[] {
-  const owner = new Map<number, Table>();
-  for (const t of tables) for (const e of t.targets) owner.set(e, t);
-  const done = new Set<Table>();
-  const out: Table[] = [];
-  const visit = (t: Table, depth: number) => {
-    if (done.has(t)) return;
-    if (depth > tables.length) throw new ModelError("the tables depend on each other in a cycle", "M0105");
-    for (const p of t.parents) {
+/** Orders tables and modules so that each one's parents are targets of earlier ones. */
+function topological(tables: Table[], modules: FactorModule[], g: ElementGraph): (Table | FactorModule)[] {
+  type Unit = Table | FactorModule;
+  const units: Unit[] = [...tables, ...modules];
+  const targetsOf = (u: Unit): number[] => ("factor" in u ? Array.from(u.factor.targets) : u.targets);
+  const parentsOf = (u: Unit): number[] =>
+    "factor" in u ? targetsOf(u).flatMap((t) => Array.from(g.parents(t))) : u.parents;
+  const owner = new Map<number, Unit>();
+  for (const u of units) for (const e of targetsOf(u)) owner.set(e, u);
+  const done = new Set<Unit>();
+  const active = new Set<Unit>();
+  const out: Unit[] = [];
+  const visit = (u: Unit) => {
+    if (done.has(u)) return;
+    if (active.has(u)) throw new ModelError("the factors depend on each other in a cycle", "M0105");
+    active.add(u);
+    for (const p of parentsOf(u)) {
       const o = owner.get(p);
-      if (o && o !== t) visit(o, depth + 1);
+      if (o && o !== u) visit(o);
     }
-    done.add(t);
-    out.push(t);
+    active.delete(u);
+    done.add(u);
+    out.push(u);
   };
-  for (const t of tables) visit(t, 0);
+  for (const u of units) visit(u);
   return out;
 }
 

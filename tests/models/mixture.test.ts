@@ -280,3 +280,143 @@ describe("discrete latent variables summed out", () => {
     }
   });
 });
+
+/**
+ * Network conditionals under a discrete latent variable (`p(x[i] | c) = mlp(hidden = [3])`,
+ * optionally chained on x[i-1]): the same normalization, posterior and sampling properties with
+ * random network weights, and gradient training (Adam on −log Σ_c p(x, c), tables by online EM)
+ * that approaches a known mixture's held-out NLL.
+ *
+ * Planted bug (made in src/models/mixture.ts, run, seen to fail, then removed): the network
+ * terms of every configuration c read from configuration 0's rows (`net[b]` instead of
+ * `net[c·m + b]`): the sampling check failed at once (cell 0: 0.375 sampled vs 0.189 scored);
+ * normalization alone still held, since every c then reads one normalized conditional.
+ * (With `hidden = [3]` the training test stalled 0.31 nats above the truth — a local optimum of
+ * the mixture likelihood with too few ReLU units; it uses `hidden = [8]`.)
+ */
+describe("network conditionals under a discrete latent", () => {
+  const netPlan = fc.record({
+    k: fc.integer({ min: 2, max: 3 }),
+    n: fc.integer({ min: 2, max: 4 }),
+    chained: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 1_000_000 }),
+  });
+  const netText = (p: { k: number; n: number; chained: boolean }) => `model N {
+  latent c : Categorical(${p.k})
+  x : Bernoulli[${p.n}]
+  p(c) = table
+  ${p.chained ? `p(x[1] | c) = table\n  for i in 2..${p.n}: p(x[i] | x[i-1], c) = mlp(hidden = [3])` : `for i in 1..${p.n}: p(x[i] | c) = mlp(hidden = [3])`}
+}`;
+  const withNet = <T>(
+    p: { k: number; n: number; chained: boolean; seed: number },
+    fn: (m: DiscreteLatentModel) => T,
+  ): T => {
+    const m = new DiscreteLatentModel(compile(netText(p)), p.seed);
+    try {
+      const rng = new Rng(p.seed);
+      for (const v of m.variables)
+        v.assign(
+          tf.tensor(
+            Float32Array.from({ length: v.size }, () => 1.5 * rng.normal()),
+            v.shape,
+          ),
+        );
+      m.invalidate();
+      return fn(m);
+    } finally {
+      m.dispose();
+    }
+  };
+  const rowsOf = (n: number) =>
+    allRows({ k: 2, n, domain: "Bernoulli", shape: "independent", second: false, priorLast: false, seed: 1 });
+
+  it("counts, normalizes, has a posterior summing to 1, and samples its own frequencies", () => {
+    fc.assert(
+      fc.property(netPlan, (p) =>
+        withNet(p, (m) => {
+          const ir = compile(netText(p));
+          if (BigInt(m.paramCount()) !== ir.params) throw new Error(`count ${m.paramCount()} vs ${ir.params}`);
+          const { x, n } = rowsOf(p.n);
+          const logp = m.logLikelihoods(x, n);
+          const total = logp.reduce((a, v) => a + Math.exp(v), 0);
+          if (Math.abs(total - 1) > 1e-5) throw new Error(`Σ p(x) = ${total}`);
+          const { codes, dim } = m.encode(x, n);
+          for (let i = 0; i < n; i++) {
+            const s = codes.slice(i * dim, (i + 1) * dim).reduce((a, b) => a + b, 0);
+            if (Math.abs(s - 1) > 1e-5) throw new Error(`posterior sums to ${s}`);
+          }
+          const N = 8000;
+          const smp = m.sample(N, p.seed);
+          const counts = new Float64Array(n);
+          for (let i = 0; i < N; i++) {
+            let idx = 0;
+            for (let j = 0; j < p.n; j++) idx = idx * 2 + smp[i * p.n + j];
+            counts[idx]++;
+          }
+          for (let i = 0; i < n; i++) {
+            const q = Math.exp(logp[i]);
+            if (Math.abs(counts[i] / N - q) > 5 * Math.sqrt((q * (1 - q)) / N) + 2e-3)
+              throw new Error(`cell ${i}: ${counts[i] / N} vs ${q}`);
+          }
+          return true;
+        }),
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it("trains by gradient (networks) and online EM (tables) towards a known mixture", () => {
+    const n = 6;
+    const truth = [
+      Array.from({ length: n }, (_, i) => (i < 3 ? 0.9 : 0.1)),
+      Array.from({ length: n }, (_, i) => (i < 3 ? 0.1 : 0.85)),
+    ];
+    const rng = new Rng(4);
+    const draw = (N: number) => {
+      const x = new Float32Array(N * n);
+      for (let i = 0; i < N; i++) {
+        const c = rng.uniform() < 0.4 ? 0 : 1;
+        for (let j = 0; j < n; j++) x[i * n + j] = rng.uniform() < truth[c][j] ? 1 : 0;
+      }
+      return x;
+    };
+    const train = draw(2000);
+    const test = draw(1000);
+    let trueNll = 0;
+    for (let i = 0; i < 1000; i++) {
+      const terms = [0, 1].map(
+        (c) =>
+          Math.log(c === 0 ? 0.4 : 0.6) + truth[c].reduce((a, q, j) => a + Math.log(test[i * n + j] ? q : 1 - q), 0),
+      );
+      const mx = Math.max(...terms);
+      trueNll -= mx + Math.log(terms.reduce((a, t) => a + Math.exp(t - mx), 0));
+    }
+    trueNll /= 1000;
+    const m = new DiscreteLatentModel(
+      compile(netText({ k: 2, n, chained: false }).replace("hidden = [3]", "hidden = [8]")),
+      1,
+    );
+    try {
+      const obj = m.objective({ lr: 0.01 });
+      expect(obj.steps.map((s) => s.name)).toEqual(["nll"]);
+      obj.fitClosedForm!(train, 2000, { smoothing: 1 });
+      const before = obj.evaluate(test, 1000).nll;
+      const opt = tf.train.adam(0.02);
+      const step = obj.steps[0];
+      for (let e = 0; e < 15; e++) {
+        for (let b = 0; b + 100 <= 2000; b += 100) {
+          const xb = tf.tensor2d(train.subarray(b * n, (b + 100) * n), [100, n]);
+          opt.minimize(() => step.loss(xb, { step: e * 20 + b / 100, seed: 1 }), false, step.variables);
+          xb.dispose();
+          obj.afterStep!();
+        }
+      }
+      opt.dispose();
+      const after = obj.evaluate(test, 1000).nll;
+      expect(after).toBeLessThan(before);
+      expect(after - trueNll).toBeLessThan(0.05);
+    } finally {
+      m.dispose();
+    }
+  });
+});
