@@ -5,6 +5,8 @@
  *   dsep        d-separation queries on 28×28 chain, markov(k = 1) and pruned-chain models
  *   nll         train on the fixed MNIST split; held-out NLL, bits/dim, time, epochs per family
  *   throughput  ms per training step and images/s, NADE H = 500 and a 784-400-20 VAE, vs PyTorch
+ *   compile-scale  compile time of a chain over 1,000, 10,000 and 100,000 variables (near-linear)
+ *   startup     wall clock of the built `gm` from the shell (--version, check, params, query)
  *   generative  ms per step, images/s and wasm heap: DCGAN (vs PyTorch's gan_conv), PixelRNN both kinds
  *   latent      VAE/AAE-family figures: gm's VAE step, held-out ELBO and IWAE NLL, the Bernoulli mixture, anomaly AUROCs
  *
@@ -18,7 +20,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Options } from "./common";
 
-const BENCHES = ["parse", "dsep", "nll", "throughput", "generative", "latent"] as const;
+const BENCHES = ["parse", "dsep", "nll", "throughput", "generative", "latent", "compile-scale", "startup"] as const;
 type BenchName = (typeof BENCHES)[number];
 
 async function runOne(name: BenchName, opts: Options): Promise<void> {
@@ -34,6 +36,12 @@ async function runOne(name: BenchName, opts: Options): Promise<void> {
       break;
     case "throughput":
       await (await import("./throughput.bench")).runThroughput(opts);
+      break;
+    case "compile-scale":
+      await (await import("./compile-scale.bench")).runCompileScale(opts);
+      break;
+    case "startup":
+      await (await import("./startup.bench")).runStartup(opts);
       break;
     case "generative":
       await (await import("./generative.bench")).runGenerative(opts);

@@ -114,8 +114,17 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
       return want(0, "Normal") ? { kind: "normal" } : null;
     case "Categorical": {
       if (!want(1, "Categorical(k)")) return null;
-      const k = namesOk(ctx, args[0]) ? evalSmallInt(args[0], ctx.env(), ctx.diags, "the number of categories") : null;
-      if (k === null) return null;
+      const big = namesOk(ctx, args[0]) ? evalInt(args[0], ctx.env(), ctx.diags, "the number of categories") : null;
+      if (big === null) return null;
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
+        // NOTE: counts stay exact BigInts, but a domain's k is an outcome index everywhere else
+        // (tables, one-hot outputs, sampling), so it must be an exact JavaScript integer.
+        ctx.diags.error("E0304", `\`Categorical(${big > 10n ** 20n ? `${big.toString().slice(0, 6)}…` : big})\` has too many categories: gm handles at most 2^53 − 1 = ${withCommas(BigInt(Number.MAX_SAFE_INTEGER))}`, args[0].span, {
+          hint: "outcomes are indexed by JavaScript numbers, exact only below 2^53; no table or network could hold that many outcomes anyway",
+        });
+        return null;
+      }
+      const k = Number(big);
       if (k < 2) {
         ctx.diags.error("E0306", `a categorical needs at least 2 outcomes, found ${k}`, args[0].span);
         return null;

@@ -114,7 +114,9 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
 /** The parser. Rules are class properties so chevrotain can record the grammar. */
 export class GmParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: gmErrorMessages });
+    // NOTE: no CST node locations: the AST takes its spans from tokens, and tracking them made a
+    // location object per node (a 10,000-line file spent most of its parse in garbage collection).
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "none", maxLookahead: 3, errorMessageProvider: gmErrorMessages });
     this.performSelfAnalysis();
   }
 

@@ -49,16 +49,9 @@ function nodes(c: Children, name: string): CstNode[] {
   return (c[name] ?? []).filter((e): e is CstNode => !isToken(e));
 }
 
-function startOffset(e: CstElement): number {
-  return isToken(e) ? e.startOffset : (e.location?.startOffset ?? Number.NaN);
-}
-
-/** All children of a CST node in source order (chevrotain groups them by name). */
-function ordered(c: Children): Array<{ name: string; el: CstElement }> {
-  const all: Array<{ name: string; el: CstElement }> = [];
-  for (const [name, list] of Object.entries(c)) for (const el of list ?? []) all.push({ name, el });
-  return all.sort((x, y) => startOffset(x.el) - startOffset(y.el));
-}
+/** The operator tokens of `additive` and `multiplicative`. */
+const ADDITIVE_OPS = ["Plus", "Minus"] as const;
+const MULTIPLICATIVE_OPS = ["Star", "Slash"] as const;
 
 function unescapeString(image: string): string {
   const body = image.slice(1, -1);
@@ -101,7 +94,15 @@ export class AstBuilder {
 
   statement(n: CstNode): A.Statement | null {
     const c = n.children;
-    const sub = ordered(c)[0];
+    // A statement node has one child (the alternative that matched): no need to sort.
+    let sub: { name: string; el: CstElement } | undefined;
+    for (const name in c) {
+      const list = c[name];
+      if (list && list.length) {
+        sub = { name, el: list[0] };
+        break;
+      }
+    }
     if (!sub || isToken(sub.el)) return null; // `;` or nothing
     switch (sub.name) {
       case "constDecl": return this.constDecl(sub.el);
@@ -438,23 +439,29 @@ export class AstBuilder {
 
   /** additive / multiplicative: left-associative chains of operators. */
   private binaryChain(n: CstNode, operand: "multiplicative" | "unary"): A.Expr | null {
+    // Operands come in order in their own list; the operators (two token kinds) are merged by
+    // offset. No CST node locations are needed (the parser does not track them: less garbage).
+    const c = n.children;
+    const operands = (c[operand] ?? []) as CstNode[];
+    const [first, second] = operand === "multiplicative" ? ADDITIVE_OPS : MULTIPLICATIVE_OPS;
+    const a = c[first] as IToken[] | undefined;
+    const b = c[second] as IToken[] | undefined;
+    // Most expressions have no operator at all: one operand, nothing to merge.
+    if (!a && !b && operands.length === 1) return operand === "multiplicative" ? this.binaryChain(operands[0], "unary") : this.unary(operands[0]);
+    const ops: IToken[] = a && b ? [...a, ...b].sort((x, y) => x.startOffset - y.startOffset) : (a ?? b ?? []);
+    if (ops.some((t) => !ok(t))) return null;
     let acc: A.Expr | null = null;
-    let op: A.BinaryOp | null = null;
-    for (const { name, el } of ordered(n.children)) {
-      if (isToken(el)) {
-        if (!ok(el)) return null;
-        op = el.tokenType.name === "Plus" ? "+" : el.tokenType.name === "Minus" ? "-" : el.tokenType.name === "Star" ? "*" : "/";
+    for (let i = 0; i < operands.length; i++) {
+      const e: A.Expr | null = operand === "multiplicative" ? this.binaryChain(operands[i], "unary") : this.unary(operands[i]);
+      if (!e) return null;
+      if (acc === null) {
+        acc = e;
         continue;
       }
-      if (name !== operand) continue;
-      const e: A.Expr | null = operand === "multiplicative" ? this.binaryChain(el, "unary") : this.unary(el);
-      if (!e) return null;
-      if (acc === null) acc = e;
-      else {
-        if (!op) return null;
-        acc = { kind: "Binary", op, left: acc, right: e, span: span(acc.span, e.span) };
-        op = null;
-      }
+      const t = ops[i - 1];
+      if (!t) return null;
+      const op: A.BinaryOp = t.tokenType.name === "Plus" ? "+" : t.tokenType.name === "Minus" ? "-" : t.tokenType.name === "Star" ? "*" : "/";
+      acc = { kind: "Binary", op, left: acc, right: e, span: span(acc.span, e.span) };
     }
     return acc;
   }
