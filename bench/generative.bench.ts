@@ -123,10 +123,14 @@ function torchGanConv(batch: number, threads: number): { ms: number | null; note
     {
       encoding: "utf8",
       env: {
+        // the reference's docstring settings: OpenBLAS (not reference BLAS), glibc malloc kept warm
         ...process.env,
+        LD_LIBRARY_PATH: ["/usr/lib/x86_64-linux-gnu/openblas-pthread", process.env.LD_LIBRARY_PATH]
+          .filter(Boolean)
+          .join(":"),
         OPENBLAS_NUM_THREADS: String(threads),
-        MALLOC_MMAP_THRESHOLD_: "1000000000000",
-        MALLOC_TRIM_THRESHOLD_: "1000000000000",
+        MALLOC_MMAP_MAX_: "0",
+        MALLOC_TRIM_THRESHOLD_: "100000000000",
       },
     },
   );
