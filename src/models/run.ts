@@ -471,7 +471,7 @@ export interface RunScore {
 export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOptions = {}): RunScore {
   const { model, ir } = run;
   if (!model.score) {
-    throw new ModelError(`model ${ir.name} is an implicit model (a generator): it defines no likelihood, so there is nothing to score`, "M0107", "compare samples instead: gm sample RUN");
+    throw new ModelError(`model ${ir.name} is an implicit model (a generator): it defines no likelihood, so there is nothing to score`, "M0107", "look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)");
   }
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
   const loaded = loadModelData(ir, source, run.meta.settings.split);

@@ -271,7 +271,7 @@ const SITUATIONS: Record<string, () => Promise<Outcome>> = {
       throw new ModelError(
         "model G is an implicit model (a generator): it defines no likelihood, so there is nothing to score",
         "M0107",
-        "compare samples instead: gm sample RUN",
+        "look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)",
       );
     }),
   C0101: () => cli("score", join(dir, "no-run"), "--backend", "wasm"),
@@ -440,7 +440,7 @@ const GOLDEN: Record<string, [number, string]> = {
   ],
   M0107: [
     1,
-    "error[M0107]: model G is an implicit model (a generator): it defines no likelihood, so there is nothing to score\nhint: compare samples instead: gm sample RUN\n",
+    "error[M0107]: model G is an implicit model (a generator): it defines no likelihood, so there is nothing to score\nhint: look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)\n",
   ],
   C0101: [1, "error[C0101]: no run directory $DIR/no-run\nhint: train one with `gm train FILE --out DIR`\n"],
   C0102: [1, "error[C0102]: $DIR/c0102/model.json is corrupt: Expected property name or '}' in JSON at position 2\n"],
