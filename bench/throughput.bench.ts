@@ -27,6 +27,11 @@
  * OpenBLAS and the malloc settings of its docstring. Missing → skipped with a message;
  * `--no-reference` skips it. `--repeat R` alternates gm and PyTorch R times and reports medians.
  * `--profile` prints the kernels that take the most time in one gm step.
+ * CPU time: the VAE family also reports CPU ms per step (user + system of the whole process,
+ * every thread), and for it the reference runs a second time with its step timer switched to
+ * `time.process_time` — on a loaded machine wall times swing by 2-10× while CPU times move far less,
+ * so `gm / PyTorch (CPU)` is the ratio to read there (with `--torch-threads 1`: two OpenBLAS
+ * threads spin while they wait for a descheduled partner, which inflates PyTorch's CPU time too).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -287,8 +292,14 @@ function spawnGm(model: ModelName, argv: readonly string[]): GmResult | { error:
   return JSON.parse(line.slice(RESULT_TAG.length)) as GmResult;
 }
 
-/** The PyTorch reference for one model, or why it was skipped. */
-function runTorch(model: "nade" | "vae", opts: Options): TorchResult | { skipped: string } {
+/**
+ * Runs the reference with its step timer switched from wall time to the process's CPU time (all
+ * threads): the reference itself is unchanged, `time.perf_counter` is replaced before it runs.
+ */
+const CPU_TIMER = "import sys, time; time.perf_counter = time.process_time; s = sys.argv[1]; sys.argv = sys.argv[1:]; exec(compile(open(s).read(), s, 'exec'))";
+
+/** The PyTorch reference for one model (`cpu`: CPU ms per step instead of wall ms), or why it was skipped. */
+function runTorch(model: "nade" | "vae", opts: Options, cpu = false): TorchResult | { skipped: string } {
   if (opts.flag("no-reference")) return { skipped: "--no-reference" };
   const script = process.env.GM_TORCH_REFERENCE ?? DEFAULT_REFERENCE;
   const python = opts.str("python", "/usr/bin/python3");
@@ -306,7 +317,7 @@ function runTorch(model: "nade" | "vae", opts: Options): TorchResult | { skipped
     MALLOC_TRIM_THRESHOLD_: "100000000000",
   };
   const args = [script, model, "--threads", threads, "--steps", String(opts.num("steps", 20)), "--warmup", String(opts.num("warmup", 3)), "--batch", String(opts.num("batch", 100))];
-  const r = spawnSync(python, args, { env, encoding: "utf8", timeout: 20 * 60_000 });
+  const r = spawnSync(python, cpu ? ["-c", CPU_TIMER, ...args] : args, { env, encoding: "utf8", timeout: 20 * 60_000 });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) {
     const why = r.error ? r.error.message : (r.stderr ?? "").trim().split("\n").slice(-2).join(" / ");
@@ -332,6 +343,8 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
 
   const gm: Record<string, GmResult[]> = {};
   const torch: Record<string, TorchResult[]> = {};
+  /** PyTorch's CPU ms per step, for the models whose gm side reports CPU time (the VAE family). */
+  const torchCpu: Record<string, TorchResult[]> = {};
   const notes: string[] = [];
   for (let rep = 0; rep < repeat; rep++) {
     const torchDone = new Set<string>();
@@ -346,6 +359,10 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
       if ("skipped" in t) {
         if (rep === 0) notes.push(`PyTorch ${tb}: skipped — ${t.skipped}`);
       } else (torch[tb] ??= []).push(t);
+      if (model === "vae" && !("skipped" in t)) {
+        const c = runTorch(tb, opts, true);
+        if (!("skipped" in c)) (torchCpu[tb] ??= []).push(c);
+      }
     }
   }
   // The machine line: the gm children's backend, the load when the bench started.
@@ -376,6 +393,13 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
       ratio: t.length && g.length ? round(gmMs / tMs) : null,
       /** Best step against best step: less sensitive to other work on the cores than the medians. */
       ratioOfMins: t.length && g.length ? round(Math.min(...g.map((r) => r.minMs)) / Math.min(...t.map((r) => r.min_ms))) : null,
+      torchCpuMs: torchCpu[TORCH_OF[model]]?.length ? round(median(torchCpu[TORCH_OF[model]].map((r) => r.median_ms))) : null,
+      /** gm CPU ms / PyTorch CPU ms per step: the ratio that other work on the cores disturbs least. */
+      cpuRatio: (() => {
+        const gc = g.filter((r) => r.cpuMs != null).map((r) => r.cpuMs!);
+        const tc = (torchCpu[TORCH_OF[model]] ?? []).map((r) => r.median_ms);
+        return gc.length && tc.length ? round(median(gc) / median(tc)) : null;
+      })(),
       wasmHeapMiB: last?.wasmHeapMiB ?? null,
       liveTensorMiB: last?.liveTensorMiB ?? null,
       stepPeakTensorMiB: last?.stepPeakTensorMiB ?? null,
@@ -385,8 +409,8 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     };
   });
   printTable(
-    ["model", "gm implementation", "gm ms/step", "gm range", "gm CPU ms/step", "gm img/s", "PyTorch ms/step", "PyTorch range", "PyTorch img/s", "gm / PyTorch", "gm / PyTorch (min / min)"],
-    rows.map((r) => [r.model, r.impl, r.gmMs, r.gmRange, r.gmCpuMs, r.gmImgPerS, r.torchMs, r.torchRange, r.torchImgPerS, r.ratio != null ? `${r.ratio}×` : null, r.ratioOfMins != null ? `${r.ratioOfMins}×` : null]),
+    ["model", "gm implementation", "gm ms/step", "gm range", "gm img/s", "PyTorch ms/step", "PyTorch range", "PyTorch img/s", "gm / PyTorch", "gm / PyTorch (min / min)", "gm CPU ms/step", "PyTorch CPU ms/step", "gm / PyTorch (CPU)"],
+    rows.map((r) => [r.model, r.impl, r.gmMs, r.gmRange, r.gmImgPerS, r.torchMs, r.torchRange, r.torchImgPerS, r.ratio != null ? `${r.ratio}×` : null, r.ratioOfMins != null ? `${r.ratioOfMins}×` : null, r.gmCpuMs, r.torchCpuMs, r.cpuRatio != null ? `${r.cpuRatio}×` : null]),
   );
   console.log("gm memory (wasm heap = the module's memory after the steps, which only grows: the peak):\n");
   printTable(

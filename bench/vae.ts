@@ -143,3 +143,97 @@ export async function timeFamilyVae(data: Float32Array, batch: number, warmup: n
   }
   return { ms: ms.slice(warmup), cpuMs: cpuMs.slice(warmup), lastLoss };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Command line (figures for docs/benchmarks.md's VAE section; never assertions):
+//   node --import tsx bench/vae.ts step [old|lazy|fused]   one VAE family run: wall and CPU ms per step
+//       old:   the products through a tf.customGrad (every input's gradient computed) + tf's Adam
+//       lazy:  GmDenseMatMul's lazy gradient (kernels/dense.ts) + tf's Adam
+//       fused: lazy + the fused wasm Adam (kernels/adam.ts) — what gm runs (default)
+//   node --import tsx bench/vae.ts products   CPU ms of each of the step's 11 matrix products alone
+//   node --import tsx bench/vae.ts adam       CPU ms of one Adam update of the VAE's variables, tf vs fused
+// GM_WASM_THREADS=2 runs them on the threaded wasm build.
+
+async function cli(argv: string[]): Promise<void> {
+  const { machine, median, randomImages, withBackend } = await import("./common");
+  await withBackend(machine());
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  const what = argv[0] ?? "step";
+  if (what === "step") {
+    const variant = argv[1] ?? "fused";
+    if (variant === "old" || variant === "lazy") {
+      const { FusedAdamOptimizer } = await import("../src/models/kernels/adam");
+      FusedAdamOptimizer.prototype.applyGradients = tf.AdamOptimizer.prototype.applyGradients;
+    }
+    if (variant === "old") {
+      const { Mlp, activate } = await import("../src/models/networks/mlp");
+      const dm = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+        tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+          const [x, w, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+          save([x, w]);
+          return { value: tf.matMul(x, w), gradFunc: (dy: tf.Tensor | tf.Tensor[], s: tf.Tensor[]) => [matMul(dy as tf.Tensor, s[1], false, true), matMul(s[0], dy as tf.Tensor, true, false)] };
+        })(a, b) as tf.Tensor2D;
+      Mlp.prototype.apply = function (this: InstanceType<typeof Mlp>, x: tf.Tensor2D) {
+        return tf.tidy(() => {
+          let h: tf.Tensor2D = x;
+          const L = this.weights.length;
+          for (let l = 0; l < L; l++) {
+            h = tf.add(dm(h, this.weights[l] as tf.Tensor2D), this.biases[l]) as tf.Tensor2D;
+            if (l < L - 1) h = activate(h, this.activation);
+          }
+          return h;
+        });
+      };
+    }
+    const { ms, cpuMs } = await timeFamilyVae(randomImages(2300, 784, 0.13, 12345), 100, 3, 20);
+    console.log(`gm ${variant} (${process.env.GM_WASM_THREADS ?? "default"} threads): wall median ${r1(median(ms))} min ${r1(Math.min(...ms))} | CPU median ${r1(median(cpuMs))} min ${r1(Math.min(...cpuMs))} ms/step`);
+  } else if (what === "products") {
+    const P = [[100, 784, 400], [100, 400, 40], [100, 20, 400], [100, 400, 784], [784, 100, 400], [400, 100, 40], [20, 100, 400], [400, 100, 784], [100, 40, 400], [100, 400, 20], [100, 784, 400]];
+    let total = 0;
+    let flops = 0;
+    for (const [M, K, N] of P) {
+      const a = tf.randomNormal([M, K]);
+      const ts: number[] = [];
+      for (let r = 0; r < 25; r++) {
+        const b = tf.randomNormal([K, N]); // a fresh b every time, as in training
+        const c0 = cpu();
+        const y = tf.matMul(a, b);
+        y.dataSync();
+        ts.push(cpu() - c0);
+        tf.dispose([y, b]);
+      }
+      const med = median(ts);
+      total += med;
+      flops += 2 * M * K * N;
+      console.log(`[${M}, ${K}]·[${K}, ${N}]: ${med.toFixed(2)} ms CPU, ${r1((2 * M * K * N) / med / 1e6)} GFLOP/s`);
+      a.dispose();
+    }
+    console.log(`all 11 products: ${r1(total)} ms CPU for ${Math.round(flops / 1e6)} MFLOP (${r1(flops / total / 1e6)} GFLOP/s)`);
+  } else if (what === "adam") {
+    const { fusedAdam } = await import("../src/models/kernels/adam");
+    const shapes = [[784, 400], [400], [400, 40], [40], [20, 400], [400], [400, 784], [784]];
+    for (const kind of ["tf", "fused", "tf", "fused"]) {
+      const vars = shapes.map((s, i) => tf.variable(tf.randomNormal(s), true, `adam-bench-${kind}-${Math.random()}/${i}`));
+      const opt = kind === "tf" ? tf.train.adam(1e-3) : fusedAdam(1e-3);
+      const grads = vars.map((v) => ({ name: v.name, tensor: tf.randomNormal(v.shape) }));
+      const ts: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const c0 = cpu();
+        opt.applyGradients(grads);
+        vars[0].dataSync();
+        ts.push(cpu() - c0);
+      }
+      console.log(`${kind} Adam: ${median(ts).toFixed(2)} ms CPU per update of ${vars.reduce((a, v) => a + v.size, 0)} numbers`);
+      tf.dispose([...vars, ...grads.map((g) => g.tensor)]);
+      opt.dispose();
+    }
+  } else throw new Error(`bench/vae.ts: unknown command ${what} (step | products | adam)`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href) {
+  await cli(process.argv.slice(2));
+}
