@@ -136,7 +136,8 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
     const gm = buildExplicitModel(ir, { seed: 1 });
     impl = await nadeImpl(gm.modules[0] as unknown as { impl?: string }, model === "nade-cumsum");
     const variables = gm.modules.filter((mod) => mod.gradient).flatMap((mod) => mod.variables);
-    const opt = tf.train.adam(1e-3);
+    // The optimizer of gm's Fitter: tf's Adam with the fused update (kernels/adam.ts).
+    const opt = (await import("../src/models/kernels/adam")).fusedAdam(1e-3);
     step = async (x) => {
       const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(gm.logProb(x))) as import("@tensorflow/tfjs").Scalar, variables);
       const l = (await value.data())[0];
