@@ -92,7 +92,13 @@ export const VAE_GM = `model Vae {
  * (user + system of the whole process, every thread: on a loaded machine the figure that other
  * work disturbs least) and the last loss.
  */
-export async function timeFamilyVae(data: Float32Array, batch: number, warmup: number, steps: number, lr = 1e-3): Promise<{ ms: number[]; cpuMs: number[]; lastLoss: number }> {
+export async function timeFamilyVae(
+  data: Float32Array,
+  batch: number,
+  warmup: number,
+  steps: number,
+  lr = 1e-3,
+): Promise<{ ms: number[]; cpuMs: number[]; lastLoss: number }> {
   const { compileText } = await import("../src/compiler/compile");
   const { buildModel } = await import("../src/models/registry");
   const { Fitter } = await import("../src/models/fit");
@@ -175,7 +181,13 @@ async function cli(argv: string[]): Promise<void> {
         tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
           const [x, w, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
           save([x, w]);
-          return { value: tf.matMul(x, w), gradFunc: (dy: tf.Tensor | tf.Tensor[], s: tf.Tensor[]) => [matMul(dy as tf.Tensor, s[1], false, true), matMul(s[0], dy as tf.Tensor, true, false)] };
+          return {
+            value: tf.matMul(x, w),
+            gradFunc: (dy: tf.Tensor | tf.Tensor[], s: tf.Tensor[]) => [
+              matMul(dy as tf.Tensor, s[1], false, true),
+              matMul(s[0], dy as tf.Tensor, true, false),
+            ],
+          };
         })(a, b) as tf.Tensor2D;
       Mlp.prototype.apply = function (this: InstanceType<typeof Mlp>, x: tf.Tensor2D) {
         return tf.tidy(() => {
@@ -190,9 +202,23 @@ async function cli(argv: string[]): Promise<void> {
       };
     }
     const { ms, cpuMs } = await timeFamilyVae(randomImages(2300, 784, 0.13, 12345), 100, 3, 20);
-    console.log(`gm ${variant} (${process.env.GM_WASM_THREADS ?? "default"} threads): wall median ${r1(median(ms))} min ${r1(Math.min(...ms))} | CPU median ${r1(median(cpuMs))} min ${r1(Math.min(...cpuMs))} ms/step`);
+    console.log(
+      `gm ${variant} (${process.env.GM_WASM_THREADS ?? "default"} threads): wall median ${r1(median(ms))} min ${r1(Math.min(...ms))} | CPU median ${r1(median(cpuMs))} min ${r1(Math.min(...cpuMs))} ms/step`,
+    );
   } else if (what === "products") {
-    const P = [[100, 784, 400], [100, 400, 40], [100, 20, 400], [100, 400, 784], [784, 100, 400], [400, 100, 40], [20, 100, 400], [400, 100, 784], [100, 40, 400], [100, 400, 20], [100, 784, 400]];
+    const P = [
+      [100, 784, 400],
+      [100, 400, 40],
+      [100, 20, 400],
+      [100, 400, 784],
+      [784, 100, 400],
+      [400, 100, 40],
+      [20, 100, 400],
+      [400, 100, 784],
+      [100, 40, 400],
+      [100, 400, 20],
+      [100, 784, 400],
+    ];
     let total = 0;
     let flops = 0;
     for (const [M, K, N] of P) {
@@ -212,12 +238,16 @@ async function cli(argv: string[]): Promise<void> {
       console.log(`[${M}, ${K}]·[${K}, ${N}]: ${med.toFixed(2)} ms CPU, ${r1((2 * M * K * N) / med / 1e6)} GFLOP/s`);
       a.dispose();
     }
-    console.log(`all 11 products: ${r1(total)} ms CPU for ${Math.round(flops / 1e6)} MFLOP (${r1(flops / total / 1e6)} GFLOP/s)`);
+    console.log(
+      `all 11 products: ${r1(total)} ms CPU for ${Math.round(flops / 1e6)} MFLOP (${r1(flops / total / 1e6)} GFLOP/s)`,
+    );
   } else if (what === "adam") {
     const { fusedAdam } = await import("../src/models/kernels/adam");
     const shapes = [[784, 400], [400], [400, 40], [40], [20, 400], [400], [400, 784], [784]];
     for (const kind of ["tf", "fused", "tf", "fused"]) {
-      const vars = shapes.map((s, i) => tf.variable(tf.randomNormal(s), true, `adam-bench-${kind}-${Math.random()}/${i}`));
+      const vars = shapes.map((s, i) =>
+        tf.variable(tf.randomNormal(s), true, `adam-bench-${kind}-${Math.random()}/${i}`),
+      );
       const opt = kind === "tf" ? tf.train.adam(1e-3) : fusedAdam(1e-3);
       const grads = vars.map((v) => ({ name: v.name, tensor: tf.randomNormal(v.shape) }));
       const ts: number[] = [];
@@ -227,13 +257,18 @@ async function cli(argv: string[]): Promise<void> {
         vars[0].dataSync();
         ts.push(cpu() - c0);
       }
-      console.log(`${kind} Adam: ${median(ts).toFixed(2)} ms CPU per update of ${vars.reduce((a, v) => a + v.size, 0)} numbers`);
+      console.log(
+        `${kind} Adam: ${median(ts).toFixed(2)} ms CPU per update of ${vars.reduce((a, v) => a + v.size, 0)} numbers`,
+      );
       tf.dispose([...vars, ...grads.map((g) => g.tensor)]);
       opt.dispose();
     }
   } else throw new Error(`bench/vae.ts: unknown command ${what} (step | products | adam)`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href) {
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href
+) {
   await cli(process.argv.slice(2));
 }

@@ -38,14 +38,22 @@ beforeAll(async () => {
 /** Runs `steps` Adam steps of `opt` on variables of `shapes` with seeded gradients; returns every number it holds. */
 async function trajectory(opt: tf.Optimizer, shapes: number[][], seed: number, steps: number): Promise<Float32Array[]> {
   const tag = `adam-test-${counter++}`;
-  const vars = shapes.map((s, i) => tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), seed + i), s), true, `${tag}/${i}`));
+  const vars = shapes.map((s, i) =>
+    tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), seed + i), s), true, `${tag}/${i}`),
+  );
   for (let t = 0; t < steps; t++) {
-    const grads = vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(values(v.size, seed * 31 + t * 7 + i), v.shape) }));
+    const grads = vars.map((v, i) => ({
+      name: v.name,
+      tensor: tf.tensor(values(v.size, seed * 31 + t * 7 + i), v.shape),
+    }));
     opt.applyGradients(grads);
     tf.dispose(grads.map((g) => g.tensor));
   }
   const weights = await opt.getWeights();
-  const out = [...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>))), ...(await Promise.all(weights.slice(1).map((w) => w.tensor.data() as Promise<Float32Array>)))];
+  const out = [
+    ...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>))),
+    ...(await Promise.all(weights.slice(1).map((w) => w.tensor.data() as Promise<Float32Array>))),
+  ];
   const accs = opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
   out.push((await accs.accBeta1.data()) as Float32Array, (await accs.accBeta2.data()) as Float32Array);
   tf.dispose(vars);
@@ -66,7 +74,9 @@ const hasClang = ["clang", "clang-14"].some((c) => spawnSync(c, ["--version"]).s
 
 describe("adam.c and its generated module", () => {
   it("adam-kernel.wasm.ts was built from this adam.c, and holds the bytes it records", () => {
-    expect(sha256(readFileSync("src/models/kernels/adam.c")), "adam.c changed: run scripts/build-adam-kernel.sh").toBe(ADAM_C_SHA256);
+    expect(sha256(readFileSync("src/models/kernels/adam.c")), "adam.c changed: run scripts/build-adam-kernel.sh").toBe(
+      ADAM_C_SHA256,
+    );
     expect(sha256(Buffer.from(ADAM_WASM_BASE64, "base64"))).toBe(ADAM_WASM_SHA256);
   });
 
@@ -74,7 +84,10 @@ describe("adam.c and its generated module", () => {
     const dir = mkdtempSync(join(tmpdir(), "gm-adam-"));
     try {
       const out = join(dir, "adam-kernel.wasm.ts");
-      const r = spawnSync("bash", ["scripts/build-adam-kernel.sh"], { env: { ...process.env, OUT: out }, encoding: "utf8" });
+      const r = spawnSync("bash", ["scripts/build-adam-kernel.sh"], {
+        env: { ...process.env, OUT: out },
+        encoding: "utf8",
+      });
       expect(r.status, r.stderr).toBe(0);
       const rebuilt = /ADAM_WASM_SHA256 = "([0-9a-f]+)"/.exec(readFileSync(out, "utf8"))?.[1];
       expect(rebuilt).toBe(ADAM_WASM_SHA256);
@@ -95,7 +108,10 @@ describe("GmAdamUpdate", () => {
   it("equals tf.train.adam bit for bit (wasm and cpu, random shapes and settings)", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
         fc.constantFrom(1e-3, 1e-2, 2e-4, 0.3),
         fc.constantFrom(0.9, 0.5, 0.0),
         fc.constantFrom(0.999, 0.99),

@@ -37,12 +37,22 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 }
 
 /** The output and the gradients of Σ w ⊙ f(a, b) in a and b. */
-async function valueAndGrads(a: Float32Array, b: Float32Array, m: number, k: number, n: number, f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor): Promise<Float32Array[]> {
+async function valueAndGrads(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor,
+): Promise<Float32Array[]> {
   const at = tf.tensor2d(a, [m, k]);
   const bt = tf.tensor2d(b, [k, n]);
   const w = tf.tensor2d(values(m * n, 99), [m, n]);
   const out = f(at, bt);
-  const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)))([at, bt]);
+  const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)))([
+    at,
+    bt,
+  ]);
   const r = [(await out.data()) as Float32Array, (await ga.data()) as Float32Array, (await gb.data()) as Float32Array];
   tf.dispose([at, bt, w, out, ga, gb]);
   return r;
@@ -71,7 +81,9 @@ describe("GmDenseMatMul", () => {
           await tf.setBackend(backend);
           const got = await valueAndGrads(a, b, m, k, n, denseMatMulOp);
           await tf.setBackend("cpu");
-          ["value", "d/da", "d/db"].forEach((what, i) => expectClose(got[i], want[i], `${what} of [${m}, ${k}]·[${k}, ${n}] on ${backend}`));
+          ["value", "d/da", "d/db"].forEach((what, i) =>
+            expectClose(got[i], want[i], `${what} of [${m}, ${k}]·[${k}, ${n}] on ${backend}`),
+          );
         },
       ),
       { numRuns: RUNS },
@@ -85,7 +97,10 @@ describe("GmDenseMatMul", () => {
       const net = new Mlp("dense-test", [5, 7, 4], { seed: 11 });
       const xt = tf.tensor2d(x, [6, 5]);
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.apply(xt))) as tf.Scalar, net.variables);
-      const out = [(await value.data()) as Float32Array, ...(await Promise.all(net.variables.map((v) => grads[v.name].data() as Promise<Float32Array>)))];
+      const out = [
+        (await value.data()) as Float32Array,
+        ...(await Promise.all(net.variables.map((v) => grads[v.name].data() as Promise<Float32Array>))),
+      ];
       tf.dispose([xt, value, ...Object.values(grads)]);
       net.dispose();
       return out;
@@ -112,7 +127,13 @@ describe("GmDenseMatMul", () => {
     const eager = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
       save([a, b]);
-      return { value: tf.matMul(a, b), gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor, sb, false, true), tf.matMul(sa, dy as tf.Tensor, true, false)] };
+      return {
+        value: tf.matMul(a, b),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [
+          tf.matMul(dy as tf.Tensor, sb, false, true),
+          tf.matMul(sa, dy as tf.Tensor, true, false),
+        ],
+      };
     });
     const lazy = await count(() => tf.sum(denseMatMul(x, W)) as tf.Scalar);
     const stock = await count(() => tf.sum(eager(x, W) as tf.Tensor) as tf.Scalar);

@@ -46,7 +46,24 @@ interface WasmLike {
   wasm: { asm?: { memory?: WasmMemory } };
 }
 
-type AdamFn = (w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, n: number, b1: number, b2: number, ob1: number, ob2: number, a1: number, a2: number, eps: number, neglr: number) => void;
+type AdamFn = (
+  w: number,
+  m: number,
+  v: number,
+  g: number,
+  wo: number,
+  mo: number,
+  vo: number,
+  n: number,
+  b1: number,
+  b2: number,
+  ob1: number,
+  ob2: number,
+  a1: number,
+  a2: number,
+  eps: number,
+  neglr: number,
+) => void;
 
 /** The compiled module (once per process) and its instance on each tfjs memory. */
 let compiled: object | undefined;
@@ -57,7 +74,8 @@ function wasmAdam(b: unknown): { fn: AdamFn; backend: WasmLike } | null {
   const w = b as Partial<WasmLike>;
   const memory = w.wasm?.asm?.memory;
   const api = wasmApi();
-  if (api === undefined || typeof w.makeOutput !== "function" || w.dataIdMap == null || !(memory instanceof api.Memory)) return null;
+  if (api === undefined || typeof w.makeOutput !== "function" || w.dataIdMap == null || !(memory instanceof api.Memory))
+    return null;
   let fn = instances.get(memory);
   if (fn === undefined) {
     compiled ??= new api.Module(Buffer.from(ADAM_WASM_BASE64, "base64"));
@@ -116,21 +134,50 @@ function adamKernel(backendName: string): tf.KernelConfig {
     kernelFunc: ({ inputs, backend: anyBackend, attrs }) => {
       const backend = anyBackend as KernelBackend;
       const { value, m, v, g } = inputs as Record<string, TensorInfo>;
-      const c = attrs as unknown as { beta1: number; beta2: number; lr: number; epsilon: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number };
+      const c = attrs as unknown as {
+        beta1: number;
+        beta2: number;
+        lr: number;
+        epsilon: number;
+        oneMinusAccBeta1: number;
+        oneMinusAccBeta2: number;
+      };
       const native = wasmAdam(backend);
       if (native !== null) {
         const f = Math.fround;
-        const outs = [native.backend.makeOutput(value.shape, "float32"), native.backend.makeOutput(value.shape, "float32"), native.backend.makeOutput(value.shape, "float32")];
+        const outs = [
+          native.backend.makeOutput(value.shape, "float32"),
+          native.backend.makeOutput(value.shape, "float32"),
+          native.backend.makeOutput(value.shape, "float32"),
+        ];
         const at = (t: TensorInfo) => native.backend.dataIdMap.get(t.dataId)!.memoryOffset;
-        native.fn(at(value), at(m), at(v), at(g), at(outs[2]), at(outs[0]), at(outs[1]), tf.util.sizeFromShape(value.shape),
-          f(c.beta1), f(c.beta2), f(1 - c.beta1), f(1 - c.beta2), f(c.oneMinusAccBeta1), f(c.oneMinusAccBeta2), f(c.epsilon), f(-c.lr));
+        native.fn(
+          at(value),
+          at(m),
+          at(v),
+          at(g),
+          at(outs[2]),
+          at(outs[0]),
+          at(outs[1]),
+          tf.util.sizeFromShape(value.shape),
+          f(c.beta1),
+          f(c.beta2),
+          f(1 - c.beta1),
+          f(1 - c.beta2),
+          f(c.oneMinusAccBeta1),
+          f(c.oneMinusAccBeta2),
+          f(c.epsilon),
+          f(-c.lr),
+        );
         return outs;
       }
       const read = (t: TensorInfo) => backend.readSync(t.dataId) as Float32Array;
       const n = tf.util.sizeFromShape(value.shape);
       const out = { m: new Float32Array(n), v: new Float32Array(n), value: new Float32Array(n) };
       adamUpdateJs(read(value), read(m), read(v), read(g), c, out);
-      const maker = backend as unknown as { makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfo };
+      const maker = backend as unknown as {
+        makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfo;
+      };
       return [out.m, out.v, out.value].map((vals) => maker.makeTensorInfo(value.shape, "float32", vals));
     },
   };
@@ -161,7 +208,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       return;
     }
     const self = this as unknown as AdamInternals;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     ensureAdamUpdate();
     // 1 − β^t exactly as tf computes it: a float32 subtraction on the backend.
     const [a1, a2] = tf.tidy(() => [tf.sub(1, self.accBeta1), tf.sub(1, self.accBeta2)].map((t) => t.dataSync()[0]));
@@ -175,8 +224,21 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       if (g == null) return;
       const first = self.accumulatedFirstMoment[i]!.variable;
       const second = self.accumulatedSecondMoment[i]!.variable;
-      const attrs = { beta1: self.beta1, beta2: self.beta2, lr: self.learningRate, epsilon: self.epsilon, oneMinusAccBeta1: a1, oneMinusAccBeta2: a2 };
-      const [m, v, next] = tf.engine().runKernel(ADAM_UPDATE, { value, m: first, v: second, g } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const attrs = {
+        beta1: self.beta1,
+        beta2: self.beta2,
+        lr: self.learningRate,
+        epsilon: self.epsilon,
+        oneMinusAccBeta1: a1,
+        oneMinusAccBeta2: a2,
+      };
+      const [m, v, next] = tf
+        .engine()
+        .runKernel(
+          ADAM_UPDATE,
+          { value, m: first, v: second, g } as unknown as tf.NamedTensorMap,
+          attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
       first.assign(m);
       second.assign(v);
       value.assign(next);

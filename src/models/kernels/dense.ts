@@ -37,7 +37,13 @@ function denseKernel(backendName: string): tf.KernelConfig {
         temps.push(a3);
         const b3 = runKernel(backendName, backend, "Reshape", { x: b }, { shape: [1, K, N] });
         temps.push(b3);
-        const y3 = runKernel(backendName, backend, tf.BatchMatMul, { a: a3, b: b3 }, { transposeA: false, transposeB: false });
+        const y3 = runKernel(
+          backendName,
+          backend,
+          tf.BatchMatMul,
+          { a: a3, b: b3 },
+          { transposeA: false, transposeB: false },
+        );
         temps.push(y3);
         return runKernel(backendName, backend, "Reshape", { x: y3 }, { shape: [M, N] });
       } finally {
