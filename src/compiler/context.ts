@@ -77,6 +77,8 @@ export class ModelContext {
   readonly varDecls = new Map<string, A.VarDecl>();
   readonly orderDecls = new Map<string, A.OrderDecl>();
   n = 0;
+  /** Elements of the variables declared so far (the running total the element limit is held to). */
+  declaredElements = 0;
   drafts: Draft[] = [];
   factorOf = new Int32Array(0);
   positionOf = new Int32Array(0);

@@ -86,7 +86,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
     return;
   }
   // The running total, so many large variables are refused here, before any is laid out.
-  const total = ctx.vars.reduce((a, v) => a + v.size, size);
+  const total = ctx.declaredElements + size;
   if (total > ctx.maxElements) {
     ctx.diags.error("E0304", `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
     return;
@@ -97,6 +97,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
   };
   ctx.vars.push(v);
   ctx.varByName.set(v.name, v);
+  ctx.declaredElements += size;
 }
 
 export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
