@@ -65,6 +65,12 @@ type AdamFn = (
   neglr: number,
 ) => void;
 
+/** Bytes of a base64 string (Node's Buffer, or atob in a browser). */
+function decodeBase64(s: string): Uint8Array {
+  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(s, "base64"));
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
 /** The compiled module (once per process) and its instance on each tfjs memory. */
 let compiled: object | undefined;
 const instances = new WeakMap<WasmMemory, AdamFn | null>();
@@ -78,7 +84,7 @@ function wasmAdam(b: unknown): { fn: AdamFn; backend: WasmLike } | null {
     return null;
   let fn = instances.get(memory);
   if (fn === undefined) {
-    compiled ??= new api.Module(Buffer.from(ADAM_WASM_BASE64, "base64"));
+    compiled ??= new api.Module(decodeBase64(ADAM_WASM_BASE64));
     try {
       fn = new api.Instance(compiled, { env: { memory } }).exports.adam_update as AdamFn;
     } catch {
