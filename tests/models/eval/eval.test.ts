@@ -321,12 +321,12 @@ describe("two-sample MMD²", () => {
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
         const rng = new Rng(seed);
         const draw = (n: number, shift: number) => Float32Array.from({ length: n * d }, () => rng.normal() + shift);
-        // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 4 standard errors
+        // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 6 standard errors (MMD² is skewed; a biased normalization is off by ~10)
         const same = Array.from({ length: 40 }, () => mmd2(draw(60, 0), 60, draw(60, 0), 60, d, 1));
         const mean = same.reduce((a, b) => a + b, 0) / same.length;
         const se = Math.sqrt(same.reduce((a, b) => a + (b - mean) ** 2, 0) / (same.length - 1) / same.length);
         const shifted = mmd2(draw(200, 0), 200, draw(200, 1.5), 200, d);
-        return Math.abs(mean) < 4 * se + 1e-4 && shifted > 10 * (se * Math.sqrt(same.length));
+        return Math.abs(mean) < 6 * se + 1e-4 && shifted > 10 * (se * Math.sqrt(same.length));
       }),
       { numRuns: 20 },
     );
