@@ -11,18 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=src/models/kernels/adam.c
 OUT=${OUT:-src/models/kernels/adam-kernel.wasm.ts}
-if [ -z "${CLANG:-}" ]; then
-  if command -v clang >/dev/null; then CLANG=clang; elif command -v clang-14 >/dev/null; then CLANG=clang-14; else
-    echo "no clang found: apt-get install -y clang-14 lld-14, or set CLANG" >&2; exit 1; fi
-fi
-PATH="$(dirname "$(readlink -f "$(command -v "$CLANG")")"):$PATH"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. scripts/clang-env.sh
 "$CLANG" --target=wasm32 -O3 -msimd128 -nostdlib -ffp-contract=off \
   -Wall -Wextra -Werror \
   -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all \
   -o "$tmp/adam.wasm" "$SRC"
-OBJDUMP=$(command -v llvm-objdump || command -v llvm-objdump-14 || true)
 if [ -n "$OBJDUMP" ]; then
   if "$OBJDUMP" -d "$tmp/adam.wasm" | grep -q "global\.[gs]et"; then
     echo "adam.c uses the wasm stack or a global (llvm-objdump -d): not safe on tfjs's memory" >&2

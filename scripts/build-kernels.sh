@@ -15,14 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=src/models/kernels/nade.c
 OUT=${OUT:-src/models/kernels/nade-kernel.wasm.ts}
-if [ -z "${CLANG:-}" ]; then
-  if command -v clang >/dev/null; then CLANG=clang; elif command -v clang-14 >/dev/null; then CLANG=clang-14; else
-    echo "no clang found: apt-get install -y clang-14 lld-14, or set CLANG" >&2; exit 1; fi
-fi
-# Debian's clang-14 finds its wasm-ld in its own bin folder; lld-14 puts it there.
-PATH="$(dirname "$(readlink -f "$(command -v "$CLANG")")"):$PATH"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. scripts/clang-env.sh
 common=(--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin-memset
   -Wall -Wextra -Werror -Wno-unused-parameter
   -Wl,--no-entry -Wl,--export=__heap_base -Wl,-z,stack-size=65536 -Wl,--strip-all)
@@ -32,7 +25,6 @@ common=(--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin-memse
   -o "$tmp/shared.wasm" "$SRC"
 # Two threads run nade_run on one shared memory: the code must not touch the linear-memory stack
 # (the __stack_pointer global), which both instances would place at the same address.
-OBJDUMP=$(command -v llvm-objdump || true)
 if [ -n "$OBJDUMP" ]; then
   if "$OBJDUMP" -d "$tmp/shared.wasm" | grep -q "global\.[gs]et"; then
     echo "nade.c uses the wasm stack or a global (see llvm-objdump -d): not safe on a shared memory" >&2
