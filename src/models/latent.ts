@@ -24,6 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { domainName, type Domain, type FactorIR, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
 import { categoricalLogProb, gaussianLogProb, Mlp, sampleBernoulli, sampleCategorical } from "./networks/mlp";
+import { variableOf } from "./lookup";
 import { ModelError } from "./types";
 
 /** Lowest and highest log-variance of a Gaussian decoder head (σ from 0.01 to e^2.5). */
@@ -148,7 +149,7 @@ export class MlpDecoder {
         "condition the decoder on the latent variables alone: `p(x | z) = mlp(hidden = [...])`",
       );
     }
-    const domains = Array.from(factor.targets, (e) => variableOfElement(ir, e).domain);
+    const domains = Array.from(factor.targets, (e) => variableOf(ir, e).domain);
     const head = headFor(domains[0]);
     const other = domains.find((d) => !sameHead(headFor(d), head));
     if (other) {
@@ -255,12 +256,6 @@ export function bernoulliLogits(logits: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor1
   return tf.tidy(() => tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1) as tf.Tensor1D);
 }
 
-function variableOfElement(ir: ModelIR, e: number): VariableIR {
-  const v = ir.variables.find((x) => e >= x.offset && e < x.offset + x.size);
-  if (!v) throw new RangeError(`element ${e} is outside model ${ir.name}`);
-  return v;
-}
-
 /** Every observed factor of a latent model, as decoders. */
 export class Decoders {
   readonly list: MlpDecoder[] = [];
@@ -278,7 +273,7 @@ export class Decoders {
           throw new ModelError(
             `\`${f.source}\`: in a latent-variable model gm builds observed variables decoded from the latent ones by \`mlp(hidden = [...])\``,
             "M0103",
-            `write \`p(${variableOfElement(ir, f.targets[0]).name} | ${layout.latent[0]?.name ?? "z"}) = mlp(hidden = [...])\``,
+            `write \`p(${variableOf(ir, f.targets[0]).name} | ${layout.latent[0]?.name ?? "z"}) = mlp(hidden = [...])\``,
           );
         }
         this.list.push(new MlpDecoder(f, ir, layout, `${prefix}/decoder${i}`, deriveSeed(seed, 100 + i)));

@@ -35,7 +35,7 @@ import { ElementGraph } from "../compiler/graph";
 import { outcomes, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
 import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent";
-import { newInstancePrefix } from "./lookup";
+import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
 import { familyEntry } from "./registry";
 import { ModelError, type FactorModule } from "./types";
@@ -133,7 +133,7 @@ export class DiscreteLatentModel implements GenerativeModel {
     }
     this.configs = configs;
     const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
-    const kOf = (e: number) => outcomes(ir.variables.find((v) => e >= v.offset && e < v.offset + v.size)!.domain) ?? 0;
+    const kOf = (e: number) => outcomesOf(ir, e);
     const isLatent = (e: number) => this.layout.zpos[e] >= 0;
     let params = 0;
     let probs = 0;

@@ -20,6 +20,7 @@ import { dcganCriticParams, dcganGeneratorParams, mlpParams } from "../../src/co
 import type { ModelIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { Gan, GAN_BETAS } from "../../src/models/gan";
+import { checkpointName } from "../../src/models/lookup";
 import type { GenerativeModel, TrainStep } from "../../src/models/model";
 import { compileText } from "../../src/compiler/compile";
 import { compileModel } from "./gen";
@@ -93,9 +94,7 @@ function runStep(step: TrainStep, x: tf.Tensor2D, stepIndex: number): number {
 
 /** Names of the variables whose values differ between two snapshots. */
 function changed(g: Gan, before: ArrayLike<number>[]): string[] {
-  return g.variables
-    .filter((v, i) => v.dataSync().some((a, j) => a !== before[i][j]))
-    .map((v) => v.name.replace(/^gm\d+\//, ""));
+  return g.variables.filter((v, i) => v.dataSync().some((a, j) => a !== before[i][j])).map(checkpointName);
 }
 
 describe("1. the trainable count equals the compiler's", () => {

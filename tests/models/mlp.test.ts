@@ -47,6 +47,7 @@ import type { FactorIR, ModelIR } from "../../src/compiler/ir";
 import { Rng } from "../../src/rng";
 import { initBackend } from "../../src/models/backend";
 import { buildExplicitModel, type ExplicitModel } from "../../src/models/explicit";
+import { checkpointName } from "../../src/models/lookup";
 import { MlpConditionalModule, MlpGroup as MlpGroupClass, type MlpGroup } from "../../src/models/mlp-conditional";
 import type { FactorModule } from "../../src/models/types";
 import { chainRuleGap, elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
@@ -489,7 +490,7 @@ describe("groups: MLP factors of one layout stored stacked and computed as one b
     const m = buildExplicitModel(ir, { seed: 1 });
     try {
       expect(m.paramCount()).toBe(Number(ir.params));
-      const names = m.variables.map((v) => v.name.replace(/^gm\d+\//, ""));
+      const names = m.variables.map(checkpointName);
       expect(names.length).toBe(1 + 3 * 4);
       expect(names.filter((n) => /_group27\/0\/w$/.test(n))).toHaveLength(1); // x[1, 2..28]: 1 input
       expect(names.filter((n) => /_group54\/0\/w$/.test(n))).toHaveLength(1); // first and last columns: 2 inputs
