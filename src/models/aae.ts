@@ -25,38 +25,26 @@
  * prior samples (./eval/twosample.ts; near 0 when the codes match the prior).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AuxNetworkIR, ModelIR, VariableIR } from "../compiler/ir";
+import type { AuxNetworkIR, ModelIR } from "../compiler/ir";
 import { deriveSeed } from "../rng";
 import { mmd2 } from "./eval/twosample";
-import { Decoders, Encoder, Prior, checkWidth, latentLayout, takeColumns, type LatentLayout } from "./latent";
+import { Decoders, EncoderDecoderModel, Encoder, checkWidth, takeColumns } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext, TrainStep } from "./model";
 import { Mlp } from "./networks/mlp";
 import { ModelError } from "./types";
 
 /** An AAE (or, without a critic, a plain autoencoder) built from a latent-variable model's IR. */
-export class Aae implements GenerativeModel {
-  readonly kind = "latent" as const;
-  readonly layout: LatentLayout;
-  readonly observed: readonly VariableIR[];
-  readonly dim: number;
+export class Aae extends EncoderDecoderModel implements GenerativeModel {
   readonly decoders: Decoders;
   readonly encoder: Encoder;
-  readonly prior: Prior;
   /** The critic on z, absent for a plain autoencoder. */
   readonly critic?: Mlp;
   /** Code positions the critic reads (`adversarial(on = z, …)`). */
   readonly criticInputs: Int32Array;
-  readonly state: tf.Variable[] = [];
 
-  constructor(
-    readonly ir: ModelIR,
-    seed = 1,
-  ) {
-    this.layout = latentLayout(ir);
-    this.observed = this.layout.observed;
-    this.dim = this.layout.dim;
-    this.prior = new Prior(ir, this.layout);
+  constructor(ir: ModelIR, seed = 1) {
+    super(ir);
     const prefix = newInstancePrefix();
     this.decoders = new Decoders(ir, this.layout, prefix, seed);
     const built: { dispose(): void }[] = [this.decoders];
@@ -212,30 +200,15 @@ export class Aae implements GenerativeModel {
     return { values, kind: "reconstruction" };
   }
 
-  encode(x: Float32Array, n: number): { codes: Float32Array; dim: number } {
-    checkWidth(this.ir, x, n, this.dim);
-    return { codes: this.encoder.encode(x, n, this.dim), dim: this.layout.zdim };
-  }
-
-  decode(z: Float32Array, n: number): Float32Array {
-    return this.decoders.rows(z, n, { mean: true });
-  }
-
-  /** z from the prior, then x from the decoders. */
-  sample(n: number, seed: number): Float32Array {
-    const z = this.prior.sample(n, deriveSeed(seed, 1));
-    return this.decoders.rows(z, n, { seed: deriveSeed(seed, 2) });
-  }
-
-  invalidate(): void {
-    this.decoders.invalidate();
-    this.encoder.net.invalidate();
+  /** The decoders and the encoder, then the critic. */
+  override invalidate(): void {
+    super.invalidate();
     this.critic?.invalidate();
   }
 
-  dispose(): void {
-    this.decoders.dispose();
-    this.encoder.dispose();
+  /** The decoders and the encoder, then the critic. */
+  override dispose(): void {
+    super.dispose();
     this.critic?.dispose();
   }
 }

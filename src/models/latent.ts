@@ -551,3 +551,53 @@ export function checkWidth(ir: ModelIR, x: Float32Array, n: number, dim: number)
     );
   }
 }
+
+/**
+ * What the VAE and the AAE share, written once: the layout of a latent model, its prior, decoders
+ * p(x | z) and encoder q(z | x), and the maps between x and z built from them. Subclasses build
+ * the decoders and the encoder (each with its own checks) and add their objectives and scores.
+ */
+export abstract class EncoderDecoderModel {
+  readonly kind = "latent" as const;
+  readonly layout: LatentLayout;
+  readonly observed: readonly VariableIR[];
+  readonly dim: number;
+  readonly prior: Prior;
+  readonly state: tf.Variable[] = [];
+  abstract readonly decoders: Decoders;
+  abstract readonly encoder: Encoder;
+
+  constructor(readonly ir: ModelIR) {
+    this.layout = latentLayout(ir);
+    this.observed = this.layout.observed;
+    this.dim = this.layout.dim;
+    this.prior = new Prior(ir, this.layout);
+  }
+
+  /** The encoder's means (or deterministic codes): n × zdim. */
+  encode(x: Float32Array, n: number): { codes: Float32Array; dim: number } {
+    checkWidth(this.ir, x, n, this.dim);
+    return { codes: this.encoder.encode(x, n, this.dim), dim: this.layout.zdim };
+  }
+
+  /** The decoders' means at codes z (n × zdim): n × dim. */
+  decode(z: Float32Array, n: number): Float32Array {
+    return this.decoders.rows(z, n, { mean: true });
+  }
+
+  /** Ancestral samples: z from the prior, then x from the decoders. */
+  sample(n: number, seed: number): Float32Array {
+    const z = this.prior.sample(n, deriveSeed(seed, 1));
+    return this.decoders.rows(z, n, { seed: deriveSeed(seed, 2) });
+  }
+
+  invalidate(): void {
+    this.decoders.invalidate();
+    this.encoder.net.invalidate();
+  }
+
+  dispose(): void {
+    this.decoders.dispose();
+    this.encoder.dispose();
+  }
+}

@@ -23,9 +23,9 @@
  * NLL), `kl`, `reconstruction` = −E_q log p(x | z), and for `fit iwae(k)` also `iwae` = −IWAE_k.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ModelIR, VariableIR } from "../compiler/ir";
+import type { ModelIR } from "../compiler/ir";
 import { deriveSeed } from "../rng";
-import { Decoders, Encoder, LogMeanExp, Prior, checkWidth, latentLayout, type LatentLayout } from "./latent";
+import { Decoders, EncoderDecoderModel, Encoder, LogMeanExp, checkWidth } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext } from "./model";
 import { ModelError } from "./types";
@@ -46,26 +46,14 @@ export interface ImportanceTerms {
 }
 
 /** A VAE built from a latent-variable model's IR (`fit elbo` or `fit iwae(k)`). */
-export class Vae implements GenerativeModel {
-  readonly kind = "latent" as const;
-  readonly layout: LatentLayout;
-  readonly observed: readonly VariableIR[];
-  readonly dim: number;
+export class Vae extends EncoderDecoderModel implements GenerativeModel {
   readonly decoders: Decoders;
   readonly encoder: Encoder;
-  readonly prior: Prior;
-  readonly state: tf.Variable[] = [];
   /** Importance samples of the training objective: 1 for `fit elbo`, K for `fit iwae(k = K)`. */
   readonly trainSamples: number;
 
-  constructor(
-    readonly ir: ModelIR,
-    seed = 1,
-  ) {
-    this.layout = latentLayout(ir);
-    this.observed = this.layout.observed;
-    this.dim = this.layout.dim;
-    this.prior = new Prior(ir, this.layout);
+  constructor(ir: ModelIR, seed = 1) {
+    super(ir);
     if (!this.prior.standardNormal) {
       throw new ModelError(
         `model ${ir.name}: the ELBO needs the prior \`normal\` (its KL in closed form)`,
@@ -240,33 +228,6 @@ export class Vae implements GenerativeModel {
       }
     }
     return { values, kind: "estimate", extra: { elbo: { values: elbo, kind: "bound" } } };
-  }
-
-  /** The encoder's means: n × zdim. */
-  encode(x: Float32Array, n: number): { codes: Float32Array; dim: number } {
-    checkWidth(this.ir, x, n, this.dim);
-    return { codes: this.encoder.encode(x, n, this.dim), dim: this.layout.zdim };
-  }
-
-  /** The decoders' means at codes z (n × zdim): n × dim. */
-  decode(z: Float32Array, n: number): Float32Array {
-    return this.decoders.rows(z, n, { mean: true });
-  }
-
-  /** Ancestral samples: z from the prior, then x from the decoders. */
-  sample(n: number, seed: number): Float32Array {
-    const z = this.prior.sample(n, deriveSeed(seed, 1));
-    return this.decoders.rows(z, n, { seed: deriveSeed(seed, 2) });
-  }
-
-  invalidate(): void {
-    this.decoders.invalidate();
-    this.encoder.net.invalidate();
-  }
-
-  dispose(): void {
-    this.decoders.dispose();
-    this.encoder.dispose();
   }
 }
 
