@@ -38,6 +38,7 @@ import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent
 import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
 import { familyEntry } from "./registry";
+import { outcomeOf, rowOf, type Table as TableLayout } from "./table";
 import { ModelError, type FactorModule } from "./types";
 
 /** Largest number of joint latent values summed over. */
@@ -50,15 +51,7 @@ export const MAX_EM_ITERATIONS = 50;
 const TABLE_FAMILIES = new Set(["joint", "independent", "table", "chain", "markov"]);
 
 /** One conditional table over elements (observed or latent). */
-interface Table {
-  targets: number[];
-  targetK: number[];
-  K: number;
-  parents: number[];
-  parentK: number[];
-  rows: number;
-  paramOffset: number;
-  probOffset: number;
+interface Table extends TableLayout {
   /** Whether a latent element is among its targets or parents (its entry changes with c). */
   latent: boolean;
 }
@@ -258,16 +251,12 @@ export class DiscreteLatentModel implements GenerativeModel {
 
   /** The index (into `logp` / counts) of the first entry of table t's row for the parents in a full row. */
   private rowBase(t: Table, row: ArrayLike<number>): number {
-    let r = 0;
-    for (let j = 0; j < t.parents.length; j++) r = r * t.parentK[j] + row[t.parents[j]];
-    return t.probOffset + r * t.K;
+    return t.probOffset + rowOf(t, row) * t.K;
   }
 
   /** The entry index (into `logp` / counts) of table t for a full row. */
   private entry(t: Table, row: ArrayLike<number>): number {
-    let o = 0;
-    for (let j = 0; j < t.targets.length; j++) o = o * t.targetK[j] + row[t.targets[j]];
-    return this.rowBase(t, row) + o;
+    return this.rowBase(t, row) + outcomeOf(t, row);
   }
 
   /**

@@ -21,8 +21,11 @@ import { ModelError, type FactorModule } from "./types";
 /** Largest number of table entries (rows × outcomes) gm stores: 64 Mi floats ≈ 256 MB. */
 export const MAX_TABLE_ENTRIES = 64 * 1024 * 1024;
 
-/** One conditional table: outcomes of its targets (mixed radix) by rows of its parents. */
-interface Table {
+/**
+ * One conditional table: outcomes of its targets (mixed radix) by rows of its parents (shared with
+ * the discrete-latent model's tables in mixture.ts).
+ */
+export interface Table {
   /** Element ids of the targets (several for `joint`). */
   targets: number[];
   /** Outcomes per target. */
@@ -75,13 +78,15 @@ function layout(ir: ModelIR, f: FactorIR, g: ElementGraph): Table[] {
   return tables;
 }
 
-function rowOf(t: Table, row: ArrayLike<number>, base = 0): number {
+/** The row of table t (its parents' joint value, mixed radix) in a full row of elements at `base`. */
+export function rowOf(t: Table, row: ArrayLike<number>, base = 0): number {
   let r = 0;
   for (let j = 0; j < t.parents.length; j++) r = r * t.parentK[j] + row[base + t.parents[j]];
   return r;
 }
 
-function outcomeOf(t: Table, row: ArrayLike<number>, base = 0): number {
+/** The outcome of table t (its targets' joint value, mixed radix) in a full row of elements at `base`. */
+export function outcomeOf(t: Table, row: ArrayLike<number>, base = 0): number {
   let o = 0;
   for (let j = 0; j < t.targets.length; j++) o = o * t.targetK[j] + row[base + t.targets[j]];
   return o;
