@@ -17,24 +17,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/models/backend";
 import { denseMatMulOp } from "../../src/models/kernels/dense";
 import { denseMatMul, Mlp } from "../../src/models/networks/mlp";
+import { expectClose } from "./backends";
 import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
-const TOL = 1e-4;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(TOL);
-}
 
 /** The output and the gradients of Σ w ⊙ f(a, b) in a and b. */
 async function valueAndGrads(

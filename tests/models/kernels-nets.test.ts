@@ -21,23 +21,8 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/models/backend";
 import { installKernelFixes, uninstallKernelFixes } from "../../src/models/kernels/index";
+import { expectClose } from "./backends";
 import { values } from "./random";
-
-const TOL = 1e-4;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ""): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(TOL);
-}
 
 type Input = { shape: number[]; data: Float32Array };
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

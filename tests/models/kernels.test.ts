@@ -19,24 +19,10 @@ import {
   uninstallMatMulKernelFix,
   unsortedSegmentSumJs,
 } from "../../src/models/kernels/index";
+import { expectClose } from "./backends";
 import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
-const TOL = 1e-4;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ""): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(TOL);
-}
 
 
 async function on<T>(backend: "cpu" | "wasm", fn: () => Promise<T> | T): Promise<T> {
