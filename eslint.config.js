@@ -6,14 +6,27 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "runs/**", "coverage/**", "**/*.wasm.ts", "grammar/diagrams.html", "tests/artifacts/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "runs/**",
+      "coverage/**",
+      "**/*.wasm.ts",
+      "grammar/diagrams.html",
+      "tests/artifacts/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { ecmaVersion: 2022, sourceType: "module" },
     rules: {
       // `_`-prefixed arguments and variables are deliberately unused (callbacks, destructuring).
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
       // Debug output goes through the CLI's renderers, not console.log, in library code.
       "no-console": ["error", { allow: ["warn", "error"] }],
       eqeqeq: ["error", "always", { null: "ignore" }],

@@ -86,11 +86,16 @@ function glorot(shape: [number, number]): tf.Variable {
 function makeVaeOps(): { step: () => tf.Scalar; dispose: () => void } {
   const [D, H, Z, B] = [784, 400, 20, 100];
   const vars = {
-    w1: glorot([D, H]), b1: tf.variable(tf.zeros([H])),
-    wMu: glorot([H, Z]), bMu: tf.variable(tf.zeros([Z])),
-    wLv: glorot([H, Z]), bLv: tf.variable(tf.zeros([Z])),
-    w2: glorot([Z, H]), b2: tf.variable(tf.zeros([H])),
-    w3: glorot([H, D]), b3: tf.variable(tf.zeros([D])),
+    w1: glorot([D, H]),
+    b1: tf.variable(tf.zeros([H])),
+    wMu: glorot([H, Z]),
+    bMu: tf.variable(tf.zeros([Z])),
+    wLv: glorot([H, Z]),
+    bLv: tf.variable(tf.zeros([Z])),
+    w2: glorot([Z, H]),
+    b2: tf.variable(tf.zeros([H])),
+    w3: glorot([H, D]),
+    b3: tf.variable(tf.zeros([D])),
   };
   const x = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([B, D]), 0.5), "float32"));
   const opt = tf.train.adam(1e-3);
@@ -140,7 +145,9 @@ function makeVaeLayers(): { step: () => tf.Scalar; dispose: () => void } {
     });
   // Build the layers once so that their weights exist.
   tf.tidy(() => loss());
-  const weights = [enc, mu, lv, dec1, dec2].flatMap((layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable));
+  const weights = [enc, mu, lv, dec1, dec2].flatMap((layer) =>
+    layer.trainableWeights.map((w) => w.read() as tf.Variable),
+  );
   return {
     step: () => opt.minimize(loss, true, weights) as tf.Scalar,
     dispose: () => {
@@ -240,7 +247,17 @@ async function main(): Promise<void> {
   const runs = new Map<string, Row[]>(); // "model|threads" → one row per repeat
   for (let rep = 0; rep < o.repeat; rep++) {
     for (const threads of o.threads) {
-      const args = ["--import", "tsx", self, "--child", String(threads), "--steps", String(o.steps), "--warmup", String(o.warmup)];
+      const args = [
+        "--import",
+        "tsx",
+        self,
+        "--child",
+        String(threads),
+        "--steps",
+        String(o.steps),
+        "--warmup",
+        String(o.warmup),
+      ];
       if (!o.conv) args.push("--no-conv");
       const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, GM_WASM_THREADS: "" } });
       const line = r.stdout.trim().split("\n").pop() ?? "";
@@ -264,7 +281,9 @@ async function main(): Promise<void> {
     return v.length > 1 ? `${median(v).toFixed(1)} (${lo.toFixed(0)}–${hi.toFixed(0)})` : median(v).toFixed(1);
   };
   const cpu = os.cpus()[0]?.model ?? "?";
-  console.log(`\nwasm training step, batch 100: ms per step, median over ${o.repeat} process(es) of the median of ${o.steps} steps after ${o.warmup} warm-up (${cpu}, ${os.cpus().length} CPUs)\n`);
+  console.log(
+    `\nwasm training step, batch 100: ms per step, median over ${o.repeat} process(es) of the median of ${o.steps} steps after ${o.warmup} warm-up (${cpu}, ${os.cpus().length} CPUs)\n`,
+  );
   console.log("| model | threads | stock | fixed | speed-up |");
   console.log("| --- | --- | --- | --- | --- |");
   const models = [...new Set([...runs.keys()].map((k) => k.split("|")[0]))];

@@ -118,7 +118,8 @@ export function mib(bytes: number): number {
 /** A markdown table. */
 export function printTable(headers: string[], rows: Array<Array<string | number | null | undefined>>): void {
   // A "|" inside a cell (a `A ⊥ B | C` query) would end the cell: escape it.
-  const cell = (v: string | number | null | undefined) => (v == null ? "—" : typeof v === "number" ? String(round(v)) : v.replace(/\|/g, "\\|"));
+  const cell = (v: string | number | null | undefined) =>
+    v == null ? "—" : typeof v === "number" ? String(round(v)) : v.replace(/\|/g, "\\|");
   console.log(`| ${headers.join(" | ")} |`);
   console.log(`| ${headers.map(() => "---").join(" | ")} |`);
   for (const r of rows) console.log(`| ${r.map(cell).join(" | ")} |`);
@@ -159,13 +160,21 @@ export class Options {
   }
 
   flag(name: string): boolean {
-    return this.argv.includes(`--${name}`) || ["1", "true", "yes"].includes((process.env[`GM_BENCH_${name.toUpperCase().replace(/-/g, "_")}`] ?? "").toLowerCase());
+    return (
+      this.argv.includes(`--${name}`) ||
+      ["1", "true", "yes"].includes(
+        (process.env[`GM_BENCH_${name.toUpperCase().replace(/-/g, "_")}`] ?? "").toLowerCase(),
+      )
+    );
   }
 }
 
 /** Process memory now: RSS and the peak RSS so far (MiB). */
 export function processMemory(): { rssMiB: number; maxRssMiB: number } {
-  return { rssMiB: mib(process.memoryUsage().rss), maxRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10 };
+  return {
+    rssMiB: mib(process.memoryUsage().rss),
+    maxRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+  };
 }
 
 /** Random binary images (n × D, a fraction `density` of ones), seeded xorshift32. */

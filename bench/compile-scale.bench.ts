@@ -30,19 +30,43 @@ export async function runCompileScale(opts: Options): Promise<Record<string, unk
   printMachine("compile-scale", m);
   const sizes = String(opts.str("sizes", "1000,10000,100000")).split(",").map(Number);
   const runs = Math.max(1, opts.num("runs", 5));
-  const rows: Array<{ variables: number; lines: number; kib: number; medianMs: number; usPerVariable: number; growth: number | null }> = [];
+  const rows: Array<{
+    variables: number;
+    lines: number;
+    kib: number;
+    medianMs: number;
+    usPerVariable: number;
+    growth: number | null;
+  }> = [];
   for (const n of sizes) {
     const text = chainFile(n);
     const once = compileText(text, "<bench>");
-    if (hasErrors(once.diagnostics)) throw new Error(`the generated chain of ${n} does not compile: ${once.diagnostics[0].message}`);
+    if (hasErrors(once.diagnostics))
+      throw new Error(`the generated chain of ${n} does not compile: ${once.diagnostics[0].message}`);
     const ms = median(timeSync(() => compileText(text, "<bench>"), n >= 100_000 ? Math.min(runs, 3) : runs, 1));
     const prev = rows[rows.length - 1];
-    rows.push({ variables: n, lines: 2 * n + 3, kib: round(text.length / 1024, 1), medianMs: round(ms), usPerVariable: round((ms * 1000) / n, 2), growth: prev ? round(ms / prev.medianMs, 2) : null });
+    rows.push({
+      variables: n,
+      lines: 2 * n + 3,
+      kib: round(text.length / 1024, 1),
+      medianMs: round(ms),
+      usPerVariable: round((ms * 1000) / n, 2),
+      growth: prev ? round(ms / prev.medianMs, 2) : null,
+    });
   }
-  console.log(`median of ${runs} runs after 1 warm-up (3 at 100,000 variables and above); growth = time / time of the previous size\n`);
+  console.log(
+    `median of ${runs} runs after 1 warm-up (3 at 100,000 variables and above); growth = time / time of the previous size\n`,
+  );
   printTable(
     ["variables", "lines", "KiB", "median ms", "µs / variable", "growth"],
-    rows.map((r) => [r.variables.toLocaleString("en-US"), r.lines.toLocaleString("en-US"), r.kib, r.medianMs, r.usPerVariable, r.growth === null ? "—" : `×${r.growth}`]),
+    rows.map((r) => [
+      r.variables.toLocaleString("en-US"),
+      r.lines.toLocaleString("en-US"),
+      r.kib,
+      r.medianMs,
+      r.usPerVariable,
+      r.growth === null ? "—" : `×${r.growth}`,
+    ]),
   );
   return writeResult("compile-scale", { bench: "compile-scale", machine: m, runs, rows });
 }

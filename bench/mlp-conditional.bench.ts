@@ -31,7 +31,10 @@ function median(xs: number[]): number {
 function time(m: ExplicitModel, steps: number): { ms: number; variables: number } {
   const B = 100;
   const rng = new Rng(1);
-  const x = tf.tensor2d(Float32Array.from({ length: B * m.dim }, () => (rng.uniform() < 0.2 ? 1 : 0)), [B, m.dim]);
+  const x = tf.tensor2d(
+    Float32Array.from({ length: B * m.dim }, () => (rng.uniform() < 0.2 ? 1 : 0)),
+    [B, m.dim],
+  );
   const vars = m.variables;
   const opt = tf.train.adam(1e-3);
   const times: number[] = [];
@@ -55,10 +58,17 @@ async function main(): Promise<void> {
   const steps = Number(process.argv[2] ?? 6);
   const setup = await initBackend("wasm", { threads: 1, quiet: true });
   const text = readFileSync(path.join(ROOT, "examples", "16-mlp-conditionals.gm"), "utf8");
-  const ir = compileText(text, "16-mlp-conditionals.gm", { checks: false }).models.find((m) => m.name === "Neighbours")!;
+  const ir = compileText(text, "16-mlp-conditionals.gm", { checks: false }).models.find(
+    (m) => m.name === "Neighbours",
+  )!;
   const rows: Array<{ how: string; variables: number; ms: number }> = [];
   for (const how of ["grouped", "alone"] as const) {
-    const m = buildExplicitModel(ir, how === "alone" ? { seed: 1, families: { mlp: (f, ir2, _g, name, seed) => new MlpConditionalModule(f, ir2, name, seed) } } : { seed: 1 });
+    const m = buildExplicitModel(
+      ir,
+      how === "alone"
+        ? { seed: 1, families: { mlp: (f, ir2, _g, name, seed) => new MlpConditionalModule(f, ir2, name, seed) } }
+        : { seed: 1 },
+    );
     try {
       rows.push({ how, ...time(m, steps) });
     } finally {
@@ -66,9 +76,14 @@ async function main(): Promise<void> {
     }
   }
   console.log(JSON.stringify({ machine: { ...machine(), backend: setup.name } }));
-  console.log(`\nexamples/16 Neighbours: ${ir.factors.length - 1} mlp(hidden = [16]) factors, ${ir.params} parameters, batch 100, median of ${steps} steps\n`);
+  console.log(
+    `\nexamples/16 Neighbours: ${ir.factors.length - 1} mlp(hidden = [16]) factors, ${ir.params} parameters, batch 100, median of ${steps} steps\n`,
+  );
   console.log("| factors computed | trainable variables | ms per step |\n| --- | --- | --- |");
-  for (const r of rows) console.log(`| ${r.how === "grouped" ? "stacked by layout, one batched network per group" : "each network alone"} | ${r.variables} | ${r.ms.toFixed(0)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.how === "grouped" ? "stacked by layout, one batched network per group" : "each network alone"} | ${r.variables} | ${r.ms.toFixed(0)} |`,
+    );
   console.log(JSON.stringify({ bench: "mlp-conditional", rows }));
 }
 

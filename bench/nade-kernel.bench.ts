@@ -22,7 +22,19 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { fileURLToPath } from "node:url";
-import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, randomImages } from "./common";
+import {
+  machine,
+  median,
+  mib,
+  Options,
+  printMachine,
+  printTable,
+  processMemory,
+  round,
+  withBackend,
+  writeResult,
+  randomImages,
+} from "./common";
 
 const TAG = "GM_NADE_KERNEL_RESULT ";
 const PATHS = ["fused", "js", "cumsum"] as const;
@@ -45,7 +57,6 @@ interface PathResult {
   kernelThreads: number | null;
 }
 
-
 async function child(which: PathName, opts: Options): Promise<PathResult> {
   await withBackend(machine());
   const tf = await import("@tensorflow/tfjs");
@@ -61,7 +72,9 @@ async function child(which: PathName, opts: Options): Promise<PathResult> {
   const D = 784;
   const N = 10_000;
   const data = randomImages(N, D, opts.num("density", 0.13), 12345);
-  const ir = compileText(`model Nade {\n  x : Bernoulli[28, 28]\n  p(x) = nade(hidden = ${H})\n}\n`, "<bench>", { checks: false }).models[0];
+  const ir = compileText(`model Nade {\n  x : Bernoulli[28, 28]\n  p(x) = nade(hidden = ${H})\n}\n`, "<bench>", {
+    checks: false,
+  }).models[0];
   const gm = buildExplicitModel(ir, { seed: 1 });
   for (const m of gm.modules) if (m instanceof NadeModule) m.impl = which === "fused" ? "auto" : which;
   const variables = gm.modules.filter((m) => m.gradient).flatMap((m) => m.variables);
@@ -72,7 +85,10 @@ async function child(which: PathName, opts: Options): Promise<PathResult> {
     const t0 = performance.now();
     const x = tf.tensor2d(data.subarray(cursor * D, (cursor + B) * D), [B, D]);
     cursor = (cursor + B) % (N - B);
-    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(gm.logProb(x))) as import("@tensorflow/tfjs").Scalar, variables);
+    const { value, grads } = tf.variableGrads(
+      () => tf.neg(tf.mean(gm.logProb(x))) as import("@tensorflow/tfjs").Scalar,
+      variables,
+    );
     lastLoss = (await value.data())[0];
     value.dispose();
     x.dispose();
@@ -110,9 +126,15 @@ async function child(which: PathName, opts: Options): Promise<PathResult> {
 
 function spawnPath(which: PathName, argv: readonly string[]): PathResult | { error: string } {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ["--import", "tsx", self, "--child", which, ...argv], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", self, "--child", which, ...argv], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   const line = r.stdout.split("\n").find((l) => l.startsWith(TAG));
-  if (r.status !== 0 || !line) return { error: `${which} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" / ")}` };
+  if (r.status !== 0 || !line)
+    return {
+      error: `${which} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim().split("\n").slice(-5).join(" / ")}`,
+    };
   return JSON.parse(line.slice(TAG.length)) as PathResult;
 }
 
@@ -130,7 +152,18 @@ function runTorch(opts: Options): TorchResult | { skipped: string } {
   if (!existsSync("/usr/bin/python3")) return { skipped: "/usr/bin/python3 not found" };
   const r = spawnSync(
     "/usr/bin/python3",
-    [script, "nade", "--threads", String(opts.num("torch-threads", 2)), "--batch", String(opts.num("batch", 100)), "--steps", String(opts.num("steps", 20)), "--warmup", String(opts.num("warmup", 3))],
+    [
+      script,
+      "nade",
+      "--threads",
+      String(opts.num("torch-threads", 2)),
+      "--batch",
+      String(opts.num("batch", 100)),
+      "--steps",
+      String(opts.num("steps", 20)),
+      "--warmup",
+      String(opts.num("warmup", 3)),
+    ],
     {
       encoding: "utf8",
       env: {
@@ -161,7 +194,10 @@ async function main(): Promise<void> {
   }
   const m = machine();
   printMachine("nade-kernel", m);
-  const paths = opts.str("paths", "fused,cumsum").split(",").filter((p): p is PathName => (PATHS as readonly string[]).includes(p));
+  const paths = opts
+    .str("paths", "fused,cumsum")
+    .split(",")
+    .filter((p): p is PathName => (PATHS as readonly string[]).includes(p));
   const repeat = Math.max(1, opts.num("repeat", 1));
   const runs = new Map<string, PathResult[]>();
   const torch: TorchResult[] = [];
@@ -188,11 +224,45 @@ async function main(): Promise<void> {
     const last = rs[rs.length - 1];
     const label = last.kernelThreads != null ? `${p} (kernel threads: ${last.kernelThreads})` : p;
     const cpu = median(rs.map((x) => x.cpuMsPerStep));
-    return [label, ms, Math.min(...rs.map((x) => x.minMs)), cpu, round(torchMs / ms), last.maxRssMiB, last.tfWasmHeapMiB, last.kernelHeapMiB, last.lastLoss];
+    return [
+      label,
+      ms,
+      Math.min(...rs.map((x) => x.minMs)),
+      cpu,
+      round(torchMs / ms),
+      last.maxRssMiB,
+      last.tfWasmHeapMiB,
+      last.kernelHeapMiB,
+      last.lastLoss,
+    ];
   });
-  if (torch.length) rows.push([`pytorch (${torch[0].impl}, ${torch[0].threads} threads)`, torchMs, Math.min(...torch.map((t) => t.min_ms)), null, 1, null, null, null, null]);
+  if (torch.length)
+    rows.push([
+      `pytorch (${torch[0].impl}, ${torch[0].threads} threads)`,
+      torchMs,
+      Math.min(...torch.map((t) => t.min_ms)),
+      null,
+      1,
+      null,
+      null,
+      null,
+      null,
+    ]);
   console.log("");
-  printTable(["path", "median ms/step", "min ms", "CPU ms/step", "PyTorch ms / this ms", "peak RSS MiB", "tfjs wasm heap MiB", "kernel heap MiB", "last loss"], rows);
+  printTable(
+    [
+      "path",
+      "median ms/step",
+      "min ms",
+      "CPU ms/step",
+      "PyTorch ms / this ms",
+      "peak RSS MiB",
+      "tfjs wasm heap MiB",
+      "kernel heap MiB",
+      "last loss",
+    ],
+    rows,
+  );
   if (torchSkipped) console.log(`PyTorch reference skipped: ${torchSkipped}`);
   writeResult("nade-kernel", { machine: m, paths: Object.fromEntries(runs), torch, torchMedianMs: torchMs });
 }

@@ -43,8 +43,13 @@ const fixed = (x: number, d: number) => (Number.isFinite(x) ? Number(x.toFixed(d
 export async function runNll(opts: Options): Promise<Record<string, unknown>> {
   const m = await withBackend(machine());
   printMachine("nll", m);
-  const families = opts.str("families", Object.keys(FAMILIES).join(",")).split(",").map((s) => s.trim()).filter(Boolean);
-  for (const f of families) if (!FAMILIES[f]) throw new Error(`unknown family ${f}; choose from ${Object.keys(FAMILIES).join(", ")}`);
+  const families = opts
+    .str("families", Object.keys(FAMILIES).join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const f of families)
+    if (!FAMILIES[f]) throw new Error(`unknown family ${f}; choose from ${Object.keys(FAMILIES).join(", ")}`);
   const nadeImpl = opts.raw("nade-impl");
   const evalBatch = Math.max(1, opts.num("eval-batch", nadeImpl === "cumsum" ? 100 : 500));
   const progressEvery = Math.max(1, opts.num("progress-every", 20));
@@ -53,32 +58,39 @@ export async function runNll(opts: Options): Promise<Record<string, unknown>> {
   const seed = 1;
   const epochsOf = (f: string) => Math.max(1, Math.floor(opts.num(`epochs-${f}`, FAMILIES[f].epochsDefault)));
   const chosen = families.map((f) => `${f}${FAMILIES[f].epochsDefault ? ` ${epochsOf(f)} epochs` : " (closed form)"}`);
-  console.log(`data: mnist(binarize = 0.5), the fixed split; Adam lr ${lr}, batch ${batch}, seed ${seed}; held-out NLL after every epoch, in batches of ${evalBatch}${nadeImpl ? `; NADE impl ${nadeImpl}` : ""}`);
+  console.log(
+    `data: mnist(binarize = 0.5), the fixed split; Adam lr ${lr}, batch ${batch}, seed ${seed}; held-out NLL after every epoch, in batches of ${evalBatch}${nadeImpl ? `; NADE impl ${nadeImpl}` : ""}`,
+  );
   console.log(`chosen: ${chosen.join(", ")} (set with --epochs-logistic / --epochs-nade or GM_BENCH_EPOCHS_*)\n`);
 
   const rows: Array<Record<string, unknown>> = [];
   for (const family of families) {
     const text = `model Bench {\n  x : Bernoulli[28, 28]\n  ${FAMILIES[family].statement}\n}\n`;
     const compiled = compileText(text, `<${family}>`);
-    if (hasErrors(compiled.diagnostics)) throw new Error(`${family}: ${compiled.diagnostics.map((d) => d.message).join("; ")}`);
+    if (hasErrors(compiled.diagnostics))
+      throw new Error(`${family}: ${compiled.diagnostics.map((d) => d.message).join("; ")}`);
     const ir = compiled.models[0];
     const data = loadModelData(ir, { source: "mnist", binarize: 0.5 }, [0.8, 0.2]);
     const dim = ir.n;
     const built = buildModel(ir, { seed });
     if (!(built instanceof ExplicitModel)) throw new Error(`${family}: not an explicit model`);
     const model = built;
-    if (nadeImpl !== undefined) for (const mod of model.modules) if ("impl" in mod) (mod as { impl: string }).impl = nadeImpl;
+    if (nadeImpl !== undefined)
+      for (const mod of model.modules) if ("impl" in mod) (mod as { impl: string }).impl = nadeImpl;
     const params = model.paramCount();
     let evalSeconds = 0;
     let evals = 0;
     const nll = (x: Float32Array, n: number) => meanNegative(model.score(x, n, { batch: evalBatch }).values);
-    const objective = { ...model.objective({ lr }), evaluate: (x: Float32Array, n: number) => {
-      const t0 = performance.now();
-      const r = { nll: nll(x, n) };
-      evalSeconds += (performance.now() - t0) / 1000;
-      evals++;
-      return r;
-    } };
+    const objective = {
+      ...model.objective({ lr }),
+      evaluate: (x: Float32Array, n: number) => {
+        const t0 = performance.now();
+        const r = { nll: nll(x, n) };
+        evalSeconds += (performance.now() - t0) / 1000;
+        evals++;
+        return r;
+      },
+    };
     const t0 = performance.now();
     objective.fitClosedForm?.(data.train.x, data.train.n, { smoothing: 1 });
     const fitSeconds = (performance.now() - t0) / 1000;
@@ -89,7 +101,13 @@ export async function runNll(opts: Options): Promise<Record<string, unknown>> {
     if (!gradient) {
       const testNll = objective.evaluate(data.test.x, data.test.n).nll;
       const trainNll = nll(data.train.x, data.train.n);
-      history.push({ epoch: 0, train: { nll: trainNll }, test: { nll: testNll }, seconds: fitSeconds, imagesPerSecond: data.train.n / Math.max(fitSeconds, 1e-9) });
+      history.push({
+        epoch: 0,
+        train: { nll: trainNll },
+        test: { nll: testNll },
+        seconds: fitSeconds,
+        imagesPerSecond: data.train.n / Math.max(fitSeconds, 1e-9),
+      });
       console.log(`${family}: closed form in ${fitSeconds.toFixed(2)} s, held-out NLL ${testNll.toFixed(2)} nats`);
     } else {
       epochs = epochsOf(family);
@@ -103,11 +121,16 @@ export async function runNll(opts: Options): Promise<Record<string, unknown>> {
         lr,
         seed,
         onBatch: (b) => {
-          if (b.batch % progressEvery === 0 && b.batch < b.batches) console.log(`  ${family} epoch ${b.epoch} batch ${b.batch}/${b.batches}: loss ${b.losses.nll.toFixed(2)}, ${b.imagesPerSecond.toFixed(0)} img/s`);
+          if (b.batch % progressEvery === 0 && b.batch < b.batches)
+            console.log(
+              `  ${family} epoch ${b.epoch} batch ${b.batch}/${b.batches}: loss ${b.losses.nll.toFixed(2)}, ${b.imagesPerSecond.toFixed(0)} img/s`,
+            );
         },
         onEpochEnd: (r) => {
           history.push(r);
-          console.log(`${family} epoch ${r.epoch}/${epochs}: train ${r.train.nll.toFixed(2)}, held-out ${r.test.nll.toFixed(2)} nats (${(r.test.nll / (dim * LN2)).toFixed(4)} bits/dim), ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`);
+          console.log(
+            `${family} epoch ${r.epoch}/${epochs}: train ${r.train.nll.toFixed(2)}, held-out ${r.test.nll.toFixed(2)} nats (${(r.test.nll / (dim * LN2)).toFixed(4)} bits/dim), ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`,
+          );
         },
       });
       const outcome = await fitter.run();
@@ -131,15 +154,54 @@ export async function runNll(opts: Options): Promise<Record<string, unknown>> {
       secondsPerEpoch: gradient ? round(trainSeconds / Math.max(history.length, 1)) : null,
       evalSecondsEach: round(evalSeconds / Math.max(evals, 1)),
       imgPerS: round(last?.imagesPerSecond ?? NaN),
-      history: history.map((r) => ({ epoch: r.epoch, trainNll: fixed(r.train.nll, 2), testNll: fixed(r.test.nll, 2), seconds: round(r.seconds) })),
+      history: history.map((r) => ({
+        epoch: r.epoch,
+        trainNll: fixed(r.train.nll, 2),
+        testNll: fixed(r.test.nll, 2),
+        seconds: round(r.seconds),
+      })),
       memory: processMemory(),
     });
     model.dispose();
   }
   console.log("");
   printTable(
-    ["family", "params", "epochs", "held-out NLL (nats)", "bits/dim", "best held-out (epoch)", "train NLL", "train time s", "s/epoch", "eval s", "img/s"],
-    rows.map((r) => [r.family as string, (r.params as number).toLocaleString("en-US"), String(r.epochs), (r.testNll as number).toFixed(2), (r.bitsPerDim as number).toFixed(4), r.bestEpoch != null ? `${(r.bestTestNll as number).toFixed(2)} (${r.bestEpoch})` : null, (r.trainNll as number).toFixed(2), r.trainSeconds as number, r.secondsPerEpoch as number | null, r.evalSecondsEach as number, r.imgPerS as number]),
+    [
+      "family",
+      "params",
+      "epochs",
+      "held-out NLL (nats)",
+      "bits/dim",
+      "best held-out (epoch)",
+      "train NLL",
+      "train time s",
+      "s/epoch",
+      "eval s",
+      "img/s",
+    ],
+    rows.map((r) => [
+      r.family as string,
+      (r.params as number).toLocaleString("en-US"),
+      String(r.epochs),
+      (r.testNll as number).toFixed(2),
+      (r.bitsPerDim as number).toFixed(4),
+      r.bestEpoch != null ? `${(r.bestTestNll as number).toFixed(2)} (${r.bestEpoch})` : null,
+      (r.trainNll as number).toFixed(2),
+      r.trainSeconds as number,
+      r.secondsPerEpoch as number | null,
+      r.evalSecondsEach as number,
+      r.imgPerS as number,
+    ]),
   );
-  return writeResult("nll", { bench: "nll", machine: m, data: "mnist(binarize = 0.5), split [0.8, 0.2] seed 42", batch, lr, seed, evalBatch, nadeImpl: nadeImpl ?? "gm default", rows });
+  return writeResult("nll", {
+    bench: "nll",
+    machine: m,
+    data: "mnist(binarize = 0.5), split [0.8, 0.2] seed 42",
+    batch,
+    lr,
+    seed,
+    evalBatch,
+    nadeImpl: nadeImpl ?? "gm default",
+    rows,
+  });
 }

@@ -142,7 +142,9 @@ export async function runParse(opts: Options): Promise<Record<string, unknown>> 
   const useBundle = existsSync(bundle) && !opts.flag("source");
   const lib: typeof source = useBundle ? await import(bundle.href) : source;
   const { compileText, hasErrors, parse } = lib;
-  console.log(`timing ${useBundle ? "the bundle dist/index.js (npm run build)" : "the TypeScript sources through tsx"}`);
+  console.log(
+    `timing ${useBundle ? "the bundle dist/index.js (npm run build)" : "the TypeScript sources through tsx"}`,
+  );
   const { text, models } = generateGm(lines);
   const actualLines = text.split("\n").length;
 
@@ -150,25 +152,51 @@ export async function runParse(opts: Options): Promise<Record<string, unknown>> 
   const once = compileText(text, "<bench>");
   const errors = once.diagnostics.filter((d) => d.severity === "error");
   if (hasErrors(once.diagnostics)) {
-    throw new Error(`the generated file does not compile: ${errors.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
+    throw new Error(
+      `the generated file does not compile: ${errors
+        .slice(0, 3)
+        .map((d) => `${d.code} ${d.message}`)
+        .join("; ")}`,
+    );
   }
   const checks = (text.match(/^\s*check /gm) ?? []).length;
-  console.log(`generated ${actualLines.toLocaleString("en-US")} lines, ${(text.length / 1024).toFixed(0)} KiB: ${models} models (${once.models.length} compiled), ${checks} check lines; median of ${runs} runs after 1 warm-up, the three phases interleaved run by run\n`);
+  console.log(
+    `generated ${actualLines.toLocaleString("en-US")} lines, ${(text.length / 1024).toFixed(0)} KiB: ${models} models (${once.models.length} compiled), ${checks} check lines; median of ${runs} runs after 1 warm-up, the three phases interleaved run by run\n`,
+  );
 
   const phases: Array<[string, () => unknown]> = [
     ["parse", () => parse(text, "<bench>")],
     ["parse + compile (checks off)", () => compileText(text, "<bench>", { checks: false })],
     ["parse + compile + checks (compileText, as `gm check`)", () => compileText(text, "<bench>")],
   ];
-  const times = timeInterleaved(phases.map(([, fn]) => fn), runs, 1);
+  const times = timeInterleaved(
+    phases.map(([, fn]) => fn),
+    runs,
+    1,
+  );
   const rows = phases.map(([phase], j) => {
     const ts = times[j];
     const ms = median(ts);
-    return { phase, medianMs: round(ms), minMs: round(Math.min(...ts)), maxMs: round(Math.max(...ts)), linesPerSecond: Math.round((actualLines / ms) * 1000) };
+    return {
+      phase,
+      medianMs: round(ms),
+      minMs: round(Math.min(...ts)),
+      maxMs: round(Math.max(...ts)),
+      linesPerSecond: Math.round((actualLines / ms) * 1000),
+    };
   });
   printTable(
     ["phase", "median ms", "min ms", "max ms", "lines/s"],
     rows.map((r) => [r.phase, r.medianMs, r.minMs, r.maxMs, r.linesPerSecond.toLocaleString("en-US")]),
   );
-  return writeResult("parse", { bench: "parse", machine: m, lines: actualLines, bytes: text.length, models, checks, runs, rows });
+  return writeResult("parse", {
+    bench: "parse",
+    machine: m,
+    lines: actualLines,
+    bytes: text.length,
+    models,
+    checks,
+    runs,
+    rows,
+  });
 }

@@ -80,7 +80,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (argv.includes("--help")) {
-    console.log(`usage: npm run bench [-- ${BENCHES.join(" | ")} …] [--option value …]   (options: docs/benchmarks.md)`);
+    console.log(
+      `usage: npm run bench [-- ${BENCHES.join(" | ")} …] [--option value …]   (options: docs/benchmarks.md)`,
+    );
     return 0;
   }
   const names = positional(argv);

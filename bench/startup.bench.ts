@@ -32,14 +32,25 @@ export async function runStartup(opts: Options): Promise<Record<string, unknown>
   for (let r = -1; r < runs; r++) {
     commands.forEach(([label, args], j) => {
       const t = process.hrtime.bigint();
-      const res = spawnSync(process.execPath, args, { cwd: REPO, env: { ...process.env, NO_COLOR: "1" }, stdio: "ignore" });
+      const res = spawnSync(process.execPath, args, {
+        cwd: REPO,
+        env: { ...process.env, NO_COLOR: "1" },
+        stdio: "ignore",
+      });
       const ms = Number(process.hrtime.bigint() - t) / 1e6;
       if (res.status !== 0) throw new Error(`${label} exited ${res.status}`);
       if (r >= 0) times[j].push(ms); // r = -1 warms the file cache
     });
   }
   console.log(`${runs} runs each after 1 warm-up, interleaved; wall clock of the whole child process\n`);
-  const rows = commands.map(([label], j) => ({ command: label, medianMs: round(median(times[j]), 1), minMs: round(Math.min(...times[j]), 1) }));
-  printTable(["command", "median ms", "min ms"], rows.map((r) => [r.command, r.medianMs, r.minMs]));
+  const rows = commands.map(([label], j) => ({
+    command: label,
+    medianMs: round(median(times[j]), 1),
+    minMs: round(Math.min(...times[j]), 1),
+  }));
+  printTable(
+    ["command", "median ms", "min ms"],
+    rows.map((r) => [r.command, r.medianMs, r.minMs]),
+  );
   return writeResult("startup", { bench: "startup", machine: m, runs, rows });
 }

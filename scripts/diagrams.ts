@@ -29,7 +29,8 @@ function chevrotainDiagramsDir(): string {
   const require = createRequire(import.meta.url);
   // The entry point is lib/src/api.js; walk up to the package root.
   for (let dir = dirname(require.resolve("chevrotain")); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "diagrams", "diagrams.css"))) return join(dir, "diagrams");
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "diagrams", "diagrams.css")))
+      return join(dir, "diagrams");
   }
   throw new Error("cannot find chevrotain's diagrams/ folder in node_modules");
 }
@@ -62,7 +63,10 @@ export function renderDiagrams(): string {
     throw new Error("chevrotain's diagrams page changed shape: update scripts/diagrams.ts to inline its resources");
   }
 
-  html = html.replace("<!-- This is a generated file -->\n<!DOCTYPE html>", "<!DOCTYPE html>\n<!-- This is a generated file -->");
+  html = html.replace(
+    "<!-- This is a generated file -->\n<!DOCTYPE html>",
+    "<!DOCTYPE html>\n<!-- This is a generated file -->",
+  );
   html = html.replace(
     '<meta charset="utf-8">',
     '<meta charset="utf-8">\n<title>gm grammar: syntax diagrams</title>\n' +
@@ -70,7 +74,10 @@ export function renderDiagrams(): string {
       "     The grammar in words: grammar/gm.ebnf. tests/dsl/grammar.test.ts fails when this file is stale. -->",
   );
   // No trailing spaces, one final newline: the file is committed.
-  return html.replace(/[ \t]+$/gm, "").replace(/^\n+/, "").replace(/\n*$/, "\n");
+  return html
+    .replace(/[ \t]+$/gm, "")
+    .replace(/^\n+/, "")
+    .replace(/\n*$/, "\n");
 }
 
 /** Writes grammar/diagrams.html. */

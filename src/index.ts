@@ -17,4 +17,13 @@ export { toDot, pixelSvg, markovBlanket } from "./compiler/dot";
 export { dSeparated, formatTrail } from "./compiler/dsep";
 export { ElementGraph } from "./compiler/graph";
 export { elementName, formatElements } from "./compiler/elements";
-export { networkParams, mlpParams, nadeParams, pixelRnnParams, dcganGeneratorParams, dcganCriticParams, withCommas, scientific } from "./compiler/count";
+export {
+  networkParams,
+  mlpParams,
+  nadeParams,
+  pixelRnnParams,
+  dcganGeneratorParams,
+  dcganCriticParams,
+  withCommas,
+  scientific,
+} from "./compiler/count";

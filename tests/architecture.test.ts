@@ -42,13 +42,20 @@ const ALLOWED: Record<string, string[]> = {
  * verify.ts, backend.ts (`gm backends`) and images.ts (the one SVG → PNG), and src/data only for
  * the atomic file writer; type-only imports of model types are fine. No TensorFlow.js at all.
  */
-const CLI_MAY_USE: Record<string, string[]> = { models: ["run", "verify", "backend", "images", "eval/tasks", "eval/plots", "eval/fid"], data: ["atomic"] };
+const CLI_MAY_USE: Record<string, string[]> = {
+  models: ["run", "verify", "backend", "images", "eval/tasks", "eval/plots", "eval/fid"],
+  data: ["atomic"],
+};
 
 /** What breaks the CLI rule in one file's text (`file` is its path relative to src/). */
 function cliViolations(file: string, text: string): string[] {
   const bad: string[] = [];
-  const statements = [...text.matchAll(/^\s*(import|export)(\s+type)?[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => ({ typeOnly: Boolean(m[2]), spec: m[3] }));
-  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) statements.push({ typeOnly: false, spec: m[1] });
+  const statements = [...text.matchAll(/^\s*(import|export)(\s+type)?[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => ({
+    typeOnly: Boolean(m[2]),
+    spec: m[3],
+  }));
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g))
+    statements.push({ typeOnly: false, spec: m[1] });
   for (const { typeOnly, spec } of statements) {
     if (spec.startsWith("@tensorflow/")) {
       bad.push(`${file} imports ${spec}`);
@@ -57,7 +64,16 @@ function cliViolations(file: string, text: string): string[] {
     if (!spec.startsWith(".") || typeOnly) continue;
     const target = relative(SRC, join(SRC, file, "..", spec)).split("/");
     const allowed = CLI_MAY_USE[target[0]];
-    if (allowed && !allowed.includes(target.slice(1).join("/").replace(/\.(js|ts)$/, ""))) bad.push(`${file} imports ${spec}`);
+    if (
+      allowed &&
+      !allowed.includes(
+        target
+          .slice(1)
+          .join("/")
+          .replace(/\.(js|ts)$/, ""),
+      )
+    )
+      bad.push(`${file} imports ${spec}`);
   }
   return bad;
 }
@@ -76,7 +92,12 @@ describe("architecture", () => {
     expect(cliViolations("cli/x.ts", 'import * as tf from "@tensorflow/tfjs";')).toHaveLength(1);
     expect(cliViolations("cli/x.ts", 'const m = await import("../models/explicit");')).toHaveLength(1);
     // Allowed: the run layer, and types.
-    expect(cliViolations("cli/x.ts", 'import { trainRun } from "../models/run";\nimport type { EpochRecord } from "../models/checkpoint";')).toEqual([]);
+    expect(
+      cliViolations(
+        "cli/x.ts",
+        'import { trainRun } from "../models/run";\nimport type { EpochRecord } from "../models/checkpoint";',
+      ),
+    ).toEqual([]);
   });
 
   for (const layer of Object.keys(ALLOWED)) {
@@ -86,7 +107,8 @@ describe("architecture", () => {
         for (const spec of imports(f)) {
           if (!spec.startsWith(".")) continue;
           const target = relative(SRC, join(f, "..", spec)).split("/")[0];
-          if (!ALLOWED[layer].includes(target) && !SHARED.includes(`${target.replace(/\.ts$/, "")}.ts`)) bad.push(`${relative(SRC, f)} imports ${spec}`);
+          if (!ALLOWED[layer].includes(target) && !SHARED.includes(`${target.replace(/\.ts$/, "")}.ts`))
+            bad.push(`${relative(SRC, f)} imports ${spec}`);
         }
       }
       expect(bad).toEqual([]);
@@ -106,9 +128,15 @@ describe("architecture", () => {
       for (const f of files(join(SRC, layer))) {
         for (const spec of imports(f)) {
           if (spec.startsWith(".")) continue;
-          if (spec.startsWith("node:") || spec.startsWith("@tensorflow/") || ["fs", "path", "os", "zlib", "child_process", "worker_threads"].includes(spec)) bad.push(`${relative(SRC, f)} imports ${spec}`);
+          if (
+            spec.startsWith("node:") ||
+            spec.startsWith("@tensorflow/") ||
+            ["fs", "path", "os", "zlib", "child_process", "worker_threads"].includes(spec)
+          )
+            bad.push(`${relative(SRC, f)} imports ${spec}`);
         }
-        if (/\bprocess\.|\brequire\(/.test(readFileSync(f, "utf8").replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ""))) bad.push(`${relative(SRC, f)} uses process or require`);
+        if (/\bprocess\.|\brequire\(/.test(readFileSync(f, "utf8").replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "")))
+          bad.push(`${relative(SRC, f)} uses process or require`);
       }
       expect(bad).toEqual([]);
     });

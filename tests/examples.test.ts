@@ -17,7 +17,9 @@ import { format } from "../src/dsl/format.js";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DIR = join(ROOT, "examples");
 
-const names = readdirSync(DIR).filter((f) => f.endsWith(".gm")).sort();
+const names = readdirSync(DIR)
+  .filter((f) => f.endsWith(".gm"))
+  .sort();
 const examples = names.map((name) => ({ name, path: `examples/${name}`, text: readFileSync(join(DIR, name), "utf8") }));
 
 /** The comment lines before the first `model`. */

@@ -10,7 +10,8 @@ export async function runBackends(opts: { json?: boolean }): Promise<number> {
     return EXIT.ok;
   }
   const c = colors(process.stdout);
-  for (const b of list) process.stdout.write(`${b.available ? c.green("yes") : c.dim(" no")}  ${b.name.padEnd(15)} ${b.reason}\n`);
+  for (const b of list)
+    process.stdout.write(`${b.available ? c.green("yes") : c.dim(" no")}  ${b.name.padEnd(15)} ${b.reason}\n`);
   process.stdout.write("\n--backend auto tries tensorflow-gpu, then tensorflow, then wasm, then cpu.\n");
   return EXIT.ok;
 }

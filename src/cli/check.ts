@@ -25,17 +25,29 @@ export function runCheck(files: string[], opts: CheckOptions): number {
       printDiagnostics(r.diagnostics, text);
       if (!hasErrors(r.diagnostics)) {
         const c = colors(process.stdout);
-        const warn = r.diagnostics.length ? `, ${r.diagnostics.length} warning${r.diagnostics.length > 1 ? "s" : ""}` : "";
-        process.stdout.write(`${c.green("ok")} ${file}: ${r.models.length} model${r.models.length === 1 ? "" : "s"}, ${checks} check${checks === 1 ? "" : "s"} passed${warn}\n`);
+        const warn = r.diagnostics.length
+          ? `, ${r.diagnostics.length} warning${r.diagnostics.length > 1 ? "s" : ""}`
+          : "";
+        process.stdout.write(
+          `${c.green("ok")} ${file}: ${r.models.length} model${r.models.length === 1 ? "" : "s"}, ${checks} check${checks === 1 ? "" : "s"} passed${warn}\n`,
+        );
       }
     }
   }
   if (opts.json) {
-    const out = results.map((r) => ({ file: r.file, ok: !hasErrors(r.diagnostics), models: r.models, checks: r.checks, diagnostics: diagnosticsJson(r.diagnostics) }));
+    const out = results.map((r) => ({
+      file: r.file,
+      ok: !hasErrors(r.diagnostics),
+      models: r.models,
+      checks: r.checks,
+      diagnostics: diagnosticsJson(r.diagnostics),
+    }));
     process.stdout.write(`${JSON.stringify(files.length === 1 ? out[0] : out, null, 2)}\n`);
   } else if (failed) {
     const errors = results.reduce((a, r) => a + r.diagnostics.filter((d) => d.severity === "error").length, 0);
-    process.stderr.write(`${colors(process.stderr).red(`${errors} error${errors === 1 ? "" : "s"}`)} in ${results.filter((r) => hasErrors(r.diagnostics)).length} of ${files.length} file${files.length === 1 ? "" : "s"}\n`);
+    process.stderr.write(
+      `${colors(process.stderr).red(`${errors} error${errors === 1 ? "" : "s"}`)} in ${results.filter((r) => hasErrors(r.diagnostics)).length} of ${files.length} file${files.length === 1 ? "" : "s"}\n`,
+    );
   }
   return failed ? EXIT.diagnostics : EXIT.ok;
 }

@@ -25,8 +25,13 @@ export function runFactor(file: string, opts: FactorOptions): number {
   for (const m of models) {
     if (models.length > 1 || !opts.latex) out.push(opts.latex ? `% model ${m.name}` : c.bold(`model ${m.name}`));
     if (opts.steps) {
-      const chainLike = m.factors.filter((f) => f.family === "chain" || f.family === "markov" || f.family === "logistic");
-      for (const f of chainLike) out.push(`  start: ${f.source}  (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})`);
+      const chainLike = m.factors.filter(
+        (f) => f.family === "chain" || f.family === "markov" || f.family === "logistic",
+      );
+      for (const f of chainLike)
+        out.push(
+          `  start: ${f.source}  (the chain rule in ${f.family === "markov" ? `a window of ${f.args.k}` : "the declared order"})`,
+        );
       const steps = m.derivation;
       steps.slice(0, MAX_STEPS).forEach((s, i) => out.push(`  ${String(i + 1).padStart(3)}. ${derivationStep(m, s)}`));
       if (steps.length > MAX_STEPS) out.push(`  … ${steps.length - MAX_STEPS} more steps`);

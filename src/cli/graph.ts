@@ -37,7 +37,10 @@ export async function runGraph(file: string, opts: GraphOptions): Promise<number
   const r = compileOrReport(file);
   if (!r) return EXIT.diagnostics;
   const m = pickModel(r.models, opts.model, file);
-  const format = opts.out && /\.(png|svg|dot|gv)$/i.test(opts.out) && opts.format === "svg" ? opts.out.split(".").pop()!.toLowerCase().replace("gv", "dot") : opts.format;
+  const format =
+    opts.out && /\.(png|svg|dot|gv)$/i.test(opts.out) && opts.format === "svg"
+      ? opts.out.split(".").pop()!.toLowerCase().replace("gv", "dot")
+      : opts.format;
   let svg: string | undefined;
   let dot: string | undefined;
   if (opts.pixel) {
@@ -45,7 +48,8 @@ export async function runGraph(file: string, opts: GraphOptions): Promise<number
     if (!match) throw new UsageError(`--pixel takes R,C (1-based), e.g. --pixel 14,14; got ${opts.pixel}`);
     const v = imageVariable(m);
     const [row, col] = [Number(match[1]), Number(match[2])];
-    if (row < 1 || row > v.shape[0] || col < 1 || col > v.shape[1]) throw new UsageError(`pixel (${row}, ${col}) is outside ${v.name} (${v.shape[0]}×${v.shape[1]})`);
+    if (row < 1 || row > v.shape[0] || col < 1 || col > v.shape[1])
+      throw new UsageError(`pixel (${row}, ${col}) is outside ${v.name} (${v.shape[0]}×${v.shape[1]})`);
     if (format === "dot") throw new UsageError("--pixel draws a grid: use --format svg or png");
     svg = pixelSvg(m, v, row, col);
   } else {

@@ -35,7 +35,13 @@ export function colors(stream: NodeJS.WriteStream = process.stderr): ReturnType<
 /** A diagnostic style for a stream. */
 export function styleFor(stream: NodeJS.WriteStream): RenderStyle {
   const c = colors(stream);
-  return { error: (s) => c.bold(c.red(s)), warning: (s) => c.bold(c.yellow(s)), caret: (s) => c.red(s), dim: (s) => c.cyan(s), bold: c.bold };
+  return {
+    error: (s) => c.bold(c.red(s)),
+    warning: (s) => c.bold(c.yellow(s)),
+    caret: (s) => c.red(s),
+    dim: (s) => c.cyan(s),
+    bold: c.bold,
+  };
 }
 
 /** Reads a text file or throws a UsageError naming it. */
@@ -49,7 +55,11 @@ export function compileFile(path: string, options: Parameters<typeof compileText
 }
 
 /** Prints diagnostics (rendered to stderr, or as JSON lines collected by the caller). */
-export function printDiagnostics(ds: readonly Diagnostic[], text: string, stream: NodeJS.WriteStream = process.stderr): void {
+export function printDiagnostics(
+  ds: readonly Diagnostic[],
+  text: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): void {
   const style = styleFor(stream);
   for (const d of ds) stream.write(`${renderDiagnostic(d, text, style)}\n\n`);
 }
@@ -76,12 +86,23 @@ export function compileOrReport(path: string, opts: { json?: boolean; checks?: b
 export function pickModel<T extends { name: string }>(models: readonly T[], name: string | undefined, file: string): T {
   if (name) {
     const m = models.find((x) => x.name === name);
-    if (!m) throw new UsageError(`${file} has no model named ${name}`, `its models: ${models.map((x) => x.name).join(", ")}`, USAGE_CODES.noSuchModel, file);
+    if (!m)
+      throw new UsageError(
+        `${file} has no model named ${name}`,
+        `its models: ${models.map((x) => x.name).join(", ")}`,
+        USAGE_CODES.noSuchModel,
+        file,
+      );
     return m;
   }
   if (models.length === 1) return models[0];
   if (models.length === 0) throw new UsageError(`${file} has no model`, undefined, USAGE_CODES.noModel, file);
-  throw new UsageError(`${file} has ${models.length} models; choose one with --model NAME`, `its models: ${models.map((x) => x.name).join(", ")}`, USAGE_CODES.ambiguousModel, file);
+  throw new UsageError(
+    `${file} has ${models.length} models; choose one with --model NAME`,
+    `its models: ${models.map((x) => x.name).join(", ")}`,
+    USAGE_CODES.ambiguousModel,
+    file,
+  );
 }
 
 /**

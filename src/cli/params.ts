@@ -24,17 +24,29 @@ export function renderReport(r: ParamsReport, out: NodeJS.WriteStream = process.
   const c = colors(out);
   const lines: string[] = [c.bold(`model ${r.model}`)];
   const rows = r.rows.map((row) => [row.group, row.parents, row.shape, count(row.params), row.closedForm ?? ""]);
-  lines.push(table(["factor group", "parents", "table shape / network", "parameters", "closed form"], rows, [false, false, false, true, false]));
+  lines.push(
+    table(["factor group", "parents", "table shape / network", "parameters", "closed form"], rows, [
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]),
+  );
   const total = r.total.toString();
-  lines.push(`${c.bold("total")}: ${withCommas(r.total)}${total.length > 15 ? `\n       = ${scientific(r.total)} (${total.length} digits)` : ""}`);
+  lines.push(
+    `${c.bold("total")}: ${withCommas(r.total)}${total.length > 15 ? `\n       = ${scientific(r.total)} (${total.length} digits)` : ""}`,
+  );
   const discrete = r.reference.filter((x) => x.fullyDependent !== null);
   if (discrete.length) {
     lines.push("reference points (observed variables):");
-    lines.push(table(
-      ["variable", "elements", "fully dependent Π k − 1", "fully independent Σ (k − 1)"],
-      discrete.map((x) => [x.variable, String(x.elements), count(x.fullyDependent!), count(x.fullyIndependent!)]),
-      [false, true, true, true],
-    ));
+    lines.push(
+      table(
+        ["variable", "elements", "fully dependent Π k − 1", "fully independent Σ (k − 1)"],
+        discrete.map((x) => [x.variable, String(x.elements), count(x.fullyDependent!), count(x.fullyIndependent!)]),
+        [false, true, true, true],
+      ),
+    );
   }
   return lines.join("\n");
 }

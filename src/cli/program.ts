@@ -23,7 +23,9 @@ function buildProgram(): Command {
   const program = new Command();
   program
     .name("gm")
-    .description("gm — a modeling language for generative models: check .gm files, count parameters, query independence, train, sample and score.")
+    .description(
+      "gm — a modeling language for generative models: check .gm files, count parameters, query independence, train, sample and score.",
+    )
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run gm --help for usage)")
     .exitOverride()
@@ -42,7 +44,9 @@ function buildProgram(): Command {
     .argument("<files...>", ".gm files")
     .option("-w, --write", "rewrite the files in place")
     .option("-c, --check", "exit 1 when a file is not formatted")
-    .action(run(async (files: string[], o: { write?: boolean; check?: boolean }) => (await import("./fmt")).runFmt(files, o)));
+    .action(
+      run(async (files: string[], o: { write?: boolean; check?: boolean }) => (await import("./fmt")).runFmt(files, o)),
+    );
 
   program
     .command("params")
@@ -50,7 +54,9 @@ function buildProgram(): Command {
     .argument("<file>", ".gm file")
     .option("--model <name>", "only this model")
     .option("--json", "JSON output")
-    .action(run(async (file: string, o: { json?: boolean; model?: string }) => (await import("./params")).runParams(file, o)));
+    .action(
+      run(async (file: string, o: { json?: boolean; model?: string }) => (await import("./params")).runParams(file, o)),
+    );
 
   program
     .command("factor")
@@ -59,7 +65,11 @@ function buildProgram(): Command {
     .option("--model <name>", "only this model")
     .option("--latex", "LaTeX instead of Unicode")
     .option("--steps", "the derivation from the chain rule, one assumption at a time")
-    .action(run(async (file: string, o: { latex?: boolean; steps?: boolean; model?: string }) => (await import("./factor")).runFactor(file, o)));
+    .action(
+      run(async (file: string, o: { latex?: boolean; steps?: boolean; model?: string }) =>
+        (await import("./factor")).runFactor(file, o),
+      ),
+    );
 
   program
     .command("query")
@@ -68,7 +78,11 @@ function buildProgram(): Command {
     .argument("<query>", "A ⊥ B | C (or A _|_ B | C)")
     .option("--model <name>", "the model to query")
     .option("--json", "JSON output")
-    .action(run(async (file: string, q: string, o: { json?: boolean; model?: string }) => (await import("./query")).runQuery(file, q, o)));
+    .action(
+      run(async (file: string, q: string, o: { json?: boolean; model?: string }) =>
+        (await import("./query")).runQuery(file, q, o),
+      ),
+    );
 
   program
     .command("graph")
@@ -79,7 +93,12 @@ function buildProgram(): Command {
     .option("--model <name>", "the model to draw")
     .option("--pixel <r,c>", "draw the image grid around pixel (r, c): its parents and Markov blanket")
     .option("--elements", "draw every element even in a large model")
-    .action(run(async (file: string, o: { format: string; out?: string; model?: string; pixel?: string; elements?: boolean }) => (await import("./graph")).runGraph(file, o)));
+    .action(
+      run(
+        async (file: string, o: { format: string; out?: string; model?: string; pixel?: string; elements?: boolean }) =>
+          (await import("./graph")).runGraph(file, o),
+      ),
+    );
 
   program
     .command("train")
@@ -107,13 +126,18 @@ function buildProgram(): Command {
     .option("-o, --out <file>", "output file (default: RUN/samples-seedS.png, .csv or .json)")
     .option("--format <format>", "png (an image grid), csv (a header, one row per sample) or json", "png")
     .option("--json", "also print the samples as JSON")
-    .option("--manifold <side>", "a 2-D latent model's decoder over a side × side grid of z (default -o RUN/manifold.png)")
+    .option(
+      "--manifold <side>",
+      "a 2-D latent model's decoder over a side × side grid of z (default -o RUN/manifold.png)",
+    )
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./sample")).runSample(dir, o)));
 
   program
     .command("fid")
-    .description("sample quality: Fréchet distance of each run's samples to held-out images in gm's classifier features, with the real-image floor")
+    .description(
+      "sample quality: Fréchet distance of each run's samples to held-out images in gm's classifier features, with the real-image floor",
+    )
     .argument("<runs...>", "run directories")
     .option("--data <dataset>", "mnist or fashion_mnist", "mnist")
     .option("-n, --n <count>", "samples per run (and training images for the floor)", "1000")
@@ -135,11 +159,16 @@ function buildProgram(): Command {
 
   program
     .command("embed")
-    .description("codes of the data through a latent-variable model: CSV/JSON, a linear probe beside pixels and a random projection, a latent scatter")
+    .description(
+      "codes of the data through a latent-variable model: CSV/JSON, a linear probe beside pixels and a random projection, a latent scatter",
+    )
     .argument("<run>", "run directory")
     .option("--data <source>", "data to embed (default: the run's held-out split)")
     .option("-o, --out <file>", "codes.csv or codes.json: one row per example (z1 … zd, label)")
-    .option("--probe", "linear softmax probe: train split → test accuracy, on codes, raw pixels and a random projection")
+    .option(
+      "--probe",
+      "linear softmax probe: train split → test accuracy, on codes, raw pixels and a random projection",
+    )
     .option("--plot <png>", "scatter of the codes coloured by label (PCA to 2-D when d > 2)")
     .option("--limit <n>", "at most n examples per split")
     .option("--json", "JSON output")
@@ -148,7 +177,9 @@ function buildProgram(): Command {
 
   program
     .command("anomaly")
-    .description("anomaly detection with the model's score: AUROC, AUPRC and FPR at 95 % TPR of a normal vs an anomalous set")
+    .description(
+      "anomaly detection with the model's score: AUROC, AUPRC and FPR at 95 % TPR of a normal vs an anomalous set",
+    )
     .argument("<run>", "run directory")
     .option("--normal <source>", "normal examples (default: the run's held-out split)")
     .option("--anomalous <source>", "anomalous examples: a data source or path, fashion_mnist, noise or inverted")
@@ -161,7 +192,9 @@ function buildProgram(): Command {
 
   program
     .command("verify")
-    .description("check the model's own network: densities normalize, the chain rule is consistent, assumptions hold, samples match")
+    .description(
+      "check the model's own network: densities normalize, the chain rule is consistent, assumptions hold, samples match",
+    )
     .argument("<file>", ".gm file")
     .option("--model <name>", "only this model")
     .option("--runs <n>", "random parameter draws per property", "20")
@@ -177,11 +210,17 @@ function buildProgram(): Command {
 
   program
     .command("playground")
-    .description("serve the browser playground on 127.0.0.1: edit a .gm file and see its factorization, counts, graph, checks and queries live")
+    .description(
+      "serve the browser playground on 127.0.0.1: edit a .gm file and see its factorization, counts, graph, checks and queries live",
+    )
     .argument("[file]", ".gm file to open in the editor")
     .option("--port <n>", "port (0 picks a free one)", "8080")
     .option("--open", "open the page in the system's browser")
-    .action(run(async (file: string | undefined, o: { port?: string; open?: boolean }) => (await import("./playground")).runPlayground(file, o)));
+    .action(
+      run(async (file: string | undefined, o: { port?: string; open?: boolean }) =>
+        (await import("./playground")).runPlayground(file, o),
+      ),
+    );
 
   return program;
 }
@@ -199,7 +238,8 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return EXIT.ok;
       return EXIT.usage;
     }
     // Every error gm raises on purpose is a GmError: `error[CODE]: message`, `hint: …`, its exit status.

@@ -31,20 +31,33 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
   if (models.length === 0) return report([]);
   const results = models.map((m) => ({ m, res: query(m, claim) }));
   const answered = results.filter((x) => x.res.answer);
-  const skipped = results.filter((x) => !x.res.answer).map(({ m, res }) => ({ model: m.name, reason: res.diagnostics.find((d) => d.severity === "error")?.message ?? "the query does not apply" }));
+  const skipped = results
+    .filter((x) => !x.res.answer)
+    .map(({ m, res }) => ({
+      model: m.name,
+      reason: res.diagnostics.find((d) => d.severity === "error")?.message ?? "the query does not apply",
+    }));
   if (opts.json) {
     // One shape for one model or several: {answers: [...], skipped: [...]}.
     if (answered.length === 0) {
-      process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(results[0].res.diagnostics), skipped }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ diagnostics: diagnosticsJson(results[0].res.diagnostics), skipped }, null, 2)}\n`,
+      );
       return EXIT.diagnostics;
     }
-    const answers = answered.map(({ m, res }) => ({ model: m.name, query: res.answer!.claim, answer: res.answer!.independent ? "independent" : "dependent", ...(res.answer!.trail ? { trail: res.answer!.trail } : {}) }));
+    const answers = answered.map(({ m, res }) => ({
+      model: m.name,
+      query: res.answer!.claim,
+      answer: res.answer!.independent ? "independent" : "dependent",
+      ...(res.answer!.trail ? { trail: res.answer!.trail } : {}),
+    }));
     process.stdout.write(`${JSON.stringify({ answers, skipped }, null, 2)}\n`);
     return EXIT.ok;
   }
   if (answered.length === 0) {
     // No model answers: the first model's diagnostics, then why each other model does not.
-    for (const sk of skipped.slice(1)) process.stderr.write(`note: model ${sk.model} does not answer it either: ${sk.reason}\n`);
+    for (const sk of skipped.slice(1))
+      process.stderr.write(`note: model ${sk.model} does not answer it either: ${sk.reason}\n`);
     return report(results[0].res.diagnostics);
   }
   const note = () => {
@@ -55,7 +68,9 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
     const c = colors(process.stdout);
     for (const { m, res } of answered) {
       const a = res.answer!;
-      process.stdout.write(`${c.bold(m.name)}: ${a.independent ? c.green("independent") : c.yellow("dependent")}${a.trail ? ` — active trail: ${a.trail}` : ""}\n`);
+      process.stdout.write(
+        `${c.bold(m.name)}: ${a.independent ? c.green("independent") : c.yellow("dependent")}${a.trail ? ` — active trail: ${a.trail}` : ""}\n`,
+      );
     }
     note();
     return EXIT.ok;
@@ -63,9 +78,12 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
   const answer = answered[0].res.answer!;
   const dependentClaim = claim.negated;
   const c = colors(process.stdout);
-  process.stdout.write(`${answer.independent ? c.green("independent") : c.yellow("dependent")}: ${answer.claim}${answer.independent ? "" : " does not hold"}\n`);
+  process.stdout.write(
+    `${answer.independent ? c.green("independent") : c.yellow("dependent")}: ${answer.claim}${answer.independent ? "" : " does not hold"}\n`,
+  );
   if (answer.trail) process.stdout.write(`active trail: ${answer.trail}\n`);
   else process.stdout.write("every trail between them is blocked (d-separated)\n");
-  if (dependentClaim) process.stdout.write(`(the query asked for dependence: it ${answer.independent ? "does not hold" : "holds"})\n`);
+  if (dependentClaim)
+    process.stdout.write(`(the query asked for dependence: it ${answer.independent ? "does not hold" : "holds"})\n`);
   return EXIT.ok;
 }

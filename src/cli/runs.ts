@@ -11,5 +11,8 @@ export function parseDataFlag(text: string): DataSourceIR {
   const { source, diagnostics } = parseDataSource(text);
   if (source) return source;
   printDiagnostics(diagnostics, text);
-  throw new UsageError(`cannot read --data ${JSON.stringify(text)}`, 'write a source like `mnist`, `idx("train.gz", binarize = 0.5)`, `images("dir")`, or a path');
+  throw new UsageError(
+    `cannot read --data ${JSON.stringify(text)}`,
+    'write a source like `mnist`, `idx("train.gz", binarize = 0.5)`, `images("dir")`, or a path',
+  );
 }

@@ -46,19 +46,25 @@ function columnNames(vars: ReadonlyArray<{ name: string; shape: readonly number[
 /** Runs `gm sample`. */
 export async function runSample(dir: string, opts: SampleOptions): Promise<number> {
   const n = Number(opts.n ?? 64);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError(`-n must be a whole number between 1 and 100000, got ${opts.n}`);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new UsageError(`-n must be a whole number between 1 and 100000, got ${opts.n}`);
   const seed = opts.seed === undefined ? 1 : Number(opts.seed);
-  if (opts.seed?.trim() === "" || !Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number ≥ 0, got ${opts.seed}`);
+  if (opts.seed?.trim() === "" || !Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a whole number ≥ 0, got ${opts.seed}`);
   const format = (opts.format ?? "png") as (typeof FORMATS)[number];
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${opts.format}`);
+  if (!FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${opts.format}`);
   const side = opts.manifold === undefined ? undefined : Number(opts.manifold);
-  if (side !== undefined && (!Number.isInteger(side) || side < 1 || side > 100)) throw new UsageError(`--manifold must be a whole number between 1 and 100, got ${opts.manifold}`);
+  if (side !== undefined && (!Number.isInteger(side) || side < 1 || side > 100))
+    throw new UsageError(`--manifold must be a whole number between 1 and 100, got ${opts.manifold}`);
   const run = await loadRun(dir, { backend: opts.backend });
   try {
     if (side !== undefined) {
       const file = opts.out ?? join(run.dir, "manifold.png");
       writeFileAtomic(file, manifoldPng(run, side));
-      process.stderr.write(`wrote ${file}: the decoder of ${run.ir.name} over a ${side} × ${side} grid of z in [−2.5, 2.5]²\n`);
+      process.stderr.write(
+        `wrote ${file}: the decoder of ${run.ir.name} over a ${side} × ${side} grid of z in [−2.5, 2.5]²\n`,
+      );
       return EXIT.ok;
     }
     if (format !== "png") {
@@ -72,7 +78,9 @@ export async function runSample(dir: string, opts: SampleOptions): Promise<numbe
           ? `${columnNames(run.model.observed).join(",")}\n${rows.map((r) => r.join(",")).join("\n")}\n`
           : `${JSON.stringify({ model: run.ir.name, n, seed, columns: columnNames(run.model.observed), samples: rows })}\n`;
       writeFileAtomic(file, text);
-      process.stderr.write(`wrote ${file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+      process.stderr.write(
+        `wrote ${file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`,
+      );
       return EXIT.ok;
     }
     const r = sampleRun(run, n, seed, opts.out);
@@ -80,7 +88,9 @@ export async function runSample(dir: string, opts: SampleOptions): Promise<numbe
       const rows = Array.from({ length: n }, (_, i) => Array.from(r.samples.subarray(i * r.dim, (i + 1) * r.dim)));
       process.stdout.write(`${JSON.stringify({ model: run.ir.name, n, seed, samples: rows })}\n`);
     }
-    process.stderr.write(`wrote ${r.file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${r.seconds.toFixed(2)} s\n`);
+    process.stderr.write(
+      `wrote ${r.file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${r.seconds.toFixed(2)} s\n`,
+    );
     return EXIT.ok;
   } finally {
     run.model.dispose();

@@ -33,22 +33,45 @@ export function readSource(path: string): string {
   } catch {
     throw new UsageError(`no such file: ${path}`, undefined, USAGE_CODES.noSuchFile, path);
   }
-  if (st.isDirectory()) throw new UsageError(`${path} is a directory, not a .gm file`, undefined, USAGE_CODES.isDirectory, path);
+  if (st.isDirectory())
+    throw new UsageError(`${path} is a directory, not a .gm file`, undefined, USAGE_CODES.isDirectory, path);
   // Checked before opening: opening a FIFO for reading blocks until a writer appears.
-  if (!st.isFile()) throw new UsageError(`cannot read ${path}: it is ${kindOf(st)}, not a .gm file`, "gm reads regular files only", USAGE_CODES.unreadable, path);
+  if (!st.isFile())
+    throw new UsageError(
+      `cannot read ${path}: it is ${kindOf(st)}, not a .gm file`,
+      "gm reads regular files only",
+      USAGE_CODES.unreadable,
+      path,
+    );
   const tooLarge = (bytes: number) =>
-    new UsageError(`cannot read ${path}: it is ${size(bytes)}; gm reads .gm files of at most ${size(MAX_SOURCE_BYTES)}`, "split it into several files", USAGE_CODES.unreadable, path);
+    new UsageError(
+      `cannot read ${path}: it is ${size(bytes)}; gm reads .gm files of at most ${size(MAX_SOURCE_BYTES)}`,
+      "split it into several files",
+      USAGE_CODES.unreadable,
+      path,
+    );
   if (st.size > MAX_SOURCE_BYTES) throw tooLarge(st.size);
   let fd: number;
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`, undefined, USAGE_CODES.unreadable, path);
+    throw new UsageError(
+      `cannot read ${path}: ${(e as Error).message.split("\n")[0]}`,
+      undefined,
+      USAGE_CODES.unreadable,
+      path,
+    );
   }
   try {
     // The file may have been replaced or may grow after the stat: read at most the limit + 1 bytes.
     const now = fstatSync(fd);
-    if (!now.isFile()) throw new UsageError(`cannot read ${path}: it is ${kindOf(now)}, not a .gm file`, undefined, USAGE_CODES.unreadable, path);
+    if (!now.isFile())
+      throw new UsageError(
+        `cannot read ${path}: it is ${kindOf(now)}, not a .gm file`,
+        undefined,
+        USAGE_CODES.unreadable,
+        path,
+      );
     const chunks: Buffer[] = [];
     let n = 0;
     for (;;) {
@@ -62,7 +85,12 @@ export function readSource(path: string): string {
     return Buffer.concat(chunks, n).toString("utf8");
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`, undefined, USAGE_CODES.unreadable, path);
+    throw new UsageError(
+      `cannot read ${path}: ${(e as Error).message.split("\n")[0]}`,
+      undefined,
+      USAGE_CODES.unreadable,
+      path,
+    );
   } finally {
     closeSync(fd);
   }

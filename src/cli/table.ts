@@ -32,7 +32,13 @@ export function table(header: string[], rows: string[][], right: boolean[] = [])
   const rule = widths.map((w) => "─".repeat(w)).join("  ");
   cells.forEach((r, ri) => {
     const height = Math.max(...r.map((c) => c.length));
-    for (let l = 0; l < height; l++) lines.push(r.map((c, i) => pad(c[l] ?? "", i)).join("  ").trimEnd());
+    for (let l = 0; l < height; l++)
+      lines.push(
+        r
+          .map((c, i) => pad(c[l] ?? "", i))
+          .join("  ")
+          .trimEnd(),
+      );
     if (ri === 0) lines.push(rule);
   });
   return lines.join("\n");

@@ -33,8 +33,16 @@ export interface TrainOptions {
 function num(flag: string, value: string | undefined, integer: boolean, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || (min === 0 && !integer && n === 0)) {
-    throw new UsageError(`--${flag} must be ${integer ? "a whole number" : "a number"} ${min > 0 ? `≥ ${min}` : "> 0"}, got ${value}`);
+  if (
+    value.trim() === "" ||
+    !Number.isFinite(n) ||
+    (integer && !Number.isInteger(n)) ||
+    n < min ||
+    (min === 0 && !integer && n === 0)
+  ) {
+    throw new UsageError(
+      `--${flag} must be ${integer ? "a whole number" : "a number"} ${min > 0 ? `≥ ${min}` : "> 0"}, got ${value}`,
+    );
   }
   return n;
 }
@@ -69,7 +77,9 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
     }
     stop.abort();
     bar.stop();
-    err.write(`\n${c.yellow("interrupted")}: saving a checkpoint after this batch (${signal}; press Ctrl-C again to quit without saving)\n`);
+    err.write(
+      `\n${c.yellow("interrupted")}: saving a checkpoint after this batch (${signal}; press Ctrl-C again to quit without saving)\n`,
+    );
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   // After SIGHUP the terminal is gone: a failed write to it must not stop the save.
@@ -78,16 +88,36 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
   process.stdout.on("error", ignore);
   try {
     const result = await trainRun(
-      { file, source: readText(file), ir, flags, out: opts.out, resume: opts.resume, backend: opts.backend, stop: stop.signal },
+      {
+        file,
+        source: readText(file),
+        ir,
+        flags,
+        out: opts.out,
+        resume: opts.resume,
+        backend: opts.backend,
+        stop: stop.signal,
+      },
       {
         onStart: (i) => {
-          err.write(`${c.bold(`gm train ${basename(file)}`)}: model ${i.ir.name}, ${i.params.toLocaleString("en-US")} parameters, backend ${i.backend}\n`);
+          err.write(
+            `${c.bold(`gm train ${basename(file)}`)}: model ${i.ir.name}, ${i.params.toLocaleString("en-US")} parameters, backend ${i.backend}\n`,
+          );
           err.write(`data: ${i.data} — ${i.trainN} train / ${i.testN} held-out examples of ${i.dim} values\n`);
-          err.write(`run directory: ${i.dir}${i.resumed ? ` (resuming after epoch ${i.resumed.epoch}${i.resumed.batches ? ` + ${i.resumed.batches} batches` : ""})` : ""}\n`);
+          err.write(
+            `run directory: ${i.dir}${i.resumed ? ` (resuming after epoch ${i.resumed.epoch}${i.resumed.batches ? ` + ${i.resumed.batches} batches` : ""})` : ""}\n`,
+          );
         },
         onNote: (text) => err.write(`${text.startsWith("--resume") ? `${c.yellow("note")}: ` : ""}${text}\n`),
         onEpochStart: (epoch, epochs, batches) => bar.start(batches, `epoch ${epoch}/${epochs}`),
-        onBatch: (i) => bar.update(i.batch, { loss: Object.values(i.losses).map((l) => l.toFixed(2)).join(" / ") || "-", speed: i.imagesPerSecond.toFixed(0) }),
+        onBatch: (i) =>
+          bar.update(i.batch, {
+            loss:
+              Object.values(i.losses)
+                .map((l) => l.toFixed(2))
+                .join(" / ") || "-",
+            speed: i.imagesPerSecond.toFixed(0),
+          }),
         onEpochEnd: (r, dim) => {
           bar.stop();
           err.write(`${epochLine(r, dim)}\n`);
@@ -95,7 +125,9 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
       },
     );
     if (result.status === "stopped") {
-      err.write(`saved ${result.dir} after epoch ${result.epoch} + ${result.batches} batches; continue with: gm train ${file} --out ${result.dir} --resume\n`);
+      err.write(
+        `saved ${result.dir} after epoch ${result.epoch} + ${result.batches} batches; continue with: gm train ${file} --out ${result.dir} --resume\n`,
+      );
       return EXIT.interrupted;
     }
     process.stdout.write(`${summary(result.ir.name, result.history, result.dim)}\n`);
@@ -111,8 +143,14 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
 
 /** `epoch 3: train 92.10 nats, held-out NLL 93.40 nats (0.1719 bits/dim), 4.2 s, 9500 img/s` (every metric). */
 function epochLine(r: EpochRecord, dim: number): string {
-  const train = Object.entries(r.train).map(([k, v]) => (k === "nll" ? `train ${v.toFixed(2)} nats` : `train ${k} ${v.toFixed(2)}`));
-  const test = Object.entries(r.test).map(([k, v]) => (k === "nll" ? `held-out NLL ${v.toFixed(2)} nats (${(v / (dim * Math.LN2)).toFixed(4)} bits/dim)` : `held-out ${k} ${v.toFixed(2)}`));
+  const train = Object.entries(r.train).map(([k, v]) =>
+    k === "nll" ? `train ${v.toFixed(2)} nats` : `train ${k} ${v.toFixed(2)}`,
+  );
+  const test = Object.entries(r.test).map(([k, v]) =>
+    k === "nll"
+      ? `held-out NLL ${v.toFixed(2)} nats (${(v / (dim * Math.LN2)).toFixed(4)} bits/dim)`
+      : `held-out ${k} ${v.toFixed(2)}`,
+  );
   const head = r.epoch === 1 && Object.keys(r.train).length === 0 ? "closed form" : `epoch ${r.epoch}`;
   return `${head}: ${[...train, ...test].join(", ")}, ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(0)} img/s`;
 }
@@ -126,13 +164,29 @@ function summary(model: string, history: readonly EpochRecord[], dim: number): s
   const best = history.reduce((a, r) => ((r.test[key] ?? Infinity) < (a.test[key] ?? Infinity) ? r : a), history[0]);
   const total = history.reduce((a, r) => a + r.seconds, 0);
   const label = (k: string, split: string) => (k === "nll" ? `${split} NLL` : `${split} ${k}`);
-  const headers = ["model", "epochs", ...trainKeys.map((k) => label(k, "train")), ...testKeys.map((k) => label(k, "held-out")), ...(testKeys.includes("nll") ? ["bits/dim"] : []), "best epoch", "time", "img/s"];
+  const headers = [
+    "model",
+    "epochs",
+    ...trainKeys.map((k) => label(k, "train")),
+    ...testKeys.map((k) => label(k, "held-out")),
+    ...(testKeys.includes("nll") ? ["bits/dim"] : []),
+    "best epoch",
+    "time",
+    "img/s",
+  ];
   const row = [
-    model, String(last.epoch),
+    model,
+    String(last.epoch),
     ...trainKeys.map((k) => last.train[k].toFixed(2)),
     ...testKeys.map((k) => last.test[k].toFixed(2)),
     ...(testKeys.includes("nll") ? [(last.test.nll / (dim * Math.LN2)).toFixed(4)] : []),
-    `${best.epoch} (${(best.test[key] ?? NaN).toFixed(2)})`, `${total.toFixed(1)} s`, last.imagesPerSecond.toFixed(0),
+    `${best.epoch} (${(best.test[key] ?? NaN).toFixed(2)})`,
+    `${total.toFixed(1)} s`,
+    last.imagesPerSecond.toFixed(0),
   ];
-  return table(headers, [row], headers.map((_, i) => i !== 0 && i !== headers.length - 3));
+  return table(
+    headers,
+    [row],
+    headers.map((_, i) => i !== 0 && i !== headers.length - 3),
+  );
 }

@@ -33,7 +33,8 @@ export async function runVerify(file: string, opts: VerifyCliOptions): Promise<n
     const v = verifyIr(ir, { runs, seed, backend });
     if (v.skipped) process.stdout.write(`  skipped: ${v.skipped}\n`);
     for (const p of v.results) {
-      const mark = p.status === "passed" ? c.green("passed ") : p.status === "failed" ? c.red("FAILED ") : c.dim("skipped");
+      const mark =
+        p.status === "passed" ? c.green("passed ") : p.status === "failed" ? c.red("FAILED ") : c.dim("skipped");
       process.stdout.write(`  ${mark} ${p.name}: ${p.detail.split("\n").join("\n           ")}\n`);
       if (p.status === "failed") failed = true;
     }

@@ -12,7 +12,9 @@ export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
   const by = ctx.src(s.span);
   const claim = s.claim;
   if (claim.negated) {
-    ctx.diags.error("E0405", "an assumption states an independence; `not ⊥` is a claim to `check`", claim.span, { hint: `write \`check ${printClaim(claim)}\`` });
+    ctx.diags.error("E0405", "an assumption states an independence; `not ⊥` is a claim to `check`", claim.span, {
+      hint: `write \`check ${printClaim(claim)}\``,
+    });
     return;
   }
   ctx.forEachInstance(s.quantifiers, (env) => {
@@ -23,10 +25,18 @@ export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
     const a = new Set(A.flatMap((l) => Array.from(l)));
     const b = new Set(B.flatMap((l) => Array.from(l)));
     const c = new Set(C.flatMap((l) => Array.from(l)));
-    for (const [x, y, what] of [[a, b, "both sides of ⊥"], [a, c, "both the left side and the condition"], [b, c, "both the right side and the condition"]] as const) {
+    for (const [x, y, what] of [
+      [a, b, "both sides of ⊥"],
+      [a, c, "both the left side and the condition"],
+      [b, c, "both the right side and the condition"],
+    ] as const) {
       const both = [...x].find((e) => y.has(e));
       if (both !== undefined) {
-        ctx.diags.error("E0404", `this assumption cannot apply: \`${elementName(ctx.vars, both)}\` is on ${what}`, claim.span);
+        ctx.diags.error(
+          "E0404",
+          `this assumption cannot apply: \`${elementName(ctx.vars, both)}\` is on ${what}`,
+          claim.span,
+        );
         return false;
       }
     }
@@ -37,31 +47,53 @@ export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
 }
 
 /** Removes `b` from the parents of `el` (one step of the derivation). */
-export function prune(ctx: ModelContext, el: number, b: Set<number>, c: Set<number>, s: A.AssumeStmt, by: string): boolean {
+export function prune(
+  ctx: ModelContext,
+  el: number,
+  b: Set<number>,
+  c: Set<number>,
+  s: A.AssumeStmt,
+  by: string,
+): boolean {
   const fi = ctx.factorOf[el];
   const f = ctx.drafts[fi];
   const name = elementName(ctx.vars, el);
   if (!["chain", "markov", "logistic"].includes(f.family)) {
-    const why = f.family === "joint" ? `\`${f.source}\` is one table over every outcome; it has no parents to remove`
-      : f.family === "nade" || f.family === "pixelrnn" ? `\`${f.family}\` shares one network across all predecessors; its parents cannot be pruned`
-      : f.family === "table" || f.family === "independent" ? `the factor of \`${name}\` lists its parents explicitly (\`${f.source}\`)`
-      : `the factor of \`${name}\` is \`${f.family}\`, not a chain rule`;
+    const why =
+      f.family === "joint"
+        ? `\`${f.source}\` is one table over every outcome; it has no parents to remove`
+        : f.family === "nade" || f.family === "pixelrnn"
+          ? `\`${f.family}\` shares one network across all predecessors; its parents cannot be pruned`
+          : f.family === "table" || f.family === "independent"
+            ? `the factor of \`${name}\` lists its parents explicitly (\`${f.source}\`)`
+            : `the factor of \`${name}\` is \`${f.family}\`, not a chain rule`;
     ctx.diags.error("E0405", `this assumption cannot apply to \`${name}\`: ${why}`, s.claim.span, {
       related: [{ message: "the factor", span: f.span }],
-      hint: f.family === "joint" || f.family === "table" || f.family === "independent" ? "assumptions prune `p(x) = chain`: write the chain rule and let `assume` remove parents" : undefined,
+      hint:
+        f.family === "joint" || f.family === "table" || f.family === "independent"
+          ? "assumptions prune `p(x) = chain`: write the chain rule and let `assume` remove parents"
+          : undefined,
     });
     return false;
   }
   const pos = ctx.positionOf[el];
   const inContext = new Set(f.context);
   const isPred = (e: number) => inContext.has(e) || (ctx.factorOf[e] === fi && ctx.positionOf[e] < pos);
-  for (const [set, side] of [[b, "right side"], [c, "condition"]] as const) {
+  for (const [set, side] of [
+    [b, "right side"],
+    [c, "condition"],
+  ] as const) {
     const bad = [...set].filter((e) => !isPred(e));
     if (bad.length) {
       const v = ctx.varOf(el);
-      ctx.diags.error("E0406", `this assumption cannot apply to \`${name}\`: \`${formatElements(ctx.vars, bad)}\` ${bad.length === 1 ? "is" : "are"} not among its predecessors (${side})`, s.claim.span, {
-        hint: `\`assume A ⊥ B | C\` removes B from A's parents in the chain rule, so B and C must come before A in ${v.order.kind} order`,
-      });
+      ctx.diags.error(
+        "E0406",
+        `this assumption cannot apply to \`${name}\`: \`${formatElements(ctx.vars, bad)}\` ${bad.length === 1 ? "is" : "are"} not among its predecessors (${side})`,
+        s.claim.span,
+        {
+          hint: `\`assume A ⊥ B | C\` removes B from A's parents in the chain rule, so B and C must come before A in ${v.order.kind} order`,
+        },
+      );
       return false;
     }
   }

@@ -26,19 +26,33 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
       const names = new Set(claim.of.map((i) => i.name));
       have = 0n;
       for (const f of ir.factors) if (Array.from(f.targets).some((e) => names.has(ctx.varOf(e).name))) have += f.params;
-      for (const nw of ir.networks) if (nw.role === "posterior" && Array.from(nw.outputs).some((e) => names.has(ctx.varOf(e).name))) have += nw.params;
+      for (const nw of ir.networks)
+        if (nw.role === "posterior" && Array.from(nw.outputs).some((e) => names.has(ctx.varOf(e).name)))
+          have += nw.params;
       what = `the factors of ${claim.of.map((i) => `\`${i.name}\``).join(", ")} have`;
     }
     const holds = compare(have, claim.op, want);
     if (!holds) {
-      const show = (n: bigint) => (n.toString().length > 24 ? `${scientific(n)} (${n.toString().length} digits)` : withCommas(n));
+      const show = (n: bigint) =>
+        n.toString().length > 24 ? `${scientific(n)} (${n.toString().length} digits)` : withCommas(n);
       // Long counts that print alike in scientific notation: say how far apart they are.
       const gap = want - have;
-      const apart = show(have) === show(want) && gap !== 0n ? `, ${withCommas(gap < 0n ? -gap : gap)} ${gap < 0n ? "fewer" : "more"} than counted` : "";
-      ctx.diags.error("E0504", `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}${apart}`, s.span, {
-        notes: [`counted:  ${have}`, `claimed:  ${want}${printExpr(claim.value) !== want.toString() ? ` (= ${printExpr(claim.value)})` : ""}`],
-        hint: "`gm params` shows the count of every factor",
-      });
+      const apart =
+        show(have) === show(want) && gap !== 0n
+          ? `, ${withCommas(gap < 0n ? -gap : gap)} ${gap < 0n ? "fewer" : "more"} than counted`
+          : "";
+      ctx.diags.error(
+        "E0504",
+        `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}${apart}`,
+        s.span,
+        {
+          notes: [
+            `counted:  ${have}`,
+            `claimed:  ${want}${printExpr(claim.value) !== want.toString() ? ` (= ${printExpr(claim.value)})` : ""}`,
+          ],
+          hint: "`gm params` shows the count of every factor",
+        },
+      );
     }
     return;
   }
@@ -47,9 +61,17 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
   const size = searchSize(graph);
   const most = Math.floor(MAX_DSEP_WORK / size);
   if (most < 1 || (s.quantifiers.length && ctx.instancesAtLeast(s.quantifiers, most + 1))) {
-    ctx.diags.error("E0506", `this check is too large to prove: the graph has ${withCommas(BigInt(graph.n))} elements and ${withCommas(BigInt(graph.edgeCount()))} edges${most >= 1 ? `, and the \`for\` expands to more than ${withCommas(BigInt(most))} claims` : ""}; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per check`, s.span, {
-      hint: most >= 1 ? "check fewer instances" : "check the claim on a smaller model (fewer elements, or fewer parents: `markov`, `assume`)",
-    });
+    ctx.diags.error(
+      "E0506",
+      `this check is too large to prove: the graph has ${withCommas(BigInt(graph.n))} elements and ${withCommas(BigInt(graph.edgeCount()))} edges${most >= 1 ? `, and the \`for\` expands to more than ${withCommas(BigInt(most))} claims` : ""}; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per check`,
+      s.span,
+      {
+        hint:
+          most >= 1
+            ? "check fewer instances"
+            : "check the claim on a smaller model (fewer elements, or fewer parents: `markov`, `assume`)",
+      },
+    );
     return;
   }
   let reported = 0;
@@ -65,7 +87,9 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     const ys = new Set(y);
     const overlap = x.find((e) => ys.has(e) || zs.has(e)) ?? y.find((e) => zs.has(e));
     if (overlap !== undefined) {
-      ctx.diags.error("E0501", `\`${elementName(ctx.vars, overlap)}\` appears on two sides of the claim`, claim.span, { hint: "the sets in `A ⊥ B | C` must not overlap" });
+      ctx.diags.error("E0501", `\`${elementName(ctx.vars, overlap)}\` appears on two sides of the claim`, claim.span, {
+        hint: "the sets in `A ⊥ B | C` must not overlap",
+      });
       return false;
     }
     if (x.length === 0 || y.length === 0) return true;
@@ -75,18 +99,24 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     if (!claim.negated && !r.independent) {
       const trail = formatTrail(r.trail!, (e) => elementName(ctx.vars, e));
       // The same claim assumed above: say why the assumption does not make it hold.
-      const assumed = ctx.m.body.find((st): st is A.AssumeStmt => st.kind === "Assume" && printClaim(st.claim) === printClaim(claim));
+      const assumed = ctx.m.body.find(
+        (st): st is A.AssumeStmt => st.kind === "Assume" && printClaim(st.claim) === printClaim(claim),
+      );
       ctx.diags.error("E0502", `check failed: ${claimText} does not hold${at}`, claim.span, {
         notes: [`active trail: ${trail}`],
         hint: assumed
           ? `\`assume ${printClaim(assumed.claim)}\` (line ${assumed.span.start.line}) removed parents of its left side only: pruning applies only to the factor's own predecessors, and the active trail runs through other factors`
-          : z.length ? "conditioning on more variables, or an `assume`, can block this trail" : "an `assume` that removes a parent along this trail would make it hold",
+          : z.length
+            ? "conditioning on more variables, or an `assume`, can block this trail"
+            : "an `assume` that removes a parent along this trail would make it hold",
         ...(assumed ? { related: [{ message: "the assumption", span: assumed.span }] } : {}),
       });
       return ++reported < 3;
     }
     if (claim.negated && r.independent) {
-      ctx.diags.error("E0503", `check failed: ${claimText} holds${at}, so they are not dependent`, claim.span, { notes: ["every trail between them is blocked"] });
+      ctx.diags.error("E0503", `check failed: ${claimText} holds${at}, so they are not dependent`, claim.span, {
+        notes: ["every trail between them is blocked"],
+      });
       return ++reported < 3;
     }
     return true;
@@ -95,11 +125,17 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
 
 function compare(a: bigint, op: A.CompareOp, b: bigint): boolean {
   switch (op) {
-    case "==": return a === b;
-    case "!=": return a !== b;
-    case "<": return a < b;
-    case "<=": return a <= b;
-    case ">": return a > b;
-    case ">=": return a >= b;
+    case "==":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
   }
 }

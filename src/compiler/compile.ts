@@ -38,22 +38,32 @@ export interface CompileOptions {
 /** Parses and compiles `text`. Syntax errors stop before the compiler runs. */
 export function compileText(text: string, file = "<input>", options: CompileOptions = {}): CompileResult {
   const parsed = parse(text, file);
-  if (hasErrors(parsed.diagnostics)) return { models: [], diagnostics: parsed.diagnostics, ast: parsed.ast, text, file };
+  if (hasErrors(parsed.diagnostics))
+    return { models: [], diagnostics: parsed.diagnostics, ast: parsed.ast, text, file };
   const bag = new DiagnosticBag(file);
   const models: ModelIR[] = [];
   if (parsed.ast.models.length === 0) {
     // LANGUAGE.md §2: a file holds one or more models. Point where the first one would go.
     const start = firstCodeOffset(text);
     const at = positionOf(text, start);
-    bag.error("E0109", text.trim() === "" ? "this file is empty; a .gm file holds one or more `model Name { … }` blocks" : "this file has no model; a .gm file holds one or more `model Name { … }` blocks", { start: at, end: at }, {
-      hint: "start with `model Name { x : Bernoulli  p(x) = table }`",
-    });
+    bag.error(
+      "E0109",
+      text.trim() === ""
+        ? "this file is empty; a .gm file holds one or more `model Name { … }` blocks"
+        : "this file has no model; a .gm file holds one or more `model Name { … }` blocks",
+      { start: at, end: at },
+      {
+        hint: "start with `model Name { x : Bernoulli  p(x) = table }`",
+      },
+    );
   }
   const seen = new Map<string, A.ModelDecl>();
   for (const m of parsed.ast.models) {
     const prev = seen.get(m.name.name);
     if (prev) {
-      bag.error("E0208", `a model named \`${m.name.name}\` is already defined`, m.name.span, { related: [{ message: "first defined here", span: prev.name.span }] });
+      bag.error("E0208", `a model named \`${m.name.name}\` is already defined`, m.name.span, {
+        related: [{ message: "first defined here", span: prev.name.span }],
+      });
       continue;
     }
     seen.set(m.name.name, m);
@@ -139,7 +149,11 @@ function compileModel(ctx: ModelContext): ModelIR | null {
   // exactly, p(x) = Σ_c p(c) p(x | c): such a model is explicit (docs/language.md).
   const encoded = ctx.networks.some((nw) => nw.role === "posterior");
   const latentKind = ctx.vars.some((v) => v.latent && (encoded || outcomes(v.domain) === null));
-  const kind: ModelIR["kind"] = factors.some((f) => f.family === "implicit") ? "implicit" : latentKind ? "latent" : "explicit";
+  const kind: ModelIR["kind"] = factors.some((f) => f.family === "implicit")
+    ? "implicit"
+    : latentKind
+      ? "latent"
+      : "explicit";
   const objectives = bindObjectives(ctx, kind);
   const train = bindTrainBlock(ctx);
   if (ctx.diags.hasErrors) return null;

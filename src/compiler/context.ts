@@ -37,7 +37,10 @@ export const MAX_INSTANCES = 5_000_000;
 
 /** A read-only map that looks names up in `top` first, then in `base`, without copying either. */
 export class LayeredMap<V> implements ReadonlyMap<string, V> {
-  constructor(private readonly base: ReadonlyMap<string, V>, private readonly top: ReadonlyMap<string, V>) {}
+  constructor(
+    private readonly base: ReadonlyMap<string, V>,
+    private readonly top: ReadonlyMap<string, V>,
+  ) {}
   get size(): number {
     let n = this.base.size;
     for (const k of this.top.keys()) if (!this.base.has(k)) n++;
@@ -130,11 +133,18 @@ export class ModelContext {
   }
 
   /** Calls `fn` once per binding of the statement's loop variables; false if it failed. */
-  forEachInstance(quants: readonly A.Quantifier[], fn: (env: Env, bound: ReadonlyMap<string, Num>) => boolean | void): boolean {
+  forEachInstance(
+    quants: readonly A.Quantifier[],
+    fn: (env: Env, bound: ReadonlyMap<string, Num>) => boolean | void,
+  ): boolean {
     // Count first (the innermost range by its length), so a statement that is too large is
     // refused at once instead of after millions of instances.
     if (quants.length && this.instancesAtLeast(quants, MAX_INSTANCES + 1)) {
-      this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
+      this.diags.error(
+        "E0308",
+        `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`,
+        quants[0].span,
+      );
       return false;
     }
     let count = 0;
@@ -142,7 +152,11 @@ export class ModelContext {
     const rec = (i: number): boolean => {
       if (i === quants.length) {
         if (++count > MAX_INSTANCES) {
-          this.diags.error("E0308", `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`, quants[0].span);
+          this.diags.error(
+            "E0308",
+            `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`,
+            quants[0].span,
+          );
           return false;
         }
         return fn(this.env(bound), bound) !== false;

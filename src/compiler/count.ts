@@ -81,7 +81,13 @@ export function pixelRnnParams(s: Extract<NetworkSpec, { kind: "pixelrnn" }>): b
  * dense z → 4b·(H/4)·(W/4), ReLU; transposed conv 4×4 stride 2 (4b → 2b), batch norm, ReLU;
  * transposed conv 4×4 stride 2 (2b → C).
  */
-export function dcganGeneratorParams(zdim: number, base: number, height: number, width: number, channels: number): bigint {
+export function dcganGeneratorParams(
+  zdim: number,
+  base: number,
+  height: number,
+  width: number,
+  channels: number,
+): bigint {
   const b = BigInt(base);
   const hw = BigInt((height / 4) * (width / 4));
   const dense = BigInt(zdim) * 4n * b * hw + 4n * b * hw;
@@ -108,11 +114,16 @@ export function dcganCriticParams(base: number, height: number, width: number, c
 /** Exact trainable parameters of a network spec. */
 export function networkParams(s: NetworkSpec): bigint {
   switch (s.kind) {
-    case "mlp": return mlpParams(s.sizes);
-    case "nade": return nadeParams(s.d, s.hidden, s.conditions ?? 0);
-    case "pixelrnn": return pixelRnnParams(s);
-    case "dcgan-generator": return dcganGeneratorParams(s.zdim, s.base, s.height, s.width, s.channels);
-    case "dcgan-critic": return dcganCriticParams(s.base, s.height, s.width, s.channels);
+    case "mlp":
+      return mlpParams(s.sizes);
+    case "nade":
+      return nadeParams(s.d, s.hidden, s.conditions ?? 0);
+    case "pixelrnn":
+      return pixelRnnParams(s);
+    case "dcgan-generator":
+      return dcganGeneratorParams(s.zdim, s.base, s.height, s.width, s.channels);
+    case "dcgan-critic":
+      return dcganCriticParams(s.base, s.height, s.width, s.channels);
   }
 }
 

@@ -11,9 +11,14 @@ import type { Env } from "./values";
 
 /** Binds a written data source; null after reporting. */
 export function dataSourceFromValue(v: A.Value, env: Env, diags: DiagnosticBag): DataSourceIR | null {
-  const w: Written | null = v.kind === "Call" ? { name: v.callee, args: v.args, span: v.span } : v.kind === "Name" ? { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span } : null;
+  const w: Written | null =
+    v.kind === "Call"
+      ? { name: v.callee, args: v.args, span: v.span }
+      : v.kind === "Name"
+        ? { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span }
+        : null;
   if (!w) {
-    diags.error("E0702", "`data` is a source: `mnist`, `fashion_mnist`, `idx(\"file.gz\")` or `images(\"dir\")`", v.span);
+    diags.error("E0702", '`data` is a source: `mnist`, `fashion_mnist`, `idx("file.gz")` or `images("dir")`', v.span);
     return null;
   }
   const sch = lookup(w, DATA_SOURCES, "data source", diags);

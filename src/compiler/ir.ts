@@ -25,10 +25,14 @@ export function outcomes(d: Domain): number | null {
 /** The name of a domain as written in `.gm`. */
 export function domainName(d: Domain): string {
   switch (d.kind) {
-    case "bernoulli": return "Bernoulli";
-    case "categorical": return `Categorical(${d.k})`;
-    case "normal": return "Normal";
-    case "real": return `Real(${d.lo}, ${d.hi})`;
+    case "bernoulli":
+      return "Bernoulli";
+    case "categorical":
+      return `Categorical(${d.k})`;
+    case "normal":
+      return "Normal";
+    case "real":
+      return `Real(${d.lo}, ${d.hi})`;
   }
 }
 
@@ -76,8 +80,19 @@ export type FactorStructure =
 
 /** Family names a factor can have. */
 export type FamilyName =
-  | "joint" | "independent" | "chain" | "markov" | "logistic" | "nade" | "pixelrnn" | "table" | "mlp"
-  | "normal" | "uniform" | "mixture" | "implicit";
+  | "joint"
+  | "independent"
+  | "chain"
+  | "markov"
+  | "logistic"
+  | "nade"
+  | "pixelrnn"
+  | "table"
+  | "mlp"
+  | "normal"
+  | "uniform"
+  | "mixture"
+  | "implicit";
 
 /** One factor group of p: a family applied to some target elements given a context. */
 export interface FactorIR {
@@ -119,9 +134,31 @@ export type NetworkSpec =
   | { readonly kind: "mlp"; readonly sizes: readonly number[]; readonly output: string }
   /** `conditions`: inputs of the conditions of `p(x | y) = nade(…)` (one-hot width of y; 0 or absent when unconditional) */
   | { readonly kind: "nade"; readonly d: number; readonly hidden: number; readonly conditions?: number }
-  | { readonly kind: "pixelrnn"; readonly variant: "row_lstm" | "diagonal_bilstm"; readonly height: number; readonly width: number; readonly channels: number; readonly outPerChannel: number; readonly hidden: number; readonly layers: number }
-  | { readonly kind: "dcgan-generator"; readonly zdim: number; readonly base: number; readonly height: number; readonly width: number; readonly channels: number }
-  | { readonly kind: "dcgan-critic"; readonly base: number; readonly height: number; readonly width: number; readonly channels: number };
+  | {
+      readonly kind: "pixelrnn";
+      readonly variant: "row_lstm" | "diagonal_bilstm";
+      readonly height: number;
+      readonly width: number;
+      readonly channels: number;
+      readonly outPerChannel: number;
+      readonly hidden: number;
+      readonly layers: number;
+    }
+  | {
+      readonly kind: "dcgan-generator";
+      readonly zdim: number;
+      readonly base: number;
+      readonly height: number;
+      readonly width: number;
+      readonly channels: number;
+    }
+  | {
+      readonly kind: "dcgan-critic";
+      readonly base: number;
+      readonly height: number;
+      readonly width: number;
+      readonly channels: number;
+    };
 
 /** One step of the derivation of §6: an `assume` removing parents from one element's factor. */
 export interface DerivationStep {

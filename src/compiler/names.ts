@@ -6,7 +6,17 @@ import type * as A from "../dsl/ast";
 import { DiagnosticBag } from "../dsl/diagnostics";
 import { printExpr } from "../dsl/printer";
 import { withCommas } from "./count";
-import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, ORDERS, ownEntry, PRIOR_FAMILIES, type Written } from "./families";
+import {
+  bindArgs,
+  FACTOR_FAMILIES,
+  lookup,
+  NETWORKS,
+  OBJECTIVES,
+  ORDERS,
+  ownEntry,
+  PRIOR_FAMILIES,
+  type Written,
+} from "./families";
 import type { Domain, OrderKind, VariableIR } from "./ir";
 import { inverse, visitOrder } from "./orders";
 import { suggest } from "./suggest";
@@ -16,7 +26,9 @@ import { ModelContext } from "./context";
 export function duplicate(ctx: ModelContext, name: A.Ident): boolean {
   const prev = ctx.declared(name);
   if (!prev) return false;
-  ctx.diags.error("E0202", `\`${name.name}\` is already declared`, name.span, { related: [{ message: `\`${name.name}\` was first declared here`, span: prev.span }] });
+  ctx.diags.error("E0202", `\`${name.name}\` is already declared`, name.span, {
+    related: [{ message: `\`${name.name}\` was first declared here`, span: prev.span }],
+  });
   return true;
 }
 
@@ -42,7 +54,8 @@ export function namesOk(ctx: ModelContext, e: A.Expr): boolean {
 
 /** Whether `e` names a constant whose declaration failed (an explicit stack: no recursion). */
 export function usesFailedConst(ctx: ModelContext, e: A.Expr): boolean {
-  for (const x of leaves(e)) if (x.kind === "Name" && ctx.constDecls.has(x.name) && !ctx.consts.has(x.name)) return true;
+  for (const x of leaves(e))
+    if (x.kind === "Name" && ctx.constDecls.has(x.name) && !ctx.consts.has(x.name)) return true;
   return false;
 }
 
@@ -82,18 +95,35 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
   const exact = shape.reduce((a, b) => a * BigInt(b), 1n); // a float product may overflow to Infinity
   const size = Number(exact);
   if (exact > BigInt(ctx.maxElements)) {
-    ctx.diags.error("E0304", `\`${s.name.name}\` has ${withCommas(exact)} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
+    ctx.diags.error(
+      "E0304",
+      `\`${s.name.name}\` has ${withCommas(exact)} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
+      s.span,
+    );
     return;
   }
   // The running total, so many large variables are refused here, before any is laid out.
   const total = ctx.declaredElements + size;
   if (total > ctx.maxElements) {
-    ctx.diags.error("E0304", `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`, s.span);
+    ctx.diags.error(
+      "E0304",
+      `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
+      s.span,
+    );
     return;
   }
   const v: VariableIR = {
-    name: s.name.name, latent: s.latent, domain, shape, shapeText: (s.shape ?? []).map((e) => printExpr(e)), size, offset: 0, order: { kind: "raster" },
-    visit: new Int32Array(0), rank: new Int32Array(0), span: s.span,
+    name: s.name.name,
+    latent: s.latent,
+    domain,
+    shape,
+    shapeText: (s.shape ?? []).map((e) => printExpr(e)),
+    size,
+    offset: 0,
+    order: { kind: "raster" },
+    visit: new Int32Array(0),
+    rank: new Int32Array(0),
+    span: s.span,
   };
   ctx.vars.push(v);
   ctx.varByName.set(v.name, v);
@@ -105,7 +135,12 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
   const args = t.args ?? [];
   const want = (n: number, example: string): boolean => {
     if (args.length === n) return true;
-    ctx.diags.error("E0306", `\`${name}\` takes ${n === 0 ? "no arguments" : n === 1 ? "one argument" : `${n} arguments`}`, t.span, { hint: `write \`${example}\`` });
+    ctx.diags.error(
+      "E0306",
+      `\`${name}\` takes ${n === 0 ? "no arguments" : n === 1 ? "one argument" : `${n} arguments`}`,
+      t.span,
+      { hint: `write \`${example}\`` },
+    );
     return false;
   };
   switch (name) {
@@ -120,9 +155,14 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
         // NOTE: counts stay exact BigInts, but a domain's k is an outcome index everywhere else
         // (tables, one-hot outputs, sampling), so it must be an exact JavaScript integer.
-        ctx.diags.error("E0304", `\`Categorical(${big > 10n ** 20n ? `${big.toString().slice(0, 6)}…` : big})\` has too many categories: gm handles at most 2^53 − 1 = ${withCommas(BigInt(Number.MAX_SAFE_INTEGER))}`, args[0].span, {
-          hint: "outcomes are indexed by JavaScript numbers, exact only below 2^53; no table or network could hold that many outcomes anyway",
-        });
+        ctx.diags.error(
+          "E0304",
+          `\`Categorical(${big > 10n ** 20n ? `${big.toString().slice(0, 6)}…` : big})\` has too many categories: gm handles at most 2^53 − 1 = ${withCommas(BigInt(Number.MAX_SAFE_INTEGER))}`,
+          args[0].span,
+          {
+            hint: "outcomes are indexed by JavaScript numbers, exact only below 2^53; no table or network could hold that many outcomes anyway",
+          },
+        );
         return null;
       }
       const k = Number(big);
@@ -146,7 +186,9 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
     }
     default: {
       const guess = suggest(name, ["Bernoulli", "Categorical", "Normal", "Real"]);
-      ctx.diags.error("E0204", `unknown distribution \`${name}\``, t.name.span, { hint: guess ? `did you mean \`${guess}\`?` : "the types are Bernoulli, Categorical(k), Normal and Real(lo, hi)" });
+      ctx.diags.error("E0204", `unknown distribution \`${name}\``, t.name.span, {
+        hint: guess ? `did you mean \`${guess}\`?` : "the types are Bernoulli, Categorical(k), Normal and Real(lo, hi)",
+      });
       return null;
     }
   }
@@ -158,15 +200,34 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
   const quants = "quantifiers" in s ? s.quantifiers : [];
   for (const q of quants) {
     const shadow = ctx.declared(q.variable);
-    if (shadow) ctx.diags.error("E0209", `loop variable \`${q.variable.name}\` hides the declaration of \`${q.variable.name}\``, q.variable.span, { related: [{ message: "declared here", span: shadow.span }], hint: "choose another name for the loop variable" });
-    if (loopVars.has(q.variable.name)) ctx.diags.error("E0202", `loop variable \`${q.variable.name}\` is already bound in this statement`, q.variable.span);
+    if (shadow)
+      ctx.diags.error(
+        "E0209",
+        `loop variable \`${q.variable.name}\` hides the declaration of \`${q.variable.name}\``,
+        q.variable.span,
+        {
+          related: [{ message: "declared here", span: shadow.span }],
+          hint: "choose another name for the loop variable",
+        },
+      );
+    if (loopVars.has(q.variable.name))
+      ctx.diags.error(
+        "E0202",
+        `loop variable \`${q.variable.name}\` is already bound in this statement`,
+        q.variable.span,
+      );
     loopVars.add(q.variable.name);
   }
   const refs: A.Ref[] = [];
   const exprs: A.Expr[] = [];
   for (const q of quants) exprs.push(q.lo, q.hi);
   const silent = new DiagnosticBag(ctx.diags.file);
-  const known = (w: Written, table: Record<string, unknown>, kind: Parameters<typeof lookup>[2], also: Record<string, unknown> = {}) => {
+  const known = (
+    w: Written,
+    table: Record<string, unknown>,
+    kind: Parameters<typeof lookup>[2],
+    also: Record<string, unknown> = {},
+  ) => {
     if (ownEntry(table, w.name.name) !== undefined || ownEntry(also, w.name.name) !== undefined) return;
     lookup(w, table as never, kind, ctx.diags, also as never);
   };
@@ -203,10 +264,11 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
   }
   for (const r of refs) {
     knownVariable(ctx, r.name);
-    if (r.subscript?.kind === "Index") for (const it of r.subscript.items) {
-      if (it.kind === "Range") exprs.push(it.lo, it.hi);
-      else if (it.kind !== "All") exprs.push(it);
-    }
+    if (r.subscript?.kind === "Index")
+      for (const it of r.subscript.items) {
+        if (it.kind === "Range") exprs.push(it.lo, it.hi);
+        else if (it.kind !== "All") exprs.push(it);
+      }
     if (r.subscript?.kind === "Before") exprs.push(...r.subscript.at);
   }
   for (const e of exprs) knownNames(ctx, e, loopVars);
@@ -219,33 +281,56 @@ export function knownVariable(ctx: ModelContext, id: A.Ident): void {
     ctx.diags.error("E0211", `\`${id.name}\` is a constant, not a random variable`, id.span);
     return;
   }
-  const later = ctx.m.body.find((st) => st.kind === "Var" && st.name.name === id.name && st.span.start.offset > id.span.start.offset);
+  const later = ctx.m.body.find(
+    (st) => st.kind === "Var" && st.name.name === id.name && st.span.start.offset > id.span.start.offset,
+  );
   if (later) {
-    ctx.diags.error("E0203", `\`${id.name}\` is used before it is declared`, id.span, { related: [{ message: "declared here", span: (later as A.VarDecl).name.span }], hint: "move the declaration above its first use" });
+    ctx.diags.error("E0203", `\`${id.name}\` is used before it is declared`, id.span, {
+      related: [{ message: "declared here", span: (later as A.VarDecl).name.span }],
+      hint: "move the declaration above its first use",
+    });
     return;
   }
   const guess = suggest(id.name, ctx.varByName.keys());
-  ctx.diags.error("E0201", `unknown random variable \`${id.name}\``, id.span, { hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${id.name} : Bernoulli\`` });
+  ctx.diags.error("E0201", `unknown random variable \`${id.name}\``, id.span, {
+    hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${id.name} : Bernoulli\``,
+  });
 }
 
 /** Reports every name in `e` that is not a constant or loop variable in scope. */
-export function knownNames(ctx: ModelContext, expr: A.Expr, loopVars: ReadonlySet<string>, inDeclaration = false): void {
+export function knownNames(
+  ctx: ModelContext,
+  expr: A.Expr,
+  loopVars: ReadonlySet<string>,
+  inDeclaration = false,
+): void {
   for (const e of leaves(expr)) {
     if (e.kind !== "Name") continue;
     // A constant whose declaration failed was reported there; its uses stay quiet.
     if (ctx.consts.has(e.name) || ctx.constDecls.has(e.name) || loopVars.has(e.name)) continue;
     if (ctx.varByName.has(e.name)) {
-      ctx.diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, { hint: "indices use constants and loop variables" });
+      ctx.diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, {
+        hint: "indices use constants and loop variables",
+      });
       continue;
     }
-    const later = ctx.m.body.find((st) => st.kind === "Const" && st.name.name === e.name && st.span.start.offset > e.span.start.offset);
+    const later = ctx.m.body.find(
+      (st) => st.kind === "Const" && st.name.name === e.name && st.span.start.offset > e.span.start.offset,
+    );
     if (later) {
-      ctx.diags.error("E0203", `\`${e.name}\` is used before it is declared`, e.span, { related: [{ message: "declared here", span: (later as A.ConstDecl).name.span }], hint: "move the declaration above its first use" });
+      ctx.diags.error("E0203", `\`${e.name}\` is used before it is declared`, e.span, {
+        related: [{ message: "declared here", span: (later as A.ConstDecl).name.span }],
+        hint: "move the declaration above its first use",
+      });
       continue;
     }
     const guess = suggest(e.name, [...ctx.consts.keys(), ...loopVars]);
-    const fix = inDeclaration ? `declare it first: \`const ${e.name} = …\`` : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\``;
-    ctx.diags.error("E0201", `unknown name \`${e.name}\``, e.span, { hint: guess ? `did you mean \`${guess}\`?` : fix });
+    const fix = inDeclaration
+      ? `declare it first: \`const ${e.name} = …\``
+      : `declare it: \`const ${e.name} = …\`, or bind it: \`for ${e.name} in 1..n:\``;
+    ctx.diags.error("E0201", `unknown name \`${e.name}\``, e.span, {
+      hint: guess ? `did you mean \`${guess}\`?` : fix,
+    });
   }
 }
 
@@ -254,7 +339,9 @@ export function declareOrder(ctx: ModelContext, s: A.OrderDecl): void {
   if (!v) return;
   const prev = ctx.orderDecls.get(v.name);
   if (prev) {
-    ctx.diags.error("E0202", `\`${v.name}\` already has an order`, s.span, { related: [{ message: "first order here", span: prev.span }] });
+    ctx.diags.error("E0202", `\`${v.name}\` already has an order`, s.span, {
+      related: [{ message: "first order here", span: prev.span }],
+    });
     return;
   }
   ctx.orderDecls.set(v.name, s);
@@ -262,7 +349,10 @@ export function declareOrder(ctx: ModelContext, s: A.OrderDecl): void {
   if (!sch) return;
   const args = bindArgs(s.order, sch, ctx.env(), ctx.diags);
   if (!args) return;
-  (v as { order: VariableIR["order"] }).order = { kind: sch.name as OrderKind, ...(sch.name === "random" ? { seed: args.seed as number } : {}) };
+  (v as { order: VariableIR["order"] }).order = {
+    kind: sch.name as OrderKind,
+    ...(sch.name === "random" ? { seed: args.seed as number } : {}),
+  };
 }
 
 export function layout(ctx: ModelContext): void {
@@ -273,5 +363,10 @@ export function layout(ctx: ModelContext): void {
     offset += v.size;
   }
   ctx.n = offset;
-  if (ctx.n > ctx.maxElements) ctx.diags.error("E0304", `the model has ${withCommas(BigInt(ctx.n))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`, ctx.m.name.span);
+  if (ctx.n > ctx.maxElements)
+    ctx.diags.error(
+      "E0304",
+      `the model has ${withCommas(BigInt(ctx.n))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`,
+      ctx.m.name.span,
+    );
 }

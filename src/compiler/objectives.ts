@@ -13,7 +13,11 @@ import { ModelContext } from "./context";
 
 export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
   if (s.quantifiers.length) {
-    ctx.diags.error("E0418", "an encoder `q(z | x) = …` is stated once for the whole latent variable, not per element", s.span);
+    ctx.diags.error(
+      "E0418",
+      "an encoder `q(z | x) = …` is stated once for the whole latent variable, not per element",
+      s.span,
+    );
     return;
   }
   const targets = ctx.refsToElements(s.targets, ctx.env(), "claim");
@@ -23,7 +27,11 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
   const g = Int32Array.from(given.flatMap((l) => Array.from(l)));
   const observedTarget = Array.from(t).find((e) => !ctx.varOf(e).latent);
   if (observedTarget !== undefined) {
-    ctx.diags.error("E0418", `\`q(…)\` is the posterior of latent variables; \`${ctx.varOf(observedTarget).name}\` is observed`, s.span);
+    ctx.diags.error(
+      "E0418",
+      `\`q(…)\` is the posterior of latent variables; \`${ctx.varOf(observedTarget).name}\` is observed`,
+      s.span,
+    );
     return;
   }
   if (g.length === 0) {
@@ -31,7 +39,11 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
     return;
   }
   if (s.family.name.name !== "mlp") {
-    ctx.diags.error("E0418", `an encoder is an \`mlp(hidden = [...])\`, found \`${s.family.name.name}\``, s.family.span);
+    ctx.diags.error(
+      "E0418",
+      `an encoder is an \`mlp(hidden = [...])\`, found \`${s.family.name.name}\``,
+      s.family.span,
+    );
     return;
   }
   const args = bindArgs(s.family, FACTOR_FAMILIES.mlp, ctx.env(), ctx.diags);
@@ -41,13 +53,28 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
     return;
   }
   const out = args.deterministic ? t.length : 2 * t.length;
-  const network: NetworkSpec = { kind: "mlp", sizes: [g.length, ...(args.hidden as number[]), out], output: args.deterministic ? "code" : "gaussian" };
-  ctx.networks.push({ role: "posterior", inputs: g, outputs: t, network, params: mlpParams(network.sizes), source: ctx.src(s.span), span: s.span });
+  const network: NetworkSpec = {
+    kind: "mlp",
+    sizes: [g.length, ...(args.hidden as number[]), out],
+    output: args.deterministic ? "code" : "gaussian",
+  };
+  ctx.networks.push({
+    role: "posterior",
+    inputs: g,
+    outputs: t,
+    network,
+    params: mlpParams(network.sizes),
+    source: ctx.src(s.span),
+    span: s.span,
+  });
 }
 
 export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): ObjectiveIR[] {
   const fits = ctx.m.body.filter((s): s is A.FitStmt => s.kind === "Fit");
-  for (const extra of fits.slice(1)) ctx.diags.error("E0607", "a model has one `fit` statement; combine objectives with `+`", extra.span, { related: [{ message: "the first `fit`", span: fits[0].span }] });
+  for (const extra of fits.slice(1))
+    ctx.diags.error("E0607", "a model has one `fit` statement; combine objectives with `+`", extra.span, {
+      related: [{ message: "the first `fit`", span: fits[0].span }],
+    });
   const encoder = ctx.networks.find((nw) => nw.role === "posterior");
   const latents = ctx.vars.filter((v) => v.latent);
   const nonNormal = latents.filter((v) => {
@@ -59,7 +86,12 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     if (kind === "implicit") {
       // Point at the statement that makes the model implicit, not at its name.
       const generator = ctx.m.body.find((st) => st.kind === "Implicit");
-      ctx.diags.error("E0605", "an implicit model `x = generator(z) by …` is trained against a critic", generator?.span ?? ctx.m.name.span, { hint: "add `fit adversarial(critic = mlp(hidden = [512, 256]))`" });
+      ctx.diags.error(
+        "E0605",
+        "an implicit model `x = generator(z) by …` is trained against a critic",
+        generator?.span ?? ctx.m.name.span,
+        { hint: "add `fit adversarial(critic = mlp(hidden = [512, 256]))`" },
+      );
       return [];
     }
     if (encoder && nonNormal.length === 0) return [{ name: "elbo", args: {}, span: ctx.m.name.span }];
@@ -68,7 +100,12 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     const hint = nonNormal.length
       ? `add \`q(${nonNormal[0].name} | x) = mlp(hidden = [...], deterministic)\` and \`fit reconstruction + adversarial(on = ${nonNormal[0].name}, critic = mlp(hidden = [256, 256]))\``
       : "add `q(z | x) = mlp(hidden = [...])` and `fit elbo`";
-    ctx.diags.error("E0604", "a latent-variable model needs an encoder and an objective", latents[0]?.span ?? ctx.m.name.span, { hint });
+    ctx.diags.error(
+      "E0604",
+      "a latent-variable model needs an encoder and an objective",
+      latents[0]?.span ?? ctx.m.name.span,
+      { hint },
+    );
     return [];
   }
   const fit = fits[0];
@@ -82,27 +119,58 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     const name = sch.name as ObjectiveIR["name"];
     switch (name) {
       case "likelihood":
-        if (kind !== "explicit") ctx.diags.error("E0606", `\`likelihood\` needs an explicit density; this model is ${kind === "latent" ? `a latent-variable model: use \`${nonNormal.length ? "reconstruction + adversarial(…)" : "elbo"}\`` : "implicit: use `adversarial(…)`"}`, o.span, kind === "latent" ? { hint: "only discrete latent variables (`latent c : Categorical(k)`, no encoder) are summed out exactly" } : {});
+        if (kind !== "explicit")
+          ctx.diags.error(
+            "E0606",
+            `\`likelihood\` needs an explicit density; this model is ${kind === "latent" ? `a latent-variable model: use \`${nonNormal.length ? "reconstruction + adversarial(…)" : "elbo"}\`` : "implicit: use `adversarial(…)`"}`,
+            o.span,
+            kind === "latent"
+              ? {
+                  hint: "only discrete latent variables (`latent c : Categorical(k)`, no encoder) are summed out exactly",
+                }
+              : {},
+          );
         break;
       case "elbo":
       case "iwae":
         if (kind !== "latent") {
-          ctx.diags.error("E0601", `\`${name}\` needs latent variables with an encoder \`q(z | x)\``, o.span, kind === "implicit" ? { hint: "an implicit model `x = generator(z) by …` has no density to bound: train it against a critic, `fit adversarial(critic = mlp(hidden = [512, 256]))`" } : {});
+          ctx.diags.error(
+            "E0601",
+            `\`${name}\` needs latent variables with an encoder \`q(z | x)\``,
+            o.span,
+            kind === "implicit"
+              ? {
+                  hint: "an implicit model `x = generator(z) by …` has no density to bound: train it against a critic, `fit adversarial(critic = mlp(hidden = [512, 256]))`",
+                }
+              : {},
+          );
           break;
         }
         if (!encoder) {
-          if (!ctx.encoderRejected) ctx.diags.error("E0602", `\`${name}\` needs an encoder`, o.span, { hint: "add `q(z | x) = mlp(hidden = [...])`" });
-        } else if (encoder.network.kind === "mlp" && encoder.network.output === "code") ctx.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, { hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)" });
+          if (!ctx.encoderRejected)
+            ctx.diags.error("E0602", `\`${name}\` needs an encoder`, o.span, {
+              hint: "add `q(z | x) = mlp(hidden = [...])`",
+            });
+        } else if (encoder.network.kind === "mlp" && encoder.network.output === "code")
+          ctx.diags.error("E0608", `\`${name}\` needs a Gaussian encoder; this one is \`deterministic\``, o.span, {
+            hint: "drop `deterministic`, or fit `reconstruction + adversarial(on = z, critic = …)` (an AAE)",
+          });
         for (const v of nonNormal) {
           const f = ctx.drafts[ctx.factorOf[v.offset]];
-          ctx.diags.error("E0603", `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^[^=]*=\s*/, "")}\``, o.span, {
-            hint: `match q to the prior adversarially instead (an AAE): \`fit reconstruction + adversarial(on = ${v.name}, critic = mlp(hidden = [256, 256]))\``,
-            related: [{ message: "the prior", span: f.span }],
-          });
+          ctx.diags.error(
+            "E0603",
+            `\`${name}\` needs the KL divergence to the prior in closed form, which needs \`p(${v.name}) = normal\`; \`${v.name}\` has prior \`${f.source.replace(/^[^=]*=\s*/, "")}\``,
+            o.span,
+            {
+              hint: `match q to the prior adversarially instead (an AAE): \`fit reconstruction + adversarial(on = ${v.name}, critic = mlp(hidden = [256, 256]))\``,
+              related: [{ message: "the prior", span: f.span }],
+            },
+          );
         }
         break;
       case "reconstruction":
-        if (!encoder && !ctx.encoderRejected) ctx.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
+        if (!encoder && !ctx.encoderRejected)
+          ctx.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
         break;
       case "adversarial": {
         const onArg = args.on as { name: string; span: A.Span } | undefined;
@@ -115,8 +183,18 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
           }
         } else on = ctx.vars.find((v) => !v.latent);
         if (!on) break;
-        if (kind === "explicit") ctx.diags.error("E0601", "`adversarial` trains an implicit generator or matches an encoder to a prior; this model has neither", o.span);
-        if (on.latent && !encoder && !ctx.encoderRejected) ctx.diags.error("E0602", `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``, o.span);
+        if (kind === "explicit")
+          ctx.diags.error(
+            "E0601",
+            "`adversarial` trains an implicit generator or matches an encoder to a prior; this model has neither",
+            o.span,
+          );
+        if (on.latent && !encoder && !ctx.encoderRejected)
+          ctx.diags.error(
+            "E0602",
+            `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``,
+            o.span,
+          );
         const critic = args.critic as Written;
         const csch = lookup(critic, NETWORKS, "network", ctx.diags);
         if (!csch) break;
@@ -125,23 +203,49 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
         const spec = networkSpec(ctx, csch.name, cargs, on.size, on, "critic", critic.span);
         if (!spec) break;
         const inputs = Int32Array.from({ length: on.size }, (_, i) => on!.offset + i);
-        ctx.networks.push({ role: "critic", inputs, outputs: new Int32Array(0), network: spec, params: networkParams(spec), source: ctx.src(critic.span), span: critic.span });
+        ctx.networks.push({
+          role: "critic",
+          inputs,
+          outputs: new Int32Array(0),
+          network: spec,
+          params: networkParams(spec),
+          source: ctx.src(critic.span),
+          span: critic.span,
+        });
         break;
       }
     }
     out.push({ name, args, span: o.span });
   }
   // One wrong objective is one error: the missing critic is reported only when nothing else was.
-  if (kind === "implicit" && !out.some((o) => o.name === "adversarial") && ctx.diags.items.length === beforeObjectives) ctx.diags.error("E0605", "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`", fit.span);
-  if (out.some((o) => o.name === "reconstruction") && latents.length && !out.some((o) => o.name === "adversarial" || o.name === "elbo") && nonNormal.length) {
-    ctx.diags.warning("W0609", "`reconstruction` alone does not match the codes to the prior; samples from p(z) may decode poorly", fit.span, { hint: "add `adversarial(on = z, critic = …)`" });
+  if (kind === "implicit" && !out.some((o) => o.name === "adversarial") && ctx.diags.items.length === beforeObjectives)
+    ctx.diags.error(
+      "E0605",
+      "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`",
+      fit.span,
+    );
+  if (
+    out.some((o) => o.name === "reconstruction") &&
+    latents.length &&
+    !out.some((o) => o.name === "adversarial" || o.name === "elbo") &&
+    nonNormal.length
+  ) {
+    ctx.diags.warning(
+      "W0609",
+      "`reconstruction` alone does not match the codes to the prior; samples from p(z) may decode poorly",
+      fit.span,
+      { hint: "add `adversarial(on = z, critic = …)`" },
+    );
   }
   return out;
 }
 
 export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
   const blocks = ctx.m.body.filter((s): s is A.TrainBlock => s.kind === "Train");
-  for (const extra of blocks.slice(1)) ctx.diags.error("E0704", "a model has one `train { }` block", extra.span, { related: [{ message: "the first block", span: blocks[0].span }] });
+  for (const extra of blocks.slice(1))
+    ctx.diags.error("E0704", "a model has one `train { }` block", extra.span, {
+      related: [{ message: "the first block", span: blocks[0].span }],
+    });
   const cfg: { -readonly [K in keyof TrainConfigIR]: TrainConfigIR[K] } = {};
   const block = blocks[0];
   if (!block) return cfg;
@@ -150,11 +254,15 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
     const key = e.key.name;
     if (!(TRAIN_ENTRIES as readonly string[]).includes(key)) {
       const guess = suggest(key, TRAIN_ENTRIES);
-      ctx.diags.error("E0701", `unknown train setting \`${key}\``, e.key.span, { hint: guess ? `did you mean \`${guess}\`?` : `the settings: ${TRAIN_ENTRIES.join(", ")}` });
+      ctx.diags.error("E0701", `unknown train setting \`${key}\``, e.key.span, {
+        hint: guess ? `did you mean \`${guess}\`?` : `the settings: ${TRAIN_ENTRIES.join(", ")}`,
+      });
       continue;
     }
     if (seen.has(key)) {
-      ctx.diags.error("E0703", `\`${key}\` is set twice`, e.key.span, { related: [{ message: "first set here", span: seen.get(key)!.span }] });
+      ctx.diags.error("E0703", `\`${key}\` is set twice`, e.key.span, {
+        related: [{ message: "first set here", span: seen.get(key)!.span }],
+      });
       continue;
     }
     seen.set(key, e);
@@ -173,17 +281,29 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
       return x;
     };
     switch (key) {
-      case "epochs": cfg.epochs = num("a whole number ≥ 1", true, 1); break;
-      case "batch": cfg.batch = num("a whole number ≥ 1", true, 1); break;
-      case "lr": cfg.lr = num("a positive number", false, 0); break;
-      case "seed": cfg.seed = num("a whole number ≥ 0", true, 0); break;
-      case "critic_steps": cfg.criticSteps = num("a whole number ≥ 1", true, 1); break;
+      case "epochs":
+        cfg.epochs = num("a whole number ≥ 1", true, 1);
+        break;
+      case "batch":
+        cfg.batch = num("a whole number ≥ 1", true, 1);
+        break;
+      case "lr":
+        cfg.lr = num("a positive number", false, 0);
+        break;
+      case "seed":
+        cfg.seed = num("a whole number ≥ 0", true, 0);
+        break;
+      case "critic_steps":
+        cfg.criticSteps = num("a whole number ≥ 1", true, 1);
+        break;
       case "split": {
         if (v.kind !== "List" || v.items.length !== 2) {
           ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span);
           break;
         }
-        const parts = v.items.map((it) => (it.kind === "String" || it.kind === "List" || it.kind === "Call" ? null : evalReal(it, ctx.env(), ctx.diags)));
+        const parts = v.items.map((it) =>
+          it.kind === "String" || it.kind === "List" || it.kind === "Call" ? null : evalReal(it, ctx.env(), ctx.diags),
+        );
         if (parts.some((p) => p === null || !(p > 0))) {
           ctx.diags.error("E0702", "`split` fractions must be positive numbers", v.span);
           break;

@@ -8,7 +8,12 @@ import { MAX_INTEGER_BITS } from "./values";
 import { ModelContext } from "./context";
 
 /** An upper bound on the bits of a table family's parameter count (0 for the networks). */
-function countBits(family: string, structure: FactorIR["structure"], targets: readonly Domain[], context: readonly Domain[]): number {
+function countBits(
+  family: string,
+  structure: FactorIR["structure"],
+  targets: readonly Domain[],
+  context: readonly Domain[],
+): number {
   if (!["joint", "independent", "table", "chain", "markov"].includes(family)) return 0;
   const log = (d: Domain) => Math.log2(outcomes(d) ?? 1);
   const ctxBits = context.reduce((a, d) => a + log(d), 0);
@@ -35,9 +40,14 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
     // Refuse a count too long to compute and print, before computing it (named size and limit).
     const bits = countBits(d.family, d.structure, tDomains, ctx.domainsOf(d.context));
     if (bits > MAX_INTEGER_BITS) {
-      ctx.diags.error("E0309", `the parameter count of \`${d.source}\` has about ${withCommas(BigInt(Math.round(bits * Math.LOG10E * Math.LN2)))} digits; gm counts exactly up to ${withCommas(BigInt(MAX_INTEGER_BITS))} bits (${withCommas(BigInt(Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2)))} digits)`, d.span, {
-        hint: "assume independencies (`assume …`), or use `markov(k = …)`, `logistic` or `nade(hidden = …)`, whose counts grow slowly",
-      });
+      ctx.diags.error(
+        "E0309",
+        `the parameter count of \`${d.source}\` has about ${withCommas(BigInt(Math.round(bits * Math.LOG10E * Math.LN2)))} digits; gm counts exactly up to ${withCommas(BigInt(MAX_INTEGER_BITS))} bits (${withCommas(BigInt(Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2)))} digits)`,
+        d.span,
+        {
+          hint: "assume independencies (`assume …`), or use `markov(k = …)`, `logistic` or `nade(hidden = …)`, whose counts grow slowly",
+        },
+      );
       return null;
     }
     switch (d.family) {
@@ -55,7 +65,10 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
         if (d.structure.kind === "explicit") {
           d.targets.forEach((t, j) => {
             const ps = (d.structure as { kind: "explicit"; parents: Int32Array[] }).parents[j];
-            params += tableParams(tDomains[j], Array.from(ps, (p) => outcomes(ctx.varOf(p).domain)!));
+            params += tableParams(
+              tDomains[j],
+              Array.from(ps, (p) => outcomes(ctx.varOf(p).domain)!),
+            );
           });
         } else if (d.structure.kind === "prefix") {
           // Σ (k_i − 1) Π_{j<i} k_j · Π context telescopes to (Π k − 1) · Π context: no running
@@ -108,7 +121,9 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
       case "nade": {
         const nw = d.network as Extract<NetworkSpec, { kind: "nade" }>;
         params = nadeParams(nw.d, nw.hidden, nw.conditions ?? 0);
-        closedForm = nw.conditions ? `2nH + n + H + H·|y| (n = ${nw.d}, H = ${nw.hidden}, |y| = ${nw.conditions})` : `2nH + n + H (n = ${nw.d}, H = ${nw.hidden})`;
+        closedForm = nw.conditions
+          ? `2nH + n + H + H·|y| (n = ${nw.d}, H = ${nw.hidden}, |y| = ${nw.conditions})`
+          : `2nH + n + H (n = ${nw.d}, H = ${nw.hidden})`;
         break;
       }
       case "pixelrnn":
@@ -122,7 +137,19 @@ export function countParameters(ctx: ModelContext): FactorIR[] | null {
         params = 0n;
         break;
     }
-    out.push({ id, family: d.family, args: d.args, targets: d.targets, context: d.context, structure: d.structure, params, closedForm, source: d.source, span: d.span, network: d.network });
+    out.push({
+      id,
+      family: d.family,
+      args: d.args,
+      targets: d.targets,
+      context: d.context,
+      structure: d.structure,
+      params,
+      closedForm,
+      source: d.source,
+      span: d.span,
+      network: d.network,
+    });
   }
   return out;
 }

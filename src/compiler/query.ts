@@ -22,9 +22,17 @@ export interface QueryAnswer {
 }
 
 /** Evaluates a claim against `ir`. Errors (unknown names, overlapping sets) come back as diagnostics. */
-export function query(ir: ModelIR, claim: A.IndependenceClaim, file = "<query>", graph?: ElementGraph): { answer?: QueryAnswer; diagnostics: Diagnostic[] } {
+export function query(
+  ir: ModelIR,
+  claim: A.IndependenceClaim,
+  file = "<query>",
+  graph?: ElementGraph,
+): { answer?: QueryAnswer; diagnostics: Diagnostic[] } {
   const diags = new DiagnosticBag(file);
-  const scope = { byName: new Map<string, VariableIR>(ir.variables.map((v) => [v.name, v])), constants: new Set(ir.constants.keys()) };
+  const scope = {
+    byName: new Map<string, VariableIR>(ir.variables.map((v) => [v.name, v])),
+    constants: new Set(ir.constants.keys()),
+  };
   const env = { values: ir.constants, variables: new Set(scope.byName.keys()) };
   const sets: number[][] = [];
   for (const side of [claim.left, claim.right, claim.given]) {
@@ -41,12 +49,18 @@ export function query(ir: ModelIR, claim: A.IndependenceClaim, file = "<query>",
   const ys = new Set(y);
   const overlap = x.find((e) => ys.has(e) || zs.has(e)) ?? y.find((e) => zs.has(e));
   if (overlap !== undefined) {
-    diags.error("E0501", `\`${elementName(ir.variables, overlap)}\` appears on two sides of the query`, claim.span, { hint: "the sets in `A ⊥ B | C` must not overlap" });
+    diags.error("E0501", `\`${elementName(ir.variables, overlap)}\` appears on two sides of the query`, claim.span, {
+      hint: "the sets in `A ⊥ B | C` must not overlap",
+    });
     return { diagnostics: diags.items };
   }
   const g = graph ?? new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
   if (searchSize(g) > MAX_DSEP_WORK) {
-    diags.error("E0506", `this query is too large to answer: the graph has ${withCommas(BigInt(g.n))} elements and ${withCommas(BigInt(g.edgeCount()))} edges; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per query`, claim.span);
+    diags.error(
+      "E0506",
+      `this query is too large to answer: the graph has ${withCommas(BigInt(g.n))} elements and ${withCommas(BigInt(g.edgeCount()))} edges; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per query`,
+      claim.span,
+    );
     return { diagnostics: diags.items };
   }
   const r = dSeparated(g, x, y, z);

@@ -138,12 +138,25 @@ function arity(ref: A.Ref, v: VariableIR, got: number, diags: DiagnosticBag): vo
   const shape = `[${v.shape.join(", ")}]`;
   const axes = rank === 1 ? "1 axis" : `${rank} axes`;
   const has = rank ? `has ${axes} (shape ${shape})` : "is a scalar";
-  diags.error("E0301", `\`${v.name}\` ${has}, but ${got} ${got === 1 ? "index is" : "indices are"} given`, ref.subscript!.span, {
-    hint: rank === 0 ? `write \`${v.name}\` without brackets` : `write \`${v.name}[${Array.from({ length: rank }, (_, i) => "ijk"[i] ?? `i${i + 1}`).join(", ")}]\`; use \`*\` for a whole axis`,
-  });
+  diags.error(
+    "E0301",
+    `\`${v.name}\` ${has}, but ${got} ${got === 1 ? "index is" : "indices are"} given`,
+    ref.subscript!.span,
+    {
+      hint:
+        rank === 0
+          ? `write \`${v.name}\` without brackets`
+          : `write \`${v.name}[${Array.from({ length: rank }, (_, i) => "ijk"[i] ?? `i${i + 1}`).join(", ")}]\`; use \`*\` for a whole axis`,
+    },
+  );
 }
 
 function outOfRange(node: { span: A.Span }, v: VariableIR, axis: number, i: number, diags: DiagnosticBag): void {
   const which = v.shape.length > 1 ? ` on axis ${axis + 1}` : "";
-  diags.error("E0302", `index ${i} is outside \`${v.name}\`${which} (1..${v.shape[axis]})`, node.span, i === 0 ? { hint: "indices are 1-based: the first element is index 1" } : {});
+  diags.error(
+    "E0302",
+    `index ${i} is outside \`${v.name}\`${which} (1..${v.shape[axis]})`,
+    node.span,
+    i === 0 ? { hint: "indices are 1-based: the first element is index 1" } : {},
+  );
 }

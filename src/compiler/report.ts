@@ -50,11 +50,16 @@ export function powerText(n: bigint): string {
 
 function networkText(s: NetworkSpec): string {
   switch (s.kind) {
-    case "mlp": return `MLP ${s.sizes.join(" → ")}`;
-    case "nade": return `NADE D = ${s.d}, H = ${s.hidden}${s.conditions ? `, |y| = ${s.conditions}` : ""}`;
-    case "pixelrnn": return `PixelRNN ${s.variant}, ${s.layers} layer${s.layers > 1 ? "s" : ""} × ${s.hidden}, ${s.height}×${s.width}×${s.channels}`;
-    case "dcgan-generator": return `DCGAN generator, base ${s.base}, ${s.zdim} → ${s.height}×${s.width}×${s.channels}`;
-    case "dcgan-critic": return `DCGAN critic, base ${s.base}, ${s.height}×${s.width}×${s.channels} → 1`;
+    case "mlp":
+      return `MLP ${s.sizes.join(" → ")}`;
+    case "nade":
+      return `NADE D = ${s.d}, H = ${s.hidden}${s.conditions ? `, |y| = ${s.conditions}` : ""}`;
+    case "pixelrnn":
+      return `PixelRNN ${s.variant}, ${s.layers} layer${s.layers > 1 ? "s" : ""} × ${s.hidden}, ${s.height}×${s.width}×${s.channels}`;
+    case "dcgan-generator":
+      return `DCGAN generator, base ${s.base}, ${s.zdim} → ${s.height}×${s.width}×${s.channels}`;
+    case "dcgan-critic":
+      return `DCGAN critic, base ${s.base}, ${s.height}×${s.width}×${s.channels} → 1`;
   }
 }
 
@@ -76,7 +81,11 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
       let ctxRows = 1n;
       for (const c of f.context) ctxRows *= k(c);
       // All predecessors: the last position has the most rows (every k ≥ 2).
-      if (s.kind === "prefix" || s.kind === "joint") return ctxRows * productOfOutcomes(Array.from(f.targets.subarray(0, -1), (e) => outcomes(variableOf(vars, e).domain) ?? 1));
+      if (s.kind === "prefix" || s.kind === "joint")
+        return (
+          ctxRows *
+          productOfOutcomes(Array.from(f.targets.subarray(0, -1), (e) => outcomes(variableOf(vars, e).domain) ?? 1))
+        );
       const reach = s.kind === "window" ? s.k : 0;
       let window = 1n;
       let best = 1n;
@@ -106,12 +115,18 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
     case "independent":
       return { parents: withCtx(""), shape: `${n} table${n > 1 ? "s" : ""}, no parents` };
     case "table":
-      return { parents: withCtx(""), shape: ((rows) => `table of ${powerText(rows)} row${rows === 1n ? "" : "s"}`)(maxRows()) };
+      return {
+        parents: withCtx(""),
+        shape: ((rows) => `table of ${powerText(rows)} row${rows === 1n ? "" : "s"}`)(maxRows()),
+      };
     case "chain":
     case "markov":
     case "logistic": {
       const pruned = f.structure.kind === "explicit";
-      const base = f.family === "markov" ? `previous ${f.args.k} in ${orderName(v)} order` : `predecessors in ${orderName(v)} order`;
+      const base =
+        f.family === "markov"
+          ? `previous ${f.args.k} in ${orderName(v)} order`
+          : `predecessors in ${orderName(v)} order`;
       const parents = withCtx(pruned ? `${base}, pruned by assume` : base);
       if (f.family === "logistic") return { parents, shape: `${n} logistic unit${n > 1 ? "s" : ""}` };
       return { parents, shape: `${n} tables of up to ${powerText(maxRows())} rows` };
@@ -120,7 +135,10 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
     case "pixelrnn":
     case "mlp":
     case "implicit":
-      return { parents: withCtx(f.family === "nade" || f.family === "pixelrnn" ? `predecessors in ${orderName(v)} order` : ""), shape: networkText(f.network!) };
+      return {
+        parents: withCtx(f.family === "nade" || f.family === "pixelrnn" ? `predecessors in ${orderName(v)} order` : ""),
+        shape: networkText(f.network!),
+      };
     case "normal":
       return { parents: "—", shape: "fixed N(0, 1)" };
     case "uniform":
@@ -135,7 +153,16 @@ export function paramsReport(ir: ModelIR): ParamsReport {
   const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
   const rows: ParamsRow[] = ir.factors.map((f) => {
     const d = describe(ir, f, g);
-    return { role: "factor", group: f.source, targets: formatElements(ir.variables, f.targets), parents: d.parents, shape: d.shape, params: f.params, closedForm: f.closedForm, line: f.span.start.line };
+    return {
+      role: "factor",
+      group: f.source,
+      targets: formatElements(ir.variables, f.targets),
+      parents: d.parents,
+      shape: d.shape,
+      params: f.params,
+      closedForm: f.closedForm,
+      line: f.span.start.line,
+    };
   });
   for (const nw of ir.networks) {
     rows.push({
@@ -148,15 +175,17 @@ export function paramsReport(ir: ModelIR): ParamsReport {
       line: nw.span.start.line,
     });
   }
-  const reference: ReferencePoint[] = ir.variables.filter((v) => !v.latent).map((v) => {
-    const k = outcomes(v.domain);
-    return {
-      variable: v.name,
-      elements: v.size,
-      fullyDependent: k === null ? null : BigInt(k) ** BigInt(v.size) - 1n,
-      fullyIndependent: k === null ? null : BigInt(k - 1) * BigInt(v.size),
-    };
-  });
+  const reference: ReferencePoint[] = ir.variables
+    .filter((v) => !v.latent)
+    .map((v) => {
+      const k = outcomes(v.domain);
+      return {
+        variable: v.name,
+        elements: v.size,
+        fullyDependent: k === null ? null : BigInt(k) ** BigInt(v.size) - 1n,
+        fullyIndependent: k === null ? null : BigInt(k - 1) * BigInt(v.size),
+      };
+    });
   return { model: ir.name, rows, total: ir.params, reference };
 }
 
@@ -183,4 +212,3 @@ export function reportJson(r: ParamsReport): object {
     })),
   };
 }
-

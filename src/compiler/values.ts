@@ -18,7 +18,6 @@ export interface Env {
   readonly variables?: { has(name: string): boolean };
 }
 
-
 /** Parses a number literal's text (`1_000`, `0.5`, `1e-3`). */
 export function literalValue(text: string): Num {
   const clean = text.replace(/_/g, "");
@@ -57,11 +56,18 @@ export function evalExpr(e: A.Expr, env: Env, diags: DiagnosticBag): Num | null 
       const v = env.values.get(e.name);
       if (v !== undefined) return v;
       if (env.variables?.has(e.name)) {
-        diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, { hint: "arithmetic uses constants (`const n = 16`) and loop variables" });
+        diags.error("E0210", `\`${e.name}\` is a random variable, not a number`, e.span, {
+          hint: "arithmetic uses constants (`const n = 16`) and loop variables",
+        });
         return null;
       }
       const s = suggest(e.name, [...env.values.keys()]);
-      diags.error("E0201", `unknown name \`${e.name}\``, e.span, s ? { hint: `did you mean \`${s}\`?` } : { hint: "declare it first: `const " + e.name + " = …`" });
+      diags.error(
+        "E0201",
+        `unknown name \`${e.name}\``,
+        e.span,
+        s ? { hint: `did you mean \`${s}\`?` } : { hint: "declare it first: `const " + e.name + " = …`" },
+      );
       return null;
     }
     case "Unary": {
@@ -93,15 +99,21 @@ export function evalExpr(e: A.Expr, env: Env, diags: DiagnosticBag): Num | null 
 }
 
 function tooLarge(e: A.BinaryExpr, bits: number, diags: DiagnosticBag): null {
-  diags.error("E0305", `this ${e.op === "^" ? "power" : "product"} has about ${Math.round(bits * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits; gm computes integers of at most ${MAX_INTEGER_BITS.toLocaleString("en-US")} bits (${Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits)`, e.span);
+  diags.error(
+    "E0305",
+    `this ${e.op === "^" ? "power" : "product"} has about ${Math.round(bits * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits; gm computes integers of at most ${MAX_INTEGER_BITS.toLocaleString("en-US")} bits (${Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits)`,
+    e.span,
+  );
   return null;
 }
 
 function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | null {
   if (typeof l === "bigint" && typeof r === "bigint") {
     switch (e.op) {
-      case "+": return l + r;
-      case "-": return l - r;
+      case "+":
+        return l + r;
+      case "-":
+        return l - r;
       case "*": {
         const bits = bitLength(l) + bitLength(r);
         return bits > MAX_INTEGER_BITS ? tooLarge(e, bits, diags) : l * r;
@@ -114,7 +126,11 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
         if (l === 0n || l === 1n) return r === 0n ? 1n : l;
         if (l === -1n) return r % 2n === 0n ? 1n : -1n;
         if (r > MAX_EXPONENT) {
-          diags.error("E0305", `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${withCommas(MAX_EXPONENT)})`, e.span);
+          diags.error(
+            "E0305",
+            `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${withCommas(MAX_EXPONENT)})`,
+            e.span,
+          );
           return null;
         }
         // |l|^r has about r·log2|l| bits: refuse before computing it.
@@ -127,11 +143,16 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
   const a = Number(l);
   const b = Number(r);
   switch (e.op) {
-    case "+": return a + b;
-    case "-": return a - b;
-    case "*": return a * b;
-    case "/": return b === 0 ? divZero(e, diags) : a / b;
-    case "^": return a ** b;
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return b === 0 ? divZero(e, diags) : a / b;
+    case "^":
+      return a ** b;
   }
 }
 

@@ -227,7 +227,11 @@ export function splitCounts(n: number, ratio: readonly [number, number] | readon
  * train = the first `train` entries of p, test = the last `test` entries
  * (counts from {@link splitCounts}).
  */
-export function splitIndices(n: number, ratio: readonly number[], seed: number): { train: Int32Array; test: Int32Array } {
+export function splitIndices(
+  n: number,
+  ratio: readonly number[],
+  seed: number,
+): { train: Int32Array; test: Int32Array } {
   const counts = splitCounts(n, ratio);
   const p = new Rng(seed).permutation(n);
   return { train: p.slice(0, counts.train), test: p.slice(n - counts.test) };

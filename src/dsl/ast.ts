@@ -285,15 +285,7 @@ export interface TrainBlock {
 
 /** Any statement of a model body. */
 export type Statement =
-  | ConstDecl
-  | VarDecl
-  | OrderDecl
-  | FactorStmt
-  | AssumeStmt
-  | CheckStmt
-  | ImplicitStmt
-  | FitStmt
-  | TrainBlock;
+  ConstDecl | VarDecl | OrderDecl | FactorStmt | AssumeStmt | CheckStmt | ImplicitStmt | FitStmt | TrainBlock;
 
 /** `model Name { … }` */
 export interface ModelDecl {

@@ -40,13 +40,23 @@ export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
   constructor(readonly file: string) {}
 
-  error(code: string, message: string, span: Span, extra: Partial<Pick<Diagnostic, "hint" | "notes" | "related">> = {}): Diagnostic {
+  error(
+    code: string,
+    message: string,
+    span: Span,
+    extra: Partial<Pick<Diagnostic, "hint" | "notes" | "related">> = {},
+  ): Diagnostic {
     const d: Diagnostic = { code, severity: "error", message, file: this.file, span, ...extra };
     this.items.push(d);
     return d;
   }
 
-  warning(code: string, message: string, span: Span, extra: Partial<Pick<Diagnostic, "hint" | "notes" | "related">> = {}): Diagnostic {
+  warning(
+    code: string,
+    message: string,
+    span: Span,
+    extra: Partial<Pick<Diagnostic, "hint" | "notes" | "related">> = {},
+  ): Diagnostic {
     const d: Diagnostic = { code, severity: "warning", message, file: this.file, span, ...extra };
     this.items.push(d);
     return d;
@@ -105,7 +115,8 @@ export function excerpt(source: string, span: Span, style: RenderStyle = plain):
   const pad = " ".repeat(gutter.length);
   const startCol = span.start.column;
   // A span that runs past its first line is underlined to the end of that line.
-  const endCol = span.end.line === lineNo ? Math.max(span.end.column, startCol + 1) : Math.max(text.length + 1, startCol + 1);
+  const endCol =
+    span.end.line === lineNo ? Math.max(span.end.column, startCol + 1) : Math.max(text.length + 1, startCol + 1);
   const width = Math.max(1, endCol - startCol);
   const expanded = text.replace(/\t/g, " ");
   return [

@@ -44,7 +44,12 @@ function modelItem(m: A.ModelDecl): Item {
   return {
     span: m.span,
     render: () => undefined,
-    inner: { items: m.body.map(statementItem), open: `model ${m.name.name} {`, close: "}", emptyForm: `model ${m.name.name} {}` },
+    inner: {
+      items: m.body.map(statementItem),
+      open: `model ${m.name.name} {`,
+      close: "}",
+      emptyForm: `model ${m.name.name} {}`,
+    },
   };
 }
 
@@ -54,7 +59,10 @@ function statementItem(s: A.Statement): Item {
       span: s.span,
       render: () => undefined,
       inner: {
-        items: s.entries.map((e) => ({ span: e.span, render: (indent, out) => out.push({ text: indent + printTrainEntry(e), blankBefore: false }) })),
+        items: s.entries.map((e) => ({
+          span: e.span,
+          render: (indent, out) => out.push({ text: indent + printTrainEntry(e), blankBefore: false }),
+        })),
         open: "train {",
         close: "}",
         emptyForm: "train {}",
@@ -91,7 +99,12 @@ function emit(items: Item[], comments: Comment[], indent: string, out: Line[], t
         lastLine = c.span.end.line;
         continue;
       }
-      pushComment(c, indent, out, gap(c.span.start.line) || (topLevel && out.length > 0 && (lastLine < 0 || ownComments === 0)));
+      pushComment(
+        c,
+        indent,
+        out,
+        gap(c.span.start.line) || (topLevel && out.length > 0 && (lastLine < 0 || ownComments === 0)),
+      );
       ownComments++;
       lastLine = c.span.end.line;
     }
@@ -130,7 +143,11 @@ function emit(items: Item[], comments: Comment[], indent: string, out: Line[], t
 /** Like `emit`, for the inside of a block whose `{` is on `openLine`. */
 function emitInner(items: Item[], comments: Comment[], indent: string, out: Line[], openLine: number): void {
   // Comments on the line of `{` trail the opening line.
-  while (comments.length && comments[0].span.start.line === openLine && (items.length === 0 || comments[0].span.start.offset < items[0].span.start.offset)) {
+  while (
+    comments.length &&
+    comments[0].span.start.line === openLine &&
+    (items.length === 0 || comments[0].span.start.offset < items[0].span.start.offset)
+  ) {
     out[out.length - 1].text += ` ${comments.shift()!.text}`;
   }
   const mark = out.length;

@@ -39,7 +39,10 @@ function positionAt(text: string, offset: number): { offset: number; line: numbe
 }
 
 function spanAt(text: string, offset: number, length: number): Span {
-  return { start: positionAt(text, offset), end: positionAt(text, Math.min(text.length, offset + Math.max(1, length))) };
+  return {
+    start: positionAt(text, offset),
+    end: positionAt(text, Math.min(text.length, offset + Math.max(1, length))),
+  };
 }
 
 /** Parses one `.gm` file. */
@@ -64,10 +67,17 @@ export function parse(text: string, file = "<input>"): ParseResult {
     if (inner < 0) continue;
     const end = (t.endOffset ?? t.startOffset) + 1;
     const stray = text.indexOf("*/", end);
-    const d = bag.error("E0110", "block comments do not nest: this `/*` does not open a comment", spanAt(text, t.startOffset + inner, 2), {
-      notes: [`the comment that opens at line ${t.startLine} ends at the first \`*/\`, on line ${t.endLine}${stray >= 0 ? `; gm skips what follows up to the next \`*/\`, as you meant` : ""}`],
-      hint: "close the inner comment first, or use `//` line comments inside a block comment",
-    });
+    const d = bag.error(
+      "E0110",
+      "block comments do not nest: this `/*` does not open a comment",
+      spanAt(text, t.startOffset + inner, 2),
+      {
+        notes: [
+          `the comment that opens at line ${t.startLine} ends at the first \`*/\`, on line ${t.endLine}${stray >= 0 ? `; gm skips what follows up to the next \`*/\`, as you meant` : ""}`,
+        ],
+        hint: "close the inner comment first, or use `//` line comments inside a block comment",
+      },
+    );
     brokenLines.add(d.span.start.line);
     if (stray >= 0) hidden.push([end, stray + 2]);
   }
@@ -91,27 +101,48 @@ export function parse(text: string, file = "<input>"): ParseResult {
         quotedUntil = close;
         curly.push({ from: e.offset, to: close + 1 });
         brokenLines.add(positionAt(text, e.offset).line);
-        bag.error("E0101", `unexpected character \`${first}\` (${codePoint(cp)}, a curly quote)`, spanAt(text, e.offset, close + 1 - e.offset), {
-          hint: `strings use straight double quotes: "${text.slice(e.offset + first.length, close)}"`,
-        });
+        bag.error(
+          "E0101",
+          `unexpected character \`${first}\` (${codePoint(cp)}, a curly quote)`,
+          spanAt(text, e.offset, close + 1 - e.offset),
+          {
+            hint: `strings use straight double quotes: "${text.slice(e.offset + first.length, close)}"`,
+          },
+        );
         continue;
       }
     }
     const invisible = INVISIBLE[cp];
     const lookalike = LOOKALIKES[first];
-    const shown = invisible ? `invisible character ${codePoint(cp)} (${invisible})` : cp > 0x7e || cp < 0x20 ? `\`${first}\` (${codePoint(cp)}${lookalike ? `, ${lookalike.script}` : ""})` : `\`${first}\``;
-    const hint = first === "." && /\d/.test(text.charAt(e.offset + 1)) ? "decimals start with a digit: write `0.5`, not `.5`"
-      : first === "&" || first === "!" ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
-      : first === "'" || CURLY_QUOTES.has(first) ? "strings use double quotes: \"…\""
-      : invisible ? "delete it: it does not show, but gm reads it (it often comes with pasted text)"
-      : lookalike ? `it looks like the Latin \`${lookalike.latin}\`, which is what gm reads: retype it`
-      : cp > 0x7e ? "names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"
-      : undefined;
+    const shown = invisible
+      ? `invisible character ${codePoint(cp)} (${invisible})`
+      : cp > 0x7e || cp < 0x20
+        ? `\`${first}\` (${codePoint(cp)}${lookalike ? `, ${lookalike.script}` : ""})`
+        : `\`${first}\``;
+    const hint =
+      first === "." && /\d/.test(text.charAt(e.offset + 1))
+        ? "decimals start with a digit: write `0.5`, not `.5`"
+        : first === "&" || first === "!"
+          ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
+          : first === "'" || CURLY_QUOTES.has(first)
+            ? 'strings use double quotes: "…"'
+            : invisible
+              ? "delete it: it does not show, but gm reads it (it often comes with pasted text)"
+              : lookalike
+                ? `it looks like the Latin \`${lookalike.latin}\`, which is what gm reads: retype it`
+                : cp > 0x7e
+                  ? "names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"
+                  : undefined;
     if (first === "'") {
       const close = text.indexOf("'", e.offset + 1);
       if (close > 0 && (eol < 0 || close < eol)) quotedUntil = close;
     }
-    const d = bag.error("E0101", `unexpected ${shown.startsWith("invisible") ? "" : "character "}${shown}`, spanAt(text, e.offset, first.length), hint ? { hint } : {});
+    const d = bag.error(
+      "E0101",
+      `unexpected ${shown.startsWith("invisible") ? "" : "character "}${shown}`,
+      spanAt(text, e.offset, first.length),
+      hint ? { hint } : {},
+    );
     brokenLines.add(d.span.start.line);
   }
 
@@ -124,11 +155,21 @@ export function parse(text: string, file = "<input>"): ParseResult {
       if (tokens[tokens.length - 1]?.startOffset === q.from) continue;
       const image = `"${text.slice(q.from + 1, q.to - 1)}"`;
       const startColumn = (t.startColumn ?? 1) - (t.startOffset - q.from);
-      tokens.push({ ...t, image, startOffset: q.from, endOffset: q.to - 1, startColumn, endLine: t.startLine, endColumn: startColumn + (q.to - 1 - q.from), tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
+      tokens.push({
+        ...t,
+        image,
+        startOffset: q.from,
+        endOffset: q.to - 1,
+        startColumn,
+        endLine: t.startLine,
+        endColumn: startColumn + (q.to - 1 - q.from),
+        tokenType: StringLiteral,
+        tokenTypeIdx: StringLiteral.tokenTypeIdx!,
+      });
       continue;
     }
     if (t.tokenType.name === "UnterminatedString") {
-      bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: "add a closing `\"` on the same line" });
+      bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: 'add a closing `"` on the same line' });
       brokenLines.add(t.startLine ?? 1);
       // The parser reads it as the string it was meant to be, so the rest of the line is not reported again.
       tokens.push({ ...t, image: `${t.image}"`, tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
@@ -141,7 +182,9 @@ export function parse(text: string, file = "<input>"): ParseResult {
   const comments: Comment[] = [];
   for (const t of (lexed.groups.comments ?? []) as IToken[]) {
     if (t.tokenType.name === "UnterminatedComment") {
-      bag.error("E0102", "this block comment is never closed", spanAt(text, t.startOffset, 2), { hint: "close it with `*/`" });
+      bag.error("E0102", "this block comment is never closed", spanAt(text, t.startOffset, 2), {
+        hint: "close it with `*/`",
+      });
       openComment = true;
       continue;
     }
@@ -158,20 +201,33 @@ export function parse(text: string, file = "<input>"): ParseResult {
   let input = tokens.map((t, i) => {
     const after = tokens[i + 1]?.tokenType.name;
     const checkParams = t.image === "params" && ["Check", "Colon"].includes(tokens[i - 1]?.tokenType.name ?? "");
-    const misused = after === "Colon" || (after === "Eq" && !checkParams) || (after === "Indep" && !["not", "check", "assume"].includes(t.image));
+    const misused =
+      after === "Colon" ||
+      (after === "Eq" && !checkParams) ||
+      (after === "Indep" && !["not", "check", "assume"].includes(t.image));
     if (t.tokenType === Identifier || !KEYWORDS.includes(t.image) || !misused) return t;
-    bag.error("E0104", `expected a name, found the keyword \`${t.image}\``, tokenSpan(t), { hint: `\`${t.image}\` is a keyword; choose another name` });
+    bag.error("E0104", `expected a name, found the keyword \`${t.image}\``, tokenSpan(t), {
+      hint: `\`${t.image}\` is a keyword; choose another name`,
+    });
     seen.add(t.startLine ?? 1);
     return asName(t);
   });
   const misuses: RecognitionError[] = [];
-  let errors: RecognitionError[] = [];
+  let errors: RecognitionError[];
   let cst: CstNode;
   // Nesting deeper than the parser's recursion can take is one diagnostic, not a stack overflow.
   const tooDeep = nestingTooDeep(insertStatementEnds(input));
   if (tooDeep) {
-    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep), { hint: `gm reads expressions, lists and \`for\` quantifiers nested at most ${MAX_NESTING} levels deep (parentheses, brackets, \`^\`, unary \`-\`); name a part with \`const\`` });
-    return { ast: { kind: "File", models: [], span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) } }, diagnostics: sortDiagnostics(bag.items), comments, text, file };
+    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep), {
+      hint: `gm reads expressions, lists and \`for\` quantifiers nested at most ${MAX_NESTING} levels deep (parentheses, brackets, \`^\`, unary \`-\`); name a part with \`const\``,
+    });
+    return {
+      ast: { kind: "File", models: [], span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) } },
+      diagnostics: sortDiagnostics(bag.items),
+      comments,
+      text,
+      file,
+    };
   }
   for (let round = 0; ; round++) {
     gmParser.input = insertStatementEnds(input);
@@ -191,7 +247,14 @@ export function parse(text: string, file = "<input>"): ParseResult {
     // `y`); keep the first syntax error per line.
     if (seen.has(d.span.start.line)) continue;
     seen.add(d.span.start.line);
-    const code = e.name === "NoViableAltException" ? "E0105" : e.name === "EarlyExitException" ? "E0106" : e.name === "NotAllInputParsedException" || d.message.startsWith("expected `model") ? "E0107" : "E0104";
+    const code =
+      e.name === "NoViableAltException"
+        ? "E0105"
+        : e.name === "EarlyExitException"
+          ? "E0106"
+          : e.name === "NotAllInputParsedException" || d.message.startsWith("expected `model")
+            ? "E0107"
+            : "E0104";
     bag.error(code, d.message, d.span, d.hint ? { hint: d.hint } : {});
   }
 
@@ -206,17 +269,31 @@ const CURLY_QUOTES = new Set(["\u201c", "\u201d", "\u201e", "\u201f", "\u2018", 
 
 /** Characters that do not show, by code point. */
 const INVISIBLE: Record<number, string> = {
-  0x200b: "zero width space", 0x200c: "zero width non-joiner", 0x200d: "zero width joiner", 0x2060: "word joiner",
-  0x00ad: "soft hyphen", 0x200e: "left-to-right mark", 0x200f: "right-to-left mark", 0x202a: "left-to-right embedding",
-  0x202b: "right-to-left embedding", 0x202c: "pop directional formatting", 0x202d: "left-to-right override",
-  0x202e: "right-to-left override", 0x2066: "left-to-right isolate", 0x2067: "right-to-left isolate", 0x2068: "first strong isolate", 0x2069: "pop directional isolate",
+  0x200b: "zero width space",
+  0x200c: "zero width non-joiner",
+  0x200d: "zero width joiner",
+  0x2060: "word joiner",
+  0x00ad: "soft hyphen",
+  0x200e: "left-to-right mark",
+  0x200f: "right-to-left mark",
+  0x202a: "left-to-right embedding",
+  0x202b: "right-to-left embedding",
+  0x202c: "pop directional formatting",
+  0x202d: "left-to-right override",
+  0x202e: "right-to-left override",
+  0x2066: "left-to-right isolate",
+  0x2067: "right-to-left isolate",
+  0x2068: "first strong isolate",
+  0x2069: "pop directional isolate",
 };
 
 /** Letters of other scripts that look like the Latin letters of gm's names and keywords. */
 const LOOKALIKES: Record<string, { latin: string; script: string }> = Object.fromEntries([
   ..."аеорсухіјѕԁԛԝ".split("").map((c, i) => [c, { latin: "aeopcyxijsdqw"[i], script: "a Cyrillic letter" }]),
   ..."АВЕКМНОРСТХІЈЅ".split("").map((c, i) => [c, { latin: "ABEKMHOPCTXIJS"[i], script: "a Cyrillic letter" }]),
-  ..."αονρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ".split("").map((c, i) => [c, { latin: "aovptuxABEZHIKMNOPTYX"[i], script: "a Greek letter" }]),
+  ..."αονρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+    .split("")
+    .map((c, i) => [c, { latin: "aovptuxABEZHIKMNOPTYX"[i], script: "a Greek letter" }]),
   ..."０１２３４５６７８９".split("").map((c, i) => [c, { latin: String(i), script: "a full-width digit" }]),
 ]);
 
@@ -229,10 +306,53 @@ function codePoint(cp: number): string {
 export const MAX_NESTING = 64;
 
 /** Tokens after which a `-` is a sign, not a subtraction. */
-const BEFORE_OPERAND = new Set(["LParen", "LBracket", "Comma", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Plus", "Minus", "Star", "Slash", "Caret", "Colon", "DotDot", "In", "Const", "StatementEnd", "Semicolon", "LBrace"]);
+const BEFORE_OPERAND = new Set([
+  "LParen",
+  "LBracket",
+  "Comma",
+  "Eq",
+  "EqEq",
+  "NotEq",
+  "LtEq",
+  "GtEq",
+  "Lt",
+  "Gt",
+  "Plus",
+  "Minus",
+  "Star",
+  "Slash",
+  "Caret",
+  "Colon",
+  "DotDot",
+  "In",
+  "Const",
+  "StatementEnd",
+  "Semicolon",
+  "LBrace",
+]);
 
 /** Tokens that end an operand's right-recursive tail (`^ …`, `- - …`) at the current bracket level. */
-const ENDS_TAIL = new Set(["Plus", "Star", "Slash", "Comma", "Colon", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "DotDot", "Bar", "Indep", "StatementEnd", "Semicolon", "LBrace", "RBrace"]);
+const ENDS_TAIL = new Set([
+  "Plus",
+  "Star",
+  "Slash",
+  "Comma",
+  "Colon",
+  "Eq",
+  "EqEq",
+  "NotEq",
+  "LtEq",
+  "GtEq",
+  "Lt",
+  "Gt",
+  "DotDot",
+  "Bar",
+  "Indep",
+  "StatementEnd",
+  "Semicolon",
+  "LBrace",
+  "RBrace",
+]);
 
 /**
  * The first token at which the parser's recursion would pass `MAX_NESTING` levels, or null.
@@ -257,7 +377,10 @@ function nestingTooDeep(tokens: readonly IToken[]): IToken | null {
         tail -= tails.pop()!;
         open--;
       }
-    } else if (name === "Caret" || (name === "Minus" && (i === 0 || BEFORE_OPERAND.has(tokens[i - 1].tokenType.name)))) {
+    } else if (
+      name === "Caret" ||
+      (name === "Minus" && (i === 0 || BEFORE_OPERAND.has(tokens[i - 1].tokenType.name)))
+    ) {
       tails[tails.length - 1]++;
       tail++;
     } else if (name === "In") quantifiers++;
@@ -316,8 +439,40 @@ function relocate(tokens: IToken[], text: string): void {
 
 /** Tokens after which a statement always continues on the next line. */
 const CONTINUES = new Set([
-  "Comma", "Bar", "Indep", "Not", "Eq", "EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Plus", "Minus", "Star", "Slash", "Caret",
-  "Colon", "LParen", "LBracket", "LBrace", "DotDot", "By", "In", "For", "Assume", "Check", "Fit", "Order", "Const", "Latent", "Model", "Params", "Generator", "Semicolon",
+  "Comma",
+  "Bar",
+  "Indep",
+  "Not",
+  "Eq",
+  "EqEq",
+  "NotEq",
+  "LtEq",
+  "GtEq",
+  "Lt",
+  "Gt",
+  "Plus",
+  "Minus",
+  "Star",
+  "Slash",
+  "Caret",
+  "Colon",
+  "LParen",
+  "LBracket",
+  "LBrace",
+  "DotDot",
+  "By",
+  "In",
+  "For",
+  "Assume",
+  "Check",
+  "Fit",
+  "Order",
+  "Const",
+  "Latent",
+  "Model",
+  "Params",
+  "Generator",
+  "Semicolon",
 ]);
 
 /** Tokens after which (outside brackets) only variables follow, so `name(` on the next line starts a statement. */
@@ -366,16 +521,21 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
       // `assume` / `check` / `:` may be followed by `for`, and `for …:` by `assume` / `check`), `x :`
       // (but `latent` + `x :`, and a `for` header's `n:` after an operator), `x = generator`, and a
       // factor head `p(…) =` (except as the body of `for …:`).
-      const alwaysStarts = (STARTS.has(name) && !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon"))
-          && !(afterForColon && (name === "Assume" || name === "Check")))
-        || (name === "Identifier" && next === "Colon" && prevName !== "Latent" && !(inFor && CONTINUES.has(prevName)))
-        || (name === "Identifier" && next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")
-        || (name === "Identifier" && next === "LParen" && !afterForColon && isFactorHead(tokens, i));
+      const alwaysStarts =
+        (STARTS.has(name) &&
+          !(name === "For" && (prevName === "Assume" || prevName === "Check" || prevName === "Colon")) &&
+          !(afterForColon && (name === "Assume" || name === "Check"))) ||
+        (name === "Identifier" && next === "Colon" && prevName !== "Latent" && !(inFor && CONTINUES.has(prevName))) ||
+        (name === "Identifier" && next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator") ||
+        (name === "Identifier" && next === "LParen" && !afterForColon && isFactorHead(tokens, i));
       // `name(` most likely begins one too, unless the line before is unfinished; `order x` +
       // newline + `random(seed = 7)` is one statement.
       const orderFamily = prevName === "Identifier" && out[out.length - 2]?.tokenType.name === "Order";
       const startsHere = name === "Identifier" && !orderFamily && next === "LParen";
-      if (alwaysStarts || (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName) || noCalls))) {
+      if (
+        alwaysStarts ||
+        (depth === 0 && startsHere && (!CONTINUES.has(prevName) || BEFORE_REFS.has(prevName) || noCalls))
+      ) {
         depth = 0;
         inFor = false;
         noCalls = false;
@@ -395,7 +555,14 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
     else if (name === "RBrace") inTrain = false;
     const next = tokens[i + 1]?.tokenType.name;
     if (name === "Const" || name === "Check" || name === "Assume") noCalls = true;
-    else if (NEW_STATEMENT.has(name) || (name === "For" && prev?.tokenType.name !== "Assume" && prev?.tokenType.name !== "Check") || (name === "Identifier" && depth === 0 && (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))) noCalls = false;
+    else if (
+      NEW_STATEMENT.has(name) ||
+      (name === "For" && prev?.tokenType.name !== "Assume" && prev?.tokenType.name !== "Check") ||
+      (name === "Identifier" &&
+        depth === 0 &&
+        (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))
+    )
+      noCalls = false;
     if (name === "For") inFor = true;
     else if (name === "Colon" || name === "LBrace" || name === "RBrace") inFor = false;
     if (name === "LParen" || name === "LBracket") depth++;
@@ -416,23 +583,32 @@ function after(s: Span, text: string): Span {
   return { start: s.end, end: inLine ? { ...s.end, offset: s.end.offset + 1, column: s.end.column + 1 } : s.end };
 }
 
-function syntaxDiagnostic(e: RecognitionError, text: string, tokens: IToken[]): { message: string; span: Span; hint?: string } {
-  let t = e.token;
+function syntaxDiagnostic(
+  e: RecognitionError,
+  text: string,
+  tokens: IToken[],
+): { message: string; span: Span; hint?: string } {
+  const t = e.token;
   let span: Span;
   if (t.tokenType.name === "StatementEnd") {
     // Point just after the last character of the unfinished line.
     span = after(tokenSpan(e.previousToken ?? t), text);
   } else if (t.tokenType.name === "EOF" || Number.isNaN(t.startOffset)) {
     // At the end of input: point just after the last real token.
-    const last = e.previousToken && !Number.isNaN(e.previousToken.startOffset) ? e.previousToken : tokens[tokens.length - 1];
+    const last =
+      e.previousToken && !Number.isNaN(e.previousToken.startOffset) ? e.previousToken : tokens[tokens.length - 1];
     if (last) {
       span = after(tokenSpan(last), text);
     } else {
       const end = endOfText(text);
       span = { start: end, end };
     }
-    t = e.token;
-  } else if (e.previousToken && !Number.isNaN(e.previousToken.startOffset) && (t.startLine ?? 0) > (e.previousToken.endLine ?? 0) && /^expected `[\])}]`/.test(e.message)) {
+  } else if (
+    e.previousToken &&
+    !Number.isNaN(e.previousToken.startOffset) &&
+    (t.startLine ?? 0) > (e.previousToken.endLine ?? 0) &&
+    /^expected `[\])}]`/.test(e.message)
+  ) {
     // A missing closer: point just after the line it belongs to, not at the next line.
     span = after(tokenSpan(e.previousToken), text);
   } else span = tokenSpan(t);
@@ -447,7 +623,15 @@ function syntaxDiagnostic(e: RecognitionError, text: string, tokens: IToken[]): 
   if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
   // `a_|_b`: a name may end in `_`, so the lexer reads `a_`, `|`, `_b`.
   const prev = e.previousToken;
-  if (image === "|" && prev && prev.tokenType === Identifier && prev.image.endsWith("_") && prev.endOffset !== undefined && prev.endOffset + 1 === e.token.startOffset && text[e.token.startOffset + 1] === "_") {
+  if (
+    image === "|" &&
+    prev &&
+    prev.tokenType === Identifier &&
+    prev.image.endsWith("_") &&
+    prev.endOffset !== undefined &&
+    prev.endOffset + 1 === e.token.startOffset &&
+    text[e.token.startOffset + 1] === "_"
+  ) {
     const rest = /^[A-Za-z0-9_]*/.exec(text.slice(e.token.startOffset + 1))![0];
     hint = `\`${prev.image}|${rest}\` reads as the name \`${prev.image}\`, then \`|\`, then the name \`${rest}\` (names may end in \`_\`): write \`${prev.image.slice(0, -1)} _|_ ${rest.slice(1)}\` or \`${prev.image.slice(0, -1)} ⊥ ${rest.slice(1)}\``;
   }
@@ -464,10 +648,20 @@ export interface ClaimParseResult {
  * Parses a fragment with one grammar rule (the CLI's query and `--data` arguments): lexer and
  * syntax errors as diagnostics, then `build` on the CST when there are none.
  */
-function parseFragment<T>(text: string, file: string, rule: (p: typeof gmParser) => CstNode, build: (b: AstBuilder, cst: CstNode) => T | null): { node: T | null; diagnostics: Diagnostic[] } {
+function parseFragment<T>(
+  text: string,
+  file: string,
+  rule: (p: typeof gmParser) => CstNode,
+  build: (b: AstBuilder, cst: CstNode) => T | null,
+): { node: T | null; diagnostics: Diagnostic[] } {
   const bag = new DiagnosticBag(file);
   const lexed = gmLexer.tokenize(text);
-  for (const e of lexed.errors) bag.error("E0101", `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``, spanAt(text, e.offset, e.length));
+  for (const e of lexed.errors)
+    bag.error(
+      "E0101",
+      `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``,
+      spanAt(text, e.offset, e.length),
+    );
   gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
   const tooDeep = nestingTooDeep(gmParser.input);
   if (tooDeep) {
@@ -478,7 +672,8 @@ function parseFragment<T>(text: string, file: string, rule: (p: typeof gmParser)
   for (const e of gmParser.errors) {
     const d = syntaxDiagnostic(e, text, lexed.tokens);
     // Left-over input after the fragment: not a missing `model` block.
-    if (d.message.startsWith("expected `model")) bag.error("E0107", d.message.replace(/^expected `model Name \{ … \}`/, "expected the end of the input"), d.span);
+    if (d.message.startsWith("expected `model"))
+      bag.error("E0107", d.message.replace(/^expected `model Name \{ … \}`/, "expected the end of the input"), d.span);
     else bag.error("E0104", d.message, d.span, d.hint ? { hint: d.hint } : {});
   }
   if (bag.hasErrors) return { node: null, diagnostics: bag.items };
@@ -487,12 +682,22 @@ function parseFragment<T>(text: string, file: string, rule: (p: typeof gmParser)
 
 /** Parses a standalone claim `A ⊥ B | C` (as `gm query` takes it). */
 export function parseClaim(text: string, file = "<query>"): ClaimParseResult {
-  const r = parseFragment(text, file, (p) => p.claim(), (b, cst) => b.claim(cst));
+  const r = parseFragment(
+    text,
+    file,
+    (p) => p.claim(),
+    (b, cst) => b.claim(cst),
+  );
   return { claim: r.node, diagnostics: r.diagnostics };
 }
 
 /** Parses a standalone argument value, e.g. `idx("a.gz", binarize = 0.5)` (the CLI's `--data`). */
 export function parseValue(text: string, file = "<argument>"): { value: Value | null; diagnostics: Diagnostic[] } {
-  const r = parseFragment(text, file, (p) => p.value(), (b, cst) => b.value(cst));
+  const r = parseFragment(
+    text,
+    file,
+    (p) => p.value(),
+    (b, cst) => b.value(cst),
+  );
   return { value: r.node, diagnostics: r.diagnostics };
 }

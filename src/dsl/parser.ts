@@ -3,7 +3,13 @@
  * several syntax errors; `toAst.ts` turns the CST into the typed AST. Every rule carries its
  * production from grammar/gm.ebnf as a comment; tests/dsl/grammar.test.ts keeps the two in sync.
  */
-import { CstParser, type IParserErrorMessageProvider, type TokenType, type IToken, defaultParserErrorProvider } from "chevrotain";
+import {
+  CstParser,
+  type IParserErrorMessageProvider,
+  type TokenType,
+  type IToken,
+  defaultParserErrorProvider,
+} from "chevrotain";
 import * as T from "./tokens";
 
 /** Words for rule names in messages: "expected `]` to close the subscript". */
@@ -88,10 +94,12 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
     // A block that goes on with something that is not a statement: say what may come instead.
     if (expected.name === "RBrace" && actual.tokenType.name !== "EOF" && actual.tokenType.name !== "Model") {
       if (ruleName === "model") return `expected a statement or \`}\`, found ${describeToken(actual)}`;
-      if (ruleName === "trainBlock") return `expected a train entry (\`name = value\`) or \`}\`, found ${describeToken(actual)}`;
+      if (ruleName === "trainBlock")
+        return `expected a train entry (\`name = value\`) or \`}\`, found ${describeToken(actual)}`;
     }
     const closes = expected.name === "RBracket" || expected.name === "RParen" || expected.name === "RBrace";
-    if (closes) return `expected ${label(expected)} to close ${CLOSE_WORDS[ruleName] ?? "the block"}, found ${describeToken(actual)}`;
+    if (closes)
+      return `expected ${label(expected)} to close ${CLOSE_WORDS[ruleName] ?? "the block"}, found ${describeToken(actual)}`;
     return `expected ${label(expected)} in ${RULE_WORDS[ruleName] ?? ruleName}, found ${describeToken(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
@@ -100,7 +108,9 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
     const starts = new Set<string>();
     // `;` and line ends are always allowed between statements; listing them helps nobody.
-    for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0] && path[0].name !== "Semicolon" && path[0].name !== "StatementEnd") starts.add(label(path[0]));
+    for (const alt of expectedPathsPerAlt)
+      for (const path of alt)
+        if (path[0] && path[0].name !== "Semicolon" && path[0].name !== "StatementEnd") starts.add(label(path[0]));
     const list = [...starts].slice(0, 10).join(", ");
     return `expected ${CHOICE_WORDS[ruleName] ?? RULE_WORDS[ruleName] ?? ruleName}${list ? ` (${list})` : ""}, found ${describeToken(actual[0])}`;
   },
@@ -116,7 +126,12 @@ export class GmParser extends CstParser {
   constructor() {
     // NOTE: no CST node locations: the AST takes its spans from tokens, and tracking them made a
     // location object per node (a 10,000-line file spent most of its parse in garbage collection).
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "none", maxLookahead: 3, errorMessageProvider: gmErrorMessages });
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "none",
+      maxLookahead: 3,
+      errorMessageProvider: gmErrorMessages,
+    });
     this.performSelfAnalysis();
   }
 
@@ -269,10 +284,7 @@ export class GmParser extends CstParser {
       this.SUBRULE(this.quantifiers);
       this.CONSUME(T.Colon);
     });
-    this.OR([
-      { ALT: () => this.SUBRULE(this.paramsClaim) },
-      { ALT: () => this.SUBRULE(this.claim) },
-    ]);
+    this.OR([{ ALT: () => this.SUBRULE(this.paramsClaim) }, { ALT: () => this.SUBRULE(this.claim) }]);
   });
 
   /** claim = refs [ "not" ] "⊥" refs [ "|" refs ] ; */

@@ -31,7 +31,8 @@ export function printExpr(e: A.Expr, compact = false): string {
 }
 
 function printBare(e: A.Expr, compact: boolean): string {
-  const wrap = (x: A.Expr, min: number) => (x.parens || precOf(x) >= min ? printExpr(x, compact) : `(${printExpr(x, compact)})`);
+  const wrap = (x: A.Expr, min: number) =>
+    x.parens || precOf(x) >= min ? printExpr(x, compact) : `(${printExpr(x, compact)})`;
   switch (e.kind) {
     case "Number":
       return e.text;
@@ -181,6 +182,10 @@ export function printTrainEntry(e: A.TrainEntry): string {
 /** Prints a whole file without comments (see `format` for the comment-preserving form). */
 export function print(file: A.GmFile): string {
   return file.models
-    .map((m) => (m.body.length ? `model ${m.name.name} {\n${m.body.map((s) => `  ${printStatement(s)}`).join("\n")}\n}\n` : `model ${m.name.name} {}\n`))
+    .map((m) =>
+      m.body.length
+        ? `model ${m.name.name} {\n${m.body.map((s) => `  ${printStatement(s)}`).join("\n")}\n}\n`
+        : `model ${m.name.name} {}\n`,
+    )
     .join("\n");
 }

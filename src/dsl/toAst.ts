@@ -21,7 +21,11 @@ function ok(t: IToken | undefined): t is IToken {
 export function tokenSpan(t: IToken): A.Span {
   return {
     start: { offset: t.startOffset, line: t.startLine ?? 1, column: t.startColumn ?? 1 },
-    end: { offset: (t.endOffset ?? t.startOffset) + 1, line: t.endLine ?? t.startLine ?? 1, column: (t.endColumn ?? t.startColumn ?? 1) + 1 },
+    end: {
+      offset: (t.endOffset ?? t.startOffset) + 1,
+      line: t.endLine ?? t.startLine ?? 1,
+      column: (t.endColumn ?? t.startColumn ?? 1) + 1,
+    },
   };
 }
 
@@ -105,17 +109,28 @@ export class AstBuilder {
     }
     if (!sub || isToken(sub.el)) return null; // `;` or nothing
     switch (sub.name) {
-      case "constDecl": return this.constDecl(sub.el);
-      case "varDecl": return this.varDecl(sub.el);
-      case "orderDecl": return this.orderDecl(sub.el);
-      case "forStmt": return this.forStmt(sub.el, []);
-      case "factorStmt": return this.factorStmt(sub.el, [], null);
-      case "assumeStmt": return this.assumeStmt(sub.el, [], null);
-      case "checkStmt": return this.checkStmt(sub.el, [], null);
-      case "implicitStmt": return this.implicitStmt(sub.el);
-      case "fitStmt": return this.fitStmt(sub.el);
-      case "trainBlock": return this.trainBlock(sub.el);
-      default: return null;
+      case "constDecl":
+        return this.constDecl(sub.el);
+      case "varDecl":
+        return this.varDecl(sub.el);
+      case "orderDecl":
+        return this.orderDecl(sub.el);
+      case "forStmt":
+        return this.forStmt(sub.el, []);
+      case "factorStmt":
+        return this.factorStmt(sub.el, [], null);
+      case "assumeStmt":
+        return this.assumeStmt(sub.el, [], null);
+      case "checkStmt":
+        return this.checkStmt(sub.el, [], null);
+      case "implicitStmt":
+        return this.implicitStmt(sub.el);
+      case "fitStmt":
+        return this.fitStmt(sub.el);
+      case "trainBlock":
+        return this.trainBlock(sub.el);
+      default:
+        return null;
     }
   }
 
@@ -227,11 +242,24 @@ export class AstBuilder {
     let dist: "p" | "q" = "p";
     if (head.image === "q") dist = "q";
     else if (head.image !== "p") {
-      this.diags.error("E0108", `a factorization starts with \`p(\` (or \`q(\` for an encoder), found \`${head.image}(\``, tokenSpan(head), {
-        hint: `write \`p(${targets.map((r) => r.name.name).join(", ")}${given.length ? " | …" : ""}) = …\``,
-      });
+      this.diags.error(
+        "E0108",
+        `a factorization starts with \`p(\` (or \`q(\` for an encoder), found \`${head.image}(\``,
+        tokenSpan(head),
+        {
+          hint: `write \`p(${targets.map((r) => r.name.name).join(", ")}${given.length ? " | …" : ""}) = …\``,
+        },
+      );
     }
-    return { kind: "Factor", dist, quantifiers, targets, given, family, span: span(start ?? tokenSpan(head), family.span) };
+    return {
+      kind: "Factor",
+      dist,
+      quantifiers,
+      targets,
+      given,
+      family,
+      span: span(start ?? tokenSpan(head), family.span),
+    };
   }
 
   /** assumeStmt = "assume" [ quantifiers ":" ] claim ; */
@@ -268,7 +296,14 @@ export class AstBuilder {
     const given = gn ? this.refs(gn) : [];
     if (!left || !right || !given || !ok(tok(c, "Indep"))) return null;
     const last = given.length ? given[given.length - 1] : right[right.length - 1];
-    return { kind: "Independence", negated: ok(tok(c, "Not")), left, right, given, span: span(left[0].span, last.span) };
+    return {
+      kind: "Independence",
+      negated: ok(tok(c, "Not")),
+      left,
+      right,
+      given,
+      span: span(left[0].span, last.span),
+    };
   }
 
   /** paramsClaim = "params" [ "(" Identifier { "," Identifier } ")" ] op expr ; */
@@ -281,7 +316,13 @@ export class AstBuilder {
     const ex = node(c, "expr");
     const value = ex ? this.expr(ex) : null;
     if (!ok(kw) || !opTok || !value || (of && of.some((i) => !i))) return null;
-    return { kind: "Params", of: of as A.Ident[] | null, op: opTok.image as A.CompareOp, value, span: span(kw, value.span) };
+    return {
+      kind: "Params",
+      of: of as A.Ident[] | null,
+      op: opTok.image as A.CompareOp,
+      value,
+      span: span(kw, value.span),
+    };
   }
 
   /** implicitStmt = Identifier "=" "generator" "(" refs ")" "by" family ; */
@@ -447,12 +488,14 @@ export class AstBuilder {
     const a = c[first] as IToken[] | undefined;
     const b = c[second] as IToken[] | undefined;
     // Most expressions have no operator at all: one operand, nothing to merge.
-    if (!a && !b && operands.length === 1) return operand === "multiplicative" ? this.binaryChain(operands[0], "unary") : this.unary(operands[0]);
+    if (!a && !b && operands.length === 1)
+      return operand === "multiplicative" ? this.binaryChain(operands[0], "unary") : this.unary(operands[0]);
     const ops: IToken[] = a && b ? [...a, ...b].sort((x, y) => x.startOffset - y.startOffset) : (a ?? b ?? []);
     if (ops.some((t) => !ok(t))) return null;
     let acc: A.Expr | null = null;
     for (let i = 0; i < operands.length; i++) {
-      const e: A.Expr | null = operand === "multiplicative" ? this.binaryChain(operands[i], "unary") : this.unary(operands[i]);
+      const e: A.Expr | null =
+        operand === "multiplicative" ? this.binaryChain(operands[i], "unary") : this.unary(operands[i]);
       if (!e) return null;
       if (acc === null) {
         acc = e;
@@ -460,7 +503,14 @@ export class AstBuilder {
       }
       const t = ops[i - 1];
       if (!t) return null;
-      const op: A.BinaryOp = t.tokenType.name === "Plus" ? "+" : t.tokenType.name === "Minus" ? "-" : t.tokenType.name === "Star" ? "*" : "/";
+      const op: A.BinaryOp =
+        t.tokenType.name === "Plus"
+          ? "+"
+          : t.tokenType.name === "Minus"
+            ? "-"
+            : t.tokenType.name === "Star"
+              ? "*"
+              : "/";
       acc = { kind: "Binary", op, left: acc, right: e, span: span(acc.span, e.span) };
     }
     return acc;

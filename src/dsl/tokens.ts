@@ -8,7 +8,12 @@ import { createToken, Lexer, type TokenType } from "chevrotain";
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 
 function keyword(word: string): TokenType {
-  return createToken({ name: word[0].toUpperCase() + word.slice(1), pattern: new RegExp(`${word}\\b`), longer_alt: Identifier, label: `\`${word}\`` });
+  return createToken({
+    name: word[0].toUpperCase() + word.slice(1),
+    pattern: new RegExp(`${word}\\b`),
+    longer_alt: Identifier,
+    label: `\`${word}\``,
+  });
 }
 
 export const Model = keyword("model");
@@ -28,24 +33,63 @@ export const Generator = keyword("generator");
 
 /** The reserved words, for diagnostics ("`order` is a keyword"). */
 export const KEYWORDS: readonly string[] = [
-  "model", "const", "latent", "order", "for", "in", "assume", "check", "fit", "train", "not", "by", "params", "generator",
+  "model",
+  "const",
+  "latent",
+  "order",
+  "for",
+  "in",
+  "assume",
+  "check",
+  "fit",
+  "train",
+  "not",
+  "by",
+  "params",
+  "generator",
 ];
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
+  group: Lexer.SKIPPED,
+});
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
-export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments", line_breaks: true });
+export const BlockComment = createToken({
+  name: "BlockComment",
+  pattern: /\/\*[\s\S]*?\*\//,
+  group: "comments",
+  line_breaks: true,
+});
 /** Matches only when a block comment never closes; the lexer wrapper reports it (E0102). */
-export const UnterminatedComment = createToken({ name: "UnterminatedComment", pattern: /\/\*[\s\S]*/, group: "comments", line_breaks: true });
+export const UnterminatedComment = createToken({
+  name: "UnterminatedComment",
+  pattern: /\/\*[\s\S]*/,
+  group: "comments",
+  line_breaks: true,
+});
 
 /** `_|_`, `⊥` (U+22A5) or `⫫` (U+2AEB): independence. Must precede `Identifier` (`_` starts one). */
 export const Indep = createToken({ name: "Indep", pattern: /_\|_|\u22a5|\u2aeb/, label: "`⊥`" });
 
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, label: "a string" });
+export const StringLiteral = createToken({
+  name: "StringLiteral",
+  pattern: /"(?:[^"\\\n\r]|\\.)*"/,
+  label: "a string",
+});
 /** Matches only when a string never closes on its line; reported as E0103. */
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*/, label: "a string" });
+export const UnterminatedString = createToken({
+  name: "UnterminatedString",
+  pattern: /"(?:[^"\\\n\r]|\\.)*/,
+  label: "a string",
+});
 
 /** `784`, `1_000`, `0.5`, `1e-3`. `2..n` lexes as `2`, `..`, `n`. */
-export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?/, label: "a number" });
+export const NumberLiteral = createToken({
+  name: "NumberLiteral",
+  pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?/,
+  label: "a number",
+});
 
 export const DotDot = createToken({ name: "DotDot", pattern: /\.\./, label: "`..`" });
 export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "`==`" });

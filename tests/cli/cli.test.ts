@@ -83,7 +83,8 @@ interface Run {
   err: string;
 }
 
-const text = (chunk: unknown) => (typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
+const text = (chunk: unknown) =>
+  typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
 
 /** Runs `gm ARGV` in-process, capturing what it writes. */
 async function gm(argv: string[], run: (argv: string[]) => Promise<number> = main): Promise<Run> {
@@ -126,7 +127,10 @@ async function withTerminal<T>(tty: boolean, noColor: string | undefined, fn: ()
 /** Runs the real executable. */
 function spawnGm(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src", "cli", "main.ts"), ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src", "cli", "main.ts"), ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+    });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -153,7 +157,9 @@ describe("gm check", () => {
     const path = file("broken.gm", BROKEN);
     const r = await gm(["check", path]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`${path}:2:7: error[E0204]: unknown distribution \`Bernouli\`\n2 |   x : Bernouli\n  |       ^^^^^^^^\nhint: did you mean \`Bernoulli\`?`);
+    expect(r.err).toContain(
+      `${path}:2:7: error[E0204]: unknown distribution \`Bernouli\`\n2 |   x : Bernouli\n  |       ^^^^^^^^\nhint: did you mean \`Bernoulli\`?`,
+    );
     expect(r.err).toContain(`${path}:3:10: error[E0205]: unknown family \`chian\``);
     expect(r.err).toMatch(/\n2 errors in 1 of 1 file\n$/);
     expect(r.out).toBe("");
@@ -184,15 +190,31 @@ describe("gm check", () => {
   it("--json gives parseable diagnostics with code, line and column", async () => {
     const r = await gm(["check", "--json", file("broken.gm", BROKEN)]);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out) as { ok: boolean; diagnostics: Array<{ code: string; line: number; column: number; endLine: number; endColumn: number; message: string; hint?: string }> };
+    const j = JSON.parse(r.out) as {
+      ok: boolean;
+      diagnostics: Array<{
+        code: string;
+        line: number;
+        column: number;
+        endLine: number;
+        endColumn: number;
+        message: string;
+        hint?: string;
+      }>;
+    };
     expect(j.ok).toBe(false);
-    expect(j.diagnostics.map((d) => [d.code, d.line, d.column, d.endColumn])).toEqual([["E0204", 2, 7, 15], ["E0205", 3, 10, 15]]);
+    expect(j.diagnostics.map((d) => [d.code, d.line, d.column, d.endColumn])).toEqual([
+      ["E0204", 2, 7, 15],
+      ["E0205", 3, 10, 15],
+    ]);
     expect(j.diagnostics[0].hint).toBe("did you mean `Bernoulli`?");
     expect(r.out).not.toMatch(ANSI);
     const ok = JSON.parse((await gm(["check", "--json", file("markov.gm", MARKOV)])).out);
     expect(ok).toMatchObject({ ok: true, models: 1, checks: 2, diagnostics: [] });
     // Several files: an array, one entry each.
-    const many = JSON.parse((await gm(["check", "--json", file("markov.gm", MARKOV), file("broken.gm", BROKEN)])).out) as Array<{ ok: boolean }>;
+    const many = JSON.parse(
+      (await gm(["check", "--json", file("markov.gm", MARKOV), file("broken.gm", BROKEN)])).out,
+    ) as Array<{ ok: boolean }>;
     expect(many.map((x) => x.ok)).toEqual([true, false]);
   });
 });
@@ -213,7 +235,12 @@ describe("colour", () => {
   });
 
   it("never appears with NO_COLOR set, even on a terminal", async () => {
-    for (const cmd of [["check", broken()], ["check", file("markov.gm", MARKOV)], ["params", file("markov.gm", MARKOV)], ["query", file("markov.gm", MARKOV), "x[5] ⊥ x[1]"]]) {
+    for (const cmd of [
+      ["check", broken()],
+      ["check", file("markov.gm", MARKOV)],
+      ["params", file("markov.gm", MARKOV)],
+      ["query", file("markov.gm", MARKOV), "x[5] ⊥ x[1]"],
+    ]) {
       const r = await withTerminal(true, "1", () => gm(cmd));
       expect(r.err + r.out, cmd.join(" ")).not.toMatch(ANSI);
     }
@@ -266,7 +293,9 @@ describe("gm params", () => {
   it("--json is {models: [{name, total, factors}]} with the exact total as a decimal string", async () => {
     const r = await gm(["params", "--json", file("markov.gm", MARKOV)]);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { models: Array<{ name: string; total: string; factors: Array<{ group: string; params: string }> }> };
+    const j = JSON.parse(r.out) as {
+      models: Array<{ name: string; total: string; factors: Array<{ group: string; params: string }> }>;
+    };
     expect(Object.keys(j)).toEqual(["models"]);
     expect(j.models).toHaveLength(1);
     expect(j.models[0]).toMatchObject({ name: "Markov", total: "15" });
@@ -288,7 +317,10 @@ describe("gm params", () => {
   it("--json on a broken file gives the diagnostics as JSON and exits 1", async () => {
     const r = await gm(["params", "--json", file("broken.gm", BROKEN)]);
     expect(r.code).toBe(1);
-    expect((JSON.parse(r.out) as { diagnostics: Array<{ code: string }> }).diagnostics.map((d) => d.code)).toEqual(["E0204", "E0205"]);
+    expect((JSON.parse(r.out) as { diagnostics: Array<{ code: string }> }).diagnostics.map((d) => d.code)).toEqual([
+      "E0204",
+      "E0205",
+    ]);
   });
 });
 
@@ -303,9 +335,15 @@ describe("gm query", () => {
     expect(dep.out).toBe("dependent: x[5] ⊥ x[1] does not hold\nactive trail: x[5] ← x[4] ← x[3] ← x[2] ← x[1]\n");
     const j = JSON.parse((await gm(["query", "--json", path, "x[1..2] ⊥ x[8] | x[4]"])).out);
     // One shape for one model or several: {answers, skipped}.
-    expect(j).toEqual({ answers: [{ model: "Markov", query: "x[1..2] ⊥ x[8] | x[4]", answer: "independent" }], skipped: [] });
+    expect(j).toEqual({
+      answers: [{ model: "Markov", query: "x[1..2] ⊥ x[8] | x[4]", answer: "independent" }],
+      skipped: [],
+    });
     const jd = JSON.parse((await gm(["query", "--json", path, "x[2] ⊥ x[4]"])).out);
-    expect(jd).toEqual({ answers: [{ model: "Markov", query: "x[2] ⊥ x[4]", answer: "dependent", trail: "x[2] → x[3] → x[4]" }], skipped: [] });
+    expect(jd).toEqual({
+      answers: [{ model: "Markov", query: "x[2] ⊥ x[4]", answer: "dependent", trail: "x[2] → x[3] → x[4]" }],
+      skipped: [],
+    });
   });
 
   it("reports a bad query as a diagnostic and exits 1", async () => {

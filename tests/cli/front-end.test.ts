@@ -27,7 +27,10 @@ function file(name: string, text: string): string {
 /** Runs the real executable; resolves with its exit code and output (no colour). */
 function gm(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
+      cwd: REPO,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -52,7 +55,9 @@ describe("gm reads only what it can read", () => {
   it("refuses /dev/zero at once, naming what it is", async () => {
     const r = await gm(["check", "/dev/zero"]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe("error[U0103]: cannot read /dev/zero: it is a character device, not a .gm file\nhint: gm reads regular files only\n");
+    expect(r.err).toBe(
+      "error[U0103]: cannot read /dev/zero: it is a character device, not a .gm file\nhint: gm reads regular files only\n",
+    );
   });
 
   it("refuses a FIFO instead of blocking on it", async () => {
@@ -60,7 +65,9 @@ describe("gm reads only what it can read", () => {
     if (spawnSync("mkfifo", [fifo]).status !== 0) return; // no mkfifo here: nothing to test
     const r = await gm(["check", fifo], 20_000);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`error[U0103]: cannot read ${fifo}: it is a FIFO (named pipe), not a .gm file\nhint: gm reads regular files only\n`);
+    expect(r.err).toBe(
+      `error[U0103]: cannot read ${fifo}: it is a FIFO (named pipe), not a .gm file\nhint: gm reads regular files only\n`,
+    );
   });
 
   it("refuses a file over 16 MiB, naming its size and the limit", async () => {
@@ -69,7 +76,9 @@ describe("gm reads only what it can read", () => {
     truncateSync(big, 20 * 1024 * 1024); // sparse: no 20 MiB written
     const r = await gm(["check", big]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`error[U0103]: cannot read ${big}: it is 20 MiB; gm reads .gm files of at most 16 MiB\nhint: split it into several files\n`);
+    expect(r.err).toBe(
+      `error[U0103]: cannot read ${big}: it is 20 MiB; gm reads .gm files of at most 16 MiB\nhint: split it into several files\n`,
+    );
   });
 
   it("an empty file is a diagnostic with a position, exit 1", async () => {
@@ -89,7 +98,11 @@ describe("inputs that used to crash or run for minutes get a diagnostic (exit 1,
     ["3,000 chained powers", `model M {\n  const n = ${Array(3000).fill("1").join("^")}\n}\n`, "E0108"],
     ["(3^100000)^100000", "model M {\n  const n = (3^100000)^100000\n}\n", "E0305"],
     ["a chain over ten million elements", "model M { x : Bernoulli[10000000]  p(x) = chain }\n", "E0304"],
-    ["a check over a joint table of a million elements", "model M { x : Bernoulli[1000, 1000]  p(x) = joint  check x[1, 1] ⊥ x[2, 2] }\n", "E0506"],
+    [
+      "a check over a joint table of a million elements",
+      "model M { x : Bernoulli[1000, 1000]  p(x) = joint  check x[1, 1] ⊥ x[2, 2] }\n",
+      "E0506",
+    ],
   ];
   for (const cmd of ["check", "params", "factor"]) {
     it.each(cases)(`gm ${cmd}: %s`, async (_, text, code) => {
@@ -102,7 +115,10 @@ describe("inputs that used to crash or run for minutes get a diagnostic (exit 1,
   }
 
   it("a 10,000-term sum is evaluated", async () => {
-    const p = file("sum.gm", `model M {\n  const n = ${Array(10000).fill("1").join(" + ")}\n  x : Bernoulli[3]\n  p(x) = chain\n  check params == n - 9993\n}\n`);
+    const p = file(
+      "sum.gm",
+      `model M {\n  const n = ${Array(10000).fill("1").join(" + ")}\n  x : Bernoulli[3]\n  p(x) = chain\n  check params == n - 9993\n}\n`,
+    );
     const r = await gm(["check", p]);
     expect(r.code).toBe(0);
     expect(r.out).toBe(`ok ${p}: 1 model, 1 check passed\n`);
@@ -129,7 +145,9 @@ model C {
     const r = await gm(["query", p, "x[5] ⊥ x[1] | x[3]"]);
     expect(r.code).toBe(0);
     expect(r.out).toBe("A: independent\n");
-    expect(r.err).toBe("note: skipped model B: unknown random variable `x`\nnote: skipped model C: index 5 is outside `x` (1..2)\n");
+    expect(r.err).toBe(
+      "note: skipped model B: unknown random variable `x`\nnote: skipped model C: index 5 is outside `x` (1..2)\n",
+    );
   });
 
   it("--json has one shape, {answers, skipped}, for one model or several", async () => {
@@ -137,16 +155,25 @@ model C {
     const several = JSON.parse((await gm(["query", "--json", p, "x[5] ⊥ x[1] | x[3]"])).out);
     expect(several).toEqual({
       answers: [{ model: "A", query: "x[5] ⊥ x[1] | x[3]", answer: "independent" }],
-      skipped: [{ model: "B", reason: "unknown random variable `x`" }, { model: "C", reason: "index 5 is outside `x` (1..2)" }],
+      skipped: [
+        { model: "B", reason: "unknown random variable `x`" },
+        { model: "C", reason: "index 5 is outside `x` (1..2)" },
+      ],
     });
     const one = JSON.parse((await gm(["query", "--json", "--model", "A", p, "x[5] ⊥ x[1]"])).out);
-    expect(one).toEqual({ answers: [{ model: "A", query: "x[5] ⊥ x[1]", answer: "dependent", trail: "x[5] ← x[4] ← x[3] ← x[2] ← x[1]" }], skipped: [] });
+    expect(one).toEqual({
+      answers: [{ model: "A", query: "x[5] ⊥ x[1]", answer: "dependent", trail: "x[5] ← x[4] ← x[3] ← x[2] ← x[1]" }],
+      skipped: [],
+    });
   });
 });
 
 describe("gm factor", () => {
   it("prints a scalar mlp target as p(y | x), not p(y_{} | x)", async () => {
-    const p = file("mlp.gm", "model D {\n  x : Bernoulli[3]\n  y : Bernoulli\n  p(x) = chain\n  p(y | x) = mlp(hidden = [8])\n}\n");
+    const p = file(
+      "mlp.gm",
+      "model D {\n  x : Bernoulli[3]\n  y : Bernoulli\n  p(x) = chain\n  p(y | x) = mlp(hidden = [8])\n}\n",
+    );
     const r = await gm(["factor", p]);
     expect(r.code).toBe(0);
     expect(r.out).toBe("model D\np(x, y) = ∏_{i=1}^{3} p(x_i | x_{<i}) · p(y | x)\n");

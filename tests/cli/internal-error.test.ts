@@ -33,17 +33,22 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
 }
 
 describe("internal errors", () => {
-  it.each([["check"], ["params"], ["query"]])("gm %s: one line naming the error, no stack trace, exit 70", async (cmd) => {
-    const path = join(dir, "coin.gm");
-    writeFileSync(path, "model Coin {\n  x : Bernoulli\n  p(x) = table\n}\n");
-    const r = await capture(cmd === "query" ? [cmd, path, "x ⊥ x"] : [cmd, path]);
-    expect(r.code).toBe(70);
-    expect(r.out).toBe("");
-    const lines = r.err.trimEnd().split("\n");
-    expect(lines[0]).toBe("gm: internal error: simulated failure inside the compiler");
-    expect(r.err).not.toMatch(/\n\s+at /);
-    expect(r.err).not.toContain("TypeError");
-    // At most one more line: the request to report it.
-    expect(lines.slice(1)).toEqual(["This is a bug in gm; please report it with the command you ran and the .gm file."]);
-  });
+  it.each([["check"], ["params"], ["query"]])(
+    "gm %s: one line naming the error, no stack trace, exit 70",
+    async (cmd) => {
+      const path = join(dir, "coin.gm");
+      writeFileSync(path, "model Coin {\n  x : Bernoulli\n  p(x) = table\n}\n");
+      const r = await capture(cmd === "query" ? [cmd, path, "x ⊥ x"] : [cmd, path]);
+      expect(r.code).toBe(70);
+      expect(r.out).toBe("");
+      const lines = r.err.trimEnd().split("\n");
+      expect(lines[0]).toBe("gm: internal error: simulated failure inside the compiler");
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(r.err).not.toContain("TypeError");
+      // At most one more line: the request to report it.
+      expect(lines.slice(1)).toEqual([
+        "This is a bug in gm; please report it with the command you ran and the .gm file.",
+      ]);
+    },
+  );
 });

@@ -14,7 +14,16 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/rng";
-import { hasStack, modelJson, PNG_SIGNATURE, removeDir, runFile, tempDir, writeBinaryIdx, writeModel } from "../models/run-helpers";
+import {
+  hasStack,
+  modelJson,
+  PNG_SIGNATURE,
+  removeDir,
+  runFile,
+  tempDir,
+  writeBinaryIdx,
+  writeModel,
+} from "../models/run-helpers";
 
 const root = resolve(import.meta.dirname, "../..");
 const outDir = join(root, "node_modules", ".cache", "gm-process-test");
@@ -29,7 +38,16 @@ let reference: { history: unknown; weights: Buffer };
 async function buildCli(): Promise<void> {
   const { build } = await import("tsup");
   const config = (await import("../../tsup.config")).default as Record<string, unknown>;
-  await build({ ...config, entry: { "cli/main": join(root, "src/cli/main.ts") }, outDir, dts: false, clean: true, sourcemap: false, silent: true, config: false } as never);
+  await build({
+    ...config,
+    entry: { "cli/main": join(root, "src/cli/main.ts") },
+    outDir,
+    dts: false,
+    clean: true,
+    sourcemap: false,
+    silent: true,
+    config: false,
+  } as never);
 }
 
 /** What a child `gm` did. */
@@ -53,14 +71,19 @@ function gmSync(args: string[]): Exit {
  * signals (`gapMs` apart). Resolves when the child exits.
  */
 async function trainAndKill(out: string, signals: NodeJS.Signals[], delayMs: number, gapMs = 0): Promise<Exit> {
-  const child = spawn(process.execPath, [GM, "train", nade, "--out", out, "--data", data, "--epochs", EPOCHS, "--batch", "4", "--backend", "wasm", "-q"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [GM, "train", nade, "--out", out, "--data", data, "--epochs", EPOCHS, "--batch", "4", "--backend", "wasm", "-q"],
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   let stdout = "";
   child.stderr.on("data", (d) => (stderr += d));
   child.stdout.on("data", (d) => (stdout += d));
   const exited = new Promise<Exit>((res) => child.on("exit", (code, signal) => res({ code, signal, stderr, stdout })));
   const deadline = Date.now() + 60_000;
-  while (!existsSync(join(out, "model.json")) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (!existsSync(join(out, "model.json")) && child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, delayMs));
   for (const [i, s] of signals.entries()) {
     if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
@@ -72,7 +95,10 @@ async function trainAndKill(out: string, signals: NodeJS.Signals[], delayMs: num
   return r;
 }
 
-const curve = (out: string) => JSON.parse(readFileSync(join(out, "history.json"), "utf8")).map((h: { epoch: number; train: unknown; test: unknown }) => ({ epoch: h.epoch, train: h.train, test: h.test }));
+const curve = (out: string) =>
+  JSON.parse(readFileSync(join(out, "history.json"), "utf8")).map(
+    (h: { epoch: number; train: unknown; test: unknown }) => ({ epoch: h.epoch, train: h.train, test: h.test }),
+  );
 
 beforeAll(async () => {
   await buildCli();
@@ -80,7 +106,21 @@ beforeAll(async () => {
   data = writeBinaryIdx(dir, "train-4x4.idx", 200, 4, 4);
   nade = writeModel(dir, "nade.gm", "nade(hidden = 8)");
   const out = join(dir, "reference");
-  const r = gmSync(["train", nade, "--out", out, "--data", data, "--epochs", EPOCHS, "--batch", "4", "--backend", "wasm", "-q"]);
+  const r = gmSync([
+    "train",
+    nade,
+    "--out",
+    out,
+    "--data",
+    data,
+    "--epochs",
+    EPOCHS,
+    "--batch",
+    "4",
+    "--backend",
+    "wasm",
+    "-q",
+  ]);
   expect(r.code, r.stderr).toBe(0);
   reference = { history: curve(out), weights: runFile(out, "weights") };
 }, 120_000);
@@ -115,7 +155,8 @@ describe("the built gm: train → kill → resume in a fresh process", () => {
       }
       if (c.name === "SIGKILL") expect(k.signal, where).toBe("SIGKILL");
       else expect(k.code, where).toBe(130);
-      if (c.signals.length === 1 && c.name !== "SIGKILL") expect(k.stderr, where).toMatch(/saved .* after epoch \d+ \+ \d+ batches; continue with: gm train .* --resume/);
+      if (c.signals.length === 1 && c.name !== "SIGKILL")
+        expect(k.stderr, where).toMatch(/saved .* after epoch \d+ \+ \d+ batches; continue with: gm train .* --resume/);
 
       const r = gmSync(["train", nade, "--out", out, "--resume", "--backend", "wasm", "-q"]);
       expect(r.code, `${where}\n--- resume:\n${r.stderr}`).toBe(0);

@@ -13,7 +13,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadData } from "../../src/data/spec";
 import { initBackend } from "../../src/models/backend";
 import { loadCheckpoint } from "../../src/models/checkpoint";
-import { gm, hasStack, modelJson, PNG_SIGNATURE, QUIET_WASM, removeDir, runFile, tempDir, writeBinaryIdx, writeModel } from "../models/run-helpers";
+import {
+  gm,
+  hasStack,
+  modelJson,
+  PNG_SIGNATURE,
+  QUIET_WASM,
+  removeDir,
+  runFile,
+  tempDir,
+  writeBinaryIdx,
+  writeModel,
+} from "../models/run-helpers";
 import { writeIdx } from "../data/helpers";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -85,7 +96,10 @@ describe("gm train → sample → score", () => {
     const r = await gm(["score", run, "--per-image", "--backend", "wasm"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^M: NLL [\d.]+ nats per image, [\d.]+ bits\/dim over 40 images/);
-    const rows = r.stdout.split("\n").filter((l) => /^\d+\t/.test(l)).map((l) => Number(l.split("\t")[1]));
+    const rows = r.stdout
+      .split("\n")
+      .filter((l) => /^\d+\t/.test(l))
+      .map((l) => Number(l.split("\t")[1]));
     expect(rows).toHaveLength(40);
     expect(rows).toEqual([...rows].sort((a, b) => a - b));
   });
@@ -120,7 +134,11 @@ describe("gm score's NLL is −mean log p", () => {
     expect(t.stderr).toContain("fitted 1 table factor in closed form");
     const s = JSON.parse((await gm(["score", run, "--json", "--backend", "wasm"])).stdout);
     // By hand: p(x_j = 1) = (ones_j + 1) / (n + 2) on the training split (Laplace α = 1).
-    const { train, test } = loadData({ source: "idx", path: data }, { shape: [4, 4], domain: { kind: "bernoulli" } }, [0.8, 0.2]);
+    const { train, test } = loadData(
+      { source: "idx", path: data },
+      { shape: [4, 4], domain: { kind: "bernoulli" } },
+      [0.8, 0.2],
+    );
     const D = 16;
     const p1 = Array.from({ length: D }, (_, j) => {
       let ones = 0;
@@ -128,14 +146,16 @@ describe("gm score's NLL is −mean log p", () => {
       return (ones + 1) / (train.n + 2);
     });
     let total = 0;
-    for (let i = 0; i < test.n; i++) for (let j = 0; j < D; j++) total -= Math.log(test.x[i * D + j] ? p1[j] : 1 - p1[j]);
+    for (let i = 0; i < test.n; i++)
+      for (let j = 0; j < D; j++) total -= Math.log(test.x[i * D + j] ? p1[j] : 1 - p1[j]);
     expect(s.n).toBe(test.n);
     expect(s.nll_nats).toBeCloseTo(total / test.n, 4);
   });
 });
 
 describe("bad input", () => {
-  const train = (out: string, d: string, ...extra: string[]) => gm(["train", nade, "--out", out, "--data", d, "--epochs", "1", ...QUIET_WASM, ...extra]);
+  const train = (out: string, d: string, ...extra: string[]) =>
+    gm(["train", nade, "--out", out, "--data", d, "--epochs", "1", ...QUIET_WASM, ...extra]);
   const expectOneError = (r: { code: number; stderr: string }, code: number, ...mentions: string[]) => {
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toMatch(/^error\[[A-Z]\d{4}\]: /);
@@ -154,7 +174,10 @@ describe("bad input", () => {
 
   it("an IDX file with the wrong magic number: exit 1 naming it", async () => {
     const bad = join(dir, "bad-magic.idx");
-    writeFileSync(bad, Buffer.from([0x12, 0x34, 0x08, 0x03, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 4, ...new Array(16).fill(0)]));
+    writeFileSync(
+      bad,
+      Buffer.from([0x12, 0x34, 0x08, 0x03, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 4, ...new Array(16).fill(0)]),
+    );
     expectOneError(await train(join(dir, "bad-magic"), bad), 1, bad, "magic");
   });
 
@@ -175,7 +198,11 @@ describe("bad input", () => {
 
   it("a missing .gm file or a bad flag: exit 2", async () => {
     expectOneError(await gm(["train", join(dir, "nope.gm"), "--data", data, ...QUIET_WASM]), 2, "no such file");
-    expectOneError(await gm(["train", nade, "--out", join(dir, "bad-epochs"), "--data", data, "--epochs", "0", ...QUIET_WASM]), 2, "--epochs");
+    expectOneError(
+      await gm(["train", nade, "--out", join(dir, "bad-epochs"), "--data", data, "--epochs", "0", ...QUIET_WASM]),
+      2,
+      "--epochs",
+    );
   });
 });
 
@@ -189,7 +216,17 @@ describe("what is refused before anything is allocated or read", () => {
   };
 
   it("a latent model reads only its observed variable: the data is checked against x [28, 28], never against its latent elements", async () => {
-    const r = await gm(["train", join(root, "examples/12-vae.gm"), "--model", "Vae", "--out", join(dir, "vae"), "--data", data, ...QUIET_WASM]);
+    const r = await gm([
+      "train",
+      join(root, "examples/12-vae.gm"),
+      "--model",
+      "Vae",
+      "--out",
+      join(dir, "vae"),
+      "--data",
+      data,
+      ...QUIET_WASM,
+    ]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.split("\n")[0]).toMatch(/^error\[(D0401|M0103)\]: /);
     expect(r.stderr).not.toMatch(/804|values per example/);
@@ -215,25 +252,49 @@ describe("what is refused before anything is allocated or read", () => {
     mkdirSync(sub, { recursive: true });
     writeBinaryIdx(sub, "local.idx", 50, 4, 4, 5);
     const file = join(sub, "rel.gm");
-    writeFileSync(file, 'model Rel {\n  x : Bernoulli[4, 4]\n  p(x) = independent\n  train { data = idx("local.idx") }\n}\n');
+    writeFileSync(
+      file,
+      'model Rel {\n  x : Bernoulli[4, 4]\n  p(x) = independent\n  train { data = idx("local.idx") }\n}\n',
+    );
     expect(process.cwd()).not.toBe(sub);
     const out = join(dir, "rel-run");
     const r = await gm(["train", file, "--out", out, ...QUIET_WASM]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(join(sub, "local.idx"));
-    expect(modelJson(out).userDefinedMetadata.gm.settings.data).toEqual({ source: "idx", path: join(sub, "local.idx") });
+    expect(modelJson(out).userDefinedMetadata.gm.settings.data).toEqual({
+      source: "idx",
+      path: join(sub, "local.idx"),
+    });
   });
 });
 
 describe("a model over an image and a label", () => {
-  const text = "model Cond {\n  y : Categorical(3)\n  x : Bernoulli[4, 4]\n  p(y) = independent\n  p(x | y) = logistic\n}\n";
+  const text =
+    "model Cond {\n  y : Categorical(3)\n  x : Bernoulli[4, 4]\n  p(y) = independent\n  p(x | y) = logistic\n}\n";
 
   it("trains on idx(images, labels = …): columns are the observed variables in declaration order, the label from the labels file", async () => {
     const file = join(dir, "cond.gm");
     writeFileSync(file, text);
-    const labels = writeIdx(dir, "labels.idx", [200], Uint8Array.from({ length: 200 }, (_, i) => (i * 7) % 3));
+    const labels = writeIdx(
+      dir,
+      "labels.idx",
+      [200],
+      Uint8Array.from({ length: 200 }, (_, i) => (i * 7) % 3),
+    );
     const out = join(dir, "cond");
-    const r = await gm(["train", file, "--out", out, "--data", `idx("${data}", labels = "${labels}")`, "--epochs", "1", "--batch", "20", ...QUIET_WASM]);
+    const r = await gm([
+      "train",
+      file,
+      "--out",
+      out,
+      "--data",
+      `idx("${data}", labels = "${labels}")`,
+      "--epochs",
+      "1",
+      "--batch",
+      "20",
+      ...QUIET_WASM,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/examples of 17 values/);
     const s = await gm(["sample", out, "-n", "8", "--json", "--backend", "wasm"]);
@@ -260,18 +321,39 @@ describe("a model over an image and a label", () => {
 describe("Ctrl-C", () => {
   it("saves a loadable checkpoint, exits 130, and --resume continues the curve", async () => {
     const out = join(dir, "interrupted");
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "train", nade, "--out", out, "--data", data, "--epochs", "1000", "--batch", "4", "--backend", "wasm"], {
-      cwd: root,
-      env: { ...process.env, GM_WASM_THREADS: "1", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "train",
+        nade,
+        "--out",
+        out,
+        "--data",
+        data,
+        "--epochs",
+        "1000",
+        "--batch",
+        "4",
+        "--backend",
+        "wasm",
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, GM_WASM_THREADS: "1", NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.stdout.on("data", () => {});
     const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
     // Send SIGINT as soon as the first epoch's checkpoint exists; give up (and kill it) after 90 s.
     const deadline = Date.now() + 90_000;
-    while (!existsSync(join(out, "model.json")) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 25));
+    while (!existsSync(join(out, "model.json")) && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 25));
     const sent = child.exitCode === null && child.kill("SIGINT");
     const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const code = await exited;
@@ -300,7 +382,19 @@ describe("Ctrl-C", () => {
 
     // Interrupting mid-epoch loses nothing: the same run without a break ends with the same weights.
     const straight = join(dir, "uninterrupted");
-    const u = await gm(["train", nade, "--out", straight, "--data", data, "--epochs", String(done + 1), "--batch", "4", ...QUIET_WASM]);
+    const u = await gm([
+      "train",
+      nade,
+      "--out",
+      straight,
+      "--data",
+      data,
+      "--epochs",
+      String(done + 1),
+      "--batch",
+      "4",
+      ...QUIET_WASM,
+    ]);
     expect(u.code, u.stderr).toBe(0);
     expect(runFile(out, "weights").equals(runFile(straight, "weights"))).toBe(true);
   }, 120_000);
@@ -313,7 +407,8 @@ describe("gm verify", () => {
     const r = await gm(["verify", file, "--runs", "3", "--backend", "wasm"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("model Small");
-    for (const p of ["normalization", "chain rule", "sum of conditionals", "assumptions", "sampling"]) expect(r.stdout).toMatch(new RegExp(`passed\\s+${p}:`));
+    for (const p of ["normalization", "chain rule", "sum of conditionals", "assumptions", "sampling"])
+      expect(r.stdout).toMatch(new RegExp(`passed\\s+${p}:`));
     expect(r.stdout).not.toMatch(/FAILED/);
   });
 
@@ -321,9 +416,20 @@ describe("gm verify", () => {
     const gan = await gm(["verify", join(root, "examples/14-gan.gm"), "--runs", "1", "--backend", "wasm"]);
     expect(gan.code, gan.stderr).toBe(0);
     expect(gan.stdout).toMatch(/skipped: an implicit model has no density to verify/);
-    const vae = await gm(["verify", join(root, "examples/12-vae.gm"), "--model", "Vae2D", "--runs", "1", "--backend", "wasm"]);
+    const vae = await gm([
+      "verify",
+      join(root, "examples/12-vae.gm"),
+      "--model",
+      "Vae2D",
+      "--runs",
+      "1",
+      "--backend",
+      "wasm",
+    ]);
     expect(vae.code, vae.stderr).toBe(0);
-    expect(vae.stdout).toMatch(/skipped: gm verify checks the factor networks of explicit densities; model Vae2D is a latent-variable model/);
+    expect(vae.stdout).toMatch(
+      /skipped: gm verify checks the factor networks of explicit densities; model Vae2D is a latent-variable model/,
+    );
   });
 });
 
@@ -338,16 +444,19 @@ describe("gm backends", () => {
     }
   };
 
-  it.skipIf(installed("@tensorflow/tfjs-node-gpu"))("lists wasm as available and tensorflow-gpu as not installed", async () => {
-    const r = await gm(["backends"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^yes\s+wasm\s/m);
-    expect(r.stdout).toMatch(/^\s*no\s+tensorflow-gpu\s+.*not installed/m);
-    const j = await gm(["backends", "--json"]);
-    const list = JSON.parse(j.stdout) as Array<{ name: string; available: boolean; reason: string }>;
-    const by = Object.fromEntries(list.map((b) => [b.name, b]));
-    expect(by.wasm.available).toBe(true);
-    expect(by["tensorflow-gpu"].available).toBe(false);
-    expect(by["tensorflow-gpu"].reason).toContain("not installed");
-  });
+  it.skipIf(installed("@tensorflow/tfjs-node-gpu"))(
+    "lists wasm as available and tensorflow-gpu as not installed",
+    async () => {
+      const r = await gm(["backends"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^yes\s+wasm\s/m);
+      expect(r.stdout).toMatch(/^\s*no\s+tensorflow-gpu\s+.*not installed/m);
+      const j = await gm(["backends", "--json"]);
+      const list = JSON.parse(j.stdout) as Array<{ name: string; available: boolean; reason: string }>;
+      const by = Object.fromEntries(list.map((b) => [b.name, b]));
+      expect(by.wasm.available).toBe(true);
+      expect(by["tensorflow-gpu"].available).toBe(false);
+      expect(by["tensorflow-gpu"].reason).toContain("not installed");
+    },
+  );
 });

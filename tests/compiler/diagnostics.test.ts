@@ -21,7 +21,9 @@ import { REPO } from "../dsl/helpers.js";
 const DIR = join(REPO, "tests", "fixtures", "bad");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
-const fixtures = readdirSync(DIR).filter((f) => f.endsWith(".gm")).sort();
+const fixtures = readdirSync(DIR)
+  .filter((f) => f.endsWith(".gm"))
+  .sort();
 
 /** The rendered diagnostics of a fixture, as the golden file holds them. */
 function render(name: string): { text: string; codes: string[] } {
@@ -45,7 +47,9 @@ const UNREACHABLE: Record<string, { reason: string; stillTrue: () => boolean }> 
 /** Every diagnostic code in the sources that emit `.gm` diagnostics. */
 function codesInSource(): string[] {
   const files = [
-    ...readdirSync(join(REPO, "src", "compiler")).filter((f) => f.endsWith(".ts")).map((f) => join(REPO, "src", "compiler", f)),
+    ...readdirSync(join(REPO, "src", "compiler"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(REPO, "src", "compiler", f)),
     join(REPO, "src", "dsl", "parse.ts"),
     join(REPO, "src", "dsl", "toAst.ts"),
   ];
@@ -61,7 +65,8 @@ describe("golden diagnostics (tests/fixtures/bad)", () => {
     expect(codes, `${name} should report ${code}`).toContain(code);
     const golden = join(DIR, name.replace(/\.gm$/, ".expected"));
     if (UPDATE || !existsSync(golden)) {
-      if (!UPDATE) expect.fail(`${golden} is missing; run UPDATE_GOLDEN=1 npx vitest run tests/compiler/diagnostics.test.ts`);
+      if (!UPDATE)
+        expect.fail(`${golden} is missing; run UPDATE_GOLDEN=1 npx vitest run tests/compiler/diagnostics.test.ts`);
       writeFileSync(golden, text);
       return;
     }
@@ -81,7 +86,9 @@ describe("golden diagnostics (tests/fixtures/bad)", () => {
   it("every fixture's code exists in the sources, and no .expected file is orphaned", () => {
     const known = new Set(codesInSource());
     expect(fixtures.map((f) => f.slice(0, 5)).filter((c) => !known.has(c))).toEqual([]);
-    const orphans = readdirSync(DIR).filter((f) => f.endsWith(".expected") && !fixtures.includes(f.replace(/\.expected$/, ".gm")));
+    const orphans = readdirSync(DIR).filter(
+      (f) => f.endsWith(".expected") && !fixtures.includes(f.replace(/\.expected$/, ".gm")),
+    );
     expect(orphans).toEqual([]);
   });
 

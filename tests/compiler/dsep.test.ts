@@ -48,14 +48,16 @@ const dagArb: fc.Arbitrary<Dag> = fc
     const byKey = (keys: number[]) => Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
     const topo = byKey(topoKeys);
     const parents: number[][] = Array.from({ length: n }, () => []);
-    for (let j = 0; j < n; j++) for (let i = 0; i < j; i++) if (edgeCoins[j * 7 + i] < density) parents[topo[j]].push(topo[i]);
+    for (let j = 0; j < n; j++)
+      for (let i = 0; i < j; i++) if (edgeCoins[j * 7 + i] < density) parents[topo[j]].push(topo[i]);
     for (const ps of parents) ps.sort((a, b) => a - b);
     return { n, parents, declOrder: byKey(declKeys), seed };
   });
 
 /** Three disjoint sets over n nodes: A and B non-empty. */
 const setsArb = (n: number) =>
-  fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n })
+  fc
+    .array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n })
     .filter((lab) => lab.includes(0) && lab.includes(1))
     .map((lab) => ({ A: idx(lab, 0), B: idx(lab, 1), C: idx(lab, 2) }));
 const idx = (lab: number[], v: number) => lab.flatMap((l, i) => (l === v ? [i] : []));
@@ -149,21 +151,28 @@ const direct: Oracle = (ir, g, A, B, C) => {
 
 /** The property: the oracle agrees with the numbers. Throws (an expect failure) when it does not. */
 function agrees(oracle: Oracle) {
-  return fc.property(dagArb.chain((d) => fc.tuple(fc.constant(d), setsArb(d.n))), ([d, { A, B, C }]) => {
-    const ir = onlyModel(gmText(d));
-    const g = graphOf(ir);
-    // The compiled graph is the DAG we wrote.
-    for (let j = 0; j < d.n; j++) expect(Array.from(g.parents(elementOf(ir, j))).sort((a, b) => a - b)).toEqual(d.parents[j].map((q) => elementOf(ir, q)).sort((a, b) => a - b));
-    const independent = oracle(ir, g, A, B, C);
-    if (independent) {
-      const gap = maxGap(joint(d, d.seed), d.n, A, B, C);
-      expect(gap, `said independent, but p(a, b | c) − p(a | c) p(b | c) reaches ${gap}`).toBeLessThan(1e-9);
-    } else {
-      let gap = 0;
-      for (let draw = 0; draw < 3 && gap <= 1e-6; draw++) gap = Math.max(gap, maxGap(joint(d, d.seed + draw * 7919), d.n, A, B, C));
-      expect(gap, "said dependent, but three random CPTs factorize").toBeGreaterThan(1e-6);
-    }
-  });
+  return fc.property(
+    dagArb.chain((d) => fc.tuple(fc.constant(d), setsArb(d.n))),
+    ([d, { A, B, C }]) => {
+      const ir = onlyModel(gmText(d));
+      const g = graphOf(ir);
+      // The compiled graph is the DAG we wrote.
+      for (let j = 0; j < d.n; j++)
+        expect(Array.from(g.parents(elementOf(ir, j))).sort((a, b) => a - b)).toEqual(
+          d.parents[j].map((q) => elementOf(ir, q)).sort((a, b) => a - b),
+        );
+      const independent = oracle(ir, g, A, B, C);
+      if (independent) {
+        const gap = maxGap(joint(d, d.seed), d.n, A, B, C);
+        expect(gap, `said independent, but p(a, b | c) − p(a | c) p(b | c) reaches ${gap}`).toBeLessThan(1e-9);
+      } else {
+        let gap = 0;
+        for (let draw = 0; draw < 3 && gap <= 1e-6; draw++)
+          gap = Math.max(gap, maxGap(joint(d, d.seed + draw * 7919), d.n, A, B, C));
+        expect(gap, "said dependent, but three random CPTs factorize").toBeGreaterThan(1e-6);
+      }
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +185,13 @@ const DOWN = 1;
  * d-separation with colliders ignored: `open` lets a trail always pass through a collider,
  * observed or not; `closed` never lets it (not even when the collider or a descendant is observed).
  */
-function dSeparatedIgnoringColliders(mode: "open" | "closed", g: ElementGraph, x: number[], y: number[], z: number[]): boolean {
+function dSeparatedIgnoringColliders(
+  mode: "open" | "closed",
+  g: ElementGraph,
+  x: number[],
+  y: number[],
+  z: number[],
+): boolean {
   const inZ = new Uint8Array(g.n);
   for (const v of z) inZ[v] = 1;
   const inY = new Uint8Array(g.n);
@@ -239,7 +254,10 @@ describe("d-separation agrees with exact enumeration", () => {
     expect(ask("a ⊥ d").trail).toBe("a → c → d");
   });
 
-  for (const [mode, wrong] of [["open", /said dependent/], ["closed", /said independent/]] as const) {
+  for (const [mode, wrong] of [
+    ["open", /said dependent/],
+    ["closed", /said independent/],
+  ] as const) {
     it(`the property catches a d-separation that ignores colliders (always ${mode})`, () => {
       const buggy: Oracle = (ir, g, A, B, C) => {
         const el = (s: number[]) => s.map((j) => elementOf(ir, j));
@@ -251,7 +269,9 @@ describe("d-separation agrees with exact enumeration", () => {
       const [[d, sets]] = out.counterexample as unknown as [[Dag, { A: number[]; B: number[]; C: number[] }]];
       if (process.env.GM_SHOW_COUNTEREXAMPLE) {
         const names = (s: number[]) => `{${s.map((j) => `v${j}`).join(", ")}}`;
-        console.log(`planted bug (colliders always ${mode}): failed after ${out.numRuns} runs, ${out.numShrinks} shrinks\n${gmText(d)}A = ${names(sets.A)}, B = ${names(sets.B)}, C = ${names(sets.C)}\n${String(out.errorInstance).split("\n")[0]}`);
+        console.log(
+          `planted bug (colliders always ${mode}): failed after ${out.numRuns} runs, ${out.numShrinks} shrinks\n${gmText(d)}A = ${names(sets.A)}, B = ${names(sets.B)}, C = ${names(sets.C)}\n${String(out.errorInstance).split("\n")[0]}`,
+        );
       }
       expect(String(out.errorInstance)).toMatch(wrong);
     });

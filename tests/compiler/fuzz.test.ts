@@ -35,7 +35,17 @@ import { exampleFiles } from "../dsl/helpers.js";
 const NUM_RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 150);
 
 /** Names every JavaScript object already has. */
-const PROTO_NAMES = ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "__defineGetter__"];
+const PROTO_NAMES = [
+  "constructor",
+  "toString",
+  "valueOf",
+  "__proto__",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "__defineGetter__",
+];
 
 /** Line and column of `offset`, counting `\n` as the only line break. */
 function positionOf(text: string, offset: number): { line: number; column: number } {
@@ -56,7 +66,8 @@ function spanInside(span: Span, text: string): string[] {
     if (!(p.offset >= 0 && p.offset <= text.length)) problems.push(`offset ${p.offset} outside [0, ${text.length}]`);
     else {
       const at = positionOf(text, p.offset);
-      if (at.line !== p.line || at.column !== p.column) problems.push(`${p.line}:${p.column} but offset ${p.offset} is ${at.line}:${at.column}`);
+      if (at.line !== p.line || at.column !== p.column)
+        problems.push(`${p.line}:${p.column} but offset ${p.offset} is ${at.line}:${at.column}`);
     }
   }
   if (span.start.offset > span.end.offset) problems.push("start after end");
@@ -78,10 +89,64 @@ const examples = exampleFiles();
 
 /** Tokens to put in place of others: keywords, operators, numbers (huge ones too), names. */
 const REPLACEMENTS = [
-  "model", "const", "latent", "order", "for", "in", "assume", "check", "fit", "train", "not", "by", "params", "generator",
-  "(", ")", "[", "]", "{", "}", ",", ":", "=", "==", "..", "|", "⊥", "_|_", "^", "-", "*", "/", "+", "<",
-  "0", "1", "2", "1000", "10000000", "9007199254740993", "1e308", "0.5", "-1", "2^100000",
-  "x", "z", "p", "q", "n", "Bernoulli", "Categorical(3)", "joint", "chain", "markov", "table", "mlp", "nade(hidden = 5)", "elbo",
+  "model",
+  "const",
+  "latent",
+  "order",
+  "for",
+  "in",
+  "assume",
+  "check",
+  "fit",
+  "train",
+  "not",
+  "by",
+  "params",
+  "generator",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  ":",
+  "=",
+  "==",
+  "..",
+  "|",
+  "⊥",
+  "_|_",
+  "^",
+  "-",
+  "*",
+  "/",
+  "+",
+  "<",
+  "0",
+  "1",
+  "2",
+  "1000",
+  "10000000",
+  "9007199254740993",
+  "1e308",
+  "0.5",
+  "-1",
+  "2^100000",
+  "x",
+  "z",
+  "p",
+  "q",
+  "n",
+  "Bernoulli",
+  "Categorical(3)",
+  "joint",
+  "chain",
+  "markov",
+  "table",
+  "mlp",
+  "nade(hidden = 5)",
+  "elbo",
   ...PROTO_NAMES,
 ];
 
@@ -89,7 +154,14 @@ const REPLACEMENTS = [
 const mutated = fc
   .record({
     file: fc.integer({ min: 0, max: Math.max(0, examples.length - 1) }),
-    edits: fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom("delete", "duplicate", "swap", "replace", "insert"), with: fc.constantFrom(...REPLACEMENTS) }), { minLength: 1, maxLength: 6 }),
+    edits: fc.array(
+      fc.record({
+        at: fc.nat(),
+        op: fc.constantFrom("delete", "duplicate", "swap", "replace", "insert"),
+        with: fc.constantFrom(...REPLACEMENTS),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
   })
   .map(({ file, edits }) => {
     let text = examples[file]?.text ?? "model M { x : Bernoulli  p(x) = table }";
@@ -102,12 +174,21 @@ const mutated = fc
       const end = (t.endOffset ?? t.startOffset) + 1;
       const next = tokens[i + 1];
       switch (e.op) {
-        case "delete": text = text.slice(0, start) + text.slice(end); break;
-        case "duplicate": text = `${text.slice(0, end)} ${t.image}${text.slice(end)}`; break;
-        case "replace": text = `${text.slice(0, start)}${e.with}${text.slice(end)}`; break;
-        case "insert": text = `${text.slice(0, start)}${e.with} ${text.slice(start)}`; break;
+        case "delete":
+          text = text.slice(0, start) + text.slice(end);
+          break;
+        case "duplicate":
+          text = `${text.slice(0, end)} ${t.image}${text.slice(end)}`;
+          break;
+        case "replace":
+          text = `${text.slice(0, start)}${e.with}${text.slice(end)}`;
+          break;
+        case "insert":
+          text = `${text.slice(0, start)}${e.with} ${text.slice(start)}`;
+          break;
         case "swap":
-          if (next) text = `${text.slice(0, start)}${next.image}${text.slice(end, next.startOffset)}${t.image}${text.slice((next.endOffset ?? next.startOffset) + 1)}`;
+          if (next)
+            text = `${text.slice(0, start)}${next.image}${text.slice(end, next.startOffset)}${t.image}${text.slice((next.endOffset ?? next.startOffset) + 1)}`;
           break;
       }
     }
@@ -115,26 +196,58 @@ const mutated = fc
   });
 
 /** An expression nested `depth` deep in one of several ways. */
-const deep = fc.record({ depth: fc.integer({ min: 1, max: 3000 }), how: fc.constantFrom("parens", "minus", "caret", "brackets", "for", "sum", "calls", "mixed") }).map(({ depth, how }) => {
-  const d = how === "sum" ? depth * 4 : depth;
-  switch (how) {
-    case "parens": return `model M {\n  const n = ${"(".repeat(d)}2${")".repeat(d)}\n  x : Bernoulli[n]\n  p(x) = chain\n}\n`;
-    case "minus": return `model M {\n  const n = ${"-".repeat(d)}3\n  x : Bernoulli[4]\n  p(x) = chain\n}\n`;
-    case "caret": return `model M {\n  const n = ${Array(d).fill("1").join("^")}\n  x : Bernoulli[n]\n  p(x) = chain\n}\n`;
-    case "brackets": return `model M {\n  x : Bernoulli[2]\n  p(x | z) = mlp(hidden = ${"[".repeat(d)}4${"]".repeat(d)})\n}\n`;
-    case "for": return `model M {\n  x : Bernoulli[2]\n  ${"for i in 1..1: ".repeat(d)}p(x[1]) = table\n}\n`;
-    case "sum": return `model M {\n  const n = ${Array(d).fill("1").join(" + ")}\n  x : Bernoulli[3]\n  p(x) = chain\n  check params == n\n}\n`;
-    case "calls": return `model M {\n  x : Bernoulli[2]\n  p(x) = chain\n  train { data = ${"f(".repeat(d)}1${")".repeat(d)} }\n}\n`;
-    default: return `model M {\n  const n = ${"(-2^".repeat(d)}1${")".repeat(d)}\n}\n`;
-  }
-});
+const deep = fc
+  .record({
+    depth: fc.integer({ min: 1, max: 3000 }),
+    how: fc.constantFrom("parens", "minus", "caret", "brackets", "for", "sum", "calls", "mixed"),
+  })
+  .map(({ depth, how }) => {
+    const d = how === "sum" ? depth * 4 : depth;
+    switch (how) {
+      case "parens":
+        return `model M {\n  const n = ${"(".repeat(d)}2${")".repeat(d)}\n  x : Bernoulli[n]\n  p(x) = chain\n}\n`;
+      case "minus":
+        return `model M {\n  const n = ${"-".repeat(d)}3\n  x : Bernoulli[4]\n  p(x) = chain\n}\n`;
+      case "caret":
+        return `model M {\n  const n = ${Array(d).fill("1").join("^")}\n  x : Bernoulli[n]\n  p(x) = chain\n}\n`;
+      case "brackets":
+        return `model M {\n  x : Bernoulli[2]\n  p(x | z) = mlp(hidden = ${"[".repeat(d)}4${"]".repeat(d)})\n}\n`;
+      case "for":
+        return `model M {\n  x : Bernoulli[2]\n  ${"for i in 1..1: ".repeat(d)}p(x[1]) = table\n}\n`;
+      case "sum":
+        return `model M {\n  const n = ${Array(d).fill("1").join(" + ")}\n  x : Bernoulli[3]\n  p(x) = chain\n  check params == n\n}\n`;
+      case "calls":
+        return `model M {\n  x : Bernoulli[2]\n  p(x) = chain\n  train { data = ${"f(".repeat(d)}1${")".repeat(d)} }\n}\n`;
+      default:
+        return `model M {\n  const n = ${"(-2^".repeat(d)}1${")".repeat(d)}\n}\n`;
+    }
+  });
 
 /** Huge shapes under every factorization, some with a `check`. */
 const huge = fc
   .record({
-    dims: fc.array(fc.constantFrom("1", "2", "28", "1000", "3000", "100000", "10000000", "9007199254740993", "2^53", "0", "-4"), { minLength: 1, maxLength: 3 }),
-    type: fc.constantFrom("Bernoulli", "Categorical(256)", "Categorical(2^53)", "Categorical(9007199254740993)", "Normal"),
-    family: fc.constantFrom("joint", "chain", "independent", "markov", "markov(k = 1000)", "logistic", "nade(hidden = 100000)", "pixelrnn(hidden = 4)", "table"),
+    dims: fc.array(
+      fc.constantFrom("1", "2", "28", "1000", "3000", "100000", "10000000", "9007199254740993", "2^53", "0", "-4"),
+      { minLength: 1, maxLength: 3 },
+    ),
+    type: fc.constantFrom(
+      "Bernoulli",
+      "Categorical(256)",
+      "Categorical(2^53)",
+      "Categorical(9007199254740993)",
+      "Normal",
+    ),
+    family: fc.constantFrom(
+      "joint",
+      "chain",
+      "independent",
+      "markov",
+      "markov(k = 1000)",
+      "logistic",
+      "nade(hidden = 100000)",
+      "pixelrnn(hidden = 4)",
+      "table",
+    ),
     check: fc.constantFrom("", "check params > 0", "check x ⊥ x", "check params == 2^100000"),
   })
   .map(({ dims, type, family, check }) => {
@@ -144,27 +257,29 @@ const huge = fc
   });
 
 /** A name JavaScript objects already have, in each position a name can take. */
-const protoNames = fc.record({ name: fc.constantFrom(...PROTO_NAMES), at: fc.integer({ min: 0, max: 15 }) }).map(({ name: n, at }) => {
-  const templates = [
-    `model M { x : Bernoulli[3]  p(x) = ${n} }`,
-    `model M { x : Bernoulli[3]  p(x) = ${n}(k = 1) }`,
-    `model M { x : Bernoulli[3]  p(x) = chain  fit ${n} }`,
-    `model M { x : Bernoulli[3]  order x ${n}  p(x) = chain }`,
-    `model M { x : Bernoulli[3]  p(x) = chain  train { data = ${n} } }`,
-    `model M { x : Bernoulli[3]  p(x) = chain  train { ${n} = 1 } }`,
-    `model M { latent z : Normal[2]  p(z) = ${n}  x : Bernoulli[4]  p(x | z) = mlp  q(z | x) = mlp  fit elbo }`,
-    `model M { latent z : Normal[2]  x : Real(0, 1)[4, 4]  x = generator(z) by ${n}  fit adversarial(critic = ${n}) }`,
-    `model M { latent z : Normal[2]  x : Real(0, 1)[4, 4]  x = generator(z) by mlp  fit adversarial(critic = mlp(${n} = 1)) }`,
-    `model M { x : Bernoulli[3]  p(x) = markov(${n} = 1) }`,
-    `model M { const ${n} = 3  x : Bernoulli[${n}]  p(x) = chain }`,
-    `model M { ${n} : Bernoulli[3]  p(${n}) = chain  check ${n}[1] ⊥ ${n}[3] }`,
-    `model M { x : ${n}[3]  p(x) = chain }`,
-    `model M { x : Bernoulli[3]  p(x) = chain  train { data = mnist(${n} = 1) } }`,
-    `model ${n} { x : Bernoulli[3]  p(x) = chain }\nmodel ${n} { x : Bernoulli }`,
-    `model M { x : Bernoulli[3]  for ${n} in 1..3: p(x[${n}]) = table  check params == ${n} }`,
-  ];
-  return templates[at];
-});
+const protoNames = fc
+  .record({ name: fc.constantFrom(...PROTO_NAMES), at: fc.integer({ min: 0, max: 15 }) })
+  .map(({ name: n, at }) => {
+    const templates = [
+      `model M { x : Bernoulli[3]  p(x) = ${n} }`,
+      `model M { x : Bernoulli[3]  p(x) = ${n}(k = 1) }`,
+      `model M { x : Bernoulli[3]  p(x) = chain  fit ${n} }`,
+      `model M { x : Bernoulli[3]  order x ${n}  p(x) = chain }`,
+      `model M { x : Bernoulli[3]  p(x) = chain  train { data = ${n} } }`,
+      `model M { x : Bernoulli[3]  p(x) = chain  train { ${n} = 1 } }`,
+      `model M { latent z : Normal[2]  p(z) = ${n}  x : Bernoulli[4]  p(x | z) = mlp  q(z | x) = mlp  fit elbo }`,
+      `model M { latent z : Normal[2]  x : Real(0, 1)[4, 4]  x = generator(z) by ${n}  fit adversarial(critic = ${n}) }`,
+      `model M { latent z : Normal[2]  x : Real(0, 1)[4, 4]  x = generator(z) by mlp  fit adversarial(critic = mlp(${n} = 1)) }`,
+      `model M { x : Bernoulli[3]  p(x) = markov(${n} = 1) }`,
+      `model M { const ${n} = 3  x : Bernoulli[${n}]  p(x) = chain }`,
+      `model M { ${n} : Bernoulli[3]  p(${n}) = chain  check ${n}[1] ⊥ ${n}[3] }`,
+      `model M { x : ${n}[3]  p(x) = chain }`,
+      `model M { x : Bernoulli[3]  p(x) = chain  train { data = mnist(${n} = 1) } }`,
+      `model ${n} { x : Bernoulli[3]  p(x) = chain }\nmodel ${n} { x : Bernoulli }`,
+      `model M { x : Bernoulli[3]  for ${n} in 1..3: p(x[${n}]) = table  check params == ${n} }`,
+    ];
+    return templates[at];
+  });
 
 describe("compileText never throws and keeps spans inside the file", () => {
   it("on token-level mutations of every example", () => {

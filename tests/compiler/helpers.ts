@@ -115,7 +115,7 @@ export function shapeText(shape: readonly number[]): string {
 
 /** A small deterministic PRNG (not the compiler's): xorshift32. */
 export function rng(seed: number): () => number {
-  let s = (seed | 0) || 0x9e3779b9;
+  let s = seed | 0 || 0x9e3779b9;
   return () => {
     s ^= s << 13;
     s ^= s >>> 17;

@@ -26,7 +26,14 @@ import { inverse, visitOrder } from "../../src/compiler/orders.js";
 import { paramsReport, reportJson } from "../../src/compiler/report.js";
 import type { ModelIR } from "../../src/compiler/ir.js";
 import {
-  compileClean, graphOf, onlyModel, oracleOrder, parentLists, refText, shapeText, tableCountFromGraph, type PlainOrder,
+  compileClean,
+  graphOf,
+  onlyModel,
+  oracleOrder,
+  parentLists,
+  refText,
+  tableCountFromGraph,
+  type PlainOrder,
 } from "./helpers.js";
 
 const RUNS = (n: number) => Number(process.env.GM_PROPERTY_RUNS ?? n);
@@ -63,7 +70,8 @@ const orderArb: fc.Arbitrary<OrderSpec> = fc.oneof(
 );
 
 function varsArb(min: number, max: number, dom: fc.Arbitrary<Dom> = domArb, shape = shapeArb): fc.Arbitrary<VarSpec[]> {
-  return fc.array(fc.record({ dom, shape, viaConst: fc.boolean(), order: orderArb }), { minLength: min, maxLength: max })
+  return fc
+    .array(fc.record({ dom, shape, viaConst: fc.boolean(), order: orderArb }), { minLength: min, maxLength: max })
     .map((vs) => vs.map((v, i) => ({ ...v, name: `v${i}` })));
 }
 
@@ -80,7 +88,8 @@ function declare(v: VarSpec): string[] {
     v.shape.forEach((d, a) => lines.push(`const ${v.name}_d${a} = ${d}`));
   }
   lines.push(`${v.name} : ${typeText(v.dom)}${dims.length ? `[${dims.join(", ")}]` : ""}`);
-  if (v.order) lines.push(`order ${v.name} ${v.order.kind === "random" ? `random(seed = ${v.order.seed})` : v.order.kind}`);
+  if (v.order)
+    lines.push(`order ${v.name} ${v.order.kind === "random" ? `random(seed = ${v.order.seed})` : v.order.kind}`);
   return lines;
 }
 
@@ -120,7 +129,8 @@ describe("parameter counts of the basic forms (LANGUAGE.md §5)", () => {
         vs: fc.constant(vs),
         group: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: vs.length, maxLength: vs.length }),
         forms: fc.array(fc.constantFrom("joint", "chain", "independent"), { minLength: 3, maxLength: 3 }),
-      }));
+      }),
+    );
     fc.assert(
       fc.property(arb, ({ vs, group, forms }) => {
         const lines = vs.flatMap(declare);
@@ -166,14 +176,25 @@ describe("parameter counts of the basic forms (LANGUAGE.md §5)", () => {
   });
 
   it("markov(k) over n binary elements has 2^k − 1 + (n − k)·2^k parameters (n ≥ k)", () => {
-    const arb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.record({ n: fc.constant(n), k: fc.integer({ min: 1, max: Math.min(n, 12) }), twoD: fc.boolean(), order: orderArb }));
+    const arb = fc
+      .integer({ min: 1, max: 40 })
+      .chain((n) =>
+        fc.record({
+          n: fc.constant(n),
+          k: fc.integer({ min: 1, max: Math.min(n, 12) }),
+          twoD: fc.boolean(),
+          order: orderArb,
+        }),
+      );
     fc.assert(
       fc.property(arb, ({ n, k: kk, twoD, order }) => {
         // The same n elements as a vector or as an n×1 / 1×n image: the formula does not care.
         const shape = twoD ? [1, n] : [n];
         const v: VarSpec = { name: "x", dom: { kind: "bernoulli" }, shape, viaConst: true, order };
         const formula = 2n ** BigInt(kk) - 1n + BigInt(n - kk) * 2n ** BigInt(kk);
-        const ir = onlyModel(model([...declare(v), `p(x) = markov(k = ${kk})`, `check params == 2^${kk} - 1 + (${n} - ${kk}) * 2^${kk}`]));
+        const ir = onlyModel(
+          model([...declare(v), `p(x) = markov(k = ${kk})`, `check params == 2^${kk} - 1 + (${n} - ${kk}) * 2^${kk}`]),
+        );
         expect(ir.params).toBe(formula);
         expect(tableCountFromGraph(ir)).toBe(formula);
       }),
@@ -207,7 +228,11 @@ describe("chain + the Markov assumption = markov(k = 1)", () => {
   }
 
   it("1-D: assume for i in 3..n: x[i] ⊥ x[1..i-2] | x[i-1]", () => {
-    const arb = fc.record({ n: fc.integer({ min: 1, max: 30 }), dom: domArb, order: fc.oneof(fc.constant(null), plainOrderArb) });
+    const arb = fc.record({
+      n: fc.integer({ min: 1, max: 30 }),
+      dom: domArb,
+      order: fc.oneof(fc.constant(null), plainOrderArb),
+    });
     fc.assert(
       fc.property(arb, ({ n, dom, order }) => {
         const decl = [`const n = ${n}`, `x : ${typeText(dom)}[n]`, ...(order ? [`order x ${order}`] : [])];
@@ -229,7 +254,10 @@ describe("chain + the Markov assumption = markov(k = 1)", () => {
       W: fc.integer({ min: 1, max: 4 }),
       C: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 })),
       dom: domArb,
-      order: fc.oneof(plainOrderArb.map((kind): OrderSpec => ({ kind })), fc.integer({ min: 0, max: 99 }).map((seed): OrderSpec => ({ kind: "random", seed }))),
+      order: fc.oneof(
+        plainOrderArb.map((kind): OrderSpec => ({ kind })),
+        fc.integer({ min: 0, max: 99 }).map((seed): OrderSpec => ({ kind: "random", seed })),
+      ),
       withGiven: fc.boolean(),
     });
     fc.assert(
@@ -240,7 +268,10 @@ describe("chain + the Markov assumption = markov(k = 1)", () => {
         // Position j ≥ 3 (1-based): x_(j) ⊥ x_(1..j-2) | x_(j-1), each element named explicitly.
         const assumes: string[] = [];
         for (let j = 2; j < seq.length; j++) {
-          const before = seq.slice(0, j - 1).map(el).join(", ");
+          const before = seq
+            .slice(0, j - 1)
+            .map(el)
+            .join(", ");
           assumes.push(`assume ${el(seq[j])} ⊥ ${before}${withGiven ? ` | ${el(seq[j - 1])}` : ""}`);
         }
         const pruned = onlyModel(model([...declare(v), "p(x) = chain", ...assumes]));
@@ -267,14 +298,28 @@ describe("an assume never adds an edge", () => {
     assumptions: Array<{ at: number; pick: number[]; given: number[] }>;
   }
   const arb: fc.Arbitrary<Plan> = fc.record({
-    x: fc.record({ dom: domArb, shape: shapeArb.filter((s) => s.length > 0), viaConst: fc.boolean(), order: orderArb }).map((v) => ({ ...v, name: "x" })),
-    y: fc.option(fc.record({ dom: domArb, shape: fc.constantFrom<number[][]>([], [2]), viaConst: fc.constant(false), order: fc.constant<OrderSpec>(null) }).map((v): VarSpec => ({ ...v, name: "y" }))),
+    x: fc
+      .record({ dom: domArb, shape: shapeArb.filter((s) => s.length > 0), viaConst: fc.boolean(), order: orderArb })
+      .map((v) => ({ ...v, name: "x" })),
+    y: fc.option(
+      fc
+        .record({
+          dom: domArb,
+          shape: fc.constantFrom<number[][]>([], [2]),
+          viaConst: fc.constant(false),
+          order: fc.constant<OrderSpec>(null),
+        })
+        .map((v): VarSpec => ({ ...v, name: "y" })),
+    ),
     family: fc.constantFrom("chain", "markov(k = 1)", "markov(k = 2)", "markov(k = 3)", "logistic"),
-    assumptions: fc.array(fc.record({
-      at: fc.nat(),
-      pick: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 12, maxLength: 12 }),
-      given: fc.array(fc.nat(), { maxLength: 2 }),
-    }), { maxLength: 5 }),
+    assumptions: fc.array(
+      fc.record({
+        at: fc.nat(),
+        pick: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 12, maxLength: 12 }),
+        given: fc.array(fc.nat(), { maxLength: 2 }),
+      }),
+      { maxLength: 5 },
+    ),
   });
 
   it("every element's parents after the assumptions are its parents before, minus exactly the B's that named it", () => {
@@ -289,7 +334,11 @@ describe("an assume never adds an edge", () => {
           return refText(vars[i].name, vars[i].shape, e - offs[i]);
         };
         const ctx = y ? Array.from({ length: size(y) }, (_, i) => i) : [];
-        const base = [...vars.flatMap(declare), ...(y ? ["p(y) = independent"] : []), `p(x${y ? " | y" : ""}) = ${family}`];
+        const base = [
+          ...vars.flatMap(declare),
+          ...(y ? ["p(y) = independent"] : []),
+          `p(x${y ? " | y" : ""}) = ${family}`,
+        ];
         const before = parentLists(onlyModel(model(base)));
         // Build valid assumptions: B non-empty among A's predecessors, C among the rest of them.
         const removed = new Map<number, Set<number>>();
@@ -303,7 +352,9 @@ describe("an assume never adds an edge", () => {
           const rest = preds.filter((p) => !B.includes(p));
           const C = [...new Set(a.given.filter(() => rest.length > 0).map((g) => rest[g % rest.length]))];
           const target = seq[pos];
-          lines.push(`assume ${name(target)} ⊥ ${B.map(name).join(", ")}${C.length ? ` | ${C.map(name).join(", ")}` : ""}`);
+          lines.push(
+            `assume ${name(target)} ⊥ ${B.map(name).join(", ")}${C.length ? ` | ${C.map(name).join(", ")}` : ""}`,
+          );
           const set = removed.get(target) ?? new Set<number>();
           B.forEach((b) => set.add(b));
           removed.set(target, set);
@@ -336,31 +387,85 @@ describe("orders (LANGUAGE.md §4)", () => {
 
   it("every order is a permutation, and agrees with an independent implementation", () => {
     fc.assert(
-      fc.property(anyShape, fc.constantFrom<PlainOrder | "random">("raster", "column", "snake", "zigzag", "index", "random"), fc.integer(), (shape, kind, seed) => {
-        const n = shape.reduce((a, b) => a * b, 1);
-        const visit = Array.from(visitOrder(shape, kind, seed));
-        expect([...visit].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
-        const rank = inverse(Int32Array.from(visit));
-        visit.forEach((f, p) => expect(rank[f]).toBe(p));
-        if (kind !== "random") expect(visit).toEqual(oracleOrder(shape, kind));
-        else expect(Array.from(visitOrder(shape, "random", seed))).toEqual(visit);
-      }),
+      fc.property(
+        anyShape,
+        fc.constantFrom<PlainOrder | "random">("raster", "column", "snake", "zigzag", "index", "random"),
+        fc.integer(),
+        (shape, kind, seed) => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const visit = Array.from(visitOrder(shape, kind, seed));
+          expect([...visit].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+          const rank = inverse(Int32Array.from(visit));
+          visit.forEach((f, p) => expect(rank[f]).toBe(p));
+          if (kind !== "random") expect(visit).toEqual(oracleOrder(shape, kind));
+          else expect(Array.from(visitOrder(shape, "random", seed))).toEqual(visit);
+        },
+      ),
       { numRuns: RUNS(200) },
     );
   });
 
   it("snake, zigzag and column match hand-computed cases (1-based (r, c))", () => {
-    const cells = (shape: number[], kind: PlainOrder) => Array.from(visitOrder(shape, kind)).map((f) => refText("", shape, f));
-    expect(cells([3, 3], "zigzag")).toEqual(["[1, 1]", "[1, 2]", "[2, 1]", "[3, 1]", "[2, 2]", "[1, 3]", "[2, 3]", "[3, 2]", "[3, 3]"]);
-    expect(cells([2, 4], "zigzag")).toEqual(["[1, 1]", "[1, 2]", "[2, 1]", "[2, 2]", "[1, 3]", "[1, 4]", "[2, 3]", "[2, 4]"]);
-    expect(cells([4, 2], "zigzag")).toEqual(["[1, 1]", "[1, 2]", "[2, 1]", "[3, 1]", "[2, 2]", "[3, 2]", "[4, 1]", "[4, 2]"]);
-    expect(cells([3, 3], "snake")).toEqual(["[1, 1]", "[1, 2]", "[1, 3]", "[2, 3]", "[2, 2]", "[2, 1]", "[3, 1]", "[3, 2]", "[3, 3]"]);
+    const cells = (shape: number[], kind: PlainOrder) =>
+      Array.from(visitOrder(shape, kind)).map((f) => refText("", shape, f));
+    expect(cells([3, 3], "zigzag")).toEqual([
+      "[1, 1]",
+      "[1, 2]",
+      "[2, 1]",
+      "[3, 1]",
+      "[2, 2]",
+      "[1, 3]",
+      "[2, 3]",
+      "[3, 2]",
+      "[3, 3]",
+    ]);
+    expect(cells([2, 4], "zigzag")).toEqual([
+      "[1, 1]",
+      "[1, 2]",
+      "[2, 1]",
+      "[2, 2]",
+      "[1, 3]",
+      "[1, 4]",
+      "[2, 3]",
+      "[2, 4]",
+    ]);
+    expect(cells([4, 2], "zigzag")).toEqual([
+      "[1, 1]",
+      "[1, 2]",
+      "[2, 1]",
+      "[3, 1]",
+      "[2, 2]",
+      "[3, 2]",
+      "[4, 1]",
+      "[4, 2]",
+    ]);
+    expect(cells([3, 3], "snake")).toEqual([
+      "[1, 1]",
+      "[1, 2]",
+      "[1, 3]",
+      "[2, 3]",
+      "[2, 2]",
+      "[2, 1]",
+      "[3, 1]",
+      "[3, 2]",
+      "[3, 3]",
+    ]);
     expect(cells([2, 3], "column")).toEqual(["[1, 1]", "[2, 1]", "[1, 2]", "[2, 2]", "[1, 3]", "[2, 3]"]);
     expect(cells([2, 3], "raster")).toEqual(["[1, 1]", "[1, 2]", "[1, 3]", "[2, 1]", "[2, 2]", "[2, 3]"]);
     // Channels stay innermost: a pixel's channels are visited together.
-    expect(cells([2, 2, 2], "snake")).toEqual(["[1, 1, 1]", "[1, 1, 2]", "[1, 2, 1]", "[1, 2, 2]", "[2, 2, 1]", "[2, 2, 2]", "[2, 1, 1]", "[2, 1, 2]"]);
+    expect(cells([2, 2, 2], "snake")).toEqual([
+      "[1, 1, 1]",
+      "[1, 1, 2]",
+      "[1, 2, 1]",
+      "[1, 2, 2]",
+      "[2, 2, 1]",
+      "[2, 2, 2]",
+      "[2, 1, 1]",
+      "[2, 1, 2]",
+    ]);
     // 1-D arrays: every order but random is the index order.
-    for (const kind of ["column", "snake", "zigzag"] as const) expect(Array.from(visitOrder([5], kind))).toEqual([0, 1, 2, 3, 4]);
+    for (const kind of ["column", "snake", "zigzag"] as const)
+      expect(Array.from(visitOrder([5], kind))).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("random(seed) is deterministic across compilations, and the seed matters", () => {
@@ -383,7 +488,9 @@ describe("orders (LANGUAGE.md §4)", () => {
       shape: fc.oneof(
         fc.tuple(fc.integer({ min: 1, max: 8 })).map((s) => [...s]),
         fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).map((s) => [...s]),
-        fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })).map((s) => [...s]),
+        fc
+          .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }))
+          .map((s) => [...s]),
       ),
       order: orderArb,
       prefix: fc.boolean(),

@@ -11,7 +11,14 @@ function constant(n: number, v: number): Dataset {
 
 describe("binarize", () => {
   it("threshold: value > t becomes 1", () => {
-    const ds: Dataset = { name: "t", x: Float32Array.from([0, 0.2, 0.5, 0.50001, 1]), n: 1, shape: [5], kind: "intensity", labels: Int32Array.from([4]) };
+    const ds: Dataset = {
+      name: "t",
+      x: Float32Array.from([0, 0.2, 0.5, 0.50001, 1]),
+      n: 1,
+      shape: [5],
+      kind: "intensity",
+      labels: Int32Array.from([4]),
+    };
     const b = binarize(ds, { threshold: 0.5 });
     expect(b.kind).toBe("binary");
     expect(Array.from(b.x)).toEqual([0, 0, 0, 1, 1]);
@@ -26,7 +33,7 @@ describe("binarize", () => {
   });
 
   it("stochastic: reproducible with a seed, different across seeds, only 0/1, and 0/1 inputs are kept", () => {
-    const x = Float32Array.from({ length: 2000 }, (_, i) => (i % 11) / 10 > 1 ? 1 : (i % 11) / 10);
+    const x = Float32Array.from({ length: 2000 }, (_, i) => ((i % 11) / 10 > 1 ? 1 : (i % 11) / 10));
     const ds: Dataset = { name: "s", x, n: 2, shape: [1000], kind: "intensity" };
     const a = binarize(ds, { stochastic: true, seed: 7 });
     const b = binarize(ds, { stochastic: true, seed: 7 });

@@ -80,7 +80,13 @@ describe("batches", () => {
 describe("toLevels / toRange", () => {
   it("recovers raw bytes from b/255 intensities with 256 levels", () => {
     const bytes = Array.from({ length: 256 }, (_, i) => i);
-    const ds: Dataset = { name: "b", x: Float32Array.from(bytes, (b) => b / 255), n: 1, shape: [256], kind: "intensity" };
+    const ds: Dataset = {
+      name: "b",
+      x: Float32Array.from(bytes, (b) => b / 255),
+      n: 1,
+      shape: [256],
+      kind: "intensity",
+    };
     const lv = toLevels(ds, 256);
     expect(lv.kind).toBe("levels");
     expect(lv.levels).toBe(256);
@@ -93,7 +99,13 @@ describe("toLevels / toRange", () => {
         fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 50 }),
         fc.integer({ min: 2, max: 300 }),
         (vals, k) => {
-          const ds: Dataset = { name: "r", x: Float32Array.from([0, 1, ...vals]), n: 1, shape: [vals.length + 2], kind: "intensity" };
+          const ds: Dataset = {
+            name: "r",
+            x: Float32Array.from([0, 1, ...vals]),
+            n: 1,
+            shape: [vals.length + 2],
+            kind: "intensity",
+          };
           const lv = toLevels(ds, k);
           expect(lv.x[0]).toBe(0);
           expect(lv.x[1]).toBe(k - 1);
@@ -132,7 +144,8 @@ describe("toLevels / toRange", () => {
             expect(Math.abs(r.x[i] - (lo + ds.x[i] * width))).toBeLessThanOrEqual(eps);
           }
           const back = unitValues(r);
-          for (let i = 0; i < vals.length; i++) expect(Math.abs(back[i] - ds.x[i])).toBeLessThanOrEqual((2 * eps) / width + 1e-6);
+          for (let i = 0; i < vals.length; i++)
+            expect(Math.abs(back[i] - ds.x[i])).toBeLessThanOrEqual((2 * eps) / width + 1e-6);
         },
       ),
       { numRuns: 100 },

@@ -37,7 +37,11 @@ export function writeIdx(dir: string, name: string, dims: number[], data: ArrayL
 }
 
 /** An RGBA pixel callback → PNG file bytes. */
-export function pngBytes(width: number, height: number, pixel: (x: number, y: number) => [number, number, number, number]): Buffer {
+export function pngBytes(
+  width: number,
+  height: number,
+  pixel: (x: number, y: number) => [number, number, number, number],
+): Buffer {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -61,7 +65,12 @@ export function grayPng(width: number, height: number, gray: (x: number, y: numb
 }
 
 /** An RGB callback → JPEG bytes (quality 100). */
-export function jpegBytes(width: number, height: number, rgb: (x: number, y: number) => [number, number, number], quality = 100): Buffer {
+export function jpegBytes(
+  width: number,
+  height: number,
+  rgb: (x: number, y: number) => [number, number, number],
+  quality = 100,
+): Buffer {
   const data = Buffer.alloc(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -77,13 +86,16 @@ export function jpegBytes(width: number, height: number, rgb: (x: number, y: num
 }
 
 /** Asserts that `fn` throws a DataError-like object with `code`; returns it. */
-export function expectDataError(fn: () => unknown, code: string): Error & { code: string; path?: string; hint?: string } {
+export function expectDataError(
+  fn: () => unknown,
+  code: string,
+): Error & { code: string; path?: string; hint?: string } {
   try {
     fn();
   } catch (e) {
     const err = e as Error & { code: string };
-    if (err?.name !== "DataError") throw new Error(`expected DataError ${code}, got ${String(e)}`);
-    if (err.code !== code) throw new Error(`expected DataError ${code}, got ${err.code}: ${err.message}`);
+    if (err?.name !== "DataError") throw new Error(`expected DataError ${code}, got ${String(e)}`, { cause: e });
+    if (err.code !== code) throw new Error(`expected DataError ${code}, got ${err.code}: ${err.message}`, { cause: e });
     return err;
   }
   throw new Error(`expected DataError ${code}, but nothing was thrown`);

@@ -2,7 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { applyOrientation, jpegOrientation, listImageFiles, loadImageFolder, readImage, type RgbaImage } from "../../src/data/images.js";
+import {
+  applyOrientation,
+  jpegOrientation,
+  listImageFiles,
+  loadImageFolder,
+  readImage,
+  type RgbaImage,
+} from "../../src/data/images.js";
 import { axisWeights, resizeDataset, resizeImage } from "../../src/data/resize.js";
 import type { Dataset } from "../../src/data/dataset.js";
 import { cleanup, expectDataError, grayPng, jpegBytes, pngBytes, tmpDir } from "./helpers.js";
@@ -42,17 +49,22 @@ describe("resize", () => {
 
   it("area resize of a 2×2 block pattern gives the block values", () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 4 }), (blocks, k) => {
-        // 2k × 2k image made of four k × k blocks.
-        const n = 2 * k;
-        const src = new Float32Array(n * n);
-        for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) src[y * n + x] = blocks[(y < k ? 0 : 2) + (x < k ? 0 : 1)];
-        const out = resizeImage(src, n, n, 1, 2, 2);
-        out.forEach((v, i) => expect(v).toBeCloseTo(blocks[i], 5));
-        // and down to one pixel: the mean of the four blocks
-        const one = resizeImage(src, n, n, 1, 1, 1);
-        expect(one[0]).toBeCloseTo((blocks[0] + blocks[1] + blocks[2] + blocks[3]) / 4, 5);
-      }),
+      fc.property(
+        fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        (blocks, k) => {
+          // 2k × 2k image made of four k × k blocks.
+          const n = 2 * k;
+          const src = new Float32Array(n * n);
+          for (let y = 0; y < n; y++)
+            for (let x = 0; x < n; x++) src[y * n + x] = blocks[(y < k ? 0 : 2) + (x < k ? 0 : 1)];
+          const out = resizeImage(src, n, n, 1, 2, 2);
+          out.forEach((v, i) => expect(v).toBeCloseTo(blocks[i], 5));
+          // and down to one pixel: the mean of the four blocks
+          const one = resizeImage(src, n, n, 1, 1, 1);
+          expect(one[0]).toBeCloseTo((blocks[0] + blocks[1] + blocks[2] + blocks[3]) / 4, 5);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -64,7 +76,13 @@ describe("resize", () => {
     expect(out[0]).toBeCloseTo(1, 6);
     expect(out[1]).toBeCloseTo(5, 6);
     // weights always sum to 1
-    for (const [a, b] of [[7, 3], [3, 7], [5, 5], [100, 28], [1, 9]]) {
+    for (const [a, b] of [
+      [7, 3],
+      [3, 7],
+      [5, 5],
+      [100, 28],
+      [1, 9],
+    ]) {
       const wts = axisWeights(a, b);
       for (let i = 0; i < b; i++) {
         let s = 0;
@@ -126,14 +144,18 @@ describe("image folders", () => {
   });
 
   it("composites transparency over black", () => {
-    const dir = folder("alpha", { "t.png": pngBytes(2, 1, (x) => (x === 0 ? [255, 255, 255, 0] : [255, 255, 255, 255])) });
+    const dir = folder("alpha", {
+      "t.png": pngBytes(2, 1, (x) => (x === 0 ? [255, 255, 255, 0] : [255, 255, 255, 255])),
+    });
     const ds = loadImageFolder(dir, [1, 2]);
     expect(ds.x[0]).toBe(0);
     expect(ds.x[1]).toBeCloseTo(1, 6);
   });
 
   it("decodes JPEG (lossy) close to the original", () => {
-    const dir = folder("jpeg", { "j.jpg": jpegBytes(16, 16, (x, y) => (x < 8 ? [40, 40, 40] : y < 8 ? [200, 200, 200] : [120, 120, 120])) });
+    const dir = folder("jpeg", {
+      "j.jpg": jpegBytes(16, 16, (x, y) => (x < 8 ? [40, 40, 40] : y < 8 ? [200, 200, 200] : [120, 120, 120])),
+    });
     const ds = loadImageFolder(dir, [2, 2]);
     expect(ds.x[0]).toBeCloseTo(40 / 255, 1);
     expect(ds.x[1]).toBeCloseTo(200 / 255, 1);
@@ -149,7 +171,10 @@ describe("image folders", () => {
       "thumbs.db": "x",
     });
     fs.mkdirSync(path.join(dir, "sub"));
-    fs.writeFileSync(path.join(dir, "sub", "0.png"), grayPng(2, 2, () => 50));
+    fs.writeFileSync(
+      path.join(dir, "sub", "0.png"),
+      grayPng(2, 2, () => 50),
+    );
     expect(listImageFiles(dir).map((p) => path.basename(p))).toEqual(["a.JPG", "b.png", "c.jpeg"]);
     const ds = loadImageFolder(dir, [1, 1]);
     expect(ds.n).toBe(3);
@@ -159,7 +184,11 @@ describe("image folders", () => {
   });
 
   it("loads photos of all sizes and aspect ratios into one shape", () => {
-    const photo = (x: number, y: number): [number, number, number] => [(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256];
+    const photo = (x: number, y: number): [number, number, number] => [
+      (x * 7) % 256,
+      (y * 5) % 256,
+      ((x + y) * 3) % 256,
+    ];
     const dir = folder("dogs", {
       "big.jpg": jpegBytes(640, 480, photo, 85),
       "tall.jpg": jpegBytes(60, 300, photo, 85),
@@ -179,7 +208,10 @@ describe("image folders", () => {
   it("errors: missing folder, not a folder, no images", () => {
     expectDataError(() => loadImageFolder(path.join(root, "missing"), [4, 4]), "D0201");
     const file = path.join(root, "file.png");
-    fs.writeFileSync(file, grayPng(1, 1, () => 0));
+    fs.writeFileSync(
+      file,
+      grayPng(1, 1, () => 0),
+    );
     expectDataError(() => loadImageFolder(file, [4, 4]), "D0201");
     const empty = folder("empty", { "readme.md": "# nothing" });
     const e = expectDataError(() => loadImageFolder(empty, [4, 4]), "D0202");
@@ -268,7 +300,11 @@ describe("EXIF orientation", () => {
   it("orientation transforms compose like the symmetries of a rectangle", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), (w, h) => {
-        const img: RgbaImage = { width: w, height: h, data: Uint8Array.from({ length: w * h * 4 }, (_, i) => (i * 37) % 256) };
+        const img: RgbaImage = {
+          width: w,
+          height: h,
+          data: Uint8Array.from({ length: w * h * 4 }, (_, i) => (i * 37) % 256),
+        };
         const same = (a: RgbaImage, b: RgbaImage) =>
           a.width === b.width && a.height === b.height && Buffer.from(a.data).equals(Buffer.from(b.data));
         for (const o of [2, 3, 4, 5, 7]) expect(same(applyOrientation(applyOrientation(img, o), o), img)).toBe(true);

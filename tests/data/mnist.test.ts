@@ -22,7 +22,10 @@ function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
 function packageCounts(): number[] {
   const require = createRequire(import.meta.url);
   const dir = path.join(path.dirname(require.resolve("mnist/package.json")), "src", "digits");
-  return Array.from({ length: 10 }, (_, d) => JSON.parse(fs.readFileSync(path.join(dir, `${d}.json`), "utf8")).data.length / 784);
+  return Array.from(
+    { length: 10 },
+    (_, d) => JSON.parse(fs.readFileSync(path.join(dir, `${d}.json`), "utf8")).data.length / 784,
+  );
 }
 
 describe("embedded MNIST", () => {
@@ -74,7 +77,9 @@ describe("embedded MNIST", () => {
     // rows of the split are the rows of loadMnist at those indices
     for (const k of [0, 1, 4999, s1.train.n - 1]) {
       const src = idx.train[k];
-      expect(Array.from(s1.train.x.subarray(k * 784, (k + 1) * 784))).toEqual(Array.from(ds.x.subarray(src * 784, (src + 1) * 784)));
+      expect(Array.from(s1.train.x.subarray(k * 784, (k + 1) * 784))).toEqual(
+        Array.from(ds.x.subarray(src * 784, (src + 1) * 784)),
+      );
       expect(s1.train.labels![k]).toBe(ds.labels![src]);
     }
     // it is the documented seeded permutation: train = first 80 %, test = last 20 %

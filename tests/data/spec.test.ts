@@ -1,7 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadData, shapesCompatible, specFromPath, validateSpec, type DataSpec, type DataTarget } from "../../src/data/spec.js";
+import {
+  loadData,
+  shapesCompatible,
+  specFromPath,
+  validateSpec,
+  type DataSpec,
+  type DataTarget,
+} from "../../src/data/spec.js";
 import { mnistSplit } from "../../src/data/mnist.js";
 import { cleanup, expectDataError, grayPng, pngBytes, tmpDir, writeIdx } from "./helpers.js";
 
@@ -14,10 +21,19 @@ beforeAll(() => {
   dir = tmpDir("gm-spec-");
   const bytes = Array.from({ length: N * 12 }, (_, i) => i);
   images = writeIdx(dir, "images-idx3-ubyte.gz", [N, 3, 4], bytes, true);
-  labels = writeIdx(dir, "labels-idx1-ubyte", [N], Array.from({ length: N }, (_, k) => k));
+  labels = writeIdx(
+    dir,
+    "labels-idx1-ubyte",
+    [N],
+    Array.from({ length: N }, (_, k) => k),
+  );
   grayFolder = path.join(dir, "photos");
   fs.mkdirSync(grayFolder);
-  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(grayFolder, `img${i}.png`), grayPng(10 + i, 8, () => 51 * i));
+  for (let i = 0; i < 5; i++)
+    fs.writeFileSync(
+      path.join(grayFolder, `img${i}.png`),
+      grayPng(10 + i, 8, () => 51 * i),
+    );
 });
 afterAll(() => cleanup(dir));
 
@@ -69,7 +85,13 @@ describe("loadData: shapes and split", () => {
     const orig = mnistSplit().train;
     const k = 3;
     let s = 0;
-    for (const [y, x] of [[10, 10], [10, 11], [11, 10], [11, 11]]) s += orig.x[k * 784 + y * 28 + x];
+    for (const [y, x] of [
+      [10, 10],
+      [10, 11],
+      [11, 10],
+      [11, 11],
+    ])
+      s += orig.x[k * 784 + y * 28 + x];
     expect(r.train.x[k * 196 + 5 * 14 + 5]).toBeCloseTo(s / 4, 5);
   });
 
@@ -87,7 +109,10 @@ describe("loadData: shapes and split", () => {
   });
 
   it("fashion_mnist with a folder lacking the files is D0301", () => {
-    expectDataError(() => loadData({ source: "fashion_mnist", path: dir }, target([28, 28], { kind: "bernoulli" })), "D0301");
+    expectDataError(
+      () => loadData({ source: "fashion_mnist", path: dir }, target([28, 28], { kind: "bernoulli" })),
+      "D0301",
+    );
   });
 });
 
@@ -107,7 +132,9 @@ describe("loadData: domains", () => {
   it("Bernoulli: an explicit threshold and stochastic binarization (seeded)", () => {
     const t = loadData({ ...idx(), binarize: 0.9 }, target([3, 4], { kind: "bernoulli" }), [1, 0]);
     t.train.labels!.forEach((k, i) => {
-      expect(Array.from(t.train.x.subarray(i * 12, i * 12 + 12))).toEqual(bytesOf(k).map((b) => (b / 255 > 0.9 ? 1 : 0)));
+      expect(Array.from(t.train.x.subarray(i * 12, i * 12 + 12))).toEqual(
+        bytesOf(k).map((b) => (b / 255 > 0.9 ? 1 : 0)),
+      );
     });
     const s1 = loadData({ ...idx(), binarize: "stochastic", seed: 3 }, target([3, 4], { kind: "bernoulli" }));
     const s2 = loadData({ ...idx(), binarize: "stochastic", seed: 3 }, target([3, 4], { kind: "bernoulli" }));
@@ -127,7 +154,9 @@ describe("loadData: domains", () => {
     }
     const q = loadData(idx(), target([3, 4], { kind: "categorical", k: 4 }));
     q.train.labels!.forEach((k, i) => {
-      expect(Array.from(q.train.x.subarray(i * 12, i * 12 + 12))).toEqual(bytesOf(k).map((b) => Math.round((b / 255) * 3)));
+      expect(Array.from(q.train.x.subarray(i * 12, i * 12 + 12))).toEqual(
+        bytesOf(k).map((b) => Math.round((b / 255) * 3)),
+      );
     });
   });
 
@@ -146,7 +175,9 @@ describe("loadData: domains", () => {
   it("binarize before a non-Bernoulli domain maps 0/1 to the extremes", () => {
     const r = loadData({ ...idx(), binarize: 0.5 }, target([3, 4], { kind: "categorical", k: 4 }), [1, 0]);
     r.train.labels!.forEach((k, i) => {
-      expect(Array.from(r.train.x.subarray(i * 12, i * 12 + 12))).toEqual(bytesOf(k).map((b) => (b / 255 > 0.5 ? 3 : 0)));
+      expect(Array.from(r.train.x.subarray(i * 12, i * 12 + 12))).toEqual(
+        bytesOf(k).map((b) => (b / 255 > 0.5 ? 3 : 0)),
+      );
     });
   });
 
@@ -175,8 +206,14 @@ describe("loadData: image folders", () => {
   it("RGB targets load 3 channels; size must agree with the variable", () => {
     const rgbDir = path.join(dir, "rgb");
     fs.mkdirSync(rgbDir);
-    fs.writeFileSync(path.join(rgbDir, "a.png"), pngBytes(6, 6, () => [255, 0, 0, 255]));
-    fs.writeFileSync(path.join(rgbDir, "b.png"), pngBytes(6, 6, () => [0, 255, 0, 255]));
+    fs.writeFileSync(
+      path.join(rgbDir, "a.png"),
+      pngBytes(6, 6, () => [255, 0, 0, 255]),
+    );
+    fs.writeFileSync(
+      path.join(rgbDir, "b.png"),
+      pngBytes(6, 6, () => [0, 255, 0, 255]),
+    );
     const r = loadData({ source: "images", path: rgbDir }, target([3, 3, 3], { kind: "bernoulli" }), [1, 0]);
     expect(r.train.shape).toEqual([3, 3, 3]);
     const reds = [];
@@ -191,7 +228,10 @@ describe("loadData: image folders", () => {
   });
 
   it("a non-image variable shape is D0401", () => {
-    expectDataError(() => loadData({ source: "images", path: grayFolder }, target([16], { kind: "bernoulli" })), "D0401");
+    expectDataError(
+      () => loadData({ source: "images", path: grayFolder }, target([16], { kind: "bernoulli" })),
+      "D0401",
+    );
   });
 });
 

@@ -23,8 +23,40 @@ const span = DUMMY_SPAN;
 
 /** Names that look like keywords but are identifiers (`longer_alt`), plus the usual suspects. */
 const NAME_POOL = [
-  "x", "y", "z", "img", "pixel", "n", "k", "i", "j", "r", "c", "H", "W", "p", "q", "_", "_x", "x_",
-  "model_1", "orders", "constant", "latent2", "format", "fitness", "trains", "note", "by_", "params_x", "generators", "inn", "fork", "e", "E", "e1",
+  "x",
+  "y",
+  "z",
+  "img",
+  "pixel",
+  "n",
+  "k",
+  "i",
+  "j",
+  "r",
+  "c",
+  "H",
+  "W",
+  "p",
+  "q",
+  "_",
+  "_x",
+  "x_",
+  "model_1",
+  "orders",
+  "constant",
+  "latent2",
+  "format",
+  "fitness",
+  "trains",
+  "note",
+  "by_",
+  "params_x",
+  "generators",
+  "inn",
+  "fork",
+  "e",
+  "E",
+  "e1",
 ];
 
 const isKeyword = (s: string) => KEYWORDS.includes(s);
@@ -34,7 +66,10 @@ export const identName: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...NAME_POOL) },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/).filter((s) => !isKeyword(s)) },
   // A keyword with a suffix stays an identifier.
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...KEYWORDS), fc.stringMatching(/^[A-Za-z0-9_]{1,3}$/)).map(([k, s]) => k + s) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...KEYWORDS), fc.stringMatching(/^[A-Za-z0-9_]{1,3}$/)).map(([k, s]) => k + s),
+  },
 );
 
 export const ident: fc.Arbitrary<A.Ident> = identName.map((name) => ({ kind: "Ident", name, span }));
@@ -47,7 +82,9 @@ export const numberText: fc.Arbitrary<string> = fc
     fc.constantFrom("0", "1", "2", "16", "28", "784", "1_000", "0.5", "1e-3", "2.5e+2", "10E3", "3_2.0_1", "007"),
     fc.nat({ max: 100_000 }).map(String),
     fc.tuple(fc.nat({ max: 999 }), fc.nat({ max: 999 })).map(([a, b]) => `${a}.${b}`),
-    fc.tuple(fc.nat({ max: 99 }), fc.constantFrom("e", "E", "e-", "e+", "E-"), fc.nat({ max: 30 })).map(([a, e, b]) => `${a}${e}${b}`),
+    fc
+      .tuple(fc.nat({ max: 99 }), fc.constantFrom("e", "E", "e-", "e+", "E-"), fc.nat({ max: 30 }))
+      .map(([a, e, b]) => `${a}${e}${b}`),
   )
   .filter((s) => NUMBER_LEXEME.test(s));
 
@@ -76,7 +113,9 @@ export function expr(depth = 3): fc.Arbitrary<A.Expr> {
     { weight: 1, arbitrary: sub.map((operand): A.Expr => ({ kind: "Unary", op: "-", operand, span })) },
     {
       weight: 3,
-      arbitrary: fc.tuple(fc.constantFrom(...BINARY_OPS), sub, sub).map(([op, left, right]): A.Expr => ({ kind: "Binary", op, left, right, span })),
+      arbitrary: fc
+        .tuple(fc.constantFrom(...BINARY_OPS), sub, sub)
+        .map(([op, left, right]): A.Expr => ({ kind: "Binary", op, left, right, span })),
     },
   );
 }
@@ -117,14 +156,27 @@ export const family: fc.Arbitrary<A.FamilyRef> = fc
 
 const indexItem: fc.Arbitrary<A.IndexItem> = fc.oneof(
   { weight: 3, arbitrary: smallExpr },
-  { weight: 2, arbitrary: fc.tuple(smallExpr, smallExpr).map(([lo, hi]): A.IndexItem => ({ kind: "Range", lo, hi, span })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(smallExpr, smallExpr).map(([lo, hi]): A.IndexItem => ({ kind: "Range", lo, hi, span })),
+  },
   { weight: 1, arbitrary: fc.constant<A.IndexItem>({ kind: "All", span }) },
 );
 
 const subscript: fc.Arbitrary<A.Subscript> = fc.oneof(
-  { weight: 3, arbitrary: fc.array(indexItem, { minLength: 1, maxLength: 3 }).map((items): A.Subscript => ({ kind: "Index", items, span })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(indexItem, { minLength: 1, maxLength: 3 })
+      .map((items): A.Subscript => ({ kind: "Index", items, span })),
+  },
   // `x[<i]`, `x[<(r, c)]`, and single expressions that print with a leading `(` (`x[<((i-1)*2)]`).
-  { weight: 2, arbitrary: fc.array(smallExpr, { minLength: 1, maxLength: 3 }).map((at): A.Subscript => ({ kind: "Before", at, span })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(smallExpr, { minLength: 1, maxLength: 3 })
+      .map((at): A.Subscript => ({ kind: "Before", at, span })),
+  },
 );
 
 export const ref: fc.Arbitrary<A.Ref> = fc
@@ -142,14 +194,32 @@ export const quantifier: fc.Arbitrary<A.Quantifier> = fc
 
 const quantifiers = (min = 0) => fc.array(quantifier, { minLength: min, maxLength: 3 });
 
-export const constDecl: fc.Arbitrary<A.ConstDecl> = fc.tuple(ident, expr(3)).map(([name, v]) => ({ kind: "Const", name, value: v, span }));
+export const constDecl: fc.Arbitrary<A.ConstDecl> = fc
+  .tuple(ident, expr(3))
+  .map(([name, v]) => ({ kind: "Const", name, value: v, span }));
 
 /** Bernoulli, Categorical(k), Normal, Real(lo, hi), or any other name with or without arguments. */
 export const typeExpr: fc.Arbitrary<A.TypeExpr> = fc.oneof(
-  fc.constantFrom("Bernoulli", "Normal").map((n): A.TypeExpr => ({ kind: "Type", name: { kind: "Ident", name: n, span }, args: null, span })),
-  smallExpr.map((k): A.TypeExpr => ({ kind: "Type", name: { kind: "Ident", name: "Categorical", span }, args: [k], span })),
-  fc.tuple(smallExpr, smallExpr).map(([lo, hi]): A.TypeExpr => ({ kind: "Type", name: { kind: "Ident", name: "Real", span }, args: [lo, hi], span })),
-  fc.tuple(ident, fc.option(fc.array(smallExpr, { minLength: 1, maxLength: 3 }))).map(([name, args]): A.TypeExpr => ({ kind: "Type", name, args, span })),
+  fc
+    .constantFrom("Bernoulli", "Normal")
+    .map((n): A.TypeExpr => ({ kind: "Type", name: { kind: "Ident", name: n, span }, args: null, span })),
+  smallExpr.map((k): A.TypeExpr => ({
+    kind: "Type",
+    name: { kind: "Ident", name: "Categorical", span },
+    args: [k],
+    span,
+  })),
+  fc
+    .tuple(smallExpr, smallExpr)
+    .map(([lo, hi]): A.TypeExpr => ({
+      kind: "Type",
+      name: { kind: "Ident", name: "Real", span },
+      args: [lo, hi],
+      span,
+    })),
+  fc
+    .tuple(ident, fc.option(fc.array(smallExpr, { minLength: 1, maxLength: 3 })))
+    .map(([name, args]): A.TypeExpr => ({ kind: "Type", name, args, span })),
 );
 
 export const varDecl: fc.Arbitrary<A.VarDecl> = fc
@@ -157,12 +227,28 @@ export const varDecl: fc.Arbitrary<A.VarDecl> = fc
   .map(([latent, name, type, shape]) => ({ kind: "Var", latent, name, type, shape, span }));
 
 export const orderDecl: fc.Arbitrary<A.OrderDecl> = fc
-  .tuple(ident, fc.oneof(family, fc.constantFrom("raster", "column", "snake", "zigzag", "index").map((n): A.FamilyRef => ({ kind: "Family", name: { kind: "Ident", name: n, span }, args: null, span }))))
+  .tuple(
+    ident,
+    fc.oneof(
+      family,
+      fc
+        .constantFrom("raster", "column", "snake", "zigzag", "index")
+        .map((n): A.FamilyRef => ({ kind: "Family", name: { kind: "Ident", name: n, span }, args: null, span })),
+    ),
+  )
   .map(([target, order]) => ({ kind: "Order", target, order, span }));
 
 export const factorStmt: fc.Arbitrary<A.FactorStmt> = fc
   .tuple(fc.constantFrom<"p" | "q">("p", "q"), quantifiers(), refs(), fc.array(ref, { maxLength: 3 }), family)
-  .map(([dist, qs, targets, given, fam]) => ({ kind: "Factor", dist, quantifiers: qs, targets, given, family: fam, span }));
+  .map(([dist, qs, targets, given, fam]) => ({
+    kind: "Factor",
+    dist,
+    quantifiers: qs,
+    targets,
+    given,
+    family: fam,
+    span,
+  }));
 
 export const independenceClaim: fc.Arbitrary<A.IndependenceClaim> = fc
   .tuple(fc.boolean(), refs(), refs(), fc.array(ref, { maxLength: 3 }))
@@ -193,7 +279,13 @@ export const fitStmt: fc.Arbitrary<A.FitStmt> = fc
 
 /** Train values: strings, lists, calls, numbers, names and arithmetic. */
 export const trainEntry: fc.Arbitrary<A.TrainEntry> = fc
-  .tuple(ident, fc.oneof(value(2), numberText.map((text): A.Value => ({ kind: "Number", text, span }))))
+  .tuple(
+    ident,
+    fc.oneof(
+      value(2),
+      numberText.map((text): A.Value => ({ kind: "Number", text, span })),
+    ),
+  )
   .map(([key, v]) => ({ kind: "TrainEntry", key, value: v, span }));
 
 export const trainBlock: fc.Arbitrary<A.TrainBlock> = fc
@@ -224,4 +316,8 @@ export const gmFile: fc.Arbitrary<A.GmFile> = fc
 /** A file with at least one model and one statement (for the mutation tests). */
 export const nonEmptyFile: fc.Arbitrary<A.GmFile> = fc
   .array(fc.tuple(ident, fc.array(statement, { minLength: 1, maxLength: 6 })), { minLength: 1, maxLength: 2 })
-  .map((ms) => ({ kind: "File", models: ms.map(([name, body]): A.ModelDecl => ({ kind: "Model", name, body, span })), span }));
+  .map((ms) => ({
+    kind: "File",
+    models: ms.map(([name, body]): A.ModelDecl => ({ kind: "Model", name, body, span })),
+    span,
+  }));

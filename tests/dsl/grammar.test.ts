@@ -46,7 +46,9 @@ interface Production {
   pattern?: string;
 }
 
-type Tok = { kind: "name" | "lit" | "special" | "sym"; text: string; pos: number } | { kind: "pattern"; text: string; pos: number };
+type Tok =
+  | { kind: "name" | "lit" | "special" | "sym"; text: string; pos: number }
+  | { kind: "pattern"; text: string; pos: number };
 
 function lexEbnf(src: string): Tok[] {
   const out: Tok[] = [];
@@ -57,7 +59,9 @@ function lexEbnf(src: string): Tok[] {
       i++;
     } else if (src.startsWith("(*", i)) {
       // A `pattern:` note runs to the end of its line: a regular expression may contain `*)`.
-      const note = /^\(\*\s*pattern:\s*\/(.*)\/\s*\*\)[ \t]*$/m.exec(src.slice(i, src.indexOf("\n", i) < 0 ? src.length : src.indexOf("\n", i)));
+      const note = /^\(\*\s*pattern:\s*\/(.*)\/\s*\*\)[ \t]*$/m.exec(
+        src.slice(i, src.indexOf("\n", i) < 0 ? src.length : src.indexOf("\n", i)),
+      );
       if (note) {
         out.push({ kind: "pattern", text: note[1], pos: i });
         i += note[0].length;
@@ -193,7 +197,8 @@ function seq(items: Norm[]): Norm {
  */
 function alt(alts: Norm[]): Norm {
   if (alts.length === 1) return alts[0];
-  if (alts.every((a) => a.k === "t")) return { k: "alt", alts: [...alts].sort((a, b) => show(a).localeCompare(show(b))) };
+  if (alts.every((a) => a.k === "t"))
+    return { k: "alt", alts: [...alts].sort((a, b) => show(a).localeCompare(show(b))) };
   return { k: "alt", alts };
 }
 
@@ -220,7 +225,12 @@ const TOKEN_NAMES = new Set(allTokens.map((t) => t.name));
 /** The token the real lexer makes of a quoted terminal: `"("` is `LParen`, `"⊥"` is `Indep`. */
 function tokenOf(text: string): string {
   const r = gmLexer.tokenize(text);
-  if (r.errors.length || r.tokens.length !== 1 || r.tokens[0].image !== text || Object.values(r.groups).some((g) => g.length)) {
+  if (
+    r.errors.length ||
+    r.tokens.length !== 1 ||
+    r.tokens[0].image !== text ||
+    Object.values(r.groups).some((g) => g.length)
+  ) {
     throw new Error(`the terminal "${text}" is not exactly one token`);
   }
   return r.tokens[0].tokenType.name;
@@ -300,7 +310,8 @@ function parserDocComments(): Map<string, Production> {
   for (const m of src.matchAll(re)) {
     const text = m[1].replace(/^\s*\*\s?/gm, " ");
     const [p] = parseEbnf(text, true);
-    if (p.name !== m[3] || m[2] !== m[3]) throw new Error(`parser.ts: the comment for ${m[3]} defines ${p.name} (property ${m[2]})`);
+    if (p.name !== m[3] || m[2] !== m[3])
+      throw new Error(`parser.ts: the comment for ${m[3]} defines ${p.name} (property ${m[2]})`);
     out.set(p.name, p);
   }
   return out;
@@ -345,7 +356,7 @@ describe("grammar/gm.ebnf ↔ src/dsl/parser.ts", () => {
     expect(show(normEbnf(changed.body, ruleNames))).not.toEqual(show(normGast(original)));
     const reordered = parseEbnf('unary = power | "-" unary ;')[0];
     expect(show(normEbnf(reordered.body, ruleNames))).not.toEqual(show(normGast(original)));
-    const optional = parseEbnf("power = atom [ \"^\" unary ] [ \"^\" unary ] ;")[0];
+    const optional = parseEbnf('power = atom [ "^" unary ] [ "^" unary ] ;')[0];
     expect(show(normEbnf(optional.body, ruleNames))).not.toEqual(show(normGast(gast.find((r) => r.name === "power")!)));
   });
 });
@@ -356,9 +367,10 @@ describe("grammar/gm.ebnf ↔ src/dsl/tokens.ts", () => {
 
   it("defines every capitalized name it uses", () => {
     const undefinedNames = new Set<string>();
-    for (const p of productions) collect(p.body, (e) => {
-      if (e.k === "name" && !byName.has(e.name)) undefinedNames.add(e.name);
-    });
+    for (const p of productions)
+      collect(p.body, (e) => {
+        if (e.k === "name" && !byName.has(e.name)) undefinedNames.add(e.name);
+      });
     expect([...undefinedNames]).toEqual([]);
   });
 
@@ -380,7 +392,8 @@ describe("grammar/gm.ebnf ↔ src/dsl/tokens.ts", () => {
       const alts = p.body.k === "alt" ? p.body.alts : [p.body];
       if (!alts.every((a) => a.k === "lit")) continue;
       expect(TOKEN_NAMES.has(p.name), `${p.name} is a token of tokens.ts`).toBe(true);
-      for (const a of alts) expect(tokenOf((a as { text: string }).text), `"${(a as { text: string }).text}"`).toBe(p.name);
+      for (const a of alts)
+        expect(tokenOf((a as { text: string }).text), `"${(a as { text: string }).text}"`).toBe(p.name);
     }
     expect(tokenOf("⊥")).toBe("Indep");
     expect(tokenOf("_|_")).toBe("Indep");
@@ -389,7 +402,15 @@ describe("grammar/gm.ebnf ↔ src/dsl/tokens.ts", () => {
 
   it("quotes each token pattern of tokens.ts exactly", () => {
     const noted = lexical.filter((p) => p.pattern !== undefined);
-    expect(noted.map((p) => p.name).sort()).toEqual(["BlockComment", "Identifier", "Indep", "LineComment", "NumberLiteral", "StringLiteral", "WhiteSpace"]);
+    expect(noted.map((p) => p.name).sort()).toEqual([
+      "BlockComment",
+      "Identifier",
+      "Indep",
+      "LineComment",
+      "NumberLiteral",
+      "StringLiteral",
+      "WhiteSpace",
+    ]);
     for (const p of noted) {
       const token = allTokens.find((t) => t.name === p.name) as TokenType | undefined;
       expect(token, p.name).toBeDefined();

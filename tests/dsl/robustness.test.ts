@@ -41,13 +41,19 @@ function positionOf(text: string, offset: number): { line: number; column: numbe
 function spanProblems(span: Span, text: string): string[] {
   const lines = text.split("\n");
   const problems: string[] = [];
-  for (const [which, p] of [["start", span.start], ["end", span.end]] as const) {
-    if (!Number.isInteger(p.offset) || p.offset < 0 || p.offset > text.length) problems.push(`${which}.offset ${p.offset} outside [0, ${text.length}]`);
+  for (const [which, p] of [
+    ["start", span.start],
+    ["end", span.end],
+  ] as const) {
+    if (!Number.isInteger(p.offset) || p.offset < 0 || p.offset > text.length)
+      problems.push(`${which}.offset ${p.offset} outside [0, ${text.length}]`);
     if (!(p.line >= 1 && p.line <= lines.length)) problems.push(`${which}.line ${p.line} outside [1, ${lines.length}]`);
-    else if (!(p.column >= 1 && p.column <= lines[p.line - 1].length + 1)) problems.push(`${which}.column ${p.column} outside [1, ${lines[p.line - 1].length + 1}] on line ${p.line}`);
+    else if (!(p.column >= 1 && p.column <= lines[p.line - 1].length + 1))
+      problems.push(`${which}.column ${p.column} outside [1, ${lines[p.line - 1].length + 1}] on line ${p.line}`);
     if (p.offset >= 0 && p.offset <= text.length) {
       const at = positionOf(text, p.offset);
-      if (at.line !== p.line || at.column !== p.column) problems.push(`${which} says ${p.line}:${p.column} but offset ${p.offset} is ${at.line}:${at.column}`);
+      if (at.line !== p.line || at.column !== p.column)
+        problems.push(`${which} says ${p.line}:${p.column} but offset ${p.offset} is ${at.line}:${at.column}`);
     }
   }
   if (span.start.offset > span.end.offset) problems.push(`start ${span.start.offset} after end ${span.end.offset}`);
@@ -100,15 +106,109 @@ function frontEndHolds(text: string): void {
 
 /** Pieces of the language (and near misses): every token, broken tokens, odd characters. */
 const TOKEN_ALPHABET = [
-  "model", "const", "latent", "order", "for", "in", "assume", "check", "fit", "train", "not", "by", "params", "generator",
-  "x", "y", "z", "p", "q", "n", "i", "Bernoulli", "Categorical", "Normal", "Real", "markov", "chain", "table", "mlp", "elbo", "model_1",
-  "0", "1", "16", "1_000", "0.5", "1e-3", "2..n", ".5", "1.", "1e",
-  '"a"', '"', '"unterminated', '"esc\\"aped"',
-  "⊥", "_|_", "⫫", "|", "_", "..", "...", "==", "!=", "<=", ">=", "<", ">", "=", "+", "-", "−", "*", "×", "/", "^",
-  "(", ")", "[", "]", "{", "}", ",", ":", ";",
-  "// c", "/* c */", "/*", "*/", "/* a\nb */",
-  "\n", "\r\n", "\r", "\t", " ", "\u00a0", "\ufeff",
-  "@", "#", "$", "%", "&", "!", "?", "'", "`", "~", "\\", ".", "é", "😀", "\ud800", "\u2028",
+  "model",
+  "const",
+  "latent",
+  "order",
+  "for",
+  "in",
+  "assume",
+  "check",
+  "fit",
+  "train",
+  "not",
+  "by",
+  "params",
+  "generator",
+  "x",
+  "y",
+  "z",
+  "p",
+  "q",
+  "n",
+  "i",
+  "Bernoulli",
+  "Categorical",
+  "Normal",
+  "Real",
+  "markov",
+  "chain",
+  "table",
+  "mlp",
+  "elbo",
+  "model_1",
+  "0",
+  "1",
+  "16",
+  "1_000",
+  "0.5",
+  "1e-3",
+  "2..n",
+  ".5",
+  "1.",
+  "1e",
+  '"a"',
+  '"',
+  '"unterminated',
+  '"esc\\"aped"',
+  "⊥",
+  "_|_",
+  "⫫",
+  "|",
+  "_",
+  "..",
+  "...",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  "<",
+  ">",
+  "=",
+  "+",
+  "-",
+  "−",
+  "*",
+  "×",
+  "/",
+  "^",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  ":",
+  ";",
+  "// c",
+  "/* c */",
+  "/*",
+  "*/",
+  "/* a\nb */",
+  "\n",
+  "\r\n",
+  "\r",
+  "\t",
+  " ",
+  "\u00a0",
+  "\ufeff",
+  "@",
+  "#",
+  "$",
+  "%",
+  "&",
+  "!",
+  "?",
+  "'",
+  "`",
+  "~",
+  "\\",
+  ".",
+  "é",
+  "😀",
+  "\ud800",
+  "\u2028",
 ];
 
 const separator = fc.constantFrom("", " ", " ", " ", "\n", "\n  ", "\t");
@@ -131,7 +231,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constantFrom("delete" as const, "duplicate" as const, "swap" as const), at: fc.nat() }),
   fc.record({ op: fc.constant("insert" as const), at: fc.nat(), token: fc.constantFrom(...TOKEN_ALPHABET) }),
   fc.record({ op: fc.constant("truncate" as const), at: fc.nat() }),
-  fc.record({ op: fc.constant("char" as const), at: fc.nat(), ch: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) }),
+  fc.record({
+    op: fc.constant("char" as const),
+    at: fc.nat(),
+    ch: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+  }),
 );
 
 function mutate(text: string, m: Mutation): string {
@@ -202,7 +306,7 @@ describe("the front end never throws and stays inside the file", () => {
       "  for r in 1..4, c in 1..4: p(img[r, c] | img[<(r, c)]) = table",
       "  check x[5] not ⊥ x[1] | x[3]",
       "  check params(x) == 2*n - 1",
-      '  y = generator(z) by dcgan(base = 32)',
+      "  y = generator(z) by dcgan(base = 32)",
       "  fit reconstruction + adversarial(on = z, critic = mlp(hidden = [256]))",
       '  train { data = idx("imgs.gz", labels = "lbl.gz") /* c */ split = [0.8, 0.2]; lr = 1e-3 }',
       "}",
@@ -212,7 +316,25 @@ describe("the front end never throws and stays inside the file", () => {
   });
 
   it("edge inputs", () => {
-    for (const text of ["", "\n", "\r", "\r\n", "\ufeff", "model", "model M", "model M {", "model M {}", "}", "{", "/*", '"', "model M { x : Bernoulli[", "\ud83d", "model M {\r\n", "model M {\r"]) {
+    for (const text of [
+      "",
+      "\n",
+      "\r",
+      "\r\n",
+      "\ufeff",
+      "model",
+      "model M",
+      "model M {",
+      "model M {}",
+      "}",
+      "{",
+      "/*",
+      '"',
+      "model M { x : Bernoulli[",
+      "\ud83d",
+      "model M {\r\n",
+      "model M {\r",
+    ]) {
       frontEndHolds(text);
     }
   });

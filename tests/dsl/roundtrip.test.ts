@@ -25,7 +25,10 @@ function syntaxErrors(text: string, file = "<input>"): string[] {
 
 function formatted(text: string): string {
   const r = format(text);
-  if (!r.ok) throw new Error(`format refused:\n${r.diagnostics.map((d) => renderDiagnostic(d, text)).join("\n")}\n--- input ---\n${text}`);
+  if (!r.ok)
+    throw new Error(
+      `format refused:\n${r.diagnostics.map((d) => renderDiagnostic(d, text)).join("\n")}\n--- input ---\n${text}`,
+    );
   return r.text;
 }
 
@@ -35,7 +38,10 @@ describe("print/parse round trip (random ASTs)", () => {
       fc.property(files, (ast) => {
         const text = print(ast);
         const r = parse(text, "roundtrip.gm");
-        expect(r.diagnostics.map((d) => renderDiagnostic(d, text)), `print wrote:\n${text}`).toEqual([]);
+        expect(
+          r.diagnostics.map((d) => renderDiagnostic(d, text)),
+          `print wrote:\n${text}`,
+        ).toEqual([]);
         expect(stripSpans(r.ast), `print wrote:\n${text}`).toEqual(stripSpans(ast));
       }),
       { numRuns: NUM_RUNS },
@@ -66,10 +72,14 @@ describe("print/parse round trip (random ASTs)", () => {
 // ---------------------------------------------------------------------------------------------
 // Comments
 
-const commentBody = fc.string({ unit: "grapheme", maxLength: 10 }).map((s) => s.replace(/[\r\n]/g, " ").replace(/\*\//g, "*"));
+const commentBody = fc
+  .string({ unit: "grapheme", maxLength: 10 })
+  .map((s) => s.replace(/[\r\n]/g, " ").replace(/\*\//g, "*"));
 const lineComment = commentBody.map((b) => `// ${b}`);
 const blockComment = commentBody.map((b) => `/* ${b} */`);
-const multiLineBlock = fc.tuple(commentBody, commentBody, fc.constantFrom("", "  ", "\t")).map(([a, b, ind]) => `/* ${a}\n${ind}${b} */`);
+const multiLineBlock = fc
+  .tuple(commentBody, commentBody, fc.constantFrom("", "  ", "\t"))
+  .map(([a, b, ind]) => `/* ${a}\n${ind}${b} */`);
 
 type Placement =
   | { kind: "inline"; at: number; text: string } // between two tokens of a line (a block comment, maybe spanning lines)
@@ -80,8 +90,17 @@ type Placement =
 
 const placement: fc.Arbitrary<Placement> = fc.oneof(
   fc.record({ kind: fc.constant("inline" as const), at: fc.nat(), text: fc.oneof(blockComment, multiLineBlock) }),
-  fc.record({ kind: fc.constant("trailing" as const), at: fc.nat(), text: fc.oneof(lineComment, blockComment, multiLineBlock) }),
-  fc.record({ kind: fc.constant("ownLine" as const), at: fc.nat(), text: fc.oneof(lineComment, blockComment, multiLineBlock), indent: fc.constantFrom("", "  ", "      ", "\t") }),
+  fc.record({
+    kind: fc.constant("trailing" as const),
+    at: fc.nat(),
+    text: fc.oneof(lineComment, blockComment, multiLineBlock),
+  }),
+  fc.record({
+    kind: fc.constant("ownLine" as const),
+    at: fc.nat(),
+    text: fc.oneof(lineComment, blockComment, multiLineBlock),
+    indent: fc.constantFrom("", "  ", "      ", "\t"),
+  }),
   fc.record({ kind: fc.constant("blank" as const), at: fc.nat(), count: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant("head" as const), text: fc.oneof(lineComment, blockComment, multiLineBlock) }),
 );
@@ -214,7 +233,9 @@ describe("format keeps comments and meaning", () => {
   }
 
   it("lays out the big sample as documented (golden)", () => {
-    expect(formatted(samples["leading, trailing, inside a statement, in a train block, between models, at the end"])).toBe(
+    expect(
+      formatted(samples["leading, trailing, inside a statement, in a train block, between models, at the end"]),
+    ).toBe(
       [
         "// leading comment of the file",
         "",

@@ -23,13 +23,17 @@ const FIXTURES = join(REPO, "tests/fixtures/syntax");
 const UPDATE = process.env.GM_UPDATE_GOLDEN === "1";
 
 function render(text: string, file: string): string {
-  return parse(text, file).diagnostics.map((d) => renderDiagnostic(d, text)).join("\n\n");
+  return parse(text, file)
+    .diagnostics.map((d) => renderDiagnostic(d, text))
+    .join("\n\n");
 }
 
 const where = (d: Diagnostic) => `${d.span.start.line}:${d.span.start.column} ${d.code}`;
 
 describe("golden syntax diagnostics (tests/fixtures/syntax)", () => {
-  const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith(".gm")).sort();
+  const fixtures = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".gm"))
+    .sort();
 
   for (const f of fixtures) {
     it(f, () => {
@@ -87,22 +91,39 @@ describe("exact messages (inline)", () => {
     [
       "E0101 outside any model, astral character",
       "😀\n",
-      ["m.gm:1:1: error[E0101]: unexpected character `😀` (U+1F600)", "1 | 😀", "  | ^^", "hint: names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"].join("\n"),
+      [
+        "m.gm:1:1: error[E0101]: unexpected character `😀` (U+1F600)",
+        "1 | 😀",
+        "  | ^^",
+        "hint: names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols",
+      ].join("\n"),
     ],
     [
       "E0104 missing `}` at the end of the file points after the last token",
       "model M {\n  x : Bernoulli\n",
-      ["m.gm:2:16: error[E0104]: expected `}` to close the model block, found the end of the file", "2 |   x : Bernoulli", "  |                ^"].join("\n"),
+      [
+        "m.gm:2:16: error[E0104]: expected `}` to close the model block, found the end of the file",
+        "2 |   x : Bernoulli",
+        "  |                ^",
+      ].join("\n"),
     ],
     [
       "E0104 missing `}` before the next model",
       "model A {\n  x : Bernoulli\n\nmodel B {}\n",
-      ["m.gm:2:16: error[E0104]: expected `}` to close the model block, found `model`", "2 |   x : Bernoulli", "  |                ^"].join("\n"),
+      [
+        "m.gm:2:16: error[E0104]: expected `}` to close the model block, found `model`",
+        "2 |   x : Bernoulli",
+        "  |                ^",
+      ].join("\n"),
     ],
     [
       "E0105 no claim after check",
       "model M {\n  check ⊥ y\n}\n",
-      ["m.gm:2:9: error[E0105]: expected a claim after `check` (`params`, a name), found `⊥`", "2 |   check ⊥ y", "  |         ^"].join("\n"),
+      [
+        "m.gm:2:9: error[E0105]: expected a claim after `check` (`params`, a name), found `⊥`",
+        "2 |   check ⊥ y",
+        "  |         ^",
+      ].join("\n"),
     ],
     [
       "E0104 something that cannot start a statement",
@@ -112,17 +133,30 @@ describe("exact messages (inline)", () => {
     [
       "E0105 a statement keyword with nothing after it lists what can start one",
       "model M {\n  for i in 1..3: 42\n}\n",
-      ["m.gm:2:18: error[E0105]: expected a statement after `for …:` (`for`, a name, `assume`, `check`), found `42`", "2 |   for i in 1..3: 42", "  |                  ^^"].join("\n"),
+      [
+        "m.gm:2:18: error[E0105]: expected a statement after `for …:` (`for`, a name, `assume`, `check`), found `42`",
+        "2 |   for i in 1..3: 42",
+        "  |                  ^^",
+      ].join("\n"),
     ],
     [
       "E0104 `:` for `=` in a train block",
       "model M {\n  train {\n    epochs : 3\n    lr = 1e-3\n  }\n}\n",
-      ["m.gm:3:12: error[E0104]: expected `=` in a train entry, found `:`", "3 |     epochs : 3", "  |            ^"].join("\n"),
+      [
+        "m.gm:3:12: error[E0104]: expected `=` in a train entry, found `:`",
+        "3 |     epochs : 3",
+        "  |            ^",
+      ].join("\n"),
     ],
     [
       "E0104 keyword before `:`",
       "model M {\n  fit : Bernoulli\n}\n",
-      ["m.gm:2:3: error[E0104]: expected a name, found the keyword `fit`", "2 |   fit : Bernoulli", "  |   ^^^", "hint: `fit` is a keyword; choose another name"].join("\n"),
+      [
+        "m.gm:2:3: error[E0104]: expected a name, found the keyword `fit`",
+        "2 |   fit : Bernoulli",
+        "  |   ^^^",
+        "hint: `fit` is a keyword; choose another name",
+      ].join("\n"),
     ],
   ];
   for (const [title, text, expected] of cases) {
@@ -136,7 +170,16 @@ describe("fault tolerance", () => {
     const r = parse(text, "three-errors.gm");
     expect(r.diagnostics.map(where)).toEqual(["3:18 E0104", "5:16 E0105", "6:12 E0105"]);
     expect(print(r.ast)).toBe(
-      ["model Broken {", "  const n = 16", "  x : Bernoulli[n]", "  y : Bernoulli[n]", "  p(x) = chain", "  p(y) = chain", "}", ""].join("\n"),
+      [
+        "model Broken {",
+        "  const n = 16",
+        "  x : Bernoulli[n]",
+        "  y : Bernoulli[n]",
+        "  p(x) = chain",
+        "  p(y) = chain",
+        "}",
+        "",
+      ].join("\n"),
     );
   });
 
@@ -206,7 +249,10 @@ describe("fault tolerance", () => {
           r.diagnostics[0].span.start.line === 3 &&
           r.diagnostics[0].span.start.column === `  ${u}`.length + 1 &&
           JSON.stringify(stripSpans(got)) === JSON.stringify(stripSpans(alone.at(-1)));
-        if (!ok) failures.push(`${JSON.stringify(u)} then ${JSON.stringify(n)}: ${r.diagnostics.map(where).join(", ")}; last statement ${got ? print({ ...r.ast, models: [{ ...r.ast.models[0], body: [got] }] }).split("\n")[1] : "none"}`);
+        if (!ok)
+          failures.push(
+            `${JSON.stringify(u)} then ${JSON.stringify(n)}: ${r.diagnostics.map(where).join(", ")}; last statement ${got ? print({ ...r.ast, models: [{ ...r.ast.models[0], body: [got] }] }).split("\n")[1] : "none"}`,
+          );
       }
     }
     expect(failures).toEqual([]);
@@ -288,7 +334,10 @@ describe("keywords used as names", () => {
           r.diagnostics[0].span.start.line === 3 &&
           r.diagnostics[0].hint === `\`${k}\` is a keyword; choose another name` &&
           r.ast.models[0]?.body.at(-1)?.kind === "Factor";
-        if (!ok) failures.push(`${JSON.stringify(line)}: ${r.diagnostics.map((d) => `${where(d)} ${d.message} [${d.hint ?? ""}]`).join("; ")}`);
+        if (!ok)
+          failures.push(
+            `${JSON.stringify(line)}: ${r.diagnostics.map((d) => `${where(d)} ${d.message} [${d.hint ?? ""}]`).join("; ")}`,
+          );
       }
     }
     expect(failures).toEqual([]);
@@ -298,12 +347,18 @@ describe("keywords used as names", () => {
     const text = "model M {\n  latent in : Normal\n  check params(x) == 1\n}\n";
     const r = parse(text, "m.gm");
     expect(r.diagnostics.map((d) => renderDiagnostic(d, text))).toEqual([
-      ["m.gm:2:10: error[E0104]: expected a name, found the keyword `in`", "2 |   latent in : Normal", "  |          ^^", "hint: `in` is a keyword; choose another name"].join("\n"),
+      [
+        "m.gm:2:10: error[E0104]: expected a name, found the keyword `in`",
+        "2 |   latent in : Normal",
+        "  |          ^^",
+        "hint: `in` is a keyword; choose another name",
+      ].join("\n"),
     ]);
   });
 
   it("names that merely start with a keyword are fine", () => {
-    const text = "model model_1 {\n  orders : Bernoulli\n  const fitness = 2\n  p(orders) = chain\n  check paramsx ⊥ notx\n}\n";
+    const text =
+      "model model_1 {\n  orders : Bernoulli\n  const fitness = 2\n  p(orders) = chain\n  check paramsx ⊥ notx\n}\n";
     expect(parse(text).diagnostics).toEqual([]);
   });
 });

@@ -187,7 +187,8 @@ async function loadGrammar(tm: Vsctm): Promise<import("vscode-textmate").IGramma
   await loadOniguruma();
   const registry = new tm.Registry({
     onigLib: onigLib(),
-    loadGrammar: async (scopeName) => (scopeName === "source.gm" ? tm.parseRawGrammar(readFileSync(GRAMMAR_PATH, "utf8"), GRAMMAR_PATH) : null),
+    loadGrammar: async (scopeName) =>
+      scopeName === "source.gm" ? tm.parseRawGrammar(readFileSync(GRAMMAR_PATH, "utf8"), GRAMMAR_PATH) : null,
   });
   const g = await registry.loadGrammar("source.gm");
   if (!g) throw new Error("source.gm did not load");
@@ -219,7 +220,8 @@ function scopesOf(text: string): { scopes: string[][]; failures: string[] } {
   return { scopes, failures };
 }
 
-const has = (scopes: string[] | undefined, prefix: string) => (scopes ?? []).some((s) => s === prefix || s.startsWith(`${prefix}.`));
+const has = (scopes: string[] | undefined, prefix: string) =>
+  (scopes ?? []).some((s) => s === prefix || s.startsWith(`${prefix}.`));
 const show = (scopes: string[] | undefined) => (scopes ?? ["<none>"]).join(" ");
 
 /** What TextMate must say about a token the real lexer found, or undefined when anything goes. */
@@ -237,18 +239,43 @@ function expectedScope(t: LexToken, next: LexToken | undefined, prev: LexToken |
       return "constant.numeric";
     case "Indep":
       return "keyword.operator.independence";
-    case "EqEq": case "NotEq": case "LtEq": case "GtEq": case "Eq": case "Plus": case "Minus": case "Slash": case "Caret": case "Bar": case "DotDot":
+    case "EqEq":
+    case "NotEq":
+    case "LtEq":
+    case "GtEq":
+    case "Eq":
+    case "Plus":
+    case "Minus":
+    case "Slash":
+    case "Caret":
+    case "Bar":
+    case "DotDot":
       return "keyword.operator";
-    case "Lt": case "Gt": case "Star":
+    case "Lt":
+    case "Gt":
+    case "Star":
       return "keyword.operator"; // comparison, predecessor `x[<i]`, product or whole axis `x[*]`
-    case "LParen": case "RParen": case "LBracket": case "RBracket": case "LBrace": case "RBrace": case "Comma": case "Colon": case "Semicolon":
+    case "LParen":
+    case "RParen":
+    case "LBracket":
+    case "RBracket":
+    case "LBrace":
+    case "RBrace":
+    case "Comma":
+    case "Colon":
+    case "Semicolon":
       return "punctuation";
     case "Identifier":
       if (["Bernoulli", "Categorical", "Normal", "Real"].includes(t.image)) return "storage.type";
       if (prev?.tokenType.name === "Model") return "entity.name.type";
       // `p(` / `q(` first on its line or after `{`, `;`, `}` or `for …:` heads a factorization.
       if ((t.image === "p" || t.image === "q") && next?.tokenType.name === "LParen") {
-        if (!prev || prev.endLine! < t.startLine! || ["LBrace", "RBrace", "Semicolon", "Colon"].includes(prev.tokenType.name)) return "entity.name.function";
+        if (
+          !prev ||
+          prev.endLine! < t.startLine! ||
+          ["LBrace", "RBrace", "Semicolon", "Colon"].includes(prev.tokenType.name)
+        )
+          return "entity.name.function";
       }
       return undefined;
     default:
@@ -268,7 +295,8 @@ function check(file: string, text: string): string[] {
     return `${file}:${line}:${offset - before.lastIndexOf("\n")}`;
   };
   for (let c = 0; c < text.length; c++) {
-    if ((scopes[c] ?? []).some((s) => s.startsWith("invalid"))) problems.push(`${where(c)}: \`${text[c]}\` is ${show(scopes[c])}`);
+    if ((scopes[c] ?? []).some((s) => s.startsWith("invalid")))
+      problems.push(`${where(c)}: \`${text[c]}\` is ${show(scopes[c])}`);
   }
   const tokens = lexed.tokens;
   const all = [...tokens, ...((lexed.groups.comments ?? []) as LexToken[])];
@@ -334,14 +362,18 @@ describe("grammar/gm.tmLanguage.json", () => {
             used.add(inc.slice(1));
             if (!raw.repository?.[inc.slice(1)]) problems.push(`${here}: ${inc} is not in the repository`);
           } else if (inc !== "$self" && inc !== "$base") problems.push(`${here}: ${inc} needs another grammar`);
-        } else if ((key === "match" || key === "begin" || key === "end" || key === "while") && typeof value === "string") {
+        } else if (
+          (key === "match" || key === "begin" || key === "end" || key === "while") &&
+          typeof value === "string"
+        ) {
           try {
             new oniguruma.OnigScanner([value]).dispose();
           } catch (e) {
             problems.push(`${here}: ${(e as Error).message}`);
           }
         } else if ((key === "name" || key === "contentName") && typeof value === "string" && path !== "") {
-          for (const scope of value.split(/\s+/)) if (!scope.endsWith(".gm")) problems.push(`${here}: ${scope} should end in .gm`);
+          for (const scope of value.split(/\s+/))
+            if (!scope.endsWith(".gm")) problems.push(`${here}: ${scope} should end in .gm`);
           if (value.includes("invalid")) problems.push(`${here}: ${value}`);
         } else walk(value, here);
       }
@@ -355,7 +387,11 @@ describe("grammar/gm.tmLanguage.json", () => {
 
   it("tokenizes the embedded samples (which the parser accepts) with the right scopes", () => {
     for (const [file, text] of Object.entries(SAMPLES)) {
-      expect(parse(text, file).diagnostics.map((d) => `${file}:${d.span.start.line}:${d.span.start.column} ${d.code} ${d.message}`)).toEqual([]);
+      expect(
+        parse(text, file).diagnostics.map(
+          (d) => `${file}:${d.span.start.line}:${d.span.start.column} ${d.code} ${d.message}`,
+        ),
+      ).toEqual([]);
       expect(check(file, text)).toEqual([]);
     }
   });
@@ -412,7 +448,8 @@ describe("grammar/gm.tmLanguage.json", () => {
     expect(at(nb, "*]")).toContain("keyword.operator.wildcard.gm");
     expect(at(nb, "for")).toContain("keyword.control.gm");
     // Identifiers that contain a keyword or a number stay names.
-    const tricky = "model model_1 { orders : Bernoulli[n2]; x1 : Normal; p(orders) = formula(notes = in_x) q(x1 | orders[<(1)]) = mlp }\n";
+    const tricky =
+      "model model_1 { orders : Bernoulli[n2]; x1 : Normal; p(orders) = formula(notes = in_x) q(x1 | orders[<(1)]) = mlp }\n";
     expect(parse(tricky).diagnostics).toEqual([]);
     expect(check("tricky.gm", tricky)).toEqual([]);
     expect(at(tricky, "model_1")).toContain("entity.name.type.model.gm");
@@ -422,7 +459,8 @@ describe("grammar/gm.tmLanguage.json", () => {
   });
 
   it("keeps a block comment open across lines and a string from running past its line", () => {
-    const text = "model M {\n  /* one\n  check x ⊥ y\n  */ x : Bernoulli\n  train { data = \"open\n  epochs = 1 }\n}\n/* never closed\nmodel N {}\n";
+    const text =
+      'model M {\n  /* one\n  check x ⊥ y\n  */ x : Bernoulli\n  train { data = "open\n  epochs = 1 }\n}\n/* never closed\nmodel N {}\n';
     const { scopes } = scopesOf(text);
     expect(show(scopes[text.indexOf("check")])).toContain("comment.block.gm");
     expect(show(scopes[text.indexOf("Bernoulli")])).toContain("storage.type.gm");
@@ -444,9 +482,15 @@ describe("grammar/language-configuration.json", () => {
   });
 
   it("pairs the brackets the language has", () => {
-    const pairs = (config.brackets as [string, string][]).map(([open, close]) => gmLexer.tokenize(open + close).tokens.map((t) => t.tokenType.name).join(" "));
+    const pairs = (config.brackets as [string, string][]).map(([open, close]) =>
+      gmLexer
+        .tokenize(open + close)
+        .tokens.map((t) => t.tokenType.name)
+        .join(" "),
+    );
     expect(pairs.sort()).toEqual(["LBrace RBrace", "LBracket RBracket", "LParen RParen"]);
-    for (const key of ["increaseIndentPattern", "decreaseIndentPattern"]) expect(() => new RegExp(config.indentationRules[key])).not.toThrow();
+    for (const key of ["increaseIndentPattern", "decreaseIndentPattern"])
+      expect(() => new RegExp(config.indentationRules[key])).not.toThrow();
     expect(new RegExp(`^(?:${config.wordPattern})$`).test("fashion_mnist")).toBe(true);
     expect(new RegExp(`^(?:${config.wordPattern})$`).test("1_000")).toBe(true);
   });
