@@ -233,6 +233,18 @@ export function randomData(m: ExplicitModel, n: number, seed: number): Float32Ar
 }
 
 /**
+ * Runs a property that must FAIL on a planted bug (GM_PROPERTY_RUNS overrides `numRuns`); returns
+ * fast-check's report with the error, printed when GM_SHOW_PLANTED is set.
+ */
+export function mustFail<Ts extends unknown[]>(p: fc.IProperty<Ts>, numRuns = Number(process.env.GM_PROPERTY_RUNS ?? 25), seed?: number): string {
+  const details = fc.check(p, { numRuns, ...(seed === undefined ? {} : { seed }) });
+  expect(details.failed, "the planted bug went unnoticed").toBe(true);
+  const report = `${fc.defaultReportMessage(details) ?? ""}\nGot error: ${(details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance)}`;
+  if (process.env.GM_SHOW_PLANTED) console.log(`${expect.getState().currentTestName}\n${report}`);
+  return report;
+}
+
+/**
  * Trains briefly on random data: tables in closed form, the gradient families by `steps` Adam
  * steps on the mean negative log-likelihood.
  */

@@ -51,7 +51,7 @@ import { checkpointName } from "../../src/models/lookup";
 import { MlpConditionalModule, MlpGroup as MlpGroupClass, type MlpGroup } from "../../src/models/mlp-conditional";
 import type { FactorModule } from "../../src/models/types";
 import { chainRuleGap, elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
-import { compileModel, trainBriefly } from "./gen";
+import { compileModel, mustFail, trainBriefly } from "./gen";
 import { removeDir, tempDir, writeBinaryIdx } from "./run-helpers";
 
 const RUNS = (n: number) => Number(process.env.GM_PROPERTY_RUNS ?? n);
@@ -165,15 +165,6 @@ function prop(arb: fc.Arbitrary<Plan>, check: Check, make?: Make) {
       m.dispose();
     }
   });
-}
-
-/** Runs a property that must FAIL on a planted bug; returns fast-check's report. */
-function mustFail(p: fc.IProperty<[Plan, number]>, numRuns = RUNS(25), seed?: number): string {
-  const details = fc.check(p, { numRuns, ...(seed === undefined ? {} : { seed }) });
-  expect(details.failed, "the planted bug went unnoticed").toBe(true);
-  const report = `${fc.defaultReportMessage(details) ?? ""}\nGot error: ${(details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance)}`;
-  if (process.env.GM_SHOW_PLANTED) console.log(`${expect.getState().currentTestName}\n${report}`);
-  return report;
 }
 
 /** A module over `factor` whose first condition is replaced by element `to(factor)`. */

@@ -31,7 +31,7 @@ import { NadeModule } from "../../src/models/nade";
 import { sigmoid } from "../../src/models/ops";
 import type { FactorModule } from "../../src/models/types";
 import { chainRuleGap, randomize, samplingChiSquare, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
-import { compileModel, trainBriefly } from "./gen";
+import { compileModel, mustFail, trainBriefly } from "./gen";
 
 const RUNS = (n: number) => Number(process.env.GM_PROPERTY_RUNS ?? n);
 const SAMPLING_SEED = Number(process.env.GM_PROPERTY_SEED ?? 20261129);
@@ -89,14 +89,6 @@ function prop(check: Check, make?: Make, transform: (ir: ModelIR) => ModelIR = (
       m.dispose();
     }
   });
-}
-
-function mustFail(p: fc.IProperty<[Plan, number]>, numRuns = RUNS(25), seed?: number): string {
-  const details = fc.check(p, { numRuns, ...(seed === undefined ? {} : { seed }) });
-  expect(details.failed, "the planted bug went unnoticed").toBe(true);
-  const report = `${fc.defaultReportMessage(details) ?? ""}\nGot error: ${(details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance)}`;
-  if (process.env.GM_SHOW_PLANTED) console.log(`${expect.getState().currentTestName}\n${report}`);
-  return report;
 }
 
 const nadeOf = (m: ExplicitModel) => m.modules.find((x) => x instanceof ConditionalNadeModule) as ConditionalNadeModule;
