@@ -181,45 +181,67 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
     lastLoss = await step(xb);
   });
   xb.dispose();
-  let profile: GmResult["profile"];
-  if (opts.flag("profile")) {
-    const byKernel = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      const ms = Number(k.kernelTimeMs);
-      // tf.customGrad ops (gm's fused NADE kernel) show up as "unnamed scope".
-      const name = k.name === "unnamed scope" ? "customGrad op (unnamed scope)" : k.name;
-      const e = byKernel.get(name) ?? { ms: 0, calls: 0 };
-      e.ms += Number.isFinite(ms) ? ms : 0;
-      e.calls++;
-      byKernel.set(name, e);
-    }
-    const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-    profile = [...byKernel.entries()]
-      .sort((a, b) => b[1].ms - a[1].ms)
-      .slice(0, 12)
-      .map(([kernel, e]) => ({ kernel, ms: round(e.ms), calls: e.calls, share: round(e.ms / Math.max(total, 1e-9)) }));
-  }
+  // tf.customGrad ops (gm's fused NADE kernel) show up as "unnamed scope".
+  const profile = opts.flag("profile")
+    ? kernelProfile(info.kernels, 12, (name) => (name === "unnamed scope" ? "customGrad op (unnamed scope)" : name))
+    : undefined;
   const mem = processMemory();
-  const med = median(ts);
   dispose();
   return {
-    model,
-    machine: m,
-    batch: B,
-    steps,
-    warmup,
+    ...timing({ model, machine: m, batch: B, steps, warmup }, ts, heap, live, info.peakBytes, mem, lastLoss),
+    impl,
+    profile,
+  };
+}
+
+/**
+ * Time per kernel of one tf.profile run, the `top` heaviest first, each with its share of the
+ * total; `label` renames a kernel.
+ */
+function kernelProfile(
+  kernels: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>,
+  top: number,
+  label: (name: string) => string = (name) => name,
+): NonNullable<GmResult["profile"]> {
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of kernels) {
+    const ms = Number(k.kernelTimeMs);
+    const name = label(k.name);
+    const e = byKernel.get(name) ?? { ms: 0, calls: 0 };
+    e.ms += Number.isFinite(ms) ? ms : 0;
+    e.calls++;
+    byKernel.set(name, e);
+  }
+  const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+  return [...byKernel.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, top)
+    .map(([kernel, e]) => ({ kernel, ms: round(e.ms), calls: e.calls, share: round(e.ms / Math.max(total, 1e-9)) }));
+}
+
+/** The measured fields of a result: step times (ms), memory (bytes, reported in MiB) and the last loss. */
+function timing(
+  run: Pick<GmResult, "model" | "machine" | "batch" | "steps" | "warmup">,
+  ts: number[],
+  heap: number | undefined,
+  live: number,
+  peakBytes: number,
+  mem: { rssMiB: number; maxRssMiB: number },
+  lastLoss: number,
+): Omit<GmResult, "impl" | "cpuMs" | "profile"> {
+  const med = median(ts);
+  return {
+    ...run,
     medianMs: round(med),
     minMs: round(Math.min(...ts)),
     maxMs: round(Math.max(...ts)),
-    imgPerS: round((B / med) * 1000),
+    imgPerS: round((run.batch / med) * 1000),
     wasmHeapMiB: heap != null ? mib(heap) : null,
     liveTensorMiB: mib(live),
-    stepPeakTensorMiB: mib(info.peakBytes),
+    stepPeakTensorMiB: mib(peakBytes),
     rssMiB: mem.rssMiB,
     maxRssMiB: mem.maxRssMiB,
     lastLoss: round(lastLoss),
-    impl,
-    profile,
   };
 }
 
@@ -237,40 +259,10 @@ async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: nu
   const info = await tf.profile(async () => {
     await timeFamilyVae(data, B, 0, 1);
   });
-  let profile: GmResult["profile"];
-  if (opts.flag("profile")) {
-    const byKernel = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      const ms = Number(k.kernelTimeMs);
-      const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-      e.ms += Number.isFinite(ms) ? ms : 0;
-      e.calls++;
-      byKernel.set(k.name, e);
-    }
-    const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-    profile = [...byKernel.entries()]
-      .sort((a, b) => b[1].ms - a[1].ms)
-      .slice(0, 16)
-      .map(([kernel, e]) => ({ kernel, ms: round(e.ms), calls: e.calls, share: round(e.ms / Math.max(total, 1e-9)) }));
-  }
+  const profile = opts.flag("profile") ? kernelProfile(info.kernels, 16) : undefined;
   const mem = processMemory();
-  const med = median(ts);
   return {
-    model: "vae",
-    machine: m,
-    batch: B,
-    steps,
-    warmup,
-    medianMs: round(med),
-    minMs: round(Math.min(...ts)),
-    maxMs: round(Math.max(...ts)),
-    imgPerS: round((B / med) * 1000),
-    wasmHeapMiB: heap != null ? mib(heap) : null,
-    liveTensorMiB: mib(live),
-    stepPeakTensorMiB: mib(info.peakBytes),
-    rssMiB: mem.rssMiB,
-    maxRssMiB: mem.maxRssMiB,
-    lastLoss: round(lastLoss),
+    ...timing({ model: "vae", machine: m, batch: B, steps, warmup }, ts, heap, live, info.peakBytes, mem, lastLoss),
     impl: "gm's VAE family (buildModel + Fitter)",
     cpuMs: round(median(cpuMs)),
     profile,
