@@ -2,11 +2,18 @@
  * The Bayesian network over elements, read straight from the factors' compact structures:
  * parents and children are walked as slices of the factors' target arrays, so a 28×28 chain
  * is never expanded into 306,936 edge records. Only factors pruned by `assume` (structure
- * `explicit`) carry lists; their children, and those of a Row LSTM's `cone` (receptive.ts), are
- * inverted once, lazily.
+ * `explicit`) carry lists; their children are inverted once, lazily. A Row LSTM's `cone`
+ * (receptive.ts) is inverted by formula, per element, so no search re-lists its edges.
  */
 import type { FactorIR } from "./ir";
-import { coneParentCount, forEachConeParent } from "./receptive";
+import { coneParentCount, forEachConeChild, forEachConeParent } from "./receptive";
+
+/** Children the structures do not give directly; `listedAfter` holds those that follow a cone's own children. */
+interface ChildIndex {
+  readonly conditioned: Map<number, number[]>;
+  readonly listed: Map<number, number[]>;
+  readonly listedAfter: Map<number, number[]>;
+}
 
 /** Minimal view of the factors the graph needs (drafts during compilation satisfy it too). */
 export interface FactorView {
@@ -17,7 +24,7 @@ export interface FactorView {
 
 /** Directed acyclic graph over elements (acyclicity is checked by `findCycle`). */
 export class ElementGraph {
-  private children?: { conditioned: Map<number, number[]>; listed: Map<number, number[]> };
+  private children?: ChildIndex;
 
   constructor(
     readonly n: number,
@@ -81,8 +88,17 @@ export class ElementGraph {
     const idx = this.childIndex();
     const conditioned = idx.conditioned.get(v);
     if (conditioned) for (const g of conditioned) for (const c of this.factors[g].targets) fn(c);
+    // Listed children in factor order, as one index over every factor would list them: those
+    // of earlier factors, then a cone's (its own factor's, read from the formula), then later ones.
     const listed = idx.listed.get(v);
     if (listed) for (const c of listed) fn(c);
+    if (fi >= 0) {
+      const f = this.factors[fi];
+      const s = f.structure;
+      if (s.kind === "cone") forEachConeChild(s, this.positionOf[v], f.targets.length, (q) => fn(f.targets[q]));
+    }
+    const after = idx.listedAfter.get(v);
+    if (after) for (const c of after) fn(c);
   }
 
   private edges?: number;
@@ -96,10 +112,11 @@ export class ElementGraph {
   }
 
   /** Children that the structures do not give directly, indexed once, lazily: conditions, pruned lists, cones. */
-  private childIndex(): { conditioned: Map<number, number[]>; listed: Map<number, number[]> } {
+  private childIndex(): ChildIndex {
     if (this.children) return this.children;
     const conditioned = new Map<number, number[]>();
     const listed = new Map<number, number[]>();
+    const listedAfter = new Map<number, number[]>();
     const add = (m: Map<number, number[]>, k: number, v: number) => {
       const l = m.get(k);
       if (l) l.push(v);
@@ -109,16 +126,19 @@ export class ElementGraph {
       const s = f.structure;
       if (s.kind === "explicit") {
         // Pruned lists name every parent, conditions included.
+        // A parent in a cone factor before this one gets the child after its cone children.
         s.parents.forEach((ps, j) => {
-          for (const p of ps) add(listed, p, f.targets[j]);
+          for (const p of ps) {
+            const pf = this.factorOf[p];
+            add(pf >= 0 && pf < fi && this.factors[pf].structure.kind === "cone" ? listedAfter : listed, p, f.targets[j]);
+          }
         });
         return;
       }
       for (const c of f.context) add(conditioned, c, fi);
-      // A Row LSTM's receptive field (receptive.ts): its own elements' children are listed.
-      if (s.kind === "cone") for (let j = 0; j < f.targets.length; j++) forEachConeParent(s, j, (q) => add(listed, f.targets[q], f.targets[j]));
+      // A Row LSTM's receptive field (receptive.ts) is not indexed: forEachChild inverts it by formula.
     });
-    this.children = { conditioned, listed };
+    this.children = { conditioned, listed, listedAfter };
     return this.children;
   }
 

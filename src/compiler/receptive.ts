@@ -70,3 +70,37 @@ export function coneParentCount(s: ConeStructure, p: number): number {
   }
   return n;
 }
+
+/**
+ * Calls `fn` with the position of each child of position `q` among `size` positions, in
+ * increasing order: the exact inverse of `forEachConeParent`, read from the same formula
+ * instead of an index of every edge. For q at row r', column c', channel k and a child row
+ * r = r' + e: at e = 0, the same pixel's later channels and every channel of columns
+ * c' + 1 … c' + L; at e ≥ 1, every channel of columns c' − e + 1 … c' + e + L (q is one of
+ * their full columns, which stop at W − 2), and of column c' − e too when k < C − 1 (q is
+ * that pixel's partial pixel, min(c + e, W − 1) = c'); for q in the last column only the
+ * partial-pixel rule applies, to columns W − 1 − e … W − 1. The two rules never name one
+ * child twice (a partial pixel lies right of the full columns), and within a row their
+ * columns are contiguous, so each row is one run of raster positions.
+ */
+export function forEachConeChild(s: ConeStructure, q: number, size: number, fn: (p: number) => void): void {
+  const { width: W, channels: C, reach: L } = s;
+  const k = q % C;
+  const c0 = Math.floor(q / C) % W;
+  const r0 = Math.floor(q / (C * W));
+  const run = (r: number, lo: number, hi: number) => {
+    const end = Math.min(size, (r * W + hi) * C + C);
+    for (let p = (r * W + lo) * C; p < end; p++) fn(p);
+  };
+  // Row r': the pixel's own later channels, then the columns it is a full parent of.
+  for (let ch = k + 1; ch < C && (r0 * W + c0) * C + ch < size; ch++) fn((r0 * W + c0) * C + ch);
+  if (c0 <= W - 2) run(r0, c0 + 1, Math.min(W - 1, c0 + L));
+  for (let r = r0 + 1; r * W * C < size; r++) {
+    const e = r - r0;
+    if (c0 <= W - 2) {
+      const lo = k < C - 1 && c0 - e >= 0 ? c0 - e : Math.max(0, c0 - e + 1);
+      const hi = Math.min(W - 1, c0 + e + L);
+      if (lo <= hi) run(r, lo, hi);
+    } else if (k < C - 1) run(r, Math.max(0, W - 1 - e), W - 1);
+  }
+}
