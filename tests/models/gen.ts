@@ -19,7 +19,7 @@ import { variableOf } from "../../src/models/lookup";
 import { buildModel, type FamilyEntry } from "../../src/models/registry";
 import type { FamilyName } from "../../src/compiler/ir";
 import type { FactorModule } from "../../src/models/types";
-import { elementOutcomes, enumerate, logProbs } from "../../src/models/verify";
+import { chainRuleGap, elementOutcomes, enumerate, logProbs, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
 import { Rng } from "../../src/data/rng";
 
 /** The families the property tests cover. */
@@ -232,11 +232,43 @@ export function randomData(m: ExplicitModel, n: number, seed: number): Float32Ar
   return x;
 }
 
+/** A property's check on a built model with drawn weights: throws, with the numbers, when it fails. */
+export type Check = (m: ExplicitModel, ir: ModelIR, seed: number) => void;
+
+/** The joint sums to 1 over every outcome (within 1e-5). */
+export const normalization: Check = (m) => {
+  const total = totalProbability(m);
+  if (!(Math.abs(total - 1) <= 1e-5)) throw new Error(`Σ_x p(x) = ${total}`);
+};
+
+/**
+ * The chain rule at the current weights: each module's conditional equals the marginalized joint
+ * (1e-5), and log p(x) equals the sum of the conditionals (1e-4 nats); `when` prefixes the error.
+ */
+export function chainRuleOnce(m: ExplicitModel, seed: number, when?: string): void {
+  const at = when === undefined ? "" : `${when}: `;
+  const gap = chainRuleGap(m, new Rng(seed));
+  if (!(gap <= 1e-5)) throw new Error(`${at}a module's conditional differs from the marginalized joint by ${gap}`);
+  const sum = sumOfConditionalsGap(m, new Rng(seed + 1), 8);
+  if (!(sum <= 1e-4)) throw new Error(`${at}log p(x) differs from the sum of the conditionals by ${sum} nats`);
+}
+
+/** The chain rule with random weights, then again after a few training steps. */
+export const chainRuleTrained: Check = (m, _ir, seed) => {
+  chainRuleOnce(m, seed, "random weights");
+  trainBriefly(m, seed);
+  chainRuleOnce(m, seed, "after training");
+};
+
 /**
  * Runs a property that must FAIL on a planted bug (GM_PROPERTY_RUNS overrides `numRuns`); returns
  * fast-check's report with the error, printed when GM_SHOW_PLANTED is set.
  */
-export function mustFail<Ts extends unknown[]>(p: fc.IProperty<Ts>, numRuns = Number(process.env.GM_PROPERTY_RUNS ?? 25), seed?: number): string {
+export function mustFail<Ts extends unknown[]>(
+  p: fc.IProperty<Ts>,
+  numRuns = Number(process.env.GM_PROPERTY_RUNS ?? 25),
+  seed?: number,
+): string {
   const details = fc.check(p, { numRuns, ...(seed === undefined ? {} : { seed }) });
   expect(details.failed, "the planted bug went unnoticed").toBe(true);
   const report = `${fc.defaultReportMessage(details) ?? ""}\nGot error: ${(details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance)}`;

@@ -50,8 +50,16 @@ import { buildExplicitModel, type ExplicitModel } from "../../src/models/explici
 import { checkpointName } from "../../src/models/lookup";
 import { MlpConditionalModule, MlpGroup as MlpGroupClass, type MlpGroup } from "../../src/models/mlp-conditional";
 import type { FactorModule } from "../../src/models/types";
-import { chainRuleGap, elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
-import { compileModel, mustFail, trainBriefly } from "./gen";
+import { elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder } from "../../src/models/verify";
+import {
+  chainRuleOnce,
+  chainRuleTrained as chainRule,
+  compileModel,
+  mustFail,
+  normalization,
+  trainBriefly,
+  type Check,
+} from "./gen";
 import { removeDir, tempDir, writeBinaryIdx } from "./run-helpers";
 
 const RUNS = (n: number) => Number(process.env.GM_PROPERTY_RUNS ?? n);
@@ -152,8 +160,6 @@ function build(ir: ModelIR, make?: Make): ExplicitModel {
   return m;
 }
 
-type Check = (m: ExplicitModel, ir: ModelIR, seed: number) => void;
-
 function prop(arb: fc.Arbitrary<Plan>, check: Check, make?: Make) {
   return fc.property(arb, fc.integer({ min: 0, max: 2 ** 30 }), (plan, seed) => {
     const ir = compileModel(plan.text);
@@ -231,24 +237,6 @@ function elementK(ir: ModelIR, e: number): number {
 
 // ---------------------------------------------------------------------------------------------
 // The properties
-
-const normalization: Check = (m) => {
-  const total = totalProbability(m);
-  if (!(Math.abs(total - 1) <= 1e-5)) throw new Error(`Σ_x p(x) = ${total}`);
-};
-
-const chainRuleOnce = (m: ExplicitModel, seed: number, when: string) => {
-  const gap = chainRuleGap(m, new Rng(seed));
-  if (!(gap <= 1e-5)) throw new Error(`${when}: a module's conditional differs from the marginalized joint by ${gap}`);
-  const sum = sumOfConditionalsGap(m, new Rng(seed + 1), 8);
-  if (!(sum <= 1e-4)) throw new Error(`${when}: log p(x) differs from the sum of the conditionals by ${sum} nats`);
-};
-
-const chainRule: Check = (m, _ir, seed) => {
-  chainRuleOnce(m, seed, "random weights");
-  trainBriefly(m, seed);
-  chainRuleOnce(m, seed, "after training");
-};
 
 /**
  * For every MLP target t: (a) the module's conditional ignores every non-parent (each changed at

@@ -30,8 +30,8 @@ import { ConditionalNadeModule } from "../../src/models/nade-conditional";
 import { NadeModule } from "../../src/models/nade";
 import { sigmoid } from "../../src/models/ops";
 import type { FactorModule } from "../../src/models/types";
-import { chainRuleGap, randomize, samplingChiSquare, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
-import { compileModel, mustFail, trainBriefly } from "./gen";
+import { randomize, samplingChiSquare } from "../../src/models/verify";
+import { chainRuleTrained as chainRule, compileModel, mustFail, normalization, type Check } from "./gen";
 
 const RUNS = (n: number) => Number(process.env.GM_PROPERTY_RUNS ?? n);
 const SAMPLING_SEED = Number(process.env.GM_PROPERTY_SEED ?? 20261129);
@@ -75,8 +75,6 @@ function build(ir: ModelIR, make?: Make): ExplicitModel {
   });
   return m;
 }
-
-type Check = (m: ExplicitModel, ir: ModelIR, seed: number) => void;
 
 function prop(check: Check, make?: Make, transform: (ir: ModelIR) => ModelIR = (ir) => ir) {
   return fc.property(planArb, fc.integer({ min: 0, max: 2 ** 30 }), (plan, seed) => {
@@ -137,24 +135,6 @@ function countedWithoutConditions(ir: ModelIR): ModelIR {
 
 // ---------------------------------------------------------------------------------------------
 // Properties
-
-const normalization: Check = (m) => {
-  const total = totalProbability(m);
-  if (!(Math.abs(total - 1) <= 1e-5)) throw new Error(`Σ_x p(x) = ${total}`);
-};
-
-const chainOnce = (m: ExplicitModel, seed: number, when: string) => {
-  const gap = chainRuleGap(m, new Rng(seed));
-  if (!(gap <= 1e-5)) throw new Error(`${when}: a module's conditional differs from the marginalized joint by ${gap}`);
-  const sum = sumOfConditionalsGap(m, new Rng(seed + 1), 8);
-  if (!(sum <= 1e-4)) throw new Error(`${when}: log p(x) differs from the sum of the conditionals by ${sum} nats`);
-};
-
-const chainRule: Check = (m, _ir, seed) => {
-  chainOnce(m, seed, "random weights");
-  trainBriefly(m, seed);
-  chainOnce(m, seed, "after training");
-};
 
 /** Values and gradients (of Σ_b w_b log p_b, random w) of the fused path against the reference. */
 const fusedEqualsReference: Check = (m, ir, seed) => {
