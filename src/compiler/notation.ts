@@ -147,9 +147,26 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
   const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
   if (targetVars.length === 1 && f.targets.length === targetVars[0].size && targetVars[0].shape.length > 0) {
     const v = targetVars[0];
-    const own = (e: number) => Array.from(g.parents(e)).filter((p) => variableOf(vars, p) === v);
+    // Variables are contiguous element ranges, so `variableOf(p) === v` is a range test.
+    const lo = v.offset;
+    const hi = v.offset + v.size;
+    const forEachOwn = (e: number, fn: (p: number) => void) =>
+      g.forEachParent(e, (p) => {
+        if (p >= lo && p < hi) fn(p);
+      });
+    const own = (e: number) => {
+      const out: number[] = [];
+      forEachOwn(e, (p) => out.push(p));
+      return out;
+    };
     // Context of merged one-element factors differs per element; name other variables' parents only when shared.
-    const others = (e: number) => Array.from(g.parents(e)).filter((p) => variableOf(vars, p) !== v);
+    const others = (e: number) => {
+      const out: number[] = [];
+      g.forEachParent(e, (p) => {
+        if (p < lo || p >= hi) out.push(p);
+      });
+      return out;
+    };
     const shared = others(f.targets[0]);
     const sameOthers = Array.from(f.targets).every((e) => {
       const o = others(e);
@@ -161,8 +178,8 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
       // 1-D arrays in index order read best with offsets (x_{i−1}); images with their order,
       // unless the parents form a fixed neighbourhood (explicit tables).
       const tries = plain1d
-        ? [() => orderPattern(v, f, own, ctx2, style, true), () => indexPattern(v, own, ctx2, style, ir, f), () => orderPattern(v, f, own, ctx2, style)]
-        : [() => orderPattern(v, f, own, ctx2, style), () => indexPattern(v, own, ctx2, style, ir, f)];
+        ? [() => orderPattern(v, f, forEachOwn, ctx2, style, true), () => indexPattern(v, own, ctx2, style, ir, f), () => orderPattern(v, f, forEachOwn, ctx2, style)]
+        : [() => orderPattern(v, f, forEachOwn, ctx2, style), () => indexPattern(v, own, ctx2, style, ir, f)];
       for (const t of tries) {
         const r = t();
         if (r) return r;
@@ -195,10 +212,10 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
       const d = p.map((x, a) => x - idx[a]);
       deltas.set(d.join(","), d);
     }
+    if (deltas.size > 8) return null; // offsets only accumulate: no pattern of at most 8
   }
   // Context must be shared by every element (it is, for these families) — checked by construction.
   const S = [...deltas.values()];
-  if (S.length > 8) return null;
   for (let flat = 0; flat < v.size; flat++) {
     const idx = unflatten(v.shape, flat);
     const expect = S.map((d) => d.map((x, a) => x + idx[a])).filter((p) => p.every((x, a) => x >= 1 && x <= v.shape[a]));
@@ -239,24 +256,34 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
  * them for the chain rule). Written with order positions, x_(j), unless the order is the index
  * order of a 1-D array.
  */
-function orderPattern(v: VariableIR, f: FactorIR, own: (e: number) => number[], ctx: string[], style: Style, onlyPrefix = false): string | null {
+function orderPattern(v: VariableIR, f: FactorIR, forEachOwn: (e: number, fn: (p: number) => void) => void, ctx: string[], style: Style, onlyPrefix = false): string | null {
   const t = f.targets;
   const n = t.length;
   if (n < 3) return null;
-  const pos = new Map<number, number>();
-  t.forEach((e, j) => pos.set(e, j));
+  // Position in the factor of each element of v (the targets are v's elements, own parents too).
+  const at = new Int32Array(v.size).fill(-1);
+  t.forEach((e, j) => (at[e - v.offset] = j));
+  const pos = { get: (e: number) => (e >= v.offset && e < v.offset + v.size && at[e - v.offset] >= 0 ? at[e - v.offset] : undefined) };
   let k = 0;
   let prefix = true;
   for (let j = 0; j < n; j++) {
-    const ps = own(t[j]).map((p) => pos.get(p) ?? -1);
-    if (ps.some((p) => p < 0 || p >= j)) return null;
-    if (ps.length !== j) prefix = false;
-    k = Math.max(k, ps.length);
+    // Walked without listing: every own parent must come earlier in the factor.
+    let count = 0;
+    let before = true;
+    forEachOwn(t[j], (p) => {
+      const q = pos.get(p) ?? -1;
+      if (q < 0 || q >= j) before = false;
+      count++;
+    });
+    if (!before) return null;
+    if (count !== j) prefix = false;
+    k = Math.max(k, count);
   }
   if (onlyPrefix && !prefix) return null;
   if (k === 0 && v.shape.length > 1) return null; // independent pixels read better as ∏_r ∏_c
   for (let j = 0; j < n && !prefix; j++) {
-    const ps = new Set(own(t[j]).map((p) => pos.get(p)!));
+    const ps = new Set<number>();
+    forEachOwn(t[j], (p) => ps.add(pos.get(p)!));
     const want = Math.min(j, k);
     if (ps.size !== want) return null;
     for (let d = 1; d <= want; d++) if (!ps.has(j - d)) return null;
