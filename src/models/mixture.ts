@@ -38,7 +38,7 @@ import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent
 import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
 import { familyEntry } from "./registry";
-import { outcomeOf, rowOf, type Table as TableLayout } from "./table";
+import { drawTargets, outcomeOf, rowOf, type Table as TableLayout } from "./table";
 import { ModelError, type FactorModule } from "./types";
 
 /** Largest number of joint latent values summed over. */
@@ -510,21 +510,7 @@ export class DiscreteLatentModel implements GenerativeModel {
       }
       const t = unit;
       for (const row of rows) {
-        const base = this.rowBase(t, row);
-        const u = rng.uniform();
-        let acc = 0;
-        let o = t.K - 1;
-        for (let j = 0; j < t.K; j++) {
-          acc += Math.exp(this.logp[base + j]);
-          if (u < acc) {
-            o = j;
-            break;
-          }
-        }
-        for (let j = t.targets.length - 1; j >= 0; j--) {
-          row[t.targets[j]] = o % t.targetK[j];
-          o = Math.floor(o / t.targetK[j]);
-        }
+        drawTargets(t, this.logp, this.rowBase(t, row), rng.uniform(), row);
       }
     }
     rows.forEach((row, i) => {

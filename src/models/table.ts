@@ -92,6 +92,27 @@ export function outcomeOf(t: Table, row: ArrayLike<number>, base = 0): number {
   return o;
 }
 
+/**
+ * Draws table t's targets into `row` by inverting the CDF of the entries logp[base .. base + K) at
+ * the uniform u (the last outcome when rounding leaves u above the sum), then decoding the
+ * mixed-radix outcome into the targets.
+ */
+export function drawTargets(t: Table, logp: ArrayLike<number>, base: number, u: number, row: Float32Array): void {
+  let acc = 0;
+  let o = t.K - 1;
+  for (let j = 0; j < t.K; j++) {
+    acc += Math.exp(logp[base + j]);
+    if (u < acc) {
+      o = j;
+      break;
+    }
+  }
+  for (let j = t.targets.length - 1; j >= 0; j--) {
+    row[t.targets[j]] = o % t.targetK[j];
+    o = Math.floor(o / t.targetK[j]);
+  }
+}
+
 /** A table factor module. */
 export class TableModule implements FactorModule {
   readonly gradient = false;
@@ -157,22 +178,7 @@ export class TableModule implements FactorModule {
   sample(rows: Float32Array[], rng: Rng): void {
     for (const row of rows) {
       for (const t of this.tables) {
-        const r = rowOf(t, row);
-        const u = rng.uniform();
-        let acc = 0;
-        let o = t.K - 1;
-        for (let j = 0; j < t.K; j++) {
-          acc += Math.exp(this.logp[t.probOffset + r * t.K + j]);
-          if (u < acc) {
-            o = j;
-            break;
-          }
-        }
-        // Decode the mixed-radix outcome into the targets.
-        for (let j = t.targets.length - 1; j >= 0; j--) {
-          row[t.targets[j]] = o % t.targetK[j];
-          o = Math.floor(o / t.targetK[j]);
-        }
+        drawTargets(t, this.logp, t.probOffset + rowOf(t, row) * t.K, rng.uniform(), row);
       }
     }
   }
