@@ -295,6 +295,16 @@ function tryUnlink(path: string): void {
   }
 }
 
+/** `--resume` on a directory that holds no run (missing, or without a model.json). */
+function noRunToResume(dir: string): UsageError {
+  return new UsageError(
+    `--resume: ${dir} holds no run to resume`,
+    "start one without --resume",
+    USAGE_CODES.noRunToResume,
+    dir,
+  );
+}
+
 /**
  * Makes `dir` ready for a run, before anything is trained:
  * - a new run (`resume: false`): the directory is created, or must be empty (gm's own stale temp
@@ -313,13 +323,7 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
     if ((e as { code?: string }).code !== "ENOENT") throw writeError(dir, e, "create");
   }
   if (st === null) {
-    if (opts.resume)
-      throw new UsageError(
-        `--resume: ${dir} holds no run to resume`,
-        "start one without --resume",
-        USAGE_CODES.noRunToResume,
-        dir,
-      );
+    if (opts.resume) throw noRunToResume(dir);
     try {
       makeDirs(dir);
     } catch (e) {
@@ -345,13 +349,7 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
   const rest = entries.filter((f) => !isTempFile(f)).sort();
   const hasRun = rest.includes("model.json");
   if (!hasRun) {
-    if (opts.resume)
-      throw new UsageError(
-        `--resume: ${dir} holds no run to resume`,
-        "start one without --resume",
-        USAGE_CODES.noRunToResume,
-        dir,
-      );
+    if (opts.resume) throw noRunToResume(dir);
     if (rest.length > 0) {
       throw new CheckpointError(
         CHECKPOINT_CODES.notEmpty,
