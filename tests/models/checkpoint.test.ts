@@ -745,14 +745,18 @@ describe("corrupt run directories: gm score exits 1 with one line naming the fil
     expect(r.code, r.stderr).toBe(0);
   });
 
+  /** The run's first file whose name starts with `prefix` (`weights-`, `optimizer-`). */
+  const generationFile = (d: string, prefix: string) =>
+    join(
+      d,
+      readdirSync(d).find((x) => x.startsWith(prefix))!,
+    );
+
   const cases: Array<[string, (d: string) => string]> = [
     [
       "truncated weights-*.bin",
       (d) => {
-        const f = join(
-          d,
-          readdirSync(d).find((x) => x.startsWith("weights-"))!,
-        );
+        const f = generationFile(d, "weights-");
         truncateSync(f, 100);
         return f;
       },
@@ -790,10 +794,7 @@ describe("corrupt run directories: gm score exits 1 with one line naming the fil
     [
       "missing weights-*.bin",
       (d) => {
-        const f = join(
-          d,
-          readdirSync(d).find((x) => x.startsWith("weights-"))!,
-        );
+        const f = generationFile(d, "weights-");
         unlinkSync(f);
         return f;
       },
@@ -801,10 +802,7 @@ describe("corrupt run directories: gm score exits 1 with one line naming the fil
     [
       "truncated optimizer-*.bin",
       (d) => {
-        const f = join(
-          d,
-          readdirSync(d).find((x) => x.startsWith("optimizer-"))!,
-        );
+        const f = generationFile(d, "optimizer-");
         truncateSync(f, 3);
         return f;
       },
