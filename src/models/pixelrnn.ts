@@ -124,20 +124,7 @@ export class PixelRnnModule implements FactorModule {
     const v = l.dataSync();
     l.dispose();
     const out: Float64Array[] = [];
-    for (let b = 0; b < n; b++) {
-      if (this.bernoulli) {
-        const p1 = 1 / (1 + Math.exp(-v[b]));
-        out.push(Float64Array.from([1 - p1, p1]));
-        continue;
-      }
-      let m = -Infinity;
-      for (let k = 0; k < K; k++) m = Math.max(m, v[b * K + k]);
-      const p = new Float64Array(K);
-      let z = 0;
-      for (let k = 0; k < K; k++) z += p[k] = Math.exp(v[b * K + k] - m);
-      for (let k = 0; k < K; k++) p[k] /= z;
-      out.push(p);
-    }
+    for (let b = 0; b < n; b++) out.push(this.probabilities(v, b));
     return out;
   }
 
