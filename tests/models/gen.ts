@@ -43,6 +43,17 @@ export function compileModel(text: string): ModelIR {
   return r.models[0];
 }
 
+/**
+ * Compiles `text` as `file` with the compiler's checks on, warnings allowed, and returns its first
+ * model; throws the errors (code and message a line) when there are any.
+ */
+export function compileFirst(text: string, file = "tiny.gm"): ModelIR {
+  const r = compileText(text, file);
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length) throw new Error(errors.map((d) => `${d.code} ${d.message}`).join("\n"));
+  return r.models[0];
+}
+
 /** Builds the model of a plan, runs `fn`, and disposes the model whatever happens. */
 export function withModel<T>(plan: ModelPlan | string, fn: (m: ExplicitModel, ir: ModelIR) => T, seed = 1): T {
   const ir = compileModel(typeof plan === "string" ? plan : plan.text);

@@ -26,12 +26,12 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileText } from "../../src/compiler/compile";
 import type { ModelIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { DiscreteLatentModel } from "../../src/models/mixture";
 import { Rng } from "../../src/rng";
 import * as tf from "@tensorflow/tfjs";
+import { compileFirst } from "./gen";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 30);
 
@@ -76,12 +76,7 @@ function text(p: Plan): string {
 }`;
 }
 
-function compile(src: string): ModelIR {
-  const r = compileText(src, "mix.gm");
-  const errors = r.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length) throw new Error(errors.map((d) => `${d.code} ${d.message}`).join("\n"));
-  return r.models[0];
-}
+const compile = (src: string): ModelIR => compileFirst(src, "mix.gm");
 
 function withModel<T>(p: Plan, fn: (m: DiscreteLatentModel, ir: ModelIR) => T): T {
   const ir = compile(text(p));

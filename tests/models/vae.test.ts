@@ -38,25 +38,18 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileText } from "../../src/compiler/compile";
-import type { ModelIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { bernoulliLogits, logMeanExp, LogMeanExp, logSumExp } from "../../src/models/latent";
 import { bernoulliLogProb } from "../../src/models/networks/mlp";
 import { Vae } from "../../src/models/vae";
 import { Rng } from "../../src/rng";
+import { compileFirst as compile } from "./gen";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 15);
 
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1, quiet: true });
 });
-
-function compile(text: string): ModelIR {
-  const r = compileText(text, "tiny.gm");
-  const errors = r.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length) throw new Error(errors.map((d) => `${d.code} ${d.message}`).join("\n"));
-  return r.models[0];
-}
 
 interface Tiny {
   d: number;
