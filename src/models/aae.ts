@@ -31,7 +31,7 @@ import { mmd2 } from "./eval/twosample";
 import { Decoders, EncoderDecoderModel, Encoder, checkWidth, takeColumns } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext, TrainStep } from "./model";
-import { Mlp } from "./networks/mlp";
+import { Mlp, sampleGaussian } from "./networks/mlp";
 import { ModelError } from "./types";
 
 /** An AAE (or, without a critic, a plain autoencoder) built from a latent-variable model's IR. */
@@ -91,10 +91,7 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
     return tf.tidy(() => {
       const { mean, logVar } = this.encoder.apply(x);
       if (!logVar || seed === undefined) return mean;
-      return tf.add(
-        mean,
-        tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed)),
-      ) as tf.Tensor2D;
+      return sampleGaussian(mean, logVar, seed);
     });
   }
 

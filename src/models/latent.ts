@@ -23,7 +23,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { domainName, type Domain, type FactorIR, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
-import { categoricalLogProb, gaussianLogProb, Mlp, sampleBernoulli, sampleCategorical } from "./networks/mlp";
+import {
+  categoricalLogProb,
+  gaussianLogProb,
+  Mlp,
+  sampleBernoulli,
+  sampleCategorical,
+  sampleGaussian,
+} from "./networks/mlp";
 import { variableOf } from "./lookup";
 import { ModelError } from "./types";
 
@@ -207,11 +214,7 @@ export class MlpDecoder {
           return sampleCategorical(out, this.head.k, seed);
         case "gaussian": {
           const { mean, logVar } = this.gaussian(out);
-          const s = tf.add(
-            mean,
-            tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.randomNormal(mean.shape, 0, 1, "float32", seed)),
-          ) as tf.Tensor2D;
-          return this.clip(s);
+          return this.clip(sampleGaussian(mean, logVar, seed));
         }
       }
     });
