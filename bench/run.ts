@@ -8,7 +8,7 @@
  *   compile-scale  compile time of a chain over 1,000, 10,000 and 100,000 variables (near-linear)
  *   startup     wall clock of the built `gm` from the shell (--version, check, params, query)
  *   generative  ms per step, images/s and wasm heap: DCGAN (vs PyTorch's gan_conv), PixelRNN both kinds
- *   latent      VAE/AAE-family figures: gm's VAE step, held-out ELBO and IWAE NLL, the Bernoulli mixture, anomaly AUROCs
+ * latent      VAE/AAE-family figures: gm's VAE step, held-out ELBO and IWAE NLL, the Bernoulli mixture, anomaly AUROCs
  *
  * No name runs all four. Each bench runs in its own Node process (so that one bench's wasm heap
  * does not show up in the next one's memory figures), prints the machine, a markdown table and

@@ -37,13 +37,31 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import { machine, median, mib, Options, printMachine, printTable, processMemory, round, withBackend, writeResult, type Machine, randomImages } from "./common";
+import {
+  machine,
+  median,
+  mib,
+  Options,
+  printMachine,
+  printTable,
+  processMemory,
+  round,
+  withBackend,
+  writeResult,
+  type Machine,
+  randomImages,
+} from "./common";
 
 const DEFAULT_REFERENCE = "/work/shared/reference/torch_reference.py";
 const MODELS = ["nade", "nade-cumsum", "vae", "vae-ops"] as const;
 type ModelName = (typeof MODELS)[number];
 /** The PyTorch reference bench each gm model is compared with. */
-const TORCH_OF: Record<ModelName, "nade" | "vae"> = { nade: "nade", "nade-cumsum": "nade", vae: "vae", "vae-ops": "vae" };
+const TORCH_OF: Record<ModelName, "nade" | "vae"> = {
+  nade: "nade",
+  "nade-cumsum": "nade",
+  vae: "vae",
+  "vae-ops": "vae",
+};
 const RESULT_TAG = "GM_THROUGHPUT_RESULT ";
 
 interface GmResult {
@@ -84,7 +102,6 @@ interface TorchResult {
   max_ms: number;
   img_per_s: number;
 }
-
 
 /**
  * Picks NADE's implementation: gm's default (a fused kernel, where this version of gm has one) or,
@@ -132,14 +149,19 @@ async function runGmModel(model: ModelName, opts: Options): Promise<GmResult> {
   if (model === "nade" || model === "nade-cumsum") {
     const { compileText } = await import("../src/compiler/compile");
     const { buildExplicitModel } = await import("../src/models/explicit");
-    const ir = compileText("model Nade {\n  x : Bernoulli[28, 28]\n  p(x) = nade(hidden = 500)\n}\n", "<bench>", { checks: false }).models[0];
+    const ir = compileText("model Nade {\n  x : Bernoulli[28, 28]\n  p(x) = nade(hidden = 500)\n}\n", "<bench>", {
+      checks: false,
+    }).models[0];
     const gm = buildExplicitModel(ir, { seed: 1 });
     impl = await nadeImpl(gm.modules[0] as unknown as { impl?: string }, model === "nade-cumsum");
     const variables = gm.modules.filter((mod) => mod.gradient).flatMap((mod) => mod.variables);
     // The optimizer of gm's Fitter: tf's Adam with the fused update (kernels/adam.ts).
     const opt = (await import("../src/models/kernels/adam")).fusedAdam(1e-3);
     step = async (x) => {
-      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(gm.logProb(x))) as import("@tensorflow/tfjs").Scalar, variables);
+      const { value, grads } = tf.variableGrads(
+        () => tf.neg(tf.mean(gm.logProb(x))) as import("@tensorflow/tfjs").Scalar,
+        variables,
+      );
       const l = (await value.data())[0];
       value.dispose();
       opt.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
@@ -249,7 +271,14 @@ function timing(
  * The VAE family, trained by gm's Fitter (bench/vae.ts's timeFamilyVae). The profile and the
  * step's peak tensor bytes come from one more one-step Fitter run under tf.profile.
  */
-async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: number, warmup: number, opts: Options): Promise<GmResult> {
+async function runFamilyVae(
+  m: Machine,
+  data: Float32Array,
+  B: number,
+  steps: number,
+  warmup: number,
+  opts: Options,
+): Promise<GmResult> {
   const tf = await import("@tensorflow/tfjs");
   const { timeFamilyVae } = await import("./vae");
   const { ms: ts, cpuMs, lastLoss } = await timeFamilyVae(data, B, warmup, steps);
@@ -272,10 +301,14 @@ async function runFamilyVae(m: Machine, data: Float32Array, B: number, steps: nu
 /** Runs one gm model in a child process (its own wasm heap). */
 function spawnGm(model: ModelName, argv: readonly string[]): GmResult | { error: string } {
   const runTs = path.join(path.dirname(fileURLToPath(import.meta.url)), "run.ts");
-  const r = spawnSync(process.execPath, ["--import", "tsx", runTs, "--child", "throughput", ...argv, "--model", model], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", runTs, "--child", "throughput", ...argv, "--model", model],
+    {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const line = r.stdout.split("\n").find((l) => l.startsWith(RESULT_TAG));
   if (r.status !== 0 || !line) {
     const text = (r.stderr || r.stdout).trim().split("\n");
@@ -289,7 +322,8 @@ function spawnGm(model: ModelName, argv: readonly string[]): GmResult | { error:
  * Runs the reference with its step timer switched from wall time to the process's CPU time (all
  * threads): the reference itself is unchanged, `time.perf_counter` is replaced before it runs.
  */
-const CPU_TIMER = "import sys, time; time.perf_counter = time.process_time; s = sys.argv[1]; sys.argv = sys.argv[1:]; exec(compile(open(s).read(), s, 'exec'))";
+const CPU_TIMER =
+  "import sys, time; time.perf_counter = time.process_time; s = sys.argv[1]; sys.argv = sys.argv[1:]; exec(compile(open(s).read(), s, 'exec'))";
 
 /** The PyTorch reference for one model (`cpu`: CPU ms per step instead of wall ms), or why it was skipped. */
 function runTorch(model: "nade" | "vae", opts: Options, cpu = false): TorchResult | { skipped: string } {
@@ -309,7 +343,18 @@ function runTorch(model: "nade" | "vae", opts: Options, cpu = false): TorchResul
     MALLOC_MMAP_MAX_: "0",
     MALLOC_TRIM_THRESHOLD_: "100000000000",
   };
-  const args = [script, model, "--threads", threads, "--steps", String(opts.num("steps", 20)), "--warmup", String(opts.num("warmup", 3)), "--batch", String(opts.num("batch", 100))];
+  const args = [
+    script,
+    model,
+    "--threads",
+    threads,
+    "--steps",
+    String(opts.num("steps", 20)),
+    "--warmup",
+    String(opts.num("warmup", 3)),
+    "--batch",
+    String(opts.num("batch", 100)),
+  ];
   const r = spawnSync(python, cpu ? ["-c", CPU_TIMER, ...args] : args, { env, encoding: "utf8", timeout: 20 * 60_000 });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) {
@@ -328,7 +373,9 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     return undefined;
   }
   const m0 = machine();
-  const models = (opts.str("models", "nade,nade-cumsum,vae").split(",") as ModelName[]).filter((x) => MODELS.includes(x));
+  const models = (opts.str("models", "nade,nade-cumsum,vae").split(",") as ModelName[]).filter((x) =>
+    MODELS.includes(x),
+  );
   const repeat = Math.max(1, opts.num("repeat", 1));
   const passArgs: string[] = [];
   for (const k of ["steps", "warmup", "batch"]) if (opts.raw(k) !== undefined) passArgs.push(`--${k}`, opts.raw(k)!);
@@ -360,11 +407,19 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
   }
   // The machine line: the gm children's backend, the load when the bench started.
   const first = Object.values(gm)[0]?.[0]?.machine;
-  const m: Machine = { ...m0, tfjs: first?.tfjs, backend: first?.backend, threads: first?.threads, backendNotes: first?.backendNotes };
+  const m: Machine = {
+    ...m0,
+    tfjs: first?.tfjs,
+    backend: first?.backend,
+    threads: first?.threads,
+    backendNotes: first?.backendNotes,
+  };
   printMachine("throughput", m);
   const steps = opts.num("steps", 20);
   const warmup = opts.num("warmup", 3);
-  console.log(`batch ${opts.num("batch", 100)}, ${warmup} warm-up steps, median of ${steps} steps${repeat > 1 ? `, median over ${repeat} alternating runs` : ""}; PyTorch: ${process.env.GM_TORCH_REFERENCE ?? DEFAULT_REFERENCE}, ${opts.num("torch-threads", 2)} thread(s), OpenBLAS\n`);
+  console.log(
+    `batch ${opts.num("batch", 100)}, ${warmup} warm-up steps, median of ${steps} steps${repeat > 1 ? `, median over ${repeat} alternating runs` : ""}; PyTorch: ${process.env.GM_TORCH_REFERENCE ?? DEFAULT_REFERENCE}, ${opts.num("torch-threads", 2)} thread(s), OpenBLAS\n`,
+  );
 
   const rows = models.map((model) => {
     const g = gm[model] ?? [];
@@ -376,17 +431,26 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
       model,
       impl: last?.impl ?? null,
       gmMs: round(gmMs),
-      gmRange: g.length ? `${round(Math.min(...g.map((r) => r.minMs)))}–${round(Math.max(...g.map((r) => r.maxMs)))}` : null,
+      gmRange: g.length
+        ? `${round(Math.min(...g.map((r) => r.minMs)))}–${round(Math.max(...g.map((r) => r.maxMs)))}`
+        : null,
       gmImgPerS: round((100 / gmMs) * 1000),
-      gmCpuMs: g.some((r) => r.cpuMs != null) ? round(median(g.filter((r) => r.cpuMs != null).map((r) => r.cpuMs!))) : null,
+      gmCpuMs: g.some((r) => r.cpuMs != null)
+        ? round(median(g.filter((r) => r.cpuMs != null).map((r) => r.cpuMs!)))
+        : null,
       torchMs: t.length ? round(tMs) : null,
-      torchRange: t.length ? `${round(Math.min(...t.map((r) => r.min_ms)))}–${round(Math.max(...t.map((r) => r.max_ms)))}` : null,
+      torchRange: t.length
+        ? `${round(Math.min(...t.map((r) => r.min_ms)))}–${round(Math.max(...t.map((r) => r.max_ms)))}`
+        : null,
       torchImgPerS: t.length ? round((100 / tMs) * 1000) : null,
       torchImpl: t[0]?.impl ?? null,
       ratio: t.length && g.length ? round(gmMs / tMs) : null,
       /** Best step against best step: less sensitive to other work on the cores than the medians. */
-      ratioOfMins: t.length && g.length ? round(Math.min(...g.map((r) => r.minMs)) / Math.min(...t.map((r) => r.min_ms))) : null,
-      torchCpuMs: torchCpu[TORCH_OF[model]]?.length ? round(median(torchCpu[TORCH_OF[model]].map((r) => r.median_ms))) : null,
+      ratioOfMins:
+        t.length && g.length ? round(Math.min(...g.map((r) => r.minMs)) / Math.min(...t.map((r) => r.min_ms))) : null,
+      torchCpuMs: torchCpu[TORCH_OF[model]]?.length
+        ? round(median(torchCpu[TORCH_OF[model]].map((r) => r.median_ms)))
+        : null,
       /** gm CPU ms / PyTorch CPU ms per step: the ratio that other work on the cores disturbs least. */
       cpuRatio: (() => {
         const gc = g.filter((r) => r.cpuMs != null).map((r) => r.cpuMs!);
@@ -402,8 +466,36 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     };
   });
   printTable(
-    ["model", "gm implementation", "gm ms/step", "gm range", "gm img/s", "PyTorch ms/step", "PyTorch range", "PyTorch img/s", "gm / PyTorch", "gm / PyTorch (min / min)", "gm CPU ms/step", "PyTorch CPU ms/step", "gm / PyTorch (CPU)"],
-    rows.map((r) => [r.model, r.impl, r.gmMs, r.gmRange, r.gmImgPerS, r.torchMs, r.torchRange, r.torchImgPerS, r.ratio != null ? `${r.ratio}×` : null, r.ratioOfMins != null ? `${r.ratioOfMins}×` : null, r.gmCpuMs, r.torchCpuMs, r.cpuRatio != null ? `${r.cpuRatio}×` : null]),
+    [
+      "model",
+      "gm implementation",
+      "gm ms/step",
+      "gm range",
+      "gm img/s",
+      "PyTorch ms/step",
+      "PyTorch range",
+      "PyTorch img/s",
+      "gm / PyTorch",
+      "gm / PyTorch (min / min)",
+      "gm CPU ms/step",
+      "PyTorch CPU ms/step",
+      "gm / PyTorch (CPU)",
+    ],
+    rows.map((r) => [
+      r.model,
+      r.impl,
+      r.gmMs,
+      r.gmRange,
+      r.gmImgPerS,
+      r.torchMs,
+      r.torchRange,
+      r.torchImgPerS,
+      r.ratio != null ? `${r.ratio}×` : null,
+      r.ratioOfMins != null ? `${r.ratioOfMins}×` : null,
+      r.gmCpuMs,
+      r.torchCpuMs,
+      r.cpuRatio != null ? `${r.cpuRatio}×` : null,
+    ]),
   );
   console.log("gm memory (wasm heap = the module's memory after the steps, which only grows: the peak):\n");
   printTable(
@@ -414,14 +506,19 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
     const p = gm[model]?.[0]?.profile;
     if (!p) continue;
     console.log(`kernels of one gm ${model} step (tf.profile, wall time per kernel, top 12):\n`);
-    printTable(["kernel", "ms", "calls", "share"], p.map((k) => [k.kernel, k.ms, k.calls, `${Math.round(k.share * 100)} %`]));
+    printTable(
+      ["kernel", "ms", "calls", "share"],
+      p.map((k) => [k.kernel, k.ms, k.calls, `${Math.round(k.share * 100)} %`]),
+    );
   }
   for (const r of rows) {
     const t = torch[TORCH_OF[r.model]] ?? [];
     // A median well above the best step means the steps were competing with other work.
     const spread = t.length ? Math.max(...t.map((x) => x.median_ms / x.min_ms)) : 1;
     if (spread > 2 && !notes.some((n) => n.includes(`PyTorch ${TORCH_OF[r.model]} steps`))) {
-      notes.push(`PyTorch ${TORCH_OF[r.model]} median step was ${round(spread)}× its best step: its threads were competing with other work on the cores, so its median is inflated; compare the min / min column, or rerun on a quiet machine`);
+      notes.push(
+        `PyTorch ${TORCH_OF[r.model]} median step was ${round(spread)}× its best step: its threads were competing with other work on the cores, so its median is inflated; compare the min / min column, or rerun on a quiet machine`,
+      );
     }
   }
   for (const n of notes) console.log(`note: ${n}`);

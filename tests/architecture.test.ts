@@ -38,7 +38,8 @@ const ALLOWED: Record<string, string[]> = {
 
 /**
  * src/cli holds no training, checkpoint or data logic: it reaches src/models only through
- * run.ts (train, resume, load, score, sample), eval/tasks.ts and eval/plots.ts (embed, anomaly), eval/fid.ts (`gm fid`),
+ * run.ts (train, resume, load, score, sample), eval/tasks.ts and eval/plots.ts (embed, anomaly), eval/fid.ts (`gm
+ * fid`),
  * verify.ts, backend.ts (`gm backends`) and images.ts (the one SVG → PNG), and src/data only for
  * the atomic file writer; type-only imports of model types are fine. No TensorFlow.js at all.
  */

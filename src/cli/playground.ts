@@ -48,7 +48,10 @@ function parsePort(text: string | undefined): number {
   return Number(text);
 }
 
-/** Serves files under `root` (GET and HEAD only; nothing outside it) and `preload` as /preload.json (`null` without one). */
+/**
+ * Serves files under `root` (GET and HEAD only; nothing outside it) and `preload` as /preload.json (`null` without
+ * one).
+ */
 function handler(root: string, preload: string | null) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, type: string, body: string | Buffer) => {

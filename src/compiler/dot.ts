@@ -20,21 +20,32 @@ function q(s: string): string {
 export function toDot(ir: ModelIR, opts: { elements?: boolean } = {}): string {
   const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
   const elements = opts.elements ?? ir.n <= ELEMENT_LIMIT;
-  const lines = [`digraph ${q(ir.name)} {`, "  rankdir=LR;", '  node [shape=circle, fontname="Helvetica", fontsize=11];', '  edge [color="#555555"];'];
+  const lines = [
+    `digraph ${q(ir.name)} {`,
+    "  rankdir=LR;",
+    '  node [shape=circle, fontname="Helvetica", fontsize=11];',
+    '  edge [color="#555555"];',
+  ];
   if (elements) {
     for (const v of ir.variables) {
       lines.push(`  subgraph ${q(`cluster_${v.name}`)} {`);
-      lines.push(`    label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}`)}; style=rounded; color="#999999";`);
+      lines.push(
+        `    label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}`)}; style=rounded; color="#999999";`,
+      );
       for (let f = 0; f < v.size; f++) {
         const e = v.offset + f;
-        lines.push(`    n${e} [label=${q(elementName(ir.variables, e))}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`);
+        lines.push(
+          `    n${e} [label=${q(elementName(ir.variables, e))}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`,
+        );
       }
       lines.push("  }");
     }
     for (let e = 0; e < ir.n; e++) g.forEachParent(e, (p) => lines.push(`  n${p} -> n${e};`));
   } else {
     for (const v of ir.variables) {
-      lines.push(`  ${q(v.name)} [shape=box, label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}${v.latent ? "\\n(latent)" : ""}`)}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`);
+      lines.push(
+        `  ${q(v.name)} [shape=box, label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}${v.latent ? "\\n(latent)" : ""}`)}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`,
+      );
     }
     const seen = new Set<string>();
     for (const f of ir.factors) {
@@ -47,13 +58,14 @@ export function toDot(ir: ModelIR, opts: { elements?: boolean } = {}): string {
         }
       }
       const cv = new Set(Array.from(f.context, (e) => variableOf(ir.variables, e).name));
-      for (const c of cv) for (const t of tv) {
-        const key = `${c}->${t}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          lines.push(`  ${q(c)} -> ${q(t)}${f.family === "implicit" ? ' [label="generator"]' : ""};`);
+      for (const c of cv)
+        for (const t of tv) {
+          const key = `${c}->${t}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            lines.push(`  ${q(c)} -> ${q(t)}${f.family === "implicit" ? ' [label="generator"]' : ""};`);
+          }
         }
-      }
     }
     // Edges between variables created element by element (explicit tables).
     for (let e = 0; e < ir.n; e++) {
@@ -68,7 +80,9 @@ export function toDot(ir: ModelIR, opts: { elements?: boolean } = {}): string {
         }
       });
     }
-    lines.push(`  label=${q(`${ir.n} elements, ${g.edgeCount()} edges (gm graph --elements draws every element)`)}; fontsize=10;`);
+    lines.push(
+      `  label=${q(`${ir.n} elements, ${g.edgeCount()} edges (gm graph --elements draws every element)`)}; fontsize=10;`,
+    );
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
@@ -91,9 +105,10 @@ export function markovBlanket(ir: ModelIR, e: number): { parents: number[]; chil
   const children: number[] = [];
   g.forEachChild(e, (c) => children.push(c));
   const blanket = new Set<number>([...parents, ...children]);
-  for (const c of children) g.forEachParent(c, (p) => {
-    if (p !== e) blanket.add(p);
-  });
+  for (const c of children)
+    g.forEachParent(c, (p) => {
+      if (p !== e) blanket.add(p);
+    });
   return { parents, children, blanket: [...blanket].sort((a, b) => a - b) };
 }
 
@@ -135,10 +150,13 @@ export function pixelSvg(ir: ModelIR, v: VariableIR, r: number, c: number): stri
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
   const left = Math.floor((width - W * size) / 2);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    const kind = cells.get(y * W + x);
-    out.push(`<rect x="${left + x * size}" y="${pad + y * size}" width="${size}" height="${size}" fill="${kind ? fill[kind] : "#f7f7f7"}" stroke="#cccccc" stroke-width="0.5"/>`);
-  }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const kind = cells.get(y * W + x);
+      out.push(
+        `<rect x="${left + x * size}" y="${pad + y * size}" width="${size}" height="${size}" fill="${kind ? fill[kind] : "#f7f7f7"}" stroke="#cccccc" stroke-width="0.5"/>`,
+      );
+    }
   const np = new Set(info.flatMap((i) => i.parents.map(cellOf).filter((x) => x >= 0))).size;
   const ly = pad + H * size + 18;
   const legend: Array<[string, string]> = [

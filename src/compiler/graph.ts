@@ -130,7 +130,11 @@ export class ElementGraph {
         s.parents.forEach((ps, j) => {
           for (const p of ps) {
             const pf = this.factorOf[p];
-            add(pf >= 0 && pf < fi && this.factors[pf].structure.kind === "cone" ? listedAfter : listed, p, f.targets[j]);
+            add(
+              pf >= 0 && pf < fi && this.factors[pf].structure.kind === "cone" ? listedAfter : listed,
+              p,
+              f.targets[j],
+            );
           }
         });
         return;

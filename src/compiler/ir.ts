@@ -132,7 +132,10 @@ export interface AuxNetworkIR {
 /** Layer-level description of a network, enough to build it and count it exactly. */
 export type NetworkSpec =
   | { readonly kind: "mlp"; readonly sizes: readonly number[]; readonly output: string }
-  /** `conditions`: inputs of the conditions of `p(x | y) = nade(…)` (one-hot width of y; 0 or absent when unconditional) */
+  /**
+   * `conditions`: inputs of the conditions of `p(x | y) = nade(…)` (one-hot width of y; 0 or absent when
+   * unconditional)
+   */
   | { readonly kind: "nade"; readonly d: number; readonly hidden: number; readonly conditions?: number }
   | {
       readonly kind: "pixelrnn";

@@ -87,7 +87,8 @@ export function displayGroups(ir: ModelIR): FactorIR[] {
     out.push(f);
   }
   return out.map((f) => {
-    const m = f.targets.length === 1 ? merged.get(`${variableOf(ir.variables, f.targets[0]).name}/${f.family}`) : undefined;
+    const m =
+      f.targets.length === 1 ? merged.get(`${variableOf(ir.variables, f.targets[0]).name}/${f.family}`) : undefined;
     if (!m || m.base !== f || m.targets.length === 1) return f;
     const v = variableOf(ir.variables, f.targets[0]);
     const targets = Int32Array.from(m.targets).sort((a, b) => v.rank[a - v.offset] - v.rank[b - v.offset]);
@@ -97,9 +98,14 @@ export function displayGroups(ir: ModelIR): FactorIR[] {
 
 /** The whole factorization of a model: `p(x, z) = p(z) ∏ … `, priors of latent variables first. */
 export function factorization(ir: ModelIR, style: Style = "unicode"): string {
-  const names = [...ir.variables.filter((v) => v.latent), ...ir.variables.filter((v) => !v.latent)].map((v) => v.name).join(", ");
+  const names = [...ir.variables.filter((v) => v.latent), ...ir.variables.filter((v) => !v.latent)]
+    .map((v) => v.name)
+    .join(", ");
   const groups = displayGroups(ir);
-  const latentFirst = [...groups.filter((f) => variableOf(ir.variables, f.targets[0]).latent), ...groups.filter((f) => !variableOf(ir.variables, f.targets[0]).latent)];
+  const latentFirst = [
+    ...groups.filter((f) => variableOf(ir.variables, f.targets[0]).latent),
+    ...groups.filter((f) => !variableOf(ir.variables, f.targets[0]).latent),
+  ];
   const terms = latentFirst.map((f) => factorMath(ir, f, style));
   return `p(${names}) = ${terms.join(style === "latex" ? " \\cdot " : " · ")}`;
 }
@@ -109,35 +115,53 @@ export function factorMath(ir: ModelIR, f: FactorIR, style: Style = "unicode"): 
   const vars = ir.variables;
   const targetVars = [...new Set(Array.from(f.targets, (e) => variableOf(vars, e)))];
   const ctx = contextMath(ir, f.context, style);
-  const wholeVars = targetVars.every((v) => Array.from(f.targets).filter((e) => variableOf(vars, e) === v).length === v.size);
+  const wholeVars = targetVars.every(
+    (v) => Array.from(f.targets).filter((e) => variableOf(vars, e) === v).length === v.size,
+  );
   const headName = wholeVars ? targetVars.map((v) => v.name).join(", ") : formatElements(vars, f.targets);
   switch (f.family) {
     case "joint":
     case "mixture": {
       const one = cond(headName, ctx, style);
-      return f.targets.length > 1 && ctx.length === 0 && f.family === "joint" ? `${one}${style === "latex" ? "\\quad\\text{(one table: no factorization)}" : "   (one table over every outcome: no factorization)"}` : one;
+      return f.targets.length > 1 && ctx.length === 0 && f.family === "joint"
+        ? `${one}${style === "latex" ? "\\quad\\text{(one table: no factorization)}" : "   (one table over every outcome: no factorization)"}`
+        : one;
     }
     case "normal":
     case "uniform":
-      return oneVarProduct(targetVars, (v, idx) => cond(sub(v.name, idx, style), ctx, style), style, f) ?? cond(headName, ctx, style);
+      return (
+        oneVarProduct(targetVars, (v, idx) => cond(sub(v.name, idx, style), ctx, style), style, f) ??
+        cond(headName, ctx, style)
+      );
     case "implicit":
-      return style === "latex" ? `\\delta(${headName} - G(${ctx.join(", ")}))` : `δ(${headName} − G(${ctx.join(", ")}))`;
+      return style === "latex"
+        ? `\\delta(${headName} - G(${ctx.join(", ")}))`
+        : `δ(${headName} − G(${ctx.join(", ")}))`;
     case "mlp":
-      return oneVarProduct(targetVars, (v, idx) => cond(sub(v.name, idx, style), ctx, style), style, f) ?? cond(headName, ctx, style);
+      return (
+        oneVarProduct(targetVars, (v, idx) => cond(sub(v.name, idx, style), ctx, style), style, f) ??
+        cond(headName, ctx, style)
+      );
     default:
       return structured(ir, f, targetVars, ctx, style);
   }
 }
 
 /** `∏_{i=1}^{n} body(x_i)` over one whole variable, or null when the factor is not that. */
-function oneVarProduct(targetVars: VariableIR[], body: (v: VariableIR, idx: string[]) => string, style: Style, f: FactorIR): string | null {
+function oneVarProduct(
+  targetVars: VariableIR[],
+  body: (v: VariableIR, idx: string[]) => string,
+  style: Style,
+  f: FactorIR,
+): string | null {
   if (targetVars.length !== 1) return null;
   const v = targetVars[0];
   if (f.targets.length !== v.size) return null;
   if (v.shape.length === 0) return body(v, []);
   const ax = axisVars(v.shape.length);
   let inner = body(v, ax);
-  for (let a = v.shape.length - 1; a >= 0; a--) inner = prod("1", v.shapeText[a] ?? String(v.shape[a]), ax[a], inner, style);
+  for (let a = v.shape.length - 1; a >= 0; a--)
+    inner = prod("1", v.shapeText[a] ?? String(v.shape[a]), ax[a], inner, style);
   return inner;
 }
 
@@ -178,7 +202,11 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
       // 1-D arrays in index order read best with offsets (x_{i−1}); images with their order,
       // unless the parents form a fixed neighbourhood (explicit tables).
       const tries = plain1d
-        ? [() => orderPattern(v, f, forEachOwn, ctx2, style, true), () => indexPattern(v, own, ctx2, style, ir, f), () => orderPattern(v, f, forEachOwn, ctx2, style)]
+        ? [
+            () => orderPattern(v, f, forEachOwn, ctx2, style, true),
+            () => indexPattern(v, own, ctx2, style, ir, f),
+            () => orderPattern(v, f, forEachOwn, ctx2, style),
+          ]
         : [() => orderPattern(v, f, forEachOwn, ctx2, style), () => indexPattern(v, own, ctx2, style, ir, f)];
       for (const t of tries) {
         const r = t();
@@ -189,7 +217,9 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
   // A few elements: one term each. More: name the parents symbolically.
   if (f.targets.length <= 12) {
     const g2 = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
-    return Array.from(f.targets, (e) => cond(elementMath(vars, e, style), contextMath(ir, g2.parents(e), style), style)).join(" ");
+    return Array.from(f.targets, (e) =>
+      cond(elementMath(vars, e, style), contextMath(ir, g2.parents(e), style), style),
+    ).join(" ");
   }
   const label = formatElements(vars, f.targets);
   return `∏_{e ∈ ${label}} ${cond("e", ["pa(e)"], style)}`;
@@ -200,7 +230,14 @@ function structured(ir: ModelIR, f: FactorIR, targetVars: VariableIR[], ctx: str
  * element. Elements whose parents are clipped by the border at the start of a 1-D array are
  * written out (`p(x₁) p(x₂ | x₁) ∏_{i=3}^{n} …`).
  */
-function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[], style: Style, ir: ModelIR, f: FactorIR): string | null {
+function indexPattern(
+  v: VariableIR,
+  own: (e: number) => number[],
+  ctx: string[],
+  style: Style,
+  ir: ModelIR,
+  f: FactorIR,
+): string | null {
   const rank = v.shape.length;
   const deltas = new Map<string, number[]>();
   const parentIdx: number[][][] = [];
@@ -218,7 +255,9 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
   const S = [...deltas.values()];
   for (let flat = 0; flat < v.size; flat++) {
     const idx = unflatten(v.shape, flat);
-    const expect = S.map((d) => d.map((x, a) => x + idx[a])).filter((p) => p.every((x, a) => x >= 1 && x <= v.shape[a]));
+    const expect = S.map((d) => d.map((x, a) => x + idx[a])).filter((p) =>
+      p.every((x, a) => x >= 1 && x <= v.shape[a]),
+    );
     const got = parentIdx[flat];
     if (expect.length !== got.length) return null;
     const set = new Set(got.map((p) => p.join(",")));
@@ -230,7 +269,12 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
     return 0;
   });
   const ax = axisVars(rank);
-  const parentsAt = (d: number[]) => sub(v.name, d.map((x, a) => offsetText(ax[a], x)), style);
+  const parentsAt = (d: number[]) =>
+    sub(
+      v.name,
+      d.map((x, a) => offsetText(ax[a], x)),
+      style,
+    );
   const generic = cond(sub(v.name, ax, style), [...S.map(parentsAt), ...ctx], style);
   if (rank === 1) {
     const reach = S.reduce((m, d) => Math.max(m, -d[0]), 0);
@@ -245,7 +289,12 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
   }
   let inner = generic;
   for (let a = rank - 1; a >= 0; a--) inner = prod("1", v.shapeText[a] ?? String(v.shape[a]), ax[a], inner, style);
-  const clipped = S.length > 0 ? (style === "latex" ? "\\quad\\text{(parents outside the shape are dropped)}" : "   (parents outside the shape are dropped)") : "";
+  const clipped =
+    S.length > 0
+      ? style === "latex"
+        ? "\\quad\\text{(parents outside the shape are dropped)}"
+        : "   (parents outside the shape are dropped)"
+      : "";
   void ir;
   void f;
   return inner + clipped;
@@ -256,14 +305,24 @@ function indexPattern(v: VariableIR, own: (e: number) => number[], ctx: string[]
  * them for the chain rule). Written with order positions, x_(j), unless the order is the index
  * order of a 1-D array.
  */
-function orderPattern(v: VariableIR, f: FactorIR, forEachOwn: (e: number, fn: (p: number) => void) => void, ctx: string[], style: Style, onlyPrefix = false): string | null {
+function orderPattern(
+  v: VariableIR,
+  f: FactorIR,
+  forEachOwn: (e: number, fn: (p: number) => void) => void,
+  ctx: string[],
+  style: Style,
+  onlyPrefix = false,
+): string | null {
   const t = f.targets;
   const n = t.length;
   if (n < 3) return null;
   // Position in the factor of each element of v (the targets are v's elements, own parents too).
   const at = new Int32Array(v.size).fill(-1);
   t.forEach((e, j) => (at[e - v.offset] = j));
-  const pos = { get: (e: number) => (e >= v.offset && e < v.offset + v.size && at[e - v.offset] >= 0 ? at[e - v.offset] : undefined) };
+  const pos = {
+    get: (e: number) =>
+      e >= v.offset && e < v.offset + v.size && at[e - v.offset] >= 0 ? at[e - v.offset] : undefined,
+  };
   let k = 0;
   let prefix = true;
   for (let j = 0; j < n; j++) {
@@ -292,13 +351,21 @@ function orderPattern(v: VariableIR, f: FactorIR, forEachOwn: (e: number, fn: (p
   const name = (idx: string) => (plain ? sub(v.name, [idx], style) : sub(v.name, [`(${idx})`], style));
   const total = plain ? (v.shapeText[0] ?? String(v.size)) : String(v.size);
   const orderName = v.order.kind === "random" ? `random(seed = ${v.order.seed})` : v.order.kind;
-  const note = plain ? "" : style === "latex" ? `\\quad\\text{(${orderName} order)}` : `   (x_(j) is the j-th element of ${v.name} in ${orderName} order)`;
+  const note = plain
+    ? ""
+    : style === "latex"
+      ? `\\quad\\text{(${orderName} order)}`
+      : `   (x_(j) is the j-th element of ${v.name} in ${orderName} order)`;
   const jv = plain ? "i" : "j";
   if (prefix) return prod("1", total, jv, cond(name(jv), [name(`<${jv}`), ...ctx], style), style) + note;
   if (k === 0) return prod("1", total, jv, cond(name(jv), ctx, style), style) + note;
   const head: string[] = [];
-  for (let j = 1; j <= k; j++) head.push(cond(name(String(j)), [...Array.from({ length: j - 1 }, (_, i) => name(String(i + 1))), ...ctx], style));
-  const window = k <= 3 ? Array.from({ length: k }, (_, i) => name(offsetText(jv, -(k - i)))) : [name(`${offsetText(jv, -k)}..${offsetText(jv, -1)}`)];
+  for (let j = 1; j <= k; j++)
+    head.push(cond(name(String(j)), [...Array.from({ length: j - 1 }, (_, i) => name(String(i + 1))), ...ctx], style));
+  const window =
+    k <= 3
+      ? Array.from({ length: k }, (_, i) => name(offsetText(jv, -(k - i))))
+      : [name(`${offsetText(jv, -k)}..${offsetText(jv, -1)}`)];
   return [...head, prod(String(k + 1), total, jv, cond(name(jv), [...window, ...ctx], style), style)].join(" ") + note;
 }
 

@@ -155,7 +155,10 @@ export class GmParser extends CstParser {
     this.CONSUME(T.RBrace);
   });
 
-  /** statement = constDecl | varDecl | orderDecl | forStmt | factorStmt | assumeStmt | checkStmt | implicitStmt | fitStmt | trainBlock | ";" | NEWLINE ; */
+  /**
+   * statement = constDecl | varDecl | orderDecl | forStmt | factorStmt | assumeStmt | checkStmt | implicitStmt |
+   * fitStmt | trainBlock | ";" | NEWLINE ;
+   */
   public statement = this.RULE("statement", () => {
     this.OR([
       { ALT: () => this.SUBRULE(this.constDecl) },
@@ -299,7 +302,9 @@ export class GmParser extends CstParser {
     });
   });
 
-  /** paramsClaim = "params" [ "(" Identifier { "," Identifier } ")" ] ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) expr ; */
+  /**
+   * paramsClaim = "params" [ "(" Identifier { "," Identifier } ")" ] ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) expr ;
+   */
   public paramsClaim = this.RULE("paramsClaim", () => {
     this.CONSUME(T.Params);
     this.OPTION(() => {

@@ -114,17 +114,35 @@ let nativeLoaded: NativeName | null = null;
 async function loadNative(which: NativeName): Promise<void> {
   if (nativeLoaded === which) return;
   if (nativeLoaded !== null) {
-    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${nativePackage(nativeLoaded)} is already loaded in this process`, which);
+    throw new BackendError(
+      BACKEND_ERROR_CODES.nativeFailed,
+      `${which}: ${nativePackage(nativeLoaded)} is already loaded in this process`,
+      which,
+    );
   }
   const pkg = nativePackage(which);
-  if (!isResolvable(pkg)) throw new BackendError(BACKEND_ERROR_CODES.notInstalled, `${which}: ${notInstalled(which)}`, which, "use `--backend wasm` (always installed), or install the package");
+  if (!isResolvable(pkg))
+    throw new BackendError(
+      BACKEND_ERROR_CODES.notInstalled,
+      `${which}: ${notInstalled(which)}`,
+      which,
+      "use `--backend wasm` (always installed), or install the package",
+    );
   try {
     await import(/* @vite-ignore */ pkg);
   } catch (e) {
-    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${pkg} is installed but failed to load: ${firstLine(e)}`, which);
+    throw new BackendError(
+      BACKEND_ERROR_CODES.nativeFailed,
+      `${which}: ${pkg} is installed but failed to load: ${firstLine(e)}`,
+      which,
+    );
   }
   if (tf.findBackendFactory("tensorflow") == null) {
-    throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: ${pkg} loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)`, which);
+    throw new BackendError(
+      BACKEND_ERROR_CODES.nativeFailed,
+      `${which}: ${pkg} loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)`,
+      which,
+    );
   }
   nativeLoaded = which;
 }
@@ -132,11 +150,14 @@ async function loadNative(which: NativeName): Promise<void> {
 /** Runs `fn` with console.log/info/warn silenced when `quiet`. */
 async function maybeQuiet<T>(quiet: boolean | undefined, fn: () => Promise<T>): Promise<T> {
   if (!quiet) return fn();
+  // TensorFlow.js logs from console.log/info/warn while a backend starts; silence them here only.
+  /* eslint-disable no-console */
   const saved = { log: console.log, info: console.info, warn: console.warn };
   const mute = () => {};
   console.log = mute;
   console.info = mute;
   console.warn = mute;
+  /* eslint-enable no-console */
   try {
     return await fn();
   } finally {
@@ -188,7 +209,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 /** Forgets a failed or stuck wasm initialisation so that the next `setBackend("wasm")` starts afresh. */
 function resetWasmRegistration(): void {
-  const engine = tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown; priority: number }> };
+  const engine = tf.engine() as unknown as {
+    registryFactory: Record<string, { factory: () => unknown; priority: number }>;
+  };
   const entry = engine.registryFactory.wasm;
   if (entry == null) return;
   tf.removeBackend("wasm");
@@ -196,20 +219,29 @@ function resetWasmRegistration(): void {
 }
 
 async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<void> {
-  if (!hasWebAssembly()) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: this JavaScript runtime has no WebAssembly", "wasm");
+  if (!hasWebAssembly())
+    throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: this JavaScript runtime has no WebAssembly", "wasm");
   const choice = resolveWasmThreads(opts.threads);
   if (wasmReady()) {
     // The module is already running (started earlier, perhaps implicitly by a tf op).
     if (wasmThreads === null) wasmThreads = safeThreadsCount();
     if (choice.source !== "default" && wasmThreads !== null && wasmThreads !== choice.threads) {
-      notes.push(`wasm was already started with ${threadsText(wasmThreads)}; ${choice.threads} requested takes effect in a new process`);
+      notes.push(
+        `wasm was already started with ${threadsText(wasmThreads)}; ${choice.threads} requested takes effect in a new process`,
+      );
     }
-    if (!(await activate("wasm"))) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: could not switch to the wasm backend", "wasm");
+    if (!(await activate("wasm")))
+      throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: could not switch to the wasm backend", "wasm");
     return;
   }
   if (!wasmPathsSet) {
     const dir = wasmDistDir();
-    if (dir == null) throw new BackendError(BACKEND_ERROR_CODES.wasmFailed, "wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found", "wasm");
+    if (dir == null)
+      throw new BackendError(
+        BACKEND_ERROR_CODES.wasmFailed,
+        "wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found",
+        "wasm",
+      );
     setWasmPaths(dir);
     wasmPathsSet = true;
   }
@@ -218,7 +250,11 @@ async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<voi
   if (threaded) {
     const setup = enableWasmThreads(choice.threads);
     try {
-      const ok = await withTimeout(Promise.race([activate("wasm"), setup.failed]), WASM_INIT_TIMEOUT_MS, "threaded wasm start");
+      const ok = await withTimeout(
+        Promise.race([activate("wasm"), setup.failed]),
+        WASM_INIT_TIMEOUT_MS,
+        "threaded wasm start",
+      );
       if (!ok) throw new Error("tf.setBackend('wasm') returned false");
     } catch (e) {
       notes.push(`wasm: threaded start failed (${firstLine(e)}); using 1 thread`);
@@ -236,14 +272,17 @@ async function startWasm(opts: InitBackendOptions, notes: string[]): Promise<voi
   }
   removeEmscriptenListeners(listenersBefore);
   wasmThreads = safeThreadsCount();
-  notes.push(`wasm: SIMD build, ${threadsText(wasmThreads)}${choice.source === "default" ? "" : ` (${choice.source === "env" ? "GM_WASM_THREADS" : "threads option"})`}`);
+  notes.push(
+    `wasm: SIMD build, ${threadsText(wasmThreads)}${choice.source === "default" ? "" : ` (${choice.source === "env" ? "GM_WASM_THREADS" : "threads option"})`}`,
+  );
 }
 
 type ProcessEvent = "uncaughtException" | "unhandledRejection";
 const PROCESS_EVENTS: ProcessEvent[] = ["uncaughtException", "unhandledRejection"];
 
-type Listener = Function;
-const listenersOf = (ev: ProcessEvent): Listener[] => (process.listeners as (event: string) => Listener[]).call(process, ev);
+type Listener = (...args: unknown[]) => unknown;
+const listenersOf = (ev: ProcessEvent): Listener[] =>
+  (process.listeners as (event: string) => Listener[]).call(process, ev);
 
 function processListeners(): Map<ProcessEvent, Set<Listener>> {
   return new Map(PROCESS_EVENTS.map((ev) => [ev, new Set<Listener>(listenersOf(ev))]));
@@ -285,9 +324,16 @@ let initializing: Promise<InitBackendResult> | null = null;
  * backend named explicitly that cannot start is a `BackendError`. Calling it again with the same
  * name (and threads) is a no-op.
  */
-export async function initBackend(name: BackendName = "auto", opts: InitBackendOptions = {}): Promise<InitBackendResult> {
+export async function initBackend(
+  name: BackendName = "auto",
+  opts: InitBackendOptions = {},
+): Promise<InitBackendResult> {
   if (!BACKEND_NAMES.includes(name)) {
-    throw new BackendError(BACKEND_ERROR_CODES.unknown, `unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(", ")})`, name);
+    throw new BackendError(
+      BACKEND_ERROR_CODES.unknown,
+      `unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(", ")})`,
+      name,
+    );
   }
   // Serialise concurrent calls.
   while (initializing) await initializing.catch(() => undefined);
@@ -316,11 +362,17 @@ async function doInit(name: BackendName, opts: InitBackendOptions): Promise<Init
 
   const tryNative = async (which: NativeName): Promise<void> => {
     await loadNative(which);
-    if (!(await activate("tensorflow"))) throw new BackendError(BACKEND_ERROR_CODES.nativeFailed, `${which}: the tensorflow backend failed to start`, which);
+    if (!(await activate("tensorflow")))
+      throw new BackendError(
+        BACKEND_ERROR_CODES.nativeFailed,
+        `${which}: the tensorflow backend failed to start`,
+        which,
+      );
   };
   const tryWasm = () => startWasm(opts, notes);
   const tryCpu = async (): Promise<void> => {
-    if (!(await activate("cpu"))) throw new BackendError(BACKEND_ERROR_CODES.noBackend, "cpu: the cpu backend failed to start", "cpu");
+    if (!(await activate("cpu")))
+      throw new BackendError(BACKEND_ERROR_CODES.noBackend, "cpu: the cpu backend failed to start", "cpu");
     if (opts.quiet) (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   };
 
@@ -375,9 +427,17 @@ export async function listBackends(): Promise<BackendInfo[]> {
   for (const which of ["tensorflow-gpu", "tensorflow"] as const) {
     const pkg = nativePackage(which);
     if (nativeLoaded === which) {
-      out.push({ name: which, available: true, reason: `${pkg} loaded${tf.getBackend() === "tensorflow" ? " (active)" : ""}` });
+      out.push({
+        name: which,
+        available: true,
+        reason: `${pkg} loaded${tf.getBackend() === "tensorflow" ? " (active)" : ""}`,
+      });
     } else if (nativeLoaded !== null) {
-      out.push({ name: which, available: false, reason: `${nativePackage(nativeLoaded)} is loaded instead in this process` });
+      out.push({
+        name: which,
+        available: false,
+        reason: `${nativePackage(nativeLoaded)} is loaded instead in this process`,
+      });
     } else if (isResolvable(pkg)) {
       out.push({ name: which, available: true, reason: `package ${pkg} is installed (not loaded yet)` });
     } else {
@@ -387,9 +447,13 @@ export async function listBackends(): Promise<BackendInfo[]> {
   if (!hasWebAssembly()) {
     out.push({ name: "wasm", available: false, reason: "wasm: this JavaScript runtime has no WebAssembly" });
   } else if (wasmDistDir() == null) {
-    out.push({ name: "wasm", available: false, reason: "wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found" });
+    out.push({
+      name: "wasm",
+      available: false,
+      reason: "wasm: the .wasm binaries of @tensorflow/tfjs-backend-wasm were not found",
+    });
   } else {
-    let simd = false;
+    let simd: boolean;
     try {
       simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
     } catch {
@@ -398,12 +462,20 @@ export async function listBackends(): Promise<BackendInfo[]> {
     const build = simd ? "SIMD build" : "plain build (no SIMD)";
     if (wasmReady()) {
       const n = wasmThreads ?? safeThreadsCount();
-      out.push({ name: "wasm", available: true, reason: `wasm: ${build}, ${threadsText(n)}${tf.getBackend() === "wasm" ? " (active)" : ""}` });
+      out.push({
+        name: "wasm",
+        available: true,
+        reason: `wasm: ${build}, ${threadsText(n)}${tf.getBackend() === "wasm" ? " (active)" : ""}`,
+      });
     } else {
       const choice = resolveWasmThreads();
       const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
       const from =
-        choice.source === "env" ? " (GM_WASM_THREADS)" : choice.threads === 1 && cores > 1 ? ` (GM_WASM_THREADS=${cores} to use ${cores})` : "";
+        choice.source === "env"
+          ? " (GM_WASM_THREADS)"
+          : choice.threads === 1 && cores > 1
+            ? ` (GM_WASM_THREADS=${cores} to use ${cores})`
+            : "";
       out.push({ name: "wasm", available: true, reason: `wasm: ${build}, ${threadsText(choice.threads)}${from}` });
     }
   }

@@ -141,7 +141,9 @@ export interface SaveOptions {
 
 const gen = (g: number) => String(g).padStart(6, "0");
 const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-/** Files a run writes per generation: `weights-NNNNNN.bin`, `optimizer-NNNNNN.bin` (0.1), `optimizer-STEP-NNNNNN.bin`. */
+/**
+ * Files a run writes per generation: `weights-NNNNNN.bin`, `optimizer-NNNNNN.bin` (0.1), `optimizer-STEP-NNNNNN.bin`.
+ */
 const GENERATION_FILE = /^(?:weights|optimizer(?:-[A-Za-z][A-Za-z0-9_]*)?)-\d{6,}\.bin$/;
 /** A plain file name: no folder part, no `..`, nothing hidden. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
@@ -477,7 +479,8 @@ function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
     need(isNum(p.seconds, 0), `partial.seconds must be a number ≥ 0, not ${show(p.seconds)}`);
     if (v1 && p.sums === undefined) {
       need(isNum(p.lossSum), `partial.lossSum must be a finite number, not ${show(p.lossSum)}`);
-      // NOTE: gm 0.1 did not record the global step; its families draw no noise, so the batches of the partial epoch stand in.
+      // NOTE: gm 0.1 did not record the global step; its families draw no noise, so the batches of the partial epoch
+      // stand in.
       partial = { batches: p.batches, step: p.batches, sums: { nll: p.lossSum }, images: p.images, seconds: p.seconds };
     } else {
       need(isInt(p.step), `partial.step must be a whole number ≥ 0, not ${show(p.step)}`);

@@ -30,10 +30,17 @@ export interface BuildOptions {
   families?: Readonly<Partial<Record<FamilyName, FamilyEntry["build"]>>>;
 }
 
-/** Builds the network of an explicit model (prefer `buildModel` in registry.ts, which checks the kind and memory first). */
+/**
+ * Builds the network of an explicit model (prefer `buildModel` in registry.ts, which checks the kind and memory
+ * first).
+ */
 export function buildExplicitModel(ir: ModelIR, opts: BuildOptions = {}): ExplicitModel {
   if (ir.kind !== "explicit") {
-    throw new ModelError(`model ${ir.name} is not an explicit-density model (it is ${ir.kind})`, "M0103", "build it with buildModel, which dispatches on the kind");
+    throw new ModelError(
+      `model ${ir.name} is not an explicit-density model (it is ${ir.kind})`,
+      "M0103",
+      "build it with buildModel, which dispatches on the kind",
+    );
   }
   return new ExplicitModel(ir, opts.seed ?? 1, opts.families);
 }
@@ -44,7 +51,13 @@ export function checkpointName(v: tf.Variable): string {
 }
 
 /** log p(x) of every example of `x` (n × dim), in nats, computed in batches of `batch`. */
-export function logLikelihoods(logProb: (x: tf.Tensor2D) => tf.Tensor1D, x: Float32Array, n: number, dim: number, batch = 500): Float64Array {
+export function logLikelihoods(
+  logProb: (x: tf.Tensor2D) => tf.Tensor1D,
+  x: Float32Array,
+  n: number,
+  dim: number,
+  batch = 500,
+): Float64Array {
   const out = new Float64Array(n);
   for (let lo = 0; lo < n; lo += batch) {
     const m = Math.min(batch, n - lo);
@@ -82,7 +95,11 @@ export class ExplicitModel implements GenerativeModel, ExplicitDensityModel {
   /** Modules in an order where each factor's conditions come from earlier modules. */
   readonly sampleOrder: FactorModule[];
 
-  constructor(readonly ir: ModelIR, seed: number, families: BuildOptions["families"] = {}) {
+  constructor(
+    readonly ir: ModelIR,
+    seed: number,
+    families: BuildOptions["families"] = {},
+  ) {
     this.dim = ir.n;
     this.observed = ir.variables.filter((v) => !v.latent);
     const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
@@ -108,7 +125,11 @@ export class ExplicitModel implements GenerativeModel, ExplicitDensityModel {
   }
 
   logProb(x: tf.Tensor2D): tf.Tensor1D {
-    if (x.shape[1] !== this.dim) throw new ModelError(`data has ${x.shape[1]} values per example; model ${this.ir.name} has ${this.dim} elements`, "M0104");
+    if (x.shape[1] !== this.dim)
+      throw new ModelError(
+        `data has ${x.shape[1]} values per example; model ${this.ir.name} has ${this.dim} elements`,
+        "M0104",
+      );
     return tf.tidy(() => this.modules.map((m) => m.logProb(x)).reduce((a, b) => tf.add(a, b)) as tf.Tensor1D);
   }
 
@@ -125,7 +146,14 @@ export class ExplicitModel implements GenerativeModel, ExplicitDensityModel {
     const closed = this.modules.filter((m) => m.fitClosedForm);
     const gradientVars = this.modules.filter((m) => m.gradient).flatMap((m) => m.variables);
     const steps: TrainStep[] = gradientVars.length
-      ? [{ name: "nll", loss: (x) => tf.neg(tf.mean(this.logProb(x))) as tf.Scalar, variables: gradientVars, divergeAbove: divergenceThreshold(this.ir) }]
+      ? [
+          {
+            name: "nll",
+            loss: (x) => tf.neg(tf.mean(this.logProb(x))) as tf.Scalar,
+            variables: gradientVars,
+            divergeAbove: divergenceThreshold(this.ir),
+          },
+        ]
       : [];
     return {
       steps,
@@ -183,10 +211,11 @@ function topologicalModules(modules: FactorModule[], ir: ModelIR): FactorModule[
   const g = new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
   const deps = modules.map((m) => {
     const d = new Set<number>();
-    for (const t of m.factor.targets) g.forEachParent(t, (p) => {
-      const fi = ir.factorOf[p];
-      if (fi !== m.factor.id) d.add(fi);
-    });
+    for (const t of m.factor.targets)
+      g.forEachParent(t, (p) => {
+        const fi = ir.factorOf[p];
+        if (fi !== m.factor.id) d.add(fi);
+      });
     return d;
   });
   const done = new Set<number>();

@@ -57,7 +57,13 @@ export interface FitOptions {
   /** Optimizer state by step name (resume), as loaded from a checkpoint. */
   optimizerState?: Record<string, StoredTensor[]>;
   onEpochStart?: (epoch: number, batches: number) => void;
-  onBatch?: (info: { epoch: number; batch: number; batches: number; losses: Record<string, number>; imagesPerSecond: number }) => void;
+  onBatch?: (info: {
+    epoch: number;
+    batch: number;
+    batches: number;
+    losses: Record<string, number>;
+    imagesPerSecond: number;
+  }) => void;
   onEpochEnd?: (record: EpochRecord) => Promise<void> | void;
   /** Polled between batches (an AbortSignal works); when set the loop stops after `onStop`. */
   stop?: { readonly aborted: boolean };
@@ -121,7 +127,13 @@ export class Fitter {
       const named = tensors.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, t.shape, t.dtype) }));
       await opt.setWeights(named);
       tf.dispose(named.map((t) => t.tensor));
-      const adam = opt as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable; beta1: number; beta2: number; iterations: number };
+      const adam = opt as unknown as {
+        accBeta1?: tf.Variable;
+        accBeta2?: tf.Variable;
+        beta1: number;
+        beta2: number;
+        iterations: number;
+      };
       const { accBeta1, accBeta2 } = adam;
       if (accBeta1 && accBeta2) {
         tf.tidy(() => {
@@ -166,7 +178,14 @@ export class Fitter {
       this.o.onEpochStart?.(epoch, batches);
       for (let b = resumed.batches; b < batches; b++) {
         if (this.o.stop?.aborted) {
-          await this.o.onStop?.({ epoch: epoch - 1, batches: b, step: globalStep, sums, images, seconds: (performance.now() - t0) / 1000 });
+          await this.o.onStop?.({
+            epoch: epoch - 1,
+            batches: b,
+            step: globalStep,
+            sums,
+            images,
+            seconds: (performance.now() - t0) / 1000,
+          });
           return { status: "stopped", epoch: epoch - 1, batches: b };
         }
         const lo = b * batch;
@@ -186,7 +205,9 @@ export class Fitter {
               return { status: "diverged", epoch, batch: b + 1, step: step.name, loss };
             }
             // Apply in the variables' order so Adam's state lines up with a restored checkpoint.
-            this.optimizers.get(step.name)!.applyGradients(step.variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+            this.optimizers
+              .get(step.name)!
+              .applyGradients(step.variables.map((v) => ({ name: v.name, tensor: grads[v.name] })));
             tf.dispose(grads);
             objective.afterStep?.();
             losses[step.name] = loss;
@@ -205,13 +226,26 @@ export class Fitter {
       }
       const seconds = (performance.now() - t0) / 1000;
       const trainMetrics: Record<string, number> = {};
-      for (const step of steps) if (sums[`${step.name}#n`]) trainMetrics[step.name] = sums[step.name] / sums[`${step.name}#n`];
+      for (const step of steps)
+        if (sums[`${step.name}#n`]) trainMetrics[step.name] = sums[step.name] / sums[`${step.name}#n`];
       const testMetrics = objective.evaluate(this.o.test.x, this.o.test.n);
       const primary = testMetrics[objective.primary];
-      if (primary !== undefined && diverged(steps.find((s) => s.name === objective.primary), primary)) {
+      if (
+        primary !== undefined &&
+        diverged(
+          steps.find((s) => s.name === objective.primary),
+          primary,
+        )
+      ) {
         return { status: "diverged", epoch, batch: batches, step: objective.primary, loss: primary };
       }
-      await this.o.onEpochEnd?.({ epoch, train: trainMetrics, test: testMetrics, seconds, imagesPerSecond: images / Math.max(seconds, 1e-9) });
+      await this.o.onEpochEnd?.({
+        epoch,
+        train: trainMetrics,
+        test: testMetrics,
+        seconds,
+        imagesPerSecond: images / Math.max(seconds, 1e-9),
+      });
     }
     return { status: "done" };
   }

@@ -41,7 +41,10 @@ const EVAL_EXAMPLES = 1000;
 
 /** Options of the GAN. */
 export interface GanOptions {
-  /** k: critic steps per generator step (the generator runs on every k-th batch). Default: the train block's `critic_steps`, else 1. */
+  /**
+   * k: critic steps per generator step (the generator runs on every k-th batch). Default: the train block's
+   * `critic_steps`, else 1.
+   */
   criticSteps?: number;
 }
 

@@ -11,7 +11,11 @@ import type { EpochRecord } from "./checkpoint";
 /** Rasterizes an SVG document to PNG bytes (resvg, using the system's fonts where present). */
 export async function svgToPng(svg: string, width?: number): Promise<Uint8Array> {
   const { Resvg } = await import("@resvg/resvg-js");
-  const r = new Resvg(svg, { fitTo: width ? { mode: "width", value: width } : { mode: "original" }, background: "white", font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" } });
+  const r = new Resvg(svg, {
+    fitTo: width ? { mode: "width", value: width } : { mode: "original" },
+    background: "white",
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+  });
   return r.render().asPng();
 }
 
@@ -24,10 +28,14 @@ function tileShape(v: VariableIR): { h: number; w: number; channels: number } {
 /** Intensity in [0, 255] of a value of `v`'s domain. */
 function intensity(v: VariableIR, x: number): number {
   switch (v.domain.kind) {
-    case "bernoulli": return x > 0.5 ? 255 : 0;
-    case "categorical": return Math.round((x / (v.domain.k - 1)) * 255);
-    case "real": return Math.round(((x - v.domain.lo) / (v.domain.hi - v.domain.lo)) * 255);
-    case "normal": return Math.round(255 / (1 + Math.exp(-x)));
+    case "bernoulli":
+      return x > 0.5 ? 255 : 0;
+    case "categorical":
+      return Math.round((x / (v.domain.k - 1)) * 255);
+    case "real":
+      return Math.round(((x - v.domain.lo) / (v.domain.hi - v.domain.lo)) * 255);
+    case "normal":
+      return Math.round(255 / (1 + Math.exp(-x)));
   }
 }
 
@@ -47,32 +55,36 @@ export function gridPng(v: VariableIR, rows: Float32Array, n: number, dim: numbe
   for (let i = 0; i < n; i++) {
     const oy = sep + Math.floor(i / cols) * (tileH + sep);
     const ox = sep + (i % cols) * (tileW + sep);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const rgb = [0, 0, 0];
-      for (let c = 0; c < 3; c++) {
-        const ch = channels === 3 ? c : 0;
-        const flat = (y * w + x) * channels + ch;
-        rgb[c] = intensity(v, rows[i * dim + v.offset + flat]);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const rgb = [0, 0, 0];
+        for (let c = 0; c < 3; c++) {
+          const ch = channels === 3 ? c : 0;
+          const flat = (y * w + x) * channels + ch;
+          rgb[c] = intensity(v, rows[i * dim + v.offset + flat]);
+        }
+        for (let sy = 0; sy < scale; sy++)
+          for (let sx = 0; sx < scale; sx++) {
+            const p = ((oy + y * scale + sy) * png.width + ox + x * scale + sx) * 4;
+            // Bernoulli/intensity images read as ink on paper: high values dark.
+            png.data[p] = 255 - rgb[0];
+            png.data[p + 1] = 255 - rgb[1];
+            png.data[p + 2] = 255 - rgb[2];
+            png.data[p + 3] = 255;
+          }
       }
-      for (let sy = 0; sy < scale; sy++) for (let sx = 0; sx < scale; sx++) {
-        const p = ((oy + y * scale + sy) * png.width + ox + x * scale + sx) * 4;
-        // Bernoulli/intensity images read as ink on paper: high values dark.
-        png.data[p] = 255 - rgb[0];
-        png.data[p + 1] = 255 - rgb[1];
-        png.data[p + 2] = 255 - rgb[2];
-        png.data[p + 3] = 255;
-      }
-    }
   }
   return PNG.sync.write(png);
 }
 
 /** Points of a curve: one per epoch, metric and split (`nll (train)`, `nll (held-out)`, …). */
 export function curvePoints(history: readonly EpochRecord[]): Array<{ epoch: number; value: number; series: string }> {
-  return history.flatMap((r) => [
-    ...Object.entries(r.train).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (train)` })),
-    ...Object.entries(r.test).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (held-out)` })),
-  ]).filter((p) => Number.isFinite(p.value));
+  return history
+    .flatMap((r) => [
+      ...Object.entries(r.train).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (train)` })),
+      ...Object.entries(r.test).map(([k, value]) => ({ epoch: r.epoch, value, series: `${k} (held-out)` })),
+    ])
+    .filter((p) => Number.isFinite(p.value));
 }
 
 /** The training curve as SVG: every training loss and held-out metric per epoch. */

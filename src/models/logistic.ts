@@ -40,16 +40,27 @@ export class LogisticModule implements FactorModule {
   /** Offset of each target's weights in the packed vector. */
   private readonly base: number[];
 
-  constructor(readonly factor: FactorIR, ir: ModelIR, g: ElementGraph, name: string, seed: number) {
+  constructor(
+    readonly factor: FactorIR,
+    ir: ModelIR,
+    g: ElementGraph,
+    name: string,
+    seed: number,
+  ) {
     const t = Array.from(factor.targets);
     const ks = t.map((e) => outcomes(variableOf(ir.variables, e).domain)!);
-    if (ks.some((k) => k !== ks[0])) throw new ModelError(`\`${factor.source}\`: logistic over elements with different numbers of outcomes is not built yet`, "M0102");
+    if (ks.some((k) => k !== ks[0]))
+      throw new ModelError(
+        `\`${factor.source}\`: logistic over elements with different numbers of outcomes is not built yet`,
+        "M0102",
+      );
     this.k = ks[0];
     const O = t.length * (this.k - 1);
     this.parents = t.map((e) => Array.from(g.parents(e)));
     const positions: number[] = [];
     t.forEach((_, i) => {
-      for (let o = 0; o < this.k - 1; o++) for (const p of this.parents[i]) positions.push(p * O + i * (this.k - 1) + o);
+      for (let o = 0; o < this.k - 1; o++)
+        for (const p of this.parents[i]) positions.push(p * O + i * (this.k - 1) + o);
     });
     this.embed = new Embedding(ir.n, O, Int32Array.from(positions));
     this.base = [];
@@ -70,7 +81,10 @@ export class LogisticModule implements FactorModule {
   logProb(x: tf.Tensor2D): tf.Tensor1D {
     this.cache = undefined;
     return tf.tidy(() => {
-      const logits = tf.add(tf.matMul(tf.mul(x, this.scaleTensor), this.embed.apply(this.w as tf.Tensor1D)), this.b) as tf.Tensor2D;
+      const logits = tf.add(
+        tf.matMul(tf.mul(x, this.scaleTensor), this.embed.apply(this.w as tf.Tensor1D)),
+        this.b,
+      ) as tf.Tensor2D;
       const xt = tf.gather(x, this.targetCols, 1) as tf.Tensor2D;
       if (this.k === 2) return bernoulliLogProb(logits, xt);
       const [B] = x.shape;

@@ -18,7 +18,9 @@ import { ModelError } from "./types";
 
 const TABLE_FAMILIES = new Set(["joint", "independent", "table", "chain", "markov"]);
 
-/** Memory a backend can give one model, in bytes: wasm's 32-bit heap holds 2 GiB of it; the others are held to 16 GiB. */
+/**
+ * Memory a backend can give one model, in bytes: wasm's 32-bit heap holds 2 GiB of it; the others are held to 16 GiB.
+ */
 export function memoryLimit(backend: string): number {
   return backend === "wasm" || backend === "" ? 2 * 1024 ** 3 : 16 * 1024 ** 3;
 }

@@ -38,7 +38,15 @@ import { variableOf } from "../compiler/elements";
 import { domainName, outcomes, type FactorIR, type ModelIR } from "../compiler/ir";
 import type { Rng } from "../rng";
 import { InputEncoding } from "./networks/inputs";
-import { activate, bernoulliLogProb, categoricalLogProb, forwardJs, Mlp, softmaxJs, type Activation } from "./networks/mlp";
+import {
+  activate,
+  bernoulliLogProb,
+  categoricalLogProb,
+  forwardJs,
+  Mlp,
+  softmaxJs,
+  type Activation,
+} from "./networks/mlp";
 import { sigmoid } from "./ops";
 import { ModelError, type FactorModule } from "./types";
 
@@ -143,7 +151,11 @@ export class MlpGroup {
 
   /** The stacked weights as JavaScript arrays, read once until {@link invalidate}. */
   weightsJs(): { w: Float32Array[]; b: Float32Array[] } {
-    if (!this.cache) this.cache = { w: this.weights.map((v) => v.dataSync() as Float32Array), b: this.biases.map((v) => v.dataSync() as Float32Array) };
+    if (!this.cache)
+      this.cache = {
+        w: this.weights.map((v) => v.dataSync() as Float32Array),
+        b: this.biases.map((v) => v.dataSync() as Float32Array),
+      };
     return this.cache;
   }
 
@@ -178,8 +190,13 @@ export class MlpGroup {
     const first = this.members[0];
     const G = this.members.length;
     if (!this.encoding) {
-      this.encoding = new InputEncoding(this.members.flatMap((m) => m.inputs.columns), this.members.flatMap((m) => m.inputs.domains));
-      this.targetCols = tf.keep(tf.tensor1d(Int32Array.from(this.members.flatMap((m) => Array.from(m.factor.targets))), "int32"));
+      this.encoding = new InputEncoding(
+        this.members.flatMap((m) => m.inputs.columns),
+        this.members.flatMap((m) => m.inputs.domains),
+      );
+      this.targetCols = tf.keep(
+        tf.tensor1d(Int32Array.from(this.members.flatMap((m) => Array.from(m.factor.targets))), "int32"),
+      );
     }
     const sizes = first.sizes;
     const L = sizes.length - 1;
@@ -189,7 +206,8 @@ export class MlpGroup {
       let h = tf.transpose(this.encoding!.encode(x).reshape([B, G, sizes[0]]), [1, 0, 2]) as tf.Tensor3D;
       for (let l = 0; l < L; l++) {
         h = tf.add(tf.matMul(h, this.weights[l]), this.biases[l].reshape([G, 1, sizes[l + 1]])) as tf.Tensor3D;
-        if (l < L - 1) h = activate(h.reshape([G * B, sizes[l + 1]]) as tf.Tensor2D, ACTIVATION).reshape([G, B, sizes[l + 1]]);
+        if (l < L - 1)
+          h = activate(h.reshape([G * B, sizes[l + 1]]) as tf.Tensor2D, ACTIVATION).reshape([G, B, sizes[l + 1]]);
       }
       // [G, B, O] → [B, G·O], member-major: the order of the target columns.
       const logits = tf.transpose(h, [1, 0, 2]).reshape([B, G * sizes[L]]) as tf.Tensor2D;
@@ -237,23 +255,39 @@ export class MlpConditionalModule implements FactorModule {
   /** This factor's own network; released when its group stores it stacked. */
   private net?: Mlp;
 
-  constructor(readonly factor: FactorIR, ir: ModelIR, readonly name: string, seed: number) {
+  constructor(
+    readonly factor: FactorIR,
+    ir: ModelIR,
+    readonly name: string,
+    seed: number,
+  ) {
     const spec = factor.network;
-    if (!spec || spec.kind !== "mlp") throw new ModelError(`\`${factor.source}\`: the compiler gave no MLP layout for this factor`, "M0103");
+    if (!spec || spec.kind !== "mlp")
+      throw new ModelError(`\`${factor.source}\`: the compiler gave no MLP layout for this factor`, "M0103");
     this.ks = Array.from(factor.targets, (e) => {
       const v = variableOf(ir.variables, e);
       const k = outcomes(v.domain);
       if (k === null) {
-        throw new ModelError(`\`${factor.source}\`: \`${v.name}\` is ${domainName(v.domain)}; an mlp conditional in an explicit model builds Bernoulli and Categorical targets only`, "M0103", "continuous variables are modelled by a latent-variable decoder (`fit elbo`)");
+        throw new ModelError(
+          `\`${factor.source}\`: \`${v.name}\` is ${domainName(v.domain)}; an mlp conditional in an explicit model builds Bernoulli and Categorical targets only`,
+          "M0103",
+          "continuous variables are modelled by a latent-variable decoder (`fit elbo`)",
+        );
       }
       return k;
     });
     const context = Array.from(factor.context);
-    this.inputs = new InputEncoding(context, context.map((e) => variableOf(ir.variables, e).domain));
+    this.inputs = new InputEncoding(
+      context,
+      context.map((e) => variableOf(ir.variables, e).domain),
+    );
     const out = this.ks.reduce((a, k) => a + (k === 2 ? 1 : k), 0);
     if (spec.sizes[0] !== this.inputs.width || spec.sizes[spec.sizes.length - 1] !== out) {
       this.inputs.dispose();
-      throw new ModelError(`\`${factor.source}\`: the compiler's layout [${spec.sizes.join(", ")}] does not read ${this.inputs.width} inputs and write ${out} outputs`, "M0103");
+      throw new ModelError(
+        `\`${factor.source}\`: the compiler's layout [${spec.sizes.join(", ")}] does not read ${this.inputs.width} inputs and write ${out} outputs`,
+        "M0103",
+      );
     }
     this.sizes = [...spec.sizes];
     try {
@@ -273,7 +307,9 @@ export class MlpConditionalModule implements FactorModule {
       col += k === 2 ? 1 : k;
     });
     this.targetCols = tf.keep(tf.tensor1d(factor.targets, "int32"));
-    this.runCols = this.runs.map((r) => tf.keep(tf.tensor1d(factor.targets.subarray(r.start, r.start + r.count), "int32")));
+    this.runCols = this.runs.map((r) =>
+      tf.keep(tf.tensor1d(factor.targets.subarray(r.start, r.start + r.count), "int32")),
+    );
   }
 
   /** Whether this module's weights live stacked in its group. */

@@ -69,7 +69,10 @@ export interface StepContext {
  * Per batch the trainer runs every step whose cadence allows it, in list order.
  */
 export interface TrainStep {
-  /** Stable name: the metric name on curves and the optimizer's name in the checkpoint (`nll`, `critic`, `generator`, `reconstruction`). */
+  /**
+   * Stable name: the metric name on curves and the optimizer's name in the checkpoint (`nll`, `critic`, `generator`,
+   * `reconstruction`).
+   */
   readonly name: string;
   /** Mean loss over the batch, differentiable in `variables`. */
   loss(x: tf.Tensor2D, ctx: StepContext): tf.Scalar;

@@ -50,7 +50,10 @@ export class ConditionalNadeModule extends NadeModule {
     const bad = domains.findIndex((d) => d.kind !== "bernoulli" && d.kind !== "categorical");
     if (bad >= 0) {
       super.dispose();
-      throw new ModelError(`\`${factor.source}\`: nade conditions on discrete elements; \`${variableOf(ir.variables, context[bad]).name}\` is ${domainName(domains[bad])}`, "M0103");
+      throw new ModelError(
+        `\`${factor.source}\`: nade conditions on discrete elements; \`${variableOf(ir.variables, context[bad]).name}\` is ${domainName(domains[bad])}`,
+        "M0103",
+      );
     }
     this.inputs = new InputEncoding(context, domains);
     this.U = this.inputs.width;
@@ -58,7 +61,10 @@ export class ConditionalNadeModule extends NadeModule {
     if (spec?.kind !== "nade" || (spec.conditions ?? 0) !== this.U) {
       super.dispose();
       this.inputs.dispose();
-      throw new ModelError(`\`${factor.source}\`: the compiler counts ${spec?.kind === "nade" ? spec.conditions ?? 0 : "no"} condition inputs, the conditions have ${this.U}`, "M0103");
+      throw new ModelError(
+        `\`${factor.source}\`: the compiler counts ${spec?.kind === "nade" ? (spec.conditions ?? 0) : "no"} condition inputs, the conditions have ${this.U}`,
+        "M0103",
+      );
     }
     this.Wy = tf.variable(tf.randomNormal([this.H, this.U], 0, 0.01, "float32", seed + 2), true, `${name}/Wy`);
     this.variables.push(this.Wy);
@@ -75,7 +81,10 @@ export class ConditionalNadeModule extends NadeModule {
       const V = tf.concat([tf.zeros([U, H]), this.V], 0);
       const b = tf.concat([tf.zeros([U]), this.b], 0);
       // The u positions contribute log ½ each (their logits are 0): add them back.
-      return tf.add(nadeLogProb(xa, null, W, this.c, V, b, { kernel: this.impl as "auto" | "wasm" | "js" }), U * LOG2) as tf.Tensor1D;
+      return tf.add(
+        nadeLogProb(xa, null, W, this.c, V, b, { kernel: this.impl as "auto" | "wasm" | "js" }),
+        U * LOG2,
+      ) as tf.Tensor1D;
     });
   }
 

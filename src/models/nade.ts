@@ -13,7 +13,8 @@
  * `logProb` is one op with a custom gradient (kernels/nade-op.ts) computed by a fused kernel
  * (kernels/nade.c, wasm SIMD; plain JavaScript where wasm is missing): per example, a running
  * pre-activation a, recomputing σ(a) only after a non-zero x_d (the only places a changes),
- * O(B·D·H) multiply-adds and O(D·H) memory, on every backend. The reference form, `logProbCumsum`, builds the [B, H, D] tensor: the hidden
+ * O(B·D·H) multiply-adds and O(D·H) memory, on every backend. The reference form, `logProbCumsum`, builds the [B, H, D]
+ * tensor: the hidden
  * pre-activations for every d are one exclusive cumulative sum along the order (TensorFlow.js's
  * `cumsum` gradient is only right along the last axis, so the cumulative axis is kept last);
  * tf autograd differentiates it. Tests hold the two to the same values and gradients.
@@ -55,7 +56,11 @@ export class NadeModule implements FactorModule {
   readonly D: number;
   readonly H: number;
 
-  constructor(readonly factor: FactorIR, name: string, seed: number) {
+  constructor(
+    readonly factor: FactorIR,
+    name: string,
+    seed: number,
+  ) {
     this.D = factor.targets.length;
     this.H = factor.args.hidden as number;
     const { D, H } = this;

@@ -14,7 +14,11 @@ import * as tf from "@tensorflow/tfjs";
  */
 export class Embedding {
   private readonly positions: Int32Array;
-  constructor(readonly rows: number, readonly cols: number, positions: Int32Array) {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    positions: Int32Array,
+  ) {
     this.positions = positions;
   }
 

@@ -47,7 +47,11 @@ const FAMILIES: Readonly<Partial<Record<FamilyName, FamilyEntry>>> = Object.free
   chain: table,
   markov: table,
   logistic: { build: (f, ir, g, name, seed) => new LogisticModule(f, ir, g, name, seed), countParams: (f) => f.params },
-  nade: { build: (f, ir, _g, name, seed) => (f.context.length ? new ConditionalNadeModule(f, ir, name, seed) : new NadeModule(f, name, seed)), countParams: (f) => f.params },
+  nade: {
+    build: (f, ir, _g, name, seed) =>
+      f.context.length ? new ConditionalNadeModule(f, ir, name, seed) : new NadeModule(f, name, seed),
+    countParams: (f) => f.params,
+  },
   mlp: { build: (f, ir, _g, name, seed) => buildMlpConditional(f, ir, name, seed), countParams: (f) => f.params },
   pixelrnn: { build: (f, ir, _g, name, seed) => new PixelRnnModule(f, ir, name, seed), countParams: (f) => f.params },
 });
@@ -64,7 +68,11 @@ const NOT_BUILT: Readonly<Partial<Record<FamilyName, string>>> = Object.freeze({
 export function familyEntry(f: FactorIR): FamilyEntry {
   const e = FAMILIES[f.family];
   if (e) return e;
-  throw new ModelError(`\`${f.source}\`: ${NOT_BUILT[f.family] ?? `family ${f.family} has no network`}`, "M0103", `gm builds these factor families: ${builtFamilies().join(", ")}`);
+  throw new ModelError(
+    `\`${f.source}\`: ${NOT_BUILT[f.family] ?? `family ${f.family} has no network`}`,
+    "M0103",
+    `gm builds these factor families: ${builtFamilies().join(", ")}`,
+  );
 }
 
 /** The factor families gm builds, in a stable order. */
@@ -87,7 +95,8 @@ type Builder = ((ir: ModelIR, seed: number) => GenerativeModel) | { notBuilt: st
 
 /** Model kind → builder. The latent and implicit family files replace their entry here when they land. */
 const BUILDERS: Readonly<Record<ModelIR["kind"], Builder>> = Object.freeze({
-  explicit: (ir: ModelIR, seed: number) => (hasDiscreteLatents(ir) ? new DiscreteLatentModel(ir, seed) : new ExplicitModel(ir, seed)),
+  explicit: (ir: ModelIR, seed: number) =>
+    hasDiscreteLatents(ir) ? new DiscreteLatentModel(ir, seed) : new ExplicitModel(ir, seed),
   latent: (ir: ModelIR, seed: number) => buildLatentModel(ir, seed),
   implicit: (ir: ModelIR, seed: number) => buildGan(ir, seed),
 });

@@ -27,7 +27,16 @@ import { parseValue } from "../dsl/parse";
 import { InputError, RUN_CODES, RunError, UsageError } from "../errors";
 import { VERSION } from "../version";
 import { BACKEND_NAMES, initBackend, type BackendName } from "./backend";
-import { loadCheckpoint, prepareRunDir, saveCheckpoint, type Checkpoint, type EpochRecord, type RunMeta, type RunSettings, type StoredTensor } from "./checkpoint";
+import {
+  loadCheckpoint,
+  prepareRunDir,
+  saveCheckpoint,
+  type Checkpoint,
+  type EpochRecord,
+  type RunMeta,
+  type RunSettings,
+  type StoredTensor,
+} from "./checkpoint";
 import { Fitter, type FitPosition } from "./fit";
 import { curveSvg, gridPng, svgToPng } from "./images";
 import { checkpointName } from "./lookup";
@@ -79,7 +88,9 @@ export function dataLayout(ir: ModelIR): DataLayout {
   }
   throw new UsageError(
     `model ${ir.name} has ${observed.length} observed variables (${observed.map((v) => v.name).join(", ")}); gm reads one array per example, plus at most one scalar label`,
-    labels.length > 1 ? "keep one label variable, e.g. `y : Categorical(10)`" : "declare the data as one variable, e.g. `x : Bernoulli[28, 28]`",
+    labels.length > 1
+      ? "keep one label variable, e.g. `y : Categorical(10)`"
+      : "declare the data as one variable, e.g. `x : Bernoulli[28, 28]`",
   );
 }
 
@@ -113,7 +124,11 @@ export function parseDataSource(text: string): { source: DataSourceIR | null; di
 
 function targetDomain(v: VariableIR): TargetDomain {
   const d = v.domain;
-  return d.kind === "categorical" ? { kind: "categorical", k: d.k } : d.kind === "real" ? { kind: "real", lo: d.lo, hi: d.hi } : { kind: d.kind };
+  return d.kind === "categorical"
+    ? { kind: "categorical", k: d.k }
+    : d.kind === "real"
+      ? { kind: "real", lo: d.lo, hi: d.hi }
+      : { kind: d.kind };
 }
 
 /** Train and held-out examples, n × dim, columns = the observed variables in declaration order. */
@@ -126,18 +141,28 @@ export interface ModelData {
 /** Loads the data of a model's observed variables (images, and labels for a label variable). */
 export function loadModelData(ir: ModelIR, source: DataSourceIR, split: readonly [number, number]): ModelData {
   const layout = dataLayout(ir);
-  const raw = loadData(source as DataSpec, { shape: [...layout.image.shape], domain: targetDomain(layout.image) }, split);
+  const raw = loadData(
+    source as DataSpec,
+    { shape: [...layout.image.shape], domain: targetDomain(layout.image) },
+    split,
+  );
   if (!layout.label) return { ...raw, dim: layout.dim };
   const label = layout.label;
   const k = outcomes(label.domain)!;
   const widen = (ds: Dataset): Dataset => {
     if (!ds.labels) {
-      throw new InputError(`model ${ir.name} reads label ${label.name} from the data, but ${describeData(source)} has no labels`, 'give a labels file: idx("images.gz", labels = "labels.gz"), or use mnist');
+      throw new InputError(
+        `model ${ir.name} reads label ${label.name} from the data, but ${describeData(source)} has no labels`,
+        'give a labels file: idx("images.gz", labels = "labels.gz"), or use mnist',
+      );
     }
     const x = new Float32Array(ds.n * layout.dim);
     for (let i = 0; i < ds.n; i++) {
       const y = ds.labels[i];
-      if (!(y >= 0 && y < k)) throw new InputError(`label ${y} of example ${i} of ${describeData(source)} is outside ${label.name}'s ${k} outcomes`);
+      if (!(y >= 0 && y < k))
+        throw new InputError(
+          `label ${y} of example ${i} of ${describeData(source)} is outside ${label.name}'s ${k} outcomes`,
+        );
       let col = i * layout.dim;
       for (const v of layout.observed) {
         if (v === label) x[col] = y;
@@ -152,7 +177,9 @@ export function loadModelData(ir: ModelIR, source: DataSourceIR, split: readonly
 
 /** A data source in words: `idx(path = "a.gz", binarize = 0.5)`. */
 export function describeData(d: DataSourceIR | Record<string, unknown>): string {
-  const args = Object.entries(d).filter(([k]) => k !== "source").map(([k, val]) => `${k} = ${JSON.stringify(val)}`);
+  const args = Object.entries(d)
+    .filter(([k]) => k !== "source")
+    .map(([k, val]) => `${k} = ${JSON.stringify(val)}`);
   return `${String((d as { source: unknown }).source)}${args.length ? `(${args.join(", ")})` : ""}`;
 }
 
@@ -186,7 +213,8 @@ export function resolveSettings(ir: ModelIR, file: string, flags: TrainFlags): R
 /** Starts the backend named by `--backend` (default auto); returns the name of the one running. */
 export async function startBackend(name: string | undefined): Promise<string> {
   const b = (name ?? "auto") as BackendName;
-  if (!BACKEND_NAMES.includes(b)) throw new UsageError(`unknown backend ${name}`, `choose one of: ${BACKEND_NAMES.join(", ")}`);
+  if (!BACKEND_NAMES.includes(b))
+    throw new UsageError(`unknown backend ${name}`, `choose one of: ${BACKEND_NAMES.join(", ")}`);
   const r = await initBackend(b, { quiet: true });
   tf.env().set("PROD", true);
   return r.name;
@@ -201,13 +229,37 @@ export function assignWeights(model: GenerativeModel, weights: ReadonlyMap<strin
   const wanted = new Set(vars.map((v) => checkpointName(v)));
   const extra = [...weights.keys()].filter((k) => !wanted.has(k));
   const where = join(dir, "model.json");
-  if (extra.length) throw new InputError(`checkpoint ${dir} holds weight ${extra[0]}, which model ${model.ir.name} does not have; it was written for another model`, undefined, undefined, where);
+  if (extra.length)
+    throw new InputError(
+      `checkpoint ${dir} holds weight ${extra[0]}, which model ${model.ir.name} does not have; it was written for another model`,
+      undefined,
+      undefined,
+      where,
+    );
   for (const v of vars) {
     const name = checkpointName(v);
     const t = weights.get(name);
-    if (!t) throw new InputError(`checkpoint ${dir} has no weight ${name}; it was written for another model`, undefined, undefined, where);
-    if (t.shape.join("x") !== v.shape.join("x")) throw new InputError(`checkpoint ${dir}: weight ${name} has shape [${t.shape}] but the model needs [${v.shape}]`, undefined, undefined, where);
-    if (t.dtype !== v.dtype) throw new InputError(`checkpoint ${dir}: weight ${name} is ${t.dtype} but the model needs ${v.dtype}`, undefined, undefined, where);
+    if (!t)
+      throw new InputError(
+        `checkpoint ${dir} has no weight ${name}; it was written for another model`,
+        undefined,
+        undefined,
+        where,
+      );
+    if (t.shape.join("x") !== v.shape.join("x"))
+      throw new InputError(
+        `checkpoint ${dir}: weight ${name} has shape [${t.shape}] but the model needs [${v.shape}]`,
+        undefined,
+        undefined,
+        where,
+      );
+    if (t.dtype !== v.dtype)
+      throw new InputError(
+        `checkpoint ${dir}: weight ${name} is ${t.dtype} but the model needs ${v.dtype}`,
+        undefined,
+        undefined,
+        where,
+      );
     const tensor = tf.tensor(t.values, t.shape, t.dtype);
     v.assign(tensor);
     tensor.dispose();
@@ -239,11 +291,27 @@ export interface TrainRequest {
 
 /** What a run tells its caller as it goes (the CLI renders these). */
 export interface TrainEvents {
-  onStart?(info: { ir: ModelIR; params: bigint; backend: string; data: string; trainN: number; testN: number; dim: number; dir: string; resumed?: { epoch: number; batches: number } }): void;
+  onStart?(info: {
+    ir: ModelIR;
+    params: bigint;
+    backend: string;
+    data: string;
+    trainN: number;
+    testN: number;
+    dim: number;
+    dir: string;
+    resumed?: { epoch: number; batches: number };
+  }): void;
   /** A remark worth a line (ignored flags on resume, the closed-form fit). */
   onNote?(text: string): void;
   onEpochStart?(epoch: number, epochs: number, batches: number): void;
-  onBatch?(info: { epoch: number; batch: number; batches: number; losses: Record<string, number>; imagesPerSecond: number }): void;
+  onBatch?(info: {
+    epoch: number;
+    batch: number;
+    batches: number;
+    losses: Record<string, number>;
+    imagesPerSecond: number;
+  }): void;
   onEpochEnd?(record: EpochRecord, dim: number): void;
   /** A stop request was honoured: the run is saved and `trainRun` returns `stopped`. */
   onStopped?(position: { epoch: number; batches: number }): void;
@@ -274,12 +342,25 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
   if (req.resume) {
     resumeFrom = loadCheckpoint(dir);
     const { meta } = resumeFrom;
-    if (meta.model !== ir.name) throw new InputError(`${dir} holds a run of model ${meta.model}, not ${ir.name}`, "resume with --model " + meta.model + ", or start a new run with --out", undefined, dir);
-    if (resumeFrom.source !== source) throw new InputError(`${file} changed since the run in ${dir} started`, "resume with the same .gm file, or start a new run with --out", undefined, file);
+    if (meta.model !== ir.name)
+      throw new InputError(
+        `${dir} holds a run of model ${meta.model}, not ${ir.name}`,
+        "resume with --model " + meta.model + ", or start a new run with --out",
+        undefined,
+        dir,
+      );
+    if (resumeFrom.source !== source)
+      throw new InputError(
+        `${file} changed since the run in ${dir} started`,
+        "resume with the same .gm file, or start a new run with --out",
+        undefined,
+        file,
+      );
     // A resumed run keeps its settings, except a larger --epochs.
     settings = { ...meta.settings, epochs: flags.epochs ?? meta.settings.epochs };
     const ignored = KEPT_ON_RESUME.filter((k) => flags[k] !== undefined);
-    if (ignored.length) events.onNote?.(`--resume keeps the run's settings; ignoring ${ignored.map((k) => `--${k}`).join(", ")}`);
+    if (ignored.length)
+      events.onNote?.(`--resume keeps the run's settings; ignoring ${ignored.map((k) => `--${k}`).join(", ")}`);
   } else {
     settings = resolveSettings(ir, file, flags);
   }
@@ -289,25 +370,48 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
   const model = buildModel(ir, { seed: settings.seed, batch: settings.batch, backend: settings.backend });
   try {
     const data = loadModelData(ir, settings.data as unknown as DataSourceIR, settings.split);
-    if (data.dim !== model.dim) throw new ModelError(`the data has ${data.dim} values per example; model ${ir.name} observes ${model.dim}`, "M0104");
+    if (data.dim !== model.dim)
+      throw new ModelError(
+        `the data has ${data.dim} values per example; model ${ir.name} observes ${model.dim}`,
+        "M0104",
+      );
     if (!prepared) {
       prepareRunDir(dir, { resume: false });
       prepared = true;
     }
     const objective = model.objective({ lr: settings.lr });
-    const every = Object.fromEntries(objective.steps.filter((s) => (s.every ?? 1) !== 1).map((s) => [s.name, s.every!]));
+    const every = Object.fromEntries(
+      objective.steps.filter((s) => (s.every ?? 1) !== 1).map((s) => [s.name, s.every!]),
+    );
     if (Object.keys(every).length) settings.every = every;
     const partial = resumeFrom?.meta.partial;
     events.onStart?.({
-      ir, params: ir.params, backend: settings.backend, data: describeData(settings.data), trainN: data.train.n, testN: data.test.n, dim: data.dim, dir,
+      ir,
+      params: ir.params,
+      backend: settings.backend,
+      data: describeData(settings.data),
+      trainN: data.train.n,
+      testN: data.test.n,
+      dim: data.dim,
+      dir,
       resumed: resumeFrom ? { epoch: resumeFrom.meta.epoch, batches: partial?.batches ?? 0 } : undefined,
     });
 
     const history: EpochRecord[] = resumeFrom ? [...resumeFrom.meta.history] : [];
     let generation = resumeFrom ? resumeFrom.meta.generation : 0;
     const meta = (epoch: number, partialState?: RunMeta["partial"], finished = false): RunMeta => ({
-      version: VERSION, model: ir.name, sourceFile: file, source: "model.gm", params: ir.params.toString(), dim: data.dim,
-      settings, history, epoch, ...(partialState ? { partial: partialState } : {}), generation: ++generation, finished,
+      version: VERSION,
+      model: ir.name,
+      sourceFile: file,
+      source: "model.gm",
+      params: ir.params.toString(),
+      dim: data.dim,
+      settings,
+      history,
+      epoch,
+      ...(partialState ? { partial: partialState } : {}),
+      generation: ++generation,
+      finished,
     });
 
     if (resumeFrom) assignWeights(model, resumeFrom.weights, dir);
@@ -339,8 +443,14 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
           : { epoch: ck.epoch, batches: 0, step: ck.epoch * batchesPerEpoch, sums: {}, images: 0, seconds: 0 }
         : undefined;
       const fitter: Fitter = new Fitter({
-        objective, train: data.train, test: data.test, dim: data.dim,
-        epochs: settings.epochs, batch: settings.batch, lr: settings.lr, seed: settings.seed,
+        objective,
+        train: data.train,
+        test: data.test,
+        dim: data.dim,
+        epochs: settings.epochs,
+        batch: settings.batch,
+        lr: settings.lr,
+        seed: settings.seed,
         start,
         optimizerState: resumeFrom?.optimizers,
         stop: req.stop,
@@ -350,11 +460,27 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
           history.push(r);
           events.onEpochEnd?.(r, data.dim);
           // An implicit model has no likelihood curve to watch: keep a sample grid per epoch (mode collapse shows).
-          if (model.kind === "implicit") writeFileAtomic(join(dir, `samples-epoch-${String(r.epoch).padStart(3, "0")}.png`), samplesPng(model, model.sample(64, settings.seed), 64));
-          await saveCheckpoint(dir, meta(r.epoch, undefined, r.epoch === settings.epochs), namedWeights(model), await fitter.optimizerWeights(), source);
+          if (model.kind === "implicit")
+            writeFileAtomic(
+              join(dir, `samples-epoch-${String(r.epoch).padStart(3, "0")}.png`),
+              samplesPng(model, model.sample(64, settings.seed), 64),
+            );
+          await saveCheckpoint(
+            dir,
+            meta(r.epoch, undefined, r.epoch === settings.epochs),
+            namedWeights(model),
+            await fitter.optimizerWeights(),
+            source,
+          );
         },
         onStop: async (p) => {
-          await saveCheckpoint(dir, meta(p.epoch, { batches: p.batches, step: p.step, sums: p.sums, images: p.images, seconds: p.seconds }), namedWeights(model), await fitter.optimizerWeights(), source);
+          await saveCheckpoint(
+            dir,
+            meta(p.epoch, { batches: p.batches, step: p.step, sums: p.sums, images: p.images, seconds: p.seconds }),
+            namedWeights(model),
+            await fitter.optimizerWeights(),
+            source,
+          );
         },
       });
       try {
@@ -367,10 +493,14 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
           const kept = existsSync(join(dir, "model.json"))
             ? `the last good checkpoint (${history.length ? `epoch ${history[history.length - 1].epoch}` : "before the first epoch ended"}) is kept in ${dir}`
             : "no checkpoint was written";
-          throw new RunError(RUN_CODES.diverged, `training diverged at epoch ${outcome.epoch}, batch ${outcome.batch}: the ${outcome.step} loss is ${outcome.loss} nats per example`, {
-            path: dir,
-            hint: `${kept}; try a smaller --lr (now ${settings.lr})`,
-          });
+          throw new RunError(
+            RUN_CODES.diverged,
+            `training diverged at epoch ${outcome.epoch}, batch ${outcome.batch}: the ${outcome.step} loss is ${outcome.loss} nats per example`,
+            {
+              path: dir,
+              hint: `${kept}; try a smaller --lr (now ${settings.lr})`,
+            },
+          );
         }
       } finally {
         fitter.dispose();
@@ -386,7 +516,13 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
 }
 
 /** Writes curve.svg, curve.png (every metric) and samples.png (64 samples) into `dir`; returns their paths. */
-export async function writeRunPictures(dir: string, ir: ModelIR, model: GenerativeModel, history: readonly EpochRecord[], seed: number): Promise<string[]> {
+export async function writeRunPictures(
+  dir: string,
+  ir: ModelIR,
+  model: GenerativeModel,
+  history: readonly EpochRecord[],
+  seed: number,
+): Promise<string[]> {
   const svg = await curveSvg(history, `${ir.name}: training curve`);
   writeFileAtomic(join(dir, "curve.svg"), svg);
   writeFileAtomic(join(dir, "curve.png"), await svgToPng(svg));
@@ -430,7 +566,12 @@ export async function loadRun(dir: string, options: { backend?: string } = {}): 
   const compiled = compileText(checkpoint.source, where, { checks: false });
   const errors = compiled.diagnostics.filter((d) => d.severity === "error");
   if (hasErrors(compiled.diagnostics)) {
-    throw new InputError(`the .gm source saved in ${dir} no longer compiles: ${renderDiagnostic(errors[0], checkpoint.source).split("\n")[0]}`, undefined, undefined, where);
+    throw new InputError(
+      `the .gm source saved in ${dir} no longer compiles: ${renderDiagnostic(errors[0], checkpoint.source).split("\n")[0]}`,
+      undefined,
+      undefined,
+      where,
+    );
   }
   const ir = compiled.models.find((m) => m.name === meta.model);
   if (!ir) throw new InputError(`${where} has no model ${meta.model}`, undefined, undefined, where);
@@ -471,18 +612,33 @@ export interface RunScore {
 export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOptions = {}): RunScore {
   const { model, ir } = run;
   if (!model.score) {
-    throw new ModelError(`model ${ir.name} is an implicit model (a generator): it defines no likelihood, so there is nothing to score`, "M0107", "look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)");
+    throw new ModelError(
+      `model ${ir.name} is an implicit model (a generator): it defines no likelihood, so there is nothing to score`,
+      "M0107",
+      "look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)",
+    );
   }
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
   const loaded = loadModelData(ir, source, run.meta.settings.split);
-  const ds = data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
+  const ds =
+    data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
   const t0 = performance.now();
   const r = model.score(ds.x, ds.n, options);
   const seconds = (performance.now() - t0) / 1000;
   let s = 0;
   for (const v of r.values) s -= v;
   const nll = s / Math.max(ds.n, 1);
-  return { values: r.values, kind: r.kind, ...(r.extra ? { extra: r.extra } : {}), nll, bitsPerDim: nll / (loaded.dim * Math.LN2), n: ds.n, dim: loaded.dim, data: { ...source }, seconds };
+  return {
+    values: r.values,
+    kind: r.kind,
+    ...(r.extra ? { extra: r.extra } : {}),
+    nll,
+    bitsPerDim: nll / (loaded.dim * Math.LN2),
+    n: ds.n,
+    dim: loaded.dim,
+    data: { ...source },
+    seconds,
+  };
 }
 
 function concat(a: Dataset, b: Dataset): Dataset {
@@ -493,7 +649,12 @@ function concat(a: Dataset, b: Dataset): Dataset {
 }
 
 /** `n` samples of a run (n × dim), written as a PNG grid to `out` (default `RUN/samples-seedS.png`). */
-export function sampleRun(run: LoadedRun, n: number, seed: number, out?: string): { samples: Float32Array; dim: number; file: string; seconds: number } {
+export function sampleRun(
+  run: LoadedRun,
+  n: number,
+  seed: number,
+  out?: string,
+): { samples: Float32Array; dim: number; file: string; seconds: number } {
   const t0 = performance.now();
   const samples = run.model.sample(n, seed);
   const seconds = (performance.now() - t0) / 1000;

@@ -73,7 +73,11 @@ function layout(ir: ModelIR, f: FactorIR, g: ElementGraph): Table[] {
     total += BigInt(t.rows) * BigInt(t.K);
   }
   if (total > BigInt(MAX_TABLE_ENTRIES)) {
-    throw new ModelError(`\`${f.source}\` needs ${scientific(total)} table entries in all; gm stores at most ${MAX_TABLE_ENTRIES.toLocaleString("en-US")}`, "M0101", "use `logistic` or `nade(hidden = …)`, or prune parents with `assume`");
+    throw new ModelError(
+      `\`${f.source}\` needs ${scientific(total)} table entries in all; gm stores at most ${MAX_TABLE_ENTRIES.toLocaleString("en-US")}`,
+      "M0101",
+      "use `logistic` or `nade(hidden = …)`, or prune parents with `assume`",
+    );
   }
   return tables;
 }
@@ -123,7 +127,12 @@ export class TableModule implements FactorModule {
   private logp: Float32Array;
   private logpTensor?: tf.Tensor1D;
 
-  constructor(readonly factor: FactorIR, ir: ModelIR, g: ElementGraph, name: string) {
+  constructor(
+    readonly factor: FactorIR,
+    ir: ModelIR,
+    g: ElementGraph,
+    name: string,
+  ) {
     this.tables = layout(ir, factor, g);
     const nParams = this.tables.reduce((a, t) => a + t.rows * (t.K - 1), 0);
     // Uniform tables to start (all logits 0); `fitClosedForm` replaces them.
@@ -164,7 +173,9 @@ export class TableModule implements FactorModule {
       }
     }
     if (!this.logpTensor) this.logpTensor = tf.keep(tf.tensor1d(this.logp));
-    return tf.tidy(() => tf.gather(this.logpTensor!, tf.tensor2d(idx, [B, this.tables.length], "int32")).sum(1) as tf.Tensor1D);
+    return tf.tidy(
+      () => tf.gather(this.logpTensor!, tf.tensor2d(idx, [B, this.tables.length], "int32")).sum(1) as tf.Tensor1D,
+    );
   }
 
   conditional(position: number, row: Float32Array): Float64Array {
@@ -194,7 +205,8 @@ export class TableModule implements FactorModule {
       for (let r = 0; r < t.rows; r++) {
         const q = t.probOffset + r * t.K;
         const ref = Math.log(counts[q] + smoothing);
-        for (let o = 1; o < t.K; o++) theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
+        for (let o = 1; o < t.K; o++)
+          theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
       }
     }
     this.theta.assign(tf.tensor1d(theta));

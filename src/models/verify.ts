@@ -136,10 +136,11 @@ export function chainRuleGap(m: ExplicitModel, rng: Rng, prefixes = 8): number {
       const mass = new Float64Array(K);
       for (let i = 0; i < n; i++) {
         let match = true;
-        for (const e of before) if (X[i * D + e] !== row[e]) {
-          match = false;
-          break;
-        }
+        for (const e of before)
+          if (X[i * D + e] !== row[e]) {
+            match = false;
+            break;
+          }
         if (!match) continue;
         let o = 0;
         for (const e of block) o = o * ks[e] + X[i * D + e];
@@ -241,7 +242,10 @@ export function gammaQ(a: number, x: number): number {
 
 function lnGamma(z: number): number {
   const g = 7;
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
   z -= 1;
   let x = c[0];
@@ -254,7 +258,11 @@ function lnGamma(z: number): number {
  * Chi-square goodness of fit of `n` samples against the exact distribution (enumerable models):
  * cells with expected count < 5 are pooled. Returns the statistic, degrees of freedom and p-value.
  */
-export function samplingChiSquare(m: ExplicitModel, n: number, seed: number): { stat: number; dof: number; pValue: number } {
+export function samplingChiSquare(
+  m: ExplicitModel,
+  n: number,
+  seed: number,
+): { stat: number; dof: number; pValue: number } {
   const X = enumerate(m);
   const lp = logProbs(m, X);
   const ks = elementOutcomes(m);
@@ -298,9 +306,18 @@ export interface VerifyOptions {
   samples?: number;
 }
 
-function runProperty(name: string, runs: number, seed: number, check: (s: number) => void, detail: string): PropertyResult {
+function runProperty(
+  name: string,
+  runs: number,
+  seed: number,
+  check: (s: number) => void,
+  detail: string,
+): PropertyResult {
   try {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 30 }), (s) => check(s)), { numRuns: runs, seed });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 30 }), (s) => check(s)),
+      { numRuns: runs, seed },
+    );
     return { name, status: "passed", detail };
   } catch (e) {
     return { name, status: "failed", detail: (e as Error).message };
@@ -314,30 +331,66 @@ export function verifyModel(m: ExplicitModel, opts: VerifyOptions = {}): Propert
   const small = jointSize(m) !== Infinity;
   const out: PropertyResult[] = [];
   if (small) {
-    out.push(runProperty("normalization", runs, seed, (s) => {
-      randomize(m, s);
-      const total = totalProbability(m);
-      if (Math.abs(total - 1) > 1e-5) throw new Error(`Σ p(x) = ${total} with parameters drawn from seed ${s}`);
-    }, `Σ_x p(x) = 1 within 1e-5 over all ${jointSize(m)} outcomes`));
-    out.push(runProperty("chain rule", runs, seed, (s) => {
-      randomize(m, s);
-      const gap = chainRuleGap(m, new Rng(s));
-      if (gap > 1e-5) throw new Error(`a conditional differs from the marginalized joint by ${gap} (seed ${s})`);
-    }, "each conditional equals the marginalized joint within 1e-5"));
+    out.push(
+      runProperty(
+        "normalization",
+        runs,
+        seed,
+        (s) => {
+          randomize(m, s);
+          const total = totalProbability(m);
+          if (Math.abs(total - 1) > 1e-5) throw new Error(`Σ p(x) = ${total} with parameters drawn from seed ${s}`);
+        },
+        `Σ_x p(x) = 1 within 1e-5 over all ${jointSize(m)} outcomes`,
+      ),
+    );
+    out.push(
+      runProperty(
+        "chain rule",
+        runs,
+        seed,
+        (s) => {
+          randomize(m, s);
+          const gap = chainRuleGap(m, new Rng(s));
+          if (gap > 1e-5) throw new Error(`a conditional differs from the marginalized joint by ${gap} (seed ${s})`);
+        },
+        "each conditional equals the marginalized joint within 1e-5",
+      ),
+    );
   } else {
-    out.push({ name: "normalization", status: "skipped", detail: `${m.dim} elements: too many outcomes to enumerate (limit ${ENUMERATION_LIMIT}); each conditional is a softmax, normalized by construction` });
+    out.push({
+      name: "normalization",
+      status: "skipped",
+      detail: `${m.dim} elements: too many outcomes to enumerate (limit ${ENUMERATION_LIMIT}); each conditional is a softmax, normalized by construction`,
+    });
   }
-  out.push(runProperty("sum of conditionals", Math.min(runs, small ? runs : 3), seed, (s) => {
-    randomize(m, s);
-    const gap = sumOfConditionalsGap(m, new Rng(s), small ? 8 : 2);
-    if (gap > 1e-3) throw new Error(`log p(x) differs from the sum of its conditionals by ${gap} nats (seed ${s})`);
-  }, "log p(x) equals Σ_i log p(x_i | parents) within 1e-3 nats (per 100 nats past 100)"));
+  out.push(
+    runProperty(
+      "sum of conditionals",
+      Math.min(runs, small ? runs : 3),
+      seed,
+      (s) => {
+        randomize(m, s);
+        const gap = sumOfConditionalsGap(m, new Rng(s), small ? 8 : 2);
+        if (gap > 1e-3) throw new Error(`log p(x) differs from the sum of its conditionals by ${gap} nats (seed ${s})`);
+      },
+      "log p(x) equals Σ_i log p(x_i | parents) within 1e-3 nats (per 100 nats past 100)",
+    ),
+  );
   if (m.ir.derivation.length) {
-    out.push(runProperty("assumptions", runs, seed, (s) => {
-      randomize(m, s);
-      const { gap, where } = assumptionGap(m, new Rng(s));
-      if (gap > 1e-6) throw new Error(`${where}: the conditional moved by ${gap} (seed ${s})`);
-    }, `${m.ir.derivation.length} parent(s) removed by assume never change a conditional`));
+    out.push(
+      runProperty(
+        "assumptions",
+        runs,
+        seed,
+        (s) => {
+          randomize(m, s);
+          const { gap, where } = assumptionGap(m, new Rng(s));
+          if (gap > 1e-6) throw new Error(`${where}: the conditional moved by ${gap} (seed ${s})`);
+        },
+        `${m.ir.derivation.length} parent(s) removed by assume never change a conditional`,
+      ),
+    );
   } else out.push({ name: "assumptions", status: "skipped", detail: "no `assume` removed a parent" });
   if (small && jointSize(m) <= 4096) {
     const n = opts.samples ?? 20000;
@@ -357,17 +410,25 @@ export function verifyModel(m: ExplicitModel, opts: VerifyOptions = {}): Propert
  * memory checks first) and runs every property that applies, or says why none do (an implicit
  * model has no density; a kind gm does not build yet). The model is disposed afterwards.
  */
-export function verifyIr(ir: ModelIR, opts: VerifyOptions & { backend?: string } = {}): { skipped?: string; results: PropertyResult[] } {
+export function verifyIr(
+  ir: ModelIR,
+  opts: VerifyOptions & { backend?: string } = {},
+): { skipped?: string; results: PropertyResult[] } {
   if (ir.kind === "implicit") return { skipped: "an implicit model has no density to verify", results: [] };
   let model: GenerativeModel;
   try {
     model = buildModel(ir, { seed: opts.seed ?? 42, backend: opts.backend });
   } catch (e) {
-    if (e instanceof ModelError && e.code === "M0103" && ir.kind !== "explicit") return { skipped: `${ir.kind === "latent" ? "latent-variable" : ir.kind} models are not built yet`, results: [] };
+    if (e instanceof ModelError && e.code === "M0103" && ir.kind !== "explicit")
+      return { skipped: `${ir.kind === "latent" ? "latent-variable" : ir.kind} models are not built yet`, results: [] };
     throw e;
   }
   try {
-    if (!(model instanceof ExplicitModel)) return { skipped: `gm verify checks the factor networks of explicit densities; model ${ir.name} ${ir.kind === "explicit" ? "sums discrete latent variables out (checked by tests/models/mixture.test.ts)" : `is ${ir.kind === "latent" ? "a latent-variable model" : ir.kind} (checked by tests/models/vae.test.ts and aae.test.ts)`}`, results: [] };
+    if (!(model instanceof ExplicitModel))
+      return {
+        skipped: `gm verify checks the factor networks of explicit densities; model ${ir.name} ${ir.kind === "explicit" ? "sums discrete latent variables out (checked by tests/models/mixture.test.ts)" : `is ${ir.kind === "latent" ? "a latent-variable model" : ir.kind} (checked by tests/models/vae.test.ts and aae.test.ts)`}`,
+        results: [],
+      };
     return { results: verifyModel(model, opts) };
   } finally {
     model.dispose();

@@ -208,7 +208,8 @@ const SITUATIONS: Record<string, () => Promise<Outcome>> = {
     ),
   D0405: () => lib(() => encodeIdx([], new Uint8Array(0))),
   B0101: () => lib(() => initBackend("nope" as never)),
-  // Through gm where @tensorflow/tfjs-node is absent (it is an optional peer); where it is installed, the error as raised.
+  // Through gm where @tensorflow/tfjs-node is absent (it is an optional peer); where it is installed, the error as
+  // raised.
   B0102: () =>
     hasTfjsNode
       ? lib(() => {

@@ -176,16 +176,14 @@ describe("parameter counts of the basic forms (LANGUAGE.md §5)", () => {
   });
 
   it("markov(k) over n binary elements has 2^k − 1 + (n − k)·2^k parameters (n ≥ k)", () => {
-    const arb = fc
-      .integer({ min: 1, max: 40 })
-      .chain((n) =>
-        fc.record({
-          n: fc.constant(n),
-          k: fc.integer({ min: 1, max: Math.min(n, 12) }),
-          twoD: fc.boolean(),
-          order: orderArb,
-        }),
-      );
+    const arb = fc.integer({ min: 1, max: 40 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        k: fc.integer({ min: 1, max: Math.min(n, 12) }),
+        twoD: fc.boolean(),
+        order: orderArb,
+      }),
+    );
     fc.assert(
       fc.property(arb, ({ n, k: kk, twoD, order }) => {
         // The same n elements as a vector or as an n×1 / 1×n image: the formula does not care.

@@ -52,6 +52,19 @@ describe("forEachConeChild", () => {
     // 0-based, c0 = 13, L = 2, one channel (so no partial pixel): row 13 (e = 0) columns 14, 15;
     // row 14 (e = 1) columns 13 … 16; row 15 (e = 2) columns 12 … 17 — c0 − e + 1 … c0 + e + L.
     const at = (r: number, c: number) => r * 28 + c;
-    expect(got.slice(0, 12)).toEqual([at(13, 14), at(13, 15), at(14, 13), at(14, 14), at(14, 15), at(14, 16), at(15, 12), at(15, 13), at(15, 14), at(15, 15), at(15, 16), at(15, 17)]);
+    expect(got.slice(0, 12)).toEqual([
+      at(13, 14),
+      at(13, 15),
+      at(14, 13),
+      at(14, 14),
+      at(14, 15),
+      at(14, 16),
+      at(15, 12),
+      at(15, 13),
+      at(15, 14),
+      at(15, 15),
+      at(15, 16),
+      at(15, 17),
+    ]);
   });
 });

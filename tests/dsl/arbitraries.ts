@@ -209,14 +209,12 @@ export const typeExpr: fc.Arbitrary<A.TypeExpr> = fc.oneof(
     args: [k],
     span,
   })),
-  fc
-    .tuple(smallExpr, smallExpr)
-    .map(([lo, hi]): A.TypeExpr => ({
-      kind: "Type",
-      name: { kind: "Ident", name: "Real", span },
-      args: [lo, hi],
-      span,
-    })),
+  fc.tuple(smallExpr, smallExpr).map(([lo, hi]): A.TypeExpr => ({
+    kind: "Type",
+    name: { kind: "Ident", name: "Real", span },
+    args: [lo, hi],
+    span,
+  })),
   fc
     .tuple(ident, fc.option(fc.array(smallExpr, { minLength: 1, maxLength: 3 })))
     .map(([name, args]): A.TypeExpr => ({ kind: "Type", name, args, span })),

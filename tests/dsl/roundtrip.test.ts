@@ -14,7 +14,10 @@ import { renderDiagnostic } from "../../src/dsl/diagnostics.js";
 import { gmFile } from "./arbitraries.js";
 import { exampleFiles, insertAt, normalizeComment, showFiles, tokenBoundaries } from "./helpers.js";
 
-/** Runs per property: 300, fixed so CI cost is stable (the seed varies per run); `GM_PROPERTY_RUNS=5000` for a deeper local search. */
+/**
+ * Runs per property: 300, fixed so CI cost is stable (the seed varies per run); `GM_PROPERTY_RUNS=5000` for a deeper
+ * local search.
+ */
 const NUM_RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 300);
 
 const files = showFiles(gmFile);

@@ -114,7 +114,8 @@ describe("AAE steps", () => {
             // the test: with a tiny random net every ReLU of the encoder can be dead on 8 examples,
             // and a zero gradient leaves Adam's weights where they were — seed 999984 did that.)
             for (const [net, vars] of networks[step.name])
-              if (!vars.every((v) => step.variables.includes(v))) throw new Error(`step ${step.name} does not update the ${net}`);
+              if (!vars.every((v) => step.variables.includes(v)))
+                throw new Error(`step ${step.name} does not update the ${net}`);
             // restore, so that each step starts from the same weights
             aae.variables.forEach((v, j) => v.assign(tf.tensor(before[j], v.shape)));
           }

@@ -58,7 +58,13 @@ function twoSteps(m: ExplicitModel): Objective {
     ...base,
     steps: [
       { name: "a", loss: nll.loss, variables: [...byName("W"), ...byName("c")], optimizer: { lr: 0.01 } },
-      { name: "b", loss: nll.loss, variables: [...byName("V"), ...byName("b")], optimizer: { lr: 0.03, beta1: 0.5 }, every: 2 },
+      {
+        name: "b",
+        loss: nll.loss,
+        variables: [...byName("V"), ...byName("b")],
+        optimizer: { lr: 0.03, beta1: 0.5 },
+        every: 2,
+      },
     ],
   };
 }
@@ -72,22 +78,55 @@ function build(): ExplicitModel {
 const weights = (m: ExplicitModel) => m.variables.map((v) => Array.from(v.dataSync()));
 
 /** Trains EPOCHS epochs; with `stopAfter`, stops after that many batches, saves, and resumes in a fresh model. */
-async function train(stopAfter: number | null, tag: string): Promise<{ weights: number[][]; history: EpochRecord[]; optimizerFiles: string[] }> {
+async function train(
+  stopAfter: number | null,
+  tag: string,
+): Promise<{ weights: number[][]; history: EpochRecord[]; optimizerFiles: string[] }> {
   const train = data(1);
   const test = data(2);
   const history: EpochRecord[] = [];
   let batches = 0;
-  const stop = { get aborted() { return stopAfter !== null && batches >= stopAfter; } };
+  const stop = {
+    get aborted() {
+      return stopAfter !== null && batches >= stopAfter;
+    },
+  };
   const runDir = join(dir, tag);
   const m = build();
   const meta = (epoch: number, partial?: RunMeta["partial"]): RunMeta => ({
-    version: "test", model: "Two", sourceFile: "two.gm", source: "model.gm", params: "0", dim: D,
-    settings: { epochs: EPOCHS, batch: BATCH, lr: 0.01, seed: 5, smoothing: 1, data: {}, split: [0.8, 0.2], backend: "wasm" },
-    history: [...history], epoch, ...(partial ? { partial } : {}), generation: 1, finished: false,
+    version: "test",
+    model: "Two",
+    sourceFile: "two.gm",
+    source: "model.gm",
+    params: "0",
+    dim: D,
+    settings: {
+      epochs: EPOCHS,
+      batch: BATCH,
+      lr: 0.01,
+      seed: 5,
+      smoothing: 1,
+      data: {},
+      split: [0.8, 0.2],
+      backend: "wasm",
+    },
+    history: [...history],
+    epoch,
+    ...(partial ? { partial } : {}),
+    generation: 1,
+    finished: false,
   });
   let saved: FitPosition | null = null;
   const first = new Fitter({
-    objective: twoSteps(m), train, test, dim: D, epochs: EPOCHS, batch: BATCH, lr: 0.01, seed: 5, stop,
+    objective: twoSteps(m),
+    train,
+    test,
+    dim: D,
+    epochs: EPOCHS,
+    batch: BATCH,
+    lr: 0.01,
+    seed: 5,
+    stop,
     onBatch: () => batches++,
     onEpochEnd: (r) => void history.push(r),
     onStop: async (p) => {
@@ -115,7 +154,14 @@ async function train(stopAfter: number | null, tag: string): Promise<{ weights: 
   const at = saved!;
   expect(p).toEqual({ batches: at.batches, step: at.step, sums: at.sums, images: at.images, seconds: at.seconds });
   const second = new Fitter({
-    objective: twoSteps(m2), train, test, dim: D, epochs: EPOCHS, batch: BATCH, lr: 0.01, seed: 5,
+    objective: twoSteps(m2),
+    train,
+    test,
+    dim: D,
+    epochs: EPOCHS,
+    batch: BATCH,
+    lr: 0.01,
+    seed: 5,
     start: { epoch: ck.meta.epoch, ...p },
     optimizerState: ck.optimizers,
     onEpochEnd: (r) => void history.push(r),
@@ -124,7 +170,13 @@ async function train(stopAfter: number | null, tag: string): Promise<{ weights: 
   second.dispose();
   const w = weights(m2);
   m2.dispose();
-  return { weights: w, history, optimizerFiles: readdirSync(runDir).filter((f) => f.startsWith("optimizer-")).sort() };
+  return {
+    weights: w,
+    history,
+    optimizerFiles: readdirSync(runDir)
+      .filter((f) => f.startsWith("optimizer-"))
+      .sort(),
+  };
 }
 
 describe("Fitter: two steps, two optimizers", () => {

@@ -19,11 +19,28 @@ import { variableOf } from "../../src/models/lookup";
 import { buildModel, type FamilyEntry } from "../../src/models/registry";
 import type { FamilyName } from "../../src/compiler/ir";
 import type { FactorModule } from "../../src/models/types";
-import { chainRuleGap, elementOutcomes, enumerate, logProbs, sumOfConditionalsGap, totalProbability } from "../../src/models/verify";
+import {
+  chainRuleGap,
+  elementOutcomes,
+  enumerate,
+  logProbs,
+  sumOfConditionalsGap,
+  totalProbability,
+} from "../../src/models/verify";
 import { Rng } from "../../src/data/rng";
 
 /** The families the property tests cover. */
-export const FAMILY_KINDS = ["joint", "independent", "table-for", "chain", "markov", "chain+assume", "logistic", "logistic+assume", "nade"] as const;
+export const FAMILY_KINDS = [
+  "joint",
+  "independent",
+  "table-for",
+  "chain",
+  "markov",
+  "chain+assume",
+  "logistic",
+  "logistic+assume",
+  "nade",
+] as const;
 export type FamilyKind = (typeof FAMILY_KINDS)[number];
 
 /** A generated model: its text and a one-line description for counterexamples. */
@@ -75,7 +92,8 @@ interface VarShape {
 }
 
 const domText = (k: number) => (k === 2 ? "Bernoulli" : `Categorical(${k})`);
-const declText = (name: string, v: VarShape) => `${name} : ${domText(v.k)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}`;
+const declText = (name: string, v: VarShape) =>
+  `${name} : ${domText(v.k)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}`;
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** `.gm` name of element `flat` (0-based, row-major) of a variable, 1-based as the language writes it. */
@@ -99,13 +117,18 @@ function xArb(binaryOnly: boolean): fc.Arbitrary<VarShape> {
   return k.chain((kk) => {
     const max = kk === 2 ? 10 : 6;
     const oneD = fc.integer({ min: 1, max }).map((n) => [n]);
-    const twoD = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })).filter(([h, w]) => h * w <= max);
+    const twoD = fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }))
+      .filter(([h, w]) => h * w <= max);
     return fc.oneof(oneD, twoD).map((shape) => ({ shape, k: kk }));
   });
 }
 
 /** An optional context variable y (`p(x | y)`), at most 4 outcomes. */
-const yArb: fc.Arbitrary<VarShape | null> = fc.option(fc.constantFrom<VarShape>({ shape: [], k: 2 }, { shape: [], k: 3 }, { shape: [2], k: 2 }), { freq: 2 });
+const yArb: fc.Arbitrary<VarShape | null> = fc.option(
+  fc.constantFrom<VarShape>({ shape: [], k: 2 }, { shape: [], k: 3 }, { shape: [2], k: 2 }),
+  { freq: 2 },
+);
 const yFamily = fc.constantFrom("independent", "joint", "chain", "table");
 const orderArb = fc.option(fc.constantFrom("raster", "column", "snake", "zigzag"), { freq: 2 });
 
@@ -119,12 +142,19 @@ function header(x: VarShape, y: VarShape | null, yFam: string, order: string | n
 }
 
 /** Simple `p(x [| y]) = family` models. */
-function simpleArb(family: FamilyKind, fam: fc.Arbitrary<string>, binaryOnly = false, context = true): fc.Arbitrary<ModelPlan> {
-  return fc.record({ x: xArb(binaryOnly), y: context ? yArb : fc.constant(null), yFam: yFamily, order: orderArb, fam }).map(({ x, y, yFam, order, fam: f }) => {
-    const lines = header(x, y, yFam, order);
-    lines.push(`  p(x${y ? " | y" : ""}) = ${f}`, "}");
-    return { family, text: lines.join("\n") };
-  });
+function simpleArb(
+  family: FamilyKind,
+  fam: fc.Arbitrary<string>,
+  binaryOnly = false,
+  context = true,
+): fc.Arbitrary<ModelPlan> {
+  return fc
+    .record({ x: xArb(binaryOnly), y: context ? yArb : fc.constant(null), yFam: yFamily, order: orderArb, fam })
+    .map(({ x, y, yFam, order, fam: f }) => {
+      const lines = header(x, y, yFam, order);
+      lines.push(`  p(x${y ? " | y" : ""}) = ${f}`, "}");
+      return { family, text: lines.join("\n") };
+    });
 }
 
 /**
@@ -139,7 +169,15 @@ const tableForArb: fc.Arbitrary<ModelPlan> = fc
     yFam: yFamily,
     later: fc.boolean(),
     pick1: fc.subarray([1, 2, 3], { minLength: 0, maxLength: 2 }),
-    pick2: fc.subarray<[number, number]>([[-1, 0], [0, -1], [-1, -1], [-1, 1]], { minLength: 0, maxLength: 3 }),
+    pick2: fc.subarray<[number, number]>(
+      [
+        [-1, 0],
+        [0, -1],
+        [-1, -1],
+        [-1, 1],
+      ],
+      { minLength: 0, maxLength: 3 },
+    ),
     yParent: fc.boolean(),
   })
   .map(({ x, y, yFam, later, pick1, pick2, yParent }) => {
@@ -174,7 +212,11 @@ function assumeArb(family: "chain+assume" | "logistic+assume"): fc.Arbitrary<Mod
       yFam: yFamily,
       order: orderArb,
       assumptions: fc.array(
-        fc.record({ at: fc.nat(), pick: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 12, maxLength: 12 }), given: fc.array(fc.nat(), { maxLength: 2 }) }),
+        fc.record({
+          at: fc.nat(),
+          pick: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 12, maxLength: 12 }),
+          given: fc.array(fc.nat(), { maxLength: 2 }),
+        }),
         { minLength: 1, maxLength: 4 },
       ),
     })
@@ -197,7 +239,9 @@ function assumeArb(family: "chain+assume" | "logistic+assume"): fc.Arbitrary<Mod
         if (B.length === 0) B.push(preds[a.at % preds.length]);
         const rest = preds.filter((p) => !B.includes(p));
         const C = [...new Set(a.given.filter(() => rest.length > 0).map((g) => rest[g % rest.length]))];
-        lines.push(`  assume ${name(seq[pos])} ⊥ ${B.map(name).join(", ")}${C.length ? ` | ${C.map(name).join(", ")}` : ""}`);
+        lines.push(
+          `  assume ${name(seq[pos])} ⊥ ${B.map(name).join(", ")}${C.length ? ` | ${C.map(name).join(", ")}` : ""}`,
+        );
       }
       lines.push("}");
       return { family, text: lines.join("\n") };
@@ -216,7 +260,10 @@ export function familyArb(family: FamilyKind): fc.Arbitrary<ModelPlan> {
     case "chain":
       return simpleArb(family, fc.constant("chain"));
     case "markov":
-      return simpleArb(family, fc.integer({ min: 1, max: 3 }).map((k) => `markov(k = ${k})`));
+      return simpleArb(
+        family,
+        fc.integer({ min: 1, max: 3 }).map((k) => `markov(k = ${k})`),
+      );
     case "chain+assume":
     case "logistic+assume":
       return assumeArb(family);
@@ -224,7 +271,12 @@ export function familyArb(family: FamilyKind): fc.Arbitrary<ModelPlan> {
       return simpleArb(family, fc.constant("logistic"));
     case "nade":
       // NADE reads Bernoulli elements and takes no conditions.
-      return simpleArb(family, fc.integer({ min: 1, max: 6 }).map((h) => `nade(hidden = ${h})`), true, false);
+      return simpleArb(
+        family,
+        fc.integer({ min: 1, max: 6 }).map((h) => `nade(hidden = ${h})`),
+        true,
+        false,
+      );
   }
 }
 

@@ -24,7 +24,6 @@ import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
 
-
 async function on<T>(backend: "cpu" | "wasm", fn: () => Promise<T> | T): Promise<T> {
   await tf.setBackend(backend);
   return fn();
@@ -40,7 +39,10 @@ async function valueAndGrads(
   // A fixed random weighting makes every output element matter in the gradient.
   const w = tf.tensor(values(out.size, 7), out.shape);
   const grads = tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(f(...ys), w)))(xs);
-  const result = [(await out.data()) as Float32Array, ...(await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>)))];
+  const result = [
+    (await out.data()) as Float32Array,
+    ...(await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>))),
+  ];
   tf.dispose([...xs, out, w, ...grads]);
   return result;
 }
@@ -63,7 +65,10 @@ type MatmulCase = typeof matmulCase extends fc.Arbitrary<infer T> ? T : never;
 function shapesOf(c: MatmulCase): [number[], number[]] {
   const a = c.transposeA ? [c.k, c.m] : [c.m, c.k];
   const b = c.transposeB ? [c.n, c.k] : [c.k, c.n];
-  return [[...c.batch, ...a], [...c.batch, ...b]];
+  return [
+    [...c.batch, ...a],
+    [...c.batch, ...b],
+  ];
 }
 
 beforeAll(async () => {
@@ -99,11 +104,26 @@ describe("BatchMatMul gradient fix (cpu)", () => {
   it("sums over broadcast batch dims (the stock gradient cannot)", async () => {
     installKernelFixes();
     for (const [sa, sb] of [
-      [[2, 4, 5], [5, 3]],
-      [[3, 4, 5], [5, 2]],
-      [[2, 3, 4, 5], [1, 5, 2]],
-      [[4, 5], [3, 5, 2]],
-      [[1, 4, 5], [3, 5, 2]],
+      [
+        [2, 4, 5],
+        [5, 3],
+      ],
+      [
+        [3, 4, 5],
+        [5, 2],
+      ],
+      [
+        [2, 3, 4, 5],
+        [1, 5, 2],
+      ],
+      [
+        [4, 5],
+        [3, 5, 2],
+      ],
+      [
+        [1, 4, 5],
+        [3, 5, 2],
+      ],
     ] as Array<[number[], number[]]>) {
       const ins = [input(sa, 11), input(sb, 12)];
       const fixed = await on("cpu", () => valueAndGrads(ins, (a, b) => tf.matMul(a, b)));
@@ -111,14 +131,19 @@ describe("BatchMatMul gradient fix (cpu)", () => {
       const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(sa.slice(0, -2), sb.slice(0, -2));
       const ref = await on("cpu", () =>
         valueAndGrads(ins, (a, b) =>
-          tf.matMul(tf.broadcastTo(a, [...outBatch, ...sa.slice(-2)]), tf.broadcastTo(b, [...outBatch, ...sb.slice(-2)])),
+          tf.matMul(
+            tf.broadcastTo(a, [...outBatch, ...sa.slice(-2)]),
+            tf.broadcastTo(b, [...outBatch, ...sb.slice(-2)]),
+          ),
         ),
       );
       ref.forEach((r, i) => expectClose(fixed[i], r, `${sa} x ${sb}, output/grad ${i}`));
     }
     uninstallKernelFixes();
     try {
-      await expect(on("cpu", () => valueAndGrads([input([3, 4, 5], 1), input([5, 2], 2)], (a, b) => tf.matMul(a, b)))).rejects.toThrow(/shape/);
+      await expect(
+        on("cpu", () => valueAndGrads([input([3, 4, 5], 1), input([5, 2], 2)], (a, b) => tf.matMul(a, b))),
+      ).rejects.toThrow(/shape/);
     } finally {
       installKernelFixes();
     }
@@ -163,8 +188,14 @@ describe("matmul kernel wrapper", () => {
 
   it("on wasm equals cpu for a batch of a against one b (folded into one 2-D matmul)", async () => {
     for (const [sa, sb] of [
-      [[4, 3, 5], [1, 5, 2]],
-      [[2, 3, 4, 5], [5, 2]],
+      [
+        [4, 3, 5],
+        [1, 5, 2],
+      ],
+      [
+        [2, 3, 4, 5],
+        [5, 2],
+      ],
     ] as Array<[number[], number[]]>) {
       const ins = [input(sa, 3), input(sb, 4)];
       const ref = await on("cpu", () => valueAndGrads(ins, (a, b) => tf.matMul(a, b)));
@@ -199,7 +230,9 @@ describe("matmul kernel wrapper", () => {
     tf.matMul(a1, w).dataSync();
     const w2 = tf.reshape(w, [4, 6]); // shares w's data
     const got = await tf.matMul(a2, w2).data();
-    const want = await on("cpu", () => tf.matMul(tf.tensor(values(12, 8), [3, 4]), tf.tensor(values(24, 5), [4, 6])).data());
+    const want = await on("cpu", () =>
+      tf.matMul(tf.tensor(values(12, 8), [3, 4]), tf.tensor(values(24, 5), [4, 6])).data(),
+    );
     expectClose(got, want, "reshaped weights");
   });
 
@@ -213,7 +246,14 @@ describe("matmul kernel wrapper", () => {
 
 describe("UnsortedSegmentSum on wasm (gather's gradient)", () => {
   it("the JS kernel drops ids outside [0, numSegments)", () => {
-    const { values: v, shape } = unsortedSegmentSumJs(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2], [1, -1, 1], 1, 2, "float32");
+    const { values: v, shape } = unsortedSegmentSumJs(
+      new Float32Array([1, 2, 3, 4, 5, 6]),
+      [3, 2],
+      [1, -1, 1],
+      1,
+      2,
+      "float32",
+    );
     expect(shape).toEqual([2, 2]);
     expect(Array.from(v)).toEqual([0, 0, 6, 8]);
   });
@@ -236,19 +276,42 @@ describe("UnsortedSegmentSum on wasm (gather's gradient)", () => {
   it("unsortedSegmentSum itself equals cpu, float32 and int32", async () => {
     const x = values(5 * 3, 51);
     const ids = [2, 0, 2, -1, 4];
-    const ref = await on("cpu", () => tf.unsortedSegmentSum(tf.tensor(x, [5, 3]), tf.tensor(ids, [5], "int32"), 4).data());
-    const got = await on("wasm", () => tf.unsortedSegmentSum(tf.tensor(x, [5, 3]), tf.tensor(ids, [5], "int32"), 4).data());
+    const ref = await on("cpu", () =>
+      tf.unsortedSegmentSum(tf.tensor(x, [5, 3]), tf.tensor(ids, [5], "int32"), 4).data(),
+    );
+    const got = await on("wasm", () =>
+      tf.unsortedSegmentSum(tf.tensor(x, [5, 3]), tf.tensor(ids, [5], "int32"), 4).data(),
+    );
     expectClose(got, ref, "float32");
     const xi = [1, 2, 3, 4, 5];
-    const gotInt = await on("wasm", () => tf.unsortedSegmentSum(tf.tensor(xi, [5], "int32"), tf.tensor([0, 1, 0, 1, 1], [5], "int32"), 2).data());
+    const gotInt = await on("wasm", () =>
+      tf.unsortedSegmentSum(tf.tensor(xi, [5], "int32"), tf.tensor([0, 1, 0, 1, 1], [5], "int32"), 2).data(),
+    );
     expect(Array.from(gotInt)).toEqual([4, 11]);
   });
 
   it("an embedding layer trains on wasm", async () => {
     await tf.setBackend("wasm");
-    const model = tf.sequential({ layers: [tf.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 1 })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 3 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1 }),
+      ],
+    });
     model.compile({ optimizer: "adam", loss: "meanSquaredError" });
-    const h = await model.fit(tf.tensor([[1, 2, 3], [4, 5, 19]], [2, 3], "int32"), tf.tensor([[1], [0]]), { epochs: 2, verbose: 0 });
+    const h = await model.fit(
+      tf.tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 19],
+        ],
+        [2, 3],
+        "int32",
+      ),
+      tf.tensor([[1], [0]]),
+      { epochs: 2, verbose: 0 },
+    );
     expect(Number.isFinite(h.history.loss[1] as number)).toBe(true);
     model.dispose();
   });
@@ -258,8 +321,18 @@ describe("Conv2DBackpropFilter on wasm", () => {
   // Numeric `pad` is left out: tfjs computes the output shape of a numeric pad from the height
   // alone (wrong for non-square strides or filters, on every backend). Explicit arrays are right.
   const explicitPad = fc
-    .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))
-    .map(([t, b, l, r]): tf.backend_util.ExplicitPadding => [[0, 0], [t, b], [l, r], [0, 0]]);
+    .tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 2 }),
+    )
+    .map(([t, b, l, r]): tf.backend_util.ExplicitPadding => [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ]);
   const convCase = fc
     .record({
       n: fc.integer({ min: 1, max: 3 }),
@@ -275,7 +348,9 @@ describe("Conv2DBackpropFilter on wasm", () => {
       seed: fc.integer({ min: 1, max: 1_000_000 }),
     })
     .filter((c) => {
-      const [pt, pb, pl, pr] = Array.isArray(c.pad) ? [c.pad[1][0], c.pad[1][1], c.pad[2][0], c.pad[2][1]] : [0, 0, 0, 0];
+      const [pt, pb, pl, pr] = Array.isArray(c.pad)
+        ? [c.pad[1][0], c.pad[1][1], c.pad[2][0], c.pad[2][1]]
+        : [0, 0, 0, 0];
       return c.pad === "same" || (c.kh <= c.h + pt + pb && c.kw <= c.w + pl + pr);
     });
 
@@ -294,14 +369,16 @@ describe("Conv2DBackpropFilter on wasm", () => {
 
   it("conv2dTranspose and conv1d filters get the cpu gradient", async () => {
     const ct = [input([2, 4, 4, 3], 61), input([3, 3, 5, 3], 62)];
-    const fT = (x: tf.Tensor, k: tf.Tensor) => tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [2, 8, 8, 5], 2, "same");
+    const fT = (x: tf.Tensor, k: tf.Tensor) =>
+      tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [2, 8, 8, 5], 2, "same");
     const refT = await on("cpu", () => valueAndGrads(ct, fT));
     const gotT = await on("wasm", () => valueAndGrads(ct, fT));
     refT.forEach((r, i) => expectClose(gotT[i], r, `conv2dTranspose, output/grad ${i}`));
 
     // A stride larger than the filter leaves a phase with no taps (zeros); non-square strides.
     const ct2 = [input([2, 3, 4, 3], 65), input([1, 2, 6, 3], 66)];
-    const fT2 = (x: tf.Tensor, k: tf.Tensor) => tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [2, 6, 4, 6], [2, 1], "same");
+    const fT2 = (x: tf.Tensor, k: tf.Tensor) =>
+      tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [2, 6, 4, 6], [2, 1], "same");
     const refT2 = await on("cpu", () => valueAndGrads(ct2, fT2));
     const gotT2 = await on("wasm", () => valueAndGrads(ct2, fT2));
     refT2.forEach((r, i) => expectClose(gotT2[i], r, `conv2dTranspose strides [2, 1], output/grad ${i}`));
@@ -316,7 +393,11 @@ describe("Conv2DBackpropFilter on wasm", () => {
   it("a tf.layers.conv2d model trains on wasm", async () => {
     await tf.setBackend("wasm");
     const model = tf.sequential({
-      layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, strides: 2, padding: "same" }), tf.layers.flatten(), tf.layers.dense({ units: 1 })],
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, strides: 2, padding: "same" }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1 }),
+      ],
     });
     model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
     const before = (await model.layers[0].getWeights()[0].data()).slice();
@@ -332,7 +413,17 @@ describe("Conv2DBackpropFilter on wasm", () => {
     const k = tf.tensor(values(3 * 3 * 3 * 4, 82), [3, 3, 3, 4]);
     const k2 = tf.tensor(values(3 * 3 * 6 * 4, 83), [3, 3, 6, 4]); // conv2dTranspose: [h, w, out 6, in 4]
     const g = (kk: tf.Tensor) =>
-      tf.grads((xx: tf.Tensor, kk2: tf.Tensor) => tf.sum(tf.conv2dTranspose(tf.conv2d(xx as tf.Tensor4D, kk2 as tf.Tensor4D, 2, "same"), k2 as tf.Tensor4D, [2, 8, 8, 6], 2, "same")))([x, kk]);
+      tf.grads((xx: tf.Tensor, kk2: tf.Tensor) =>
+        tf.sum(
+          tf.conv2dTranspose(
+            tf.conv2d(xx as tf.Tensor4D, kk2 as tf.Tensor4D, 2, "same"),
+            k2 as tf.Tensor4D,
+            [2, 8, 8, 6],
+            2,
+            "same",
+          ),
+        ),
+      )([x, kk]);
     tf.dispose(g(k));
     const before = tf.memory().numTensors;
     const bytes = (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
@@ -340,7 +431,9 @@ describe("Conv2DBackpropFilter on wasm", () => {
     const mm = tf.grad((a: tf.Tensor) => tf.sum(tf.matMul(a, k.reshape([27, 4]), false, false)));
     mm(tf.ones([2, 27])).dispose();
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 1);
-    expect((tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds()).toBeLessThanOrEqual(bytes + 1);
+    expect(
+      (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds(),
+    ).toBeLessThanOrEqual(bytes + 1);
     tf.dispose([x, k, k2]);
   });
 });

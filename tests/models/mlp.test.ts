@@ -50,7 +50,14 @@ import { buildExplicitModel, type ExplicitModel } from "../../src/models/explici
 import { checkpointName } from "../../src/models/lookup";
 import { MlpConditionalModule, MlpGroup as MlpGroupClass, type MlpGroup } from "../../src/models/mlp-conditional";
 import type { FactorModule } from "../../src/models/types";
-import { elementOutcomes, enumerate, logProbs, randomize, samplingChiSquare, samplingOrder } from "../../src/models/verify";
+import {
+  elementOutcomes,
+  enumerate,
+  logProbs,
+  randomize,
+  samplingChiSquare,
+  samplingOrder,
+} from "../../src/models/verify";
 import {
   chainRuleOnce,
   chainRuleTrained as chainRule,
@@ -83,7 +90,10 @@ interface Y {
 }
 const dom = (k: number) => (k === 2 ? "Bernoulli" : `Categorical(${k})`);
 const decl = (name: string, y: Y) => `${name} : ${dom(y.k)}${y.shape.length ? `[${y.shape.join(", ")}]` : ""}`;
-const hiddenArb = fc.oneof(fc.integer({ min: 1, max: 6 }).map((h) => `[${h}]`), fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 })).map(([a, b]) => `[${a}, ${b}]`));
+const hiddenArb = fc.oneof(
+  fc.integer({ min: 1, max: 6 }).map((h) => `[${h}]`),
+  fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 })).map(([a, b]) => `[${a}, ${b}]`),
+);
 
 /** Windows of MLP conditionals over x, optionally with y as an extra parent of every one. */
 const windowArb: fc.Arbitrary<Plan> = fc
@@ -104,14 +114,23 @@ const windowArb: fc.Arbitrary<Plan> = fc
     const parents = Array.from({ length: w }, (_, d) => `x[i${s}${d + 1}]`);
     if (y) parents.push("y");
     lines.push(reversed ? `  p(x[${n}]) = table` : "  p(x[1]) = table");
-    lines.push(`  for i in ${reversed ? `1..${n - 1}` : `2..${n}`}: p(x[i] | ${parents.join(", ")}) = mlp(hidden = ${hidden})`, "}");
+    lines.push(
+      `  for i in ${reversed ? `1..${n - 1}` : `2..${n}`}: p(x[i] | ${parents.join(", ")}) = mlp(hidden = ${hidden})`,
+      "}",
+    );
     return { kind: "window" as const, text: lines.join("\n") };
   });
 
 /** `p(x | y) = mlp`, `p(c, x | y) = mlp` (mixed targets), optionally `p(w | x) = mlp`. */
 const conditionalArb: fc.Arbitrary<Plan> = fc
   .record({
-    y: fc.constantFrom<Y>({ shape: [], k: 2 }, { shape: [], k: 3 }, { shape: [], k: 4 }, { shape: [2], k: 2 }, { shape: [2], k: 3 }),
+    y: fc.constantFrom<Y>(
+      { shape: [], k: 2 },
+      { shape: [], k: 3 },
+      { shape: [], k: 4 },
+      { shape: [2], k: 2 },
+      { shape: [2], k: 3 },
+    ),
     yFam: fc.constantFrom("independent", "joint", "chain"),
     nx: fc.integer({ min: 1, max: 6 }),
     nc: fc.integer({ min: 0, max: 2 }),
@@ -174,11 +193,13 @@ function prop(arb: fc.Arbitrary<Plan>, check: Check, make?: Make) {
 }
 
 /** A module over `factor` whose first condition is replaced by element `to(factor)`. */
-const rewired = (to: (f: FactorIR) => number): Make => (f, ir, name, seed) => {
-  const context = Int32Array.from(f.context);
-  context[0] = to(f);
-  return new MlpConditionalModule({ ...f, context }, ir, name, seed);
-};
+const rewired =
+  (to: (f: FactorIR) => number): Make =>
+  (f, ir, name, seed) => {
+    const context = Int32Array.from(f.context);
+    context[0] = to(f);
+    return new MlpConditionalModule({ ...f, context }, ir, name, seed);
+  };
 
 /** One-hot on the backend compares with level + 1 (JS conditionals and sampling stay right). */
 class OffByOneOneHot extends MlpConditionalModule {
@@ -269,7 +290,8 @@ function localityGap(m: ExplicitModel, ir: ModelIR, seed: number): { gap: number
         const a = mod.conditional(pos, row);
         for (let e = 0; e < D; e++) if (!parents.has(e)) row[e] = rng.int(ks[e]);
         const b = mod.conditional(pos, row);
-        for (let o = 0; o < a.length; o++) note(Math.abs(a[o] - b[o]), `module of element ${t}: conditional moved with a non-parent`);
+        for (let o = 0; o < a.length; o++)
+          note(Math.abs(a[o] - b[o]), `module of element ${t}: conditional moved with a non-parent`);
       }
       // (b) the joint: group the predecessors' values by the parents' values
       const before = order.slice(0, order.indexOf(t));
@@ -288,7 +310,12 @@ function localityGap(m: ExplicitModel, ir: ModelIR, seed: number): { gap: number
         const cond = acc.map((v) => v / z);
         const ref = groups.get(pkey);
         if (!ref) groups.set(pkey, cond);
-        else for (let o = 0; o < cond.length; o++) note(Math.abs(ref[o] - cond[o]), `element ${t}: p(x_t | predecessors) from the joint moved with a non-parent`);
+        else
+          for (let o = 0; o < cond.length; o++)
+            note(
+              Math.abs(ref[o] - cond[o]),
+              `element ${t}: p(x_t | predecessors) from the joint moved with a non-parent`,
+            );
       }
     });
   }
@@ -305,7 +332,8 @@ const locality: Check = (m, ir, seed) => {
 
 const sampling: Check = (m, _ir, seed) => {
   const r = samplingChiSquare(m, 2000, seed);
-  if (!(r.pValue > 1e-4)) throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
+  if (!(r.pValue > 1e-4))
+    throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
 };
 
 const count: Check = (m, ir) => {
@@ -318,9 +346,13 @@ const count: Check = (m, ir) => {
     if (group) seen.add(group);
     const n = members.reduce((a, x) => a + x.variables.reduce((b, v) => b + v.size, 0), 0);
     const want = members.reduce((a, x) => a + x.factor.params, 0n);
-    if (BigInt(n) !== want) throw new Error(`\`${mod.factor.source}\`${group ? ` (a group of ${members.length})` : ""}: built ${n} trainable numbers, the compiler counts ${want}`);
+    if (BigInt(n) !== want)
+      throw new Error(
+        `\`${mod.factor.source}\`${group ? ` (a group of ${members.length})` : ""}: built ${n} trainable numbers, the compiler counts ${want}`,
+      );
   }
-  if (m.paramCount() !== Number(ir.params)) throw new Error(`built ${m.paramCount()} trainable parameters, the compiler counts ${ir.params}`);
+  if (m.paramCount() !== Number(ir.params))
+    throw new Error(`built ${m.paramCount()} trainable parameters, the compiler counts ${ir.params}`);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -345,46 +377,84 @@ describe("the generator", () => {
 });
 
 describe("MLP conditionals", () => {
-  it.each([["window", windowArb], ["conditional", conditionalArb]] as const)("1. normalization (%s)", (_n, arb) => {
+  it.each([
+    ["window", windowArb],
+    ["conditional", conditionalArb],
+  ] as const)("1. normalization (%s)", (_n, arb) => {
     fc.assert(prop(arb, normalization), { numRuns: RUNS(30) });
   });
 
   it("1. FAILS on a module that reads its own target", () => {
-    const report = mustFail(prop(windowArb, normalization, rewired((f) => f.targets[0])));
+    const report = mustFail(
+      prop(
+        windowArb,
+        normalization,
+        rewired((f) => f.targets[0]),
+      ),
+    );
     expect(report).toMatch(/Σ_x p\(x\) = /);
   });
 
-  it.each([["window", windowArb], ["conditional", conditionalArb]] as const)("2. chain rule, random and trained weights (%s)", (_n, arb) => {
+  it.each([
+    ["window", windowArb],
+    ["conditional", conditionalArb],
+  ] as const)("2. chain rule, random and trained weights (%s)", (_n, arb) => {
     fc.assert(prop(arb, chainRule), { numRuns: RUNS(20) });
   });
 
   it("2. FAILS on a one-hot off by one on the backend", () => {
     const categoricalY = conditionalArb.filter((p) => /y : Categorical/.test(p.text));
-    const report = mustFail(prop(categoricalY, chainRule, (f, ir, name, seed) => new OffByOneOneHot(f, ir, name, seed)));
+    const report = mustFail(
+      prop(categoricalY, chainRule, (f, ir, name, seed) => new OffByOneOneHot(f, ir, name, seed)),
+    );
     expect(report).toMatch(/differs from the marginalized joint|sum of the conditionals/);
   });
 
-  it.each([["window", windowArb], ["conditional", conditionalArb]] as const)("3. locality: a conditional depends on its parents only (%s)", (_n, arb) => {
+  it.each([
+    ["window", windowArb],
+    ["conditional", conditionalArb],
+  ] as const)("3. locality: a conditional depends on its parents only (%s)", (_n, arb) => {
     fc.assert(prop(arb, locality), { numRuns: RUNS(15) });
   });
 
   it("3. FAILS on a module that reads x[i-2] in place of its parent x[i-1]", () => {
-    const arb = windowArb.filter((p) => /p\(x\[1\]\) = table/.test(p.text) && /\| x\[i-1\], y\)|\| x\[i-1\]\)/.test(p.text) && !/x : \w+(\(\d\))?\[2\]/.test(p.text));
+    const arb = windowArb.filter(
+      (p) =>
+        /p\(x\[1\]\) = table/.test(p.text) &&
+        /\| x\[i-1\], y\)|\| x\[i-1\]\)/.test(p.text) &&
+        !/x : \w+(\(\d\))?\[2\]/.test(p.text),
+    );
     // Factor of x[i] (i ≥ 3) reads x[i-2]; x[2] keeps x[1] (x[0] does not exist).
-    const report = mustFail(prop(arb, locality, rewired((f) => (f.targets[0] >= 2 ? f.targets[0] - 2 : f.context[0]))));
+    const report = mustFail(
+      prop(
+        arb,
+        locality,
+        rewired((f) => (f.targets[0] >= 2 ? f.targets[0] - 2 : f.context[0])),
+      ),
+    );
     expect(report).toMatch(/random weights: .*non-parent/);
   });
 
-  it.each([["window", windowArb], ["conditional", conditionalArb]] as const)("4. sampling agrees with the density (%s)", (_n, arb) => {
+  it.each([
+    ["window", windowArb],
+    ["conditional", conditionalArb],
+  ] as const)("4. sampling agrees with the density (%s)", (_n, arb) => {
     fc.assert(prop(arb, sampling), { numRuns: RUNS(10), seed: SAMPLING_SEED });
   });
 
   it("4. FAILS on a sampler that ignores the parents", () => {
-    const report = mustFail(prop(anyArb, sampling, (f, ir, name, seed) => new ParentBlindSampler(f, ir, name, seed)), RUNS(20), SAMPLING_SEED);
+    const report = mustFail(
+      prop(anyArb, sampling, (f, ir, name, seed) => new ParentBlindSampler(f, ir, name, seed)),
+      RUNS(20),
+      SAMPLING_SEED,
+    );
     expect(report).toMatch(/chi-square .* p = /);
   });
 
-  it.each([["window", windowArb], ["conditional", conditionalArb]] as const)("5. trainable count = the compiler's, per factor (%s)", (_n, arb) => {
+  it.each([
+    ["window", windowArb],
+    ["conditional", conditionalArb],
+  ] as const)("5. trainable count = the compiler's, per factor (%s)", (_n, arb) => {
     fc.assert(prop(arb, count), { numRuns: RUNS(40) });
   });
 
@@ -414,28 +484,37 @@ describe("groups: MLP factors of one layout stored stacked and computed as one b
     return twin;
   }
 
-  const sameAsAlone = (order: "model" | "shuffled"): Check => (m, ir, seed) => {
-    const twin = ungroupedTwin(m, ir);
-    try {
-      const rng = new Rng(seed);
-      const n = 16;
-      const X = Float32Array.from({ length: n * ir.n }, (_, i) => rng.int(elementOutcomes(m)[i % ir.n]));
-      const want = logProbs(twin, X);
-      let got: Float64Array;
-      if (order === "model") got = logProbs(m, X);
-      else {
-        // Every module once, in a random order, on the same x: the shares still sum to log p.
-        const mods = rng.shuffle([...m.modules]);
-        got = Float64Array.from(tf.tidy(() => {
-          const x = tf.tensor2d(X, [n, ir.n]);
-          return mods.map((mod) => mod.logProb(x)).reduce((a, b) => tf.add(a, b)).dataSync();
-        }));
+  const sameAsAlone =
+    (order: "model" | "shuffled"): Check =>
+    (m, ir, seed) => {
+      const twin = ungroupedTwin(m, ir);
+      try {
+        const rng = new Rng(seed);
+        const n = 16;
+        const X = Float32Array.from({ length: n * ir.n }, (_, i) => rng.int(elementOutcomes(m)[i % ir.n]));
+        const want = logProbs(twin, X);
+        let got: Float64Array;
+        if (order === "model") got = logProbs(m, X);
+        else {
+          // Every module once, in a random order, on the same x: the shares still sum to log p.
+          const mods = rng.shuffle([...m.modules]);
+          got = Float64Array.from(
+            tf.tidy(() => {
+              const x = tf.tensor2d(X, [n, ir.n]);
+              return mods
+                .map((mod) => mod.logProb(x))
+                .reduce((a, b) => tf.add(a, b))
+                .dataSync();
+            }),
+          );
+        }
+        for (let r = 0; r < n; r++)
+          if (!(Math.abs(got[r] - want[r]) <= 1e-4 * (1 + Math.abs(want[r]))))
+            throw new Error(`row ${r}: grouped log p ${got[r]}, each module alone ${want[r]}`);
+      } finally {
+        twin.dispose();
       }
-      for (let r = 0; r < n; r++) if (!(Math.abs(got[r] - want[r]) <= 1e-4 * (1 + Math.abs(want[r])))) throw new Error(`row ${r}: grouped log p ${got[r]}, each module alone ${want[r]}`);
-    } finally {
-      twin.dispose();
-    }
-  };
+    };
 
   it("log p of the grouped model equals every module computed alone, with the same weights", () => {
     fc.assert(prop(windowArb, sameAsAlone("model")), { numRuns: RUNS(20) });
@@ -448,7 +527,12 @@ describe("groups: MLP factors of one layout stored stacked and computed as one b
   it("both FAIL when every member returns its group's total (the pass forgotten)", () => {
     const logProb = Object.getOwnPropertyDescriptor(MlpGroupClass.prototype, "logProb")!;
     const total = (MlpGroupClass.prototype as unknown as { total: (x: tf.Tensor2D) => tf.Tensor1D }).total;
-    Object.defineProperty(MlpGroupClass.prototype, "logProb", { ...logProb, value(this: unknown, _m: unknown, x: tf.Tensor2D) { return total.call(this, x); } });
+    Object.defineProperty(MlpGroupClass.prototype, "logProb", {
+      ...logProb,
+      value(this: unknown, _m: unknown, x: tf.Tensor2D) {
+        return total.call(this, x);
+      },
+    });
     try {
       // Windows over ≥ 3 elements have a group of ≥ 2 members.
       const grouped = windowArb.filter((p) => !/x : \w+(\(\d\))?\[2\]/.test(p.text));
@@ -534,7 +618,9 @@ describe("the input convention the compiler counts with", () => {
         row[0] = label;
         seen.add(Array.from(mod.conditional(0, row), (p) => p.toFixed(6)).join());
         // The JS encoding puts a single 1 at the label's column.
-        expect(Array.from(mod.inputs.encodeJs(row)).slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, o) => (o === label ? 1 : 0)));
+        expect(Array.from(mod.inputs.encodeJs(row)).slice(0, 10)).toEqual(
+          Array.from({ length: 10 }, (_, o) => (o === label ? 1 : 0)),
+        );
       }
       expect(seen.size).toBe(10);
     } finally {
@@ -545,13 +631,19 @@ describe("the input convention the compiler counts with", () => {
   it("a layout counted the old way (a categorical condition as one number) is refused, not built with another count", () => {
     const ir = compileModel(text);
     const factors = ir.factors.map((f) =>
-      f.family === "mlp" && f.network?.kind === "mlp" ? { ...f, network: { ...f.network, sizes: [f.context.length, ...f.network.sizes.slice(1)] } } : f,
+      f.family === "mlp" && f.network?.kind === "mlp"
+        ? { ...f, network: { ...f.network, sizes: [f.context.length, ...f.network.sizes.slice(1)] } }
+        : f,
     );
     expect(() => buildExplicitModel({ ...ir, factors }, { seed: 1 })).toThrow(/does not read 11 inputs/);
   });
 
   it("a continuous target is refused with M0103, naming the variable", () => {
-    const r = compileText("model R {\n  y : Bernoulli\n  x : Real(0, 1)[2]\n  p(y) = table\n  p(x | y) = mlp(hidden = [4])\n}", "r.gm", { checks: false });
+    const r = compileText(
+      "model R {\n  y : Bernoulli\n  x : Real(0, 1)[2]\n  p(y) = table\n  p(x | y) = mlp(hidden = [4])\n}",
+      "r.gm",
+      { checks: false },
+    );
     expect(r.diagnostics).toEqual([]);
     const ir = r.models[0];
     expect(ir.kind).toBe("explicit");
@@ -562,7 +654,9 @@ describe("the input convention the compiler counts with", () => {
       err = e;
     }
     expect((err as { code?: string }).code).toBe("M0103");
-    expect((err as Error).message).toMatch(/`x` is Real\(0, 1\); an mlp conditional in an explicit model builds Bernoulli and Categorical targets only/);
+    expect((err as Error).message).toMatch(
+      /`x` is Real\(0, 1\); an mlp conditional in an explicit model builds Bernoulli and Categorical targets only/,
+    );
   });
 });
 
@@ -593,11 +687,32 @@ describe("gm train (built CLI) on an MLP-conditional model", () => {
           ].join("\n"),
         );
         const out = join(dir, "run");
-        const r = spawnSync(process.execPath, [DIST, "train", file, "--data", data, "--epochs", "4", "--batch", "20", "--lr", "0.01", "--out", out, "--backend", "wasm", "-q"], {
-          cwd: dir,
-          encoding: "utf8",
-          timeout: 240_000,
-        });
+        const r = spawnSync(
+          process.execPath,
+          [
+            DIST,
+            "train",
+            file,
+            "--data",
+            data,
+            "--epochs",
+            "4",
+            "--batch",
+            "20",
+            "--lr",
+            "0.01",
+            "--out",
+            out,
+            "--backend",
+            "wasm",
+            "-q",
+          ],
+          {
+            cwd: dir,
+            encoding: "utf8",
+            timeout: 240_000,
+          },
+        );
         expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
         const history = JSON.parse(readFileSync(join(out, "history.json"), "utf8")) as unknown;
         const nll = testNlls(history);
@@ -614,7 +729,13 @@ describe("gm train (built CLI) on an MLP-conditional model", () => {
 
 /** Held-out NLL per epoch from history.json, whichever of the run formats wrote it. */
 function testNlls(history: unknown): number[] {
-  const epochs = (Array.isArray(history) ? history : ((history as { epochs?: unknown[]; history?: unknown[] }).epochs ?? (history as { history?: unknown[] }).history ?? [])) as Array<Record<string, unknown>>;
+  const epochs = (
+    Array.isArray(history)
+      ? history
+      : ((history as { epochs?: unknown[]; history?: unknown[] }).epochs ??
+        (history as { history?: unknown[] }).history ??
+        [])
+  ) as Array<Record<string, unknown>>;
   return epochs.map((e) => {
     if (typeof e.testNll === "number") return e.testNll;
     const test = e.test as Record<string, number> | undefined;

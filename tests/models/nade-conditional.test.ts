@@ -48,7 +48,10 @@ const planArb: fc.Arbitrary<Plan> = fc
   .record({
     y: fc.constantFrom("Bernoulli", "Categorical(3)", "Categorical(4)", "Bernoulli[2]", "Categorical(3)[2]"),
     yFam: fc.constantFrom("independent", "joint", "chain"),
-    shape: fc.oneof(fc.integer({ min: 1, max: 8 }).map((n) => [n]), fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 4 }))),
+    shape: fc.oneof(
+      fc.integer({ min: 1, max: 8 }).map((n) => [n]),
+      fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 4 })),
+    ),
     order: fc.constantFrom("raster", "column", "snake"),
     h: fc.integer({ min: 1, max: 6 }),
   })
@@ -154,7 +157,12 @@ const fusedEqualsReference: Check = (m, ir, seed) => {
   const run = (f: (x: tf.Tensor2D) => tf.Tensor1D) => {
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x), wt)) as tf.Scalar, mod.variables);
     // A variable the loss does not reach has no entry: its gradient is 0.
-    const out = { value: value.dataSync()[0], grads: mod.variables.map((v) => (grads[v.name] ? Array.from(grads[v.name].dataSync()) : new Array<number>(v.size).fill(0))) };
+    const out = {
+      value: value.dataSync()[0],
+      grads: mod.variables.map((v) =>
+        grads[v.name] ? Array.from(grads[v.name].dataSync()) : new Array<number>(v.size).fill(0),
+      ),
+    };
     value.dispose();
     tf.dispose(grads);
     return out;
@@ -165,12 +173,15 @@ const fusedEqualsReference: Check = (m, ir, seed) => {
     const lpF = tf.tidy(() => Array.from(mod.logProb(x).dataSync()));
     const lpR = tf.tidy(() => Array.from(mod.logProbCumsum(x).dataSync()));
     lpR.forEach((r, i) => {
-      if (!(Math.abs(lpF[i] - r) <= 1e-4 * (1 + Math.abs(r)))) throw new Error(`row ${i}: fused log p ${lpF[i]}, reference ${r}`);
+      if (!(Math.abs(lpF[i] - r) <= 1e-4 * (1 + Math.abs(r))))
+        throw new Error(`row ${i}: fused log p ${lpF[i]}, reference ${r}`);
     });
-    if (!(Math.abs(fused.value - ref.value) <= 1e-4 * (1 + Math.abs(ref.value)))) throw new Error(`fused ${fused.value}, reference ${ref.value}`);
+    if (!(Math.abs(fused.value - ref.value) <= 1e-4 * (1 + Math.abs(ref.value))))
+      throw new Error(`fused ${fused.value}, reference ${ref.value}`);
     mod.variables.forEach((v, j) => {
       ref.grads[j].forEach((g, i) => {
-        if (!(Math.abs(fused.grads[j][i] - g) <= 1e-4 * (1 + Math.abs(g)))) throw new Error(`∂/∂${v.name}[${i}]: fused ${fused.grads[j][i]}, reference ${g}`);
+        if (!(Math.abs(fused.grads[j][i] - g) <= 1e-4 * (1 + Math.abs(g))))
+          throw new Error(`∂/∂${v.name}[${i}]: fused ${fused.grads[j][i]}, reference ${g}`);
       });
     });
   } finally {
@@ -181,15 +192,18 @@ const fusedEqualsReference: Check = (m, ir, seed) => {
 
 const sampling: Check = (m, _ir, seed) => {
   const r = samplingChiSquare(m, 2000, seed);
-  if (!(r.pValue > 1e-4)) throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
+  if (!(r.pValue > 1e-4))
+    throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
 };
 
 const count: Check = (m, ir) => {
   const mod = nadeOf(m);
   const n = mod.variables.reduce((a, v) => a + v.size, 0);
   const f = mod.factor;
-  if (BigInt(n) !== f.params) throw new Error(`\`${f.source}\`: built ${n} trainable numbers, the compiler counts ${f.params}`);
-  if (m.paramCount() !== Number(ir.params)) throw new Error(`built ${m.paramCount()}, the compiler counts ${ir.params}`);
+  if (BigInt(n) !== f.params)
+    throw new Error(`\`${f.source}\`: built ${n} trainable numbers, the compiler counts ${f.params}`);
+  if (m.paramCount() !== Number(ir.params))
+    throw new Error(`built ${m.paramCount()}, the compiler counts ${ir.params}`);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -224,7 +238,9 @@ describe("conditional NADE", () => {
   });
 
   it("2. FAILS on conditionals that leave W_y·u out", () => {
-    expect(mustFail(prop(chainRule, (f, ir, n, s) => new ConditionBlindConditionals(f, ir, n, s)))).toMatch(/differs from the marginalized joint|sum of the conditionals/);
+    expect(mustFail(prop(chainRule, (f, ir, n, s) => new ConditionBlindConditionals(f, ir, n, s)))).toMatch(
+      /differs from the marginalized joint|sum of the conditionals/,
+    );
   });
 
   it("3. the fused kernel equals the cumulative-sum reference (values and gradients)", () => {
@@ -232,7 +248,9 @@ describe("conditional NADE", () => {
   });
 
   it("3. FAILS on a reference without the conditions", () => {
-    expect(mustFail(prop(fusedEqualsReference, (f, ir, n, s) => new ReferenceWithoutConditions(f, ir, n, s)))).toMatch(/fused log p .*, reference/);
+    expect(mustFail(prop(fusedEqualsReference, (f, ir, n, s) => new ReferenceWithoutConditions(f, ir, n, s)))).toMatch(
+      /fused log p .*, reference/,
+    );
   });
 
   it("4. sampling agrees with the density", () => {
@@ -240,7 +258,13 @@ describe("conditional NADE", () => {
   });
 
   it("4. FAILS on a sampler that ignores y", () => {
-    expect(mustFail(prop(sampling, (f, ir, n, s) => new ConditionBlindSampler(f, ir, n, s)), RUNS(20), SAMPLING_SEED)).toMatch(/chi-square .* p = /);
+    expect(
+      mustFail(
+        prop(sampling, (f, ir, n, s) => new ConditionBlindSampler(f, ir, n, s)),
+        RUNS(20),
+        SAMPLING_SEED,
+      ),
+    ).toMatch(/chi-square .* p = /);
   });
 
   it("5. trainable count = the compiler's", () => {
@@ -248,11 +272,15 @@ describe("conditional NADE", () => {
   });
 
   it("5. FAILS against the unconditional count", () => {
-    expect(mustFail(prop(count, undefined, countedWithoutConditions))).toMatch(/built \d+ trainable numbers, the compiler counts \d+/);
+    expect(mustFail(prop(count, undefined, countedWithoutConditions))).toMatch(
+      /built \d+ trainable numbers, the compiler counts \d+/,
+    );
   });
 
   it("a label changes every conditional of x (W_y reaches the hidden layer)", () => {
-    const ir = compileModel("model L {\n  y : Categorical(10)\n  x : Bernoulli[3]\n  p(y) = table\n  p(x | y) = nade(hidden = 4)\n}");
+    const ir = compileModel(
+      "model L {\n  y : Categorical(10)\n  x : Bernoulli[3]\n  p(y) = table\n  p(x | y) = nade(hidden = 4)\n}",
+    );
     const m = build(ir);
     try {
       randomize(m, 5);
@@ -278,9 +306,15 @@ describe("conditional NADE", () => {
   });
 
   it("the compiler refuses continuous conditions (E0411) and still refuses a conditioned pixelrnn (E0412)", () => {
-    const a = compileText("model N {\n  latent z : Normal[2]\n  x : Bernoulli[4]\n  p(x | z) = nade(hidden = 8)\n}", "n.gm");
+    const a = compileText(
+      "model N {\n  latent z : Normal[2]\n  x : Bernoulli[4]\n  p(x | z) = nade(hidden = 8)\n}",
+      "n.gm",
+    );
     expect(a.diagnostics.map((d) => d.code)).toContain("E0411");
-    const b = compileText("model P {\n  y : Bernoulli\n  x : Bernoulli[2, 2]\n  p(y) = table\n  p(x | y) = pixelrnn(kind = row_lstm, hidden = 4, layers = 1)\n}", "p.gm");
+    const b = compileText(
+      "model P {\n  y : Bernoulli\n  x : Bernoulli[2, 2]\n  p(y) = table\n  p(x | y) = pixelrnn(kind = row_lstm, hidden = 4, layers = 1)\n}",
+      "p.gm",
+    );
     expect(b.diagnostics.map((d) => d.code)).toContain("E0412");
   });
 });

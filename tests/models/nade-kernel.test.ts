@@ -24,12 +24,16 @@ import type { FactorIR } from "../../src/compiler/ir";
 import { initBackend } from "../../src/models/backend";
 import { JsNadeKernel, WasmNadeKernel, type NadeKernel, type NadeParams } from "../../src/models/kernels/nade-kernel";
 import { nadeLogProb, nadeOpStats } from "../../src/models/kernels/nade-op";
-import { NADE_C_SHA256, NADE_WASM_LOCAL_BASE64, NADE_WASM_SHA256, NADE_WASM_SHARED_BASE64 } from "../../src/models/kernels/nade-kernel.wasm";
+import {
+  NADE_C_SHA256,
+  NADE_WASM_LOCAL_BASE64,
+  NADE_WASM_SHA256,
+  NADE_WASM_SHARED_BASE64,
+} from "../../src/models/kernels/nade-kernel.wasm";
 import { NadeModule } from "../../src/models/nade";
 import { values } from "./random";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 25);
-
 
 /**
  * Per-example weights of log p (the upstream gradient), in [0.25, 1]: positive, so that the
@@ -54,7 +58,11 @@ const maxAbs = (...arrays: ArrayLike<number>[]) => {
  * given (for gradients: the largest of all four, since a gradient that is a sum of float32 terms
  * of that size may cancel to a tiny value that float32 cannot resolve relatively).
  */
-function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>, scale = maxAbs(expected)): { worst: number; at: number } {
+function closeness(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  scale = maxAbs(expected),
+): { worst: number; at: number } {
   let worst = 0;
   let at = -1;
   for (let i = 0; i < expected.length; i++) {
@@ -73,7 +81,8 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   expect(worst, `${what}: worst at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(1);
 }
 
-const gradScale = (g: { W: ArrayLike<number>; c: ArrayLike<number>; V: ArrayLike<number>; b: ArrayLike<number> }) => maxAbs(g.W, g.c, g.V, g.b);
+const gradScale = (g: { W: ArrayLike<number>; c: ArrayLike<number>; V: ArrayLike<number>; b: ArrayLike<number> }) =>
+  maxAbs(g.W, g.c, g.V, g.b);
 
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1, quiet: true });
@@ -84,7 +93,10 @@ beforeAll(async () => {
 describe("generated wasm", () => {
   it("was compiled from the nade.c in the tree (else run scripts/build-kernels.sh)", () => {
     const src = readFileSync(fileURLToPath(new URL("../../src/models/kernels/nade.c", import.meta.url)));
-    expect(createHash("sha256").update(src).digest("hex"), "nade.c changed since nade-kernel.wasm.ts was generated: run scripts/build-kernels.sh").toBe(NADE_C_SHA256);
+    expect(
+      createHash("sha256").update(src).digest("hex"),
+      "nade.c changed since nade-kernel.wasm.ts was generated: run scripts/build-kernels.sh",
+    ).toBe(NADE_C_SHA256);
   });
 
   it("holds the bytes it says it holds (an edit of the base64 is caught)", () => {
@@ -97,18 +109,28 @@ describe("generated wasm", () => {
     const root = fileURLToPath(new URL("../..", import.meta.url));
     const committed = readFileSync(join(root, "src/models/kernels/nade-kernel.wasm.ts"), "utf8");
     const version = /^\/\/ (.*clang version .*)$/m.exec(committed)?.[1];
-    const clang = ["clang-14", "clang"].find((c) => spawnSync(c, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] === version);
+    const clang = ["clang-14", "clang"].find(
+      (c) => spawnSync(c, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] === version,
+    );
     if (!clang) {
       // A developer machine without the recorded compiler cannot reproduce the bytes; CI has it.
-      expect(process.env.CI, `no ${version} here: install clang-14 lld-14 to check the committed bytes`).not.toBe("true");
+      expect(process.env.CI, `no ${version} here: install clang-14 lld-14 to check the committed bytes`).not.toBe(
+        "true",
+      );
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), "gm-kernel-"));
     try {
       const out = join(dir, "nade-kernel.wasm.ts");
-      const r = spawnSync("bash", [join(root, "scripts/build-kernels.sh")], { env: { ...process.env, CLANG: clang, OUT: out }, encoding: "utf8" });
+      const r = spawnSync("bash", [join(root, "scripts/build-kernels.sh")], {
+        env: { ...process.env, CLANG: clang, OUT: out },
+        encoding: "utf8",
+      });
       expect(r.status, r.stderr).toBe(0);
-      expect(readFileSync(out, "utf8") === committed, "rebuilding nade.c changed src/models/kernels/nade-kernel.wasm.ts: run npm run build:kernels and commit it").toBe(true);
+      expect(
+        readFileSync(out, "utf8") === committed,
+        "rebuilding nade.c changed src/models/kernels/nade-kernel.wasm.ts: run npm run build:kernels and commit it",
+      ).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -116,7 +138,8 @@ describe("generated wasm", () => {
 
   it("has polynomial exp, sigmoid and softplus within 3e-7, 1e-6, 1e-6 relative of Math's", () => {
     const k = new WasmNadeKernel();
-    const grid = (lo: number, hi: number, n: number) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+    const grid = (lo: number, hi: number, n: number) =>
+      Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
     const worst = (xs: Float32Array, got: Float32Array, f: (v: number) => number) => {
       let w = 0;
       for (let i = 0; i < xs.length; i++) {
@@ -162,17 +185,23 @@ describe("wasm kernel = JavaScript kernel", () => {
   it("log p and gradients agree (random sizes, group sizes and segment capacities)", () => {
     const js = new JsNadeKernel();
     fc.assert(
-      fc.property(caseArb(40, 21, 12), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 40 }), (c, gmax, extraCap) => {
-        const wasm = new WasmNadeKernel({ gmax, cap: c.D + extraCap, threads: 1 });
-        const p = params(c);
-        const x = binary(c.B * c.D, c.density, c.seed + 5);
-        const g = weights(c.B, c.seed + 6);
-        const a = wasm.logProbAndGrad(p, x, c.B, g);
-        const b = js.logProbAndGrad(p, x, c.B, g);
-        expectClose(a.logp, b.logp, "log p (with grad)");
-        expectClose(wasm.logProb(p, x, c.B), js.logProb(p, x, c.B), "log p");
-        for (const k of ["W", "c", "V", "b"] as const) expectClose(a.grads[k], b.grads[k], `d${k}`, gradScale(b.grads));
-      }),
+      fc.property(
+        caseArb(40, 21, 12),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 40 }),
+        (c, gmax, extraCap) => {
+          const wasm = new WasmNadeKernel({ gmax, cap: c.D + extraCap, threads: 1 });
+          const p = params(c);
+          const x = binary(c.B * c.D, c.density, c.seed + 5);
+          const g = weights(c.B, c.seed + 6);
+          const a = wasm.logProbAndGrad(p, x, c.B, g);
+          const b = js.logProbAndGrad(p, x, c.B, g);
+          expectClose(a.logp, b.logp, "log p (with grad)");
+          expectClose(wasm.logProb(p, x, c.B), js.logProb(p, x, c.B), "log p");
+          for (const k of ["W", "c", "V", "b"] as const)
+            expectClose(a.grads[k], b.grads[k], `d${k}`, gradScale(b.grads));
+        },
+      ),
       { numRuns: RUNS * 4 },
     );
   });
@@ -193,7 +222,8 @@ describe("the helper thread", () => {
           const b = js.logProbAndGrad(p, x, c.B, g);
           expectClose(a.logp, b.logp, "log p (with grad)");
           expectClose(wasm.logProb(p, x, c.B), js.logProb(p, x, c.B), "log p");
-          for (const k of ["W", "c", "V", "b"] as const) expectClose(a.grads[k], b.grads[k], `d${k}`, gradScale(b.grads));
+          for (const k of ["W", "c", "V", "b"] as const)
+            expectClose(a.grads[k], b.grads[k], `d${k}`, gradScale(b.grads));
         }),
         { numRuns: RUNS * 2 },
       );
@@ -245,12 +275,23 @@ function nadeFor(D: number, H: number, targets: Int32Array, p: NadeParams): Nade
 }
 
 /** Value and gradients of Σ_b w_b log p_b (w = null: the mean, as the trainer's loss). */
-function valueAndGrads(m: NadeModule, logProb: (x: tf.Tensor2D) => tf.Tensor1D, x: tf.Tensor2D, w: Float32Array | null) {
+function valueAndGrads(
+  m: NadeModule,
+  logProb: (x: tf.Tensor2D) => tf.Tensor1D,
+  x: tf.Tensor2D,
+  w: Float32Array | null,
+) {
   const { value, grads } = tf.variableGrads(() => {
     const lp = logProb(x);
     return (w ? tf.sum(tf.mul(lp, tf.tensor1d(w))) : tf.neg(tf.mean(lp))) as tf.Scalar;
   }, m.variables);
-  const out = { value: value.dataSync()[0], W: grads[m.W.name].dataSync(), c: grads[m.c.name].dataSync(), V: grads[m.V.name].dataSync(), b: grads[m.b.name].dataSync() };
+  const out = {
+    value: value.dataSync()[0],
+    W: grads[m.W.name].dataSync(),
+    c: grads[m.c.name].dataSync(),
+    V: grads[m.V.name].dataSync(),
+    b: grads[m.b.name].dataSync(),
+  };
   tf.dispose([value, ...Object.values(grads)]);
   return out;
 }

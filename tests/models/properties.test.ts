@@ -49,12 +49,7 @@ import { ModelError } from "../../src/models/types";
 import type { ElementGraph } from "../../src/compiler/graph";
 import type { FactorIR } from "../../src/compiler/ir";
 import type { Rng as RngType } from "../../src/data/rng";
-import {
-  assumptionGap,
-  elementOutcomes,
-  randomize,
-  samplingChiSquare,
-} from "../../src/models/verify";
+import { assumptionGap, elementOutcomes, randomize, samplingChiSquare } from "../../src/models/verify";
 import {
   anyModelArb,
   chainRuleOnce,
@@ -89,12 +84,15 @@ beforeAll(async () => {
 /** The chain rule at the drawn weights (no training). */
 const chainRule: Check = (m, _ir, seed) => chainRuleOnce(m, seed);
 
-const assumptionsHold = (when: string): Check => (m) => {
-  const mod = assumptionGap(m, new Rng(7), 4);
-  if (!(mod.gap <= 1e-6)) throw new Error(`${when}: ${mod.where}: the module's conditional moved by ${mod.gap}`);
-  const joint = jointIndependenceGap(m);
-  if (!(joint.gap <= 1e-5)) throw new Error(`${when}: ${joint.where}: p(x_a | predecessors) from the joint moved by ${joint.gap}`);
-};
+const assumptionsHold =
+  (when: string): Check =>
+  (m) => {
+    const mod = assumptionGap(m, new Rng(7), 4);
+    if (!(mod.gap <= 1e-6)) throw new Error(`${when}: ${mod.where}: the module's conditional moved by ${mod.gap}`);
+    const joint = jointIndependenceGap(m);
+    if (!(joint.gap <= 1e-5))
+      throw new Error(`${when}: ${joint.where}: p(x_a | predecessors) from the joint moved by ${joint.gap}`);
+  };
 
 const assumptions: Check = (m, ir, seed) => {
   assumptionsHold("random weights")(m, ir, seed);
@@ -105,11 +103,13 @@ const assumptions: Check = (m, ir, seed) => {
 const SAMPLES = 2000;
 const sampling: Check = (m, _ir, seed) => {
   const r = samplingChiSquare(m, SAMPLES, seed);
-  if (!(r.pValue > 1e-4)) throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
+  if (!(r.pValue > 1e-4))
+    throw new Error(`chi-square ${r.stat.toFixed(1)} on ${r.dof} dof, p = ${r.pValue.toExponential(2)}`);
 };
 
 const paramCount: Check = (m, ir) => {
-  if (m.paramCount() !== Number(ir.params)) throw new Error(`built ${m.paramCount()} trainable parameters, the compiler counts ${ir.params}`);
+  if (m.paramCount() !== Number(ir.params))
+    throw new Error(`built ${m.paramCount()} trainable parameters, the compiler counts ${ir.params}`);
 };
 
 /** The property: build the model of a plan, draw its weights from `seed`, run the check. */
@@ -173,7 +173,8 @@ class WrongParentTable extends TableModule {
     super(f, ir, g, name);
     this.graph = g;
     this.ks = [];
-    for (const v of ir.variables) for (let i = 0; i < v.size; i++) this.ks.push(v.domain.kind === "categorical" ? v.domain.k : 2);
+    for (const v of ir.variables)
+      for (let i = 0; i < v.size; i++) this.ks.push(v.domain.kind === "categorical" ? v.domain.k : 2);
   }
 
   override conditional(position: number, row: Float32Array): Float64Array {
@@ -191,7 +192,8 @@ class WrongParentTable extends TableModule {
 /** Parents that `assume` removed from element e. */
 function removedParents(ir: ModelIR, e: number): number[] {
   const out: number[] = [];
-  for (const s of ir.derivation) if (s.element === e) for (const p of s.before) if (!s.after.includes(p) && !out.includes(p)) out.push(p);
+  for (const s of ir.derivation)
+    if (s.element === e) for (const p of s.before) if (!s.after.includes(p) && !out.includes(p)) out.push(p);
   return out;
 }
 
@@ -230,13 +232,28 @@ describe("1. normalization: Σ_x p(x) = 1", () => {
   });
 
   it("FAILS on NADE with an inclusive cumsum (x_d sees itself)", () => {
-    const report = withFamily("nade", (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed), () => mustFail(prop(familyArb("nade"), normalization)));
+    const report = withFamily(
+      "nade",
+      (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed),
+      () => mustFail(prop(familyArb("nade"), normalization)),
+    );
     expect(report).toMatch(/Σ_x p\(x\) = /);
     expect(report).toContain("nade(hidden =");
   });
 
   it("FAILS on a logistic whose embedding includes the diagonal", () => {
-    const report = withFamily("logistic", (f, ir, g, name, seed) => new LogisticModule(f, ir, graphWith(g, (e) => [e]), name, seed), () => mustFail(prop(familyArb("logistic"), normalization)));
+    const report = withFamily(
+      "logistic",
+      (f, ir, g, name, seed) =>
+        new LogisticModule(
+          f,
+          ir,
+          graphWith(g, (e) => [e]),
+          name,
+          seed,
+        ),
+      () => mustFail(prop(familyArb("logistic"), normalization)),
+    );
     expect(report).toMatch(/Σ_x p\(x\) = /);
   });
 });
@@ -247,12 +264,20 @@ describe("2. chain rule: conditionals = the marginalized joint, log p = Σ log c
   });
 
   it("FAILS on a table whose row index reads the wrong parent", () => {
-    const report = withFamily("chain", (f, ir, g, name) => new WrongParentTable(f, ir, g, name), () => mustFail(prop(familyArb("chain"), chainRule)));
+    const report = withFamily(
+      "chain",
+      (f, ir, g, name) => new WrongParentTable(f, ir, g, name),
+      () => mustFail(prop(familyArb("chain"), chainRule)),
+    );
     expect(report).toMatch(/differs from the marginalized joint/);
   });
 
   it("FAILS on NADE with an inclusive cumsum", () => {
-    const report = withFamily("nade", (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed), () => mustFail(prop(familyArb("nade"), chainRule)));
+    const report = withFamily(
+      "nade",
+      (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed),
+      () => mustFail(prop(familyArb("nade"), chainRule)),
+    );
     expect(report).toMatch(/differs from the marginalized joint|sum of the conditionals/);
   });
 });
@@ -273,7 +298,14 @@ describe("3. assume: removed parents do not change the conditional (random and t
   });
 
   it("FAILS on a logistic that ignores the assumption (keeps the removed weights)", () => {
-    const build: Parameters<typeof withFamily>[1] = (f, ir, g, name, seed) => new LogisticModule(f, ir, graphWith(g, (e) => removedParents(ir, e)), name, seed);
+    const build: Parameters<typeof withFamily>[1] = (f, ir, g, name, seed) =>
+      new LogisticModule(
+        f,
+        ir,
+        graphWith(g, (e) => removedParents(ir, e)),
+        name,
+        seed,
+      );
     const report = withFamily("logistic", build, () => mustFail(prop(familyArb("logistic+assume"), assumptions)));
     expect(report).toMatch(/random weights: .*moved by/);
     // Training does not hide it either: check the trained network alone.
@@ -292,8 +324,18 @@ describe("4. sampling agrees with the density (chi-square, fixed seed)", () => {
   });
 
   it("FAILS on a NADE sampler that draws from the previous element's conditional", () => {
-    const report = withFamily("nade", (f, _ir, _g, name, seed) => new PreviousConditionalNade(f, name, seed), () =>
-      mustFail(prop(familyArb("nade").filter((p) => !/Bernoulli\[1\]|Bernoulli\[1, 1\]/.test(p.text)), sampling), RUNS(20), SAMPLING_SEED),
+    const report = withFamily(
+      "nade",
+      (f, _ir, _g, name, seed) => new PreviousConditionalNade(f, name, seed),
+      () =>
+        mustFail(
+          prop(
+            familyArb("nade").filter((p) => !/Bernoulli\[1\]|Bernoulli\[1, 1\]/.test(p.text)),
+            sampling,
+          ),
+          RUNS(20),
+          SAMPLING_SEED,
+        ),
     );
     expect(report).toMatch(/chi-square .* p = /);
   });
@@ -310,17 +352,33 @@ describe("5. trainable parameters = the compiler's count", () => {
   });
 
   it("FAILS on a logistic whose embedding includes the diagonal", () => {
-    const report = withFamily("logistic", (f, ir, g, name, seed) => new LogisticModule(f, ir, graphWith(g, (e) => [e]), name, seed), () => mustFail(prop(familyArb("logistic"), paramCount)));
+    const report = withFamily(
+      "logistic",
+      (f, ir, g, name, seed) =>
+        new LogisticModule(
+          f,
+          ir,
+          graphWith(g, (e) => [e]),
+          name,
+          seed,
+        ),
+      () => mustFail(prop(familyArb("logistic"), paramCount)),
+    );
     expect(report).toMatch(/built \d+ trainable parameters, the compiler counts \d+/);
   });
 
   it("every explicit model of examples/*.gm: built count = compiler count, or M0101 naming a neural family", () => {
     const dir = join(import.meta.dirname, "../../examples");
     const seen = { built: 0, tooLarge: 0, notBuilt: 0, notExplicit: 0 };
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".gm")).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith(".gm"))
+      .sort()) {
       const text = readFileSync(join(dir, file), "utf8");
       const r = compileText(text, file, { checks: false });
-      expect(r.diagnostics.filter((d) => d.severity === "error"), file).toEqual([]);
+      expect(
+        r.diagnostics.filter((d) => d.severity === "error"),
+        file,
+      ).toEqual([]);
       for (const ir of r.models) {
         const where = `${file} model ${ir.name}`;
         if (ir.kind !== "explicit") {
@@ -374,27 +432,35 @@ const generativeInterface: Check = (m, ir, seed) => {
   const n = 7;
   const x = randomData(m, n, seed);
   const s = m.score(x, n, { batch: 3 });
-  if (s.kind !== "exact" || s.values.length !== n) throw new Error(`score: kind ${s.kind}, ${s.values.length} values for ${n} rows`);
+  if (s.kind !== "exact" || s.values.length !== n)
+    throw new Error(`score: kind ${s.kind}, ${s.values.length} values for ${n} rows`);
   for (let i = 0; i < n; i++) {
     const js = m.logProbJs(x.subarray(i * m.dim, (i + 1) * m.dim));
-    if (!(Math.abs(s.values[i] - js) <= 1e-3)) throw new Error(`row ${i}: score differs from Σ log conditionals: ${s.values[i]} vs ${js}`);
+    if (!(Math.abs(s.values[i] - js) <= 1e-3))
+      throw new Error(`row ${i}: score differs from Σ log conditionals: ${s.values[i]} vs ${js}`);
   }
   const mean = -s.values.reduce((a, b) => a + b, 0) / n;
   const objective = m.objective({ lr: 0.01 });
   const gradient = m.modules.some((mod) => mod.gradient);
-  if (objective.steps.length !== (gradient ? 1 : 0)) throw new Error(`${objective.steps.length} steps for a model ${gradient ? "with" : "without"} gradient families`);
-  if (Boolean(objective.fitClosedForm) !== m.modules.some((mod) => mod.fitClosedForm)) throw new Error("fitClosedForm present iff a table factor is");
+  if (objective.steps.length !== (gradient ? 1 : 0))
+    throw new Error(`${objective.steps.length} steps for a model ${gradient ? "with" : "without"} gradient families`);
+  if (Boolean(objective.fitClosedForm) !== m.modules.some((mod) => mod.fitClosedForm))
+    throw new Error("fitClosedForm present iff a table factor is");
   if (gradient) {
     const loss = tf.tidy(() => objective.steps[0].loss(tf.tensor2d(x, [n, m.dim]), { step: 0, seed }).dataSync()[0]);
-    if (objective.steps[0].name !== "nll" || !(Math.abs(loss - mean) <= 1e-3 * Math.max(1, Math.abs(mean)))) throw new Error(`nll step ${loss} ≠ −mean score ${mean}`);
+    if (objective.steps[0].name !== "nll" || !(Math.abs(loss - mean) <= 1e-3 * Math.max(1, Math.abs(mean))))
+      throw new Error(`nll step ${loss} ≠ −mean score ${mean}`);
   }
   const ev = objective.evaluate(x, n);
-  if (objective.primary !== "nll" || !(Math.abs(ev.nll - mean) <= 1e-6 * Math.max(1, Math.abs(mean)))) throw new Error(`evaluate ${JSON.stringify(ev)} ≠ −mean score ${mean}`);
-  if (m.observed.length !== ir.variables.length || m.dim !== ir.n) throw new Error("observed ≠ every variable of an explicit model");
+  if (objective.primary !== "nll" || !(Math.abs(ev.nll - mean) <= 1e-6 * Math.max(1, Math.abs(mean))))
+    throw new Error(`evaluate ${JSON.stringify(ev)} ≠ −mean score ${mean}`);
+  if (m.observed.length !== ir.variables.length || m.dim !== ir.n)
+    throw new Error("observed ≠ every variable of an explicit model");
   const ks = elementOutcomes(m);
   const a = m.sample(5, seed);
   const b = m.sample(5, seed);
-  if (a.length !== 5 * m.dim || !a.every((v, i) => v === b[i] && Number.isInteger(v) && v >= 0 && v < ks[i % m.dim])) throw new Error("samples out of the domain or not reproducible");
+  if (a.length !== 5 * m.dim || !a.every((v, i) => v === b[i] && Number.isInteger(v) && v >= 0 && v < ks[i % m.dim]))
+    throw new Error("samples out of the domain or not reproducible");
 };
 
 /** A non-explicit model either builds as a model of its own kind or is "not built yet" (M0103). */
@@ -453,6 +519,10 @@ describe("on the cpu backend", () => {
   });
 
   it("the NADE off-by-one is caught on cpu too", () => {
-    withFamily("nade", (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed), () => mustFail(prop(familyArb("nade"), normalization), RUNS(10)));
+    withFamily(
+      "nade",
+      (f, _ir, _g, name, seed) => new InclusiveCumsumNade(f, name, seed),
+      () => mustFail(prop(familyArb("nade"), normalization), RUNS(10)),
+    );
   });
 });

@@ -61,7 +61,10 @@ export function writeBinaryIdx(dir: string, name: string, n: number, h: number, 
   const data = new Uint8Array(n * d);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
-      const on = j < d / 2 ? rng.uniform() < 0.2 + (0.6 * j) / d : data[i * d + j - Math.floor(d / 2)] > 0 !== rng.uniform() < 0.1;
+      const on =
+        j < d / 2
+          ? rng.uniform() < 0.2 + (0.6 * j) / d
+          : data[i * d + j - Math.floor(d / 2)] > 0 !== rng.uniform() < 0.1;
       data[i * d + j] = on ? 255 : 0;
     }
   }
@@ -79,7 +82,16 @@ export function writeModel(dir: string, name: string, family: string, h = 4, w =
 export function modelJson(dir: string): {
   format: string;
   weightsManifest: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[]; dtype: string }> }>;
-  userDefinedMetadata: { gm: { epoch: number; history: Array<{ epoch: number; train: Record<string, number>; test: Record<string, number> }>; partial?: { batches: number; step: number }; finished: boolean; settings: Record<string, unknown>; generation: number } };
+  userDefinedMetadata: {
+    gm: {
+      epoch: number;
+      history: Array<{ epoch: number; train: Record<string, number>; test: Record<string, number> }>;
+      partial?: { batches: number; step: number };
+      finished: boolean;
+      settings: Record<string, unknown>;
+      generation: number;
+    };
+  };
 } {
   return JSON.parse(readFileSync(join(dir, "model.json"), "utf8"));
 }

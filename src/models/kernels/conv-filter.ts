@@ -60,7 +60,12 @@ export function makeConv2DBackpropFilterConfig(backendName = "wasm"): FixedKerne
           {
             strides: [1, 1],
             dilations: [sh, sw],
-            pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+            pad: [
+              [0, 0],
+              [top, bottom],
+              [left, right],
+              [0, 0],
+            ],
             dataFormat: "NHWC",
           },
         ); // [Ci, ≥KH, ≥KW, Co]

@@ -16,7 +16,15 @@
  * elsewhere the stock kernel is faster.
  */
 import * as tf from "@tensorflow/tfjs";
-import { GM_FIX, type FixedKernelConfig, type KernelBackend, Scratch, type TensorInfo, replaceKernel, restoreKernel } from "./util";
+import {
+  GM_FIX,
+  type FixedKernelConfig,
+  type KernelBackend,
+  Scratch,
+  type TensorInfo,
+  replaceKernel,
+  restoreKernel,
+} from "./util";
 
 /**
  * One spatial dimension of the sub-pixel split. Input row i (padded position p = i + top) gets
@@ -62,7 +70,14 @@ function makeConfig(stock: tf.KernelConfig): FixedKernelConfig {
         "channelsLast",
       );
       const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-      const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+      const {
+        outHeight: oh,
+        outWidth: ow,
+        strideHeight: sh,
+        strideWidth: sw,
+        filterHeight: kh,
+        filterWidth: kw,
+      } = info;
       const { top, left } = info.padInfo;
       // With very few input channels (the convolutions' output channels) XNNPACK is inefficient, and
       // from stride 3 on the 9+ small phase convolutions cost more than they save: the stock loop
@@ -92,16 +107,38 @@ function makeConfig(stock: tf.KernelConfig): FixedKernelConfig {
             sub = s.run(
               "StridedSlice",
               { x: filter },
-              { begin: [a.r, b.r, 0, 0], end: [kh, kw, ci, co], strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+              {
+                begin: [a.r, b.r, 0, 0],
+                end: [kh, kw, ci, co],
+                strides: [sh, sw, 1, 1],
+                beginMask: 0,
+                endMask: 0,
+                ellipsisMask: 0,
+                newAxisMask: 0,
+                shrinkAxisMask: 0,
+              },
             );
           }
           const f = s.run("Transpose", { x: s.run("Reverse", { x: sub }, { dims: [0, 1] }) }, { perm: [0, 1, 3, 2] });
           // Negative padding crops dy instead.
-          const [ct, cb, cl, cr] = [Math.max(0, -a.padT), Math.max(0, -ph.padB), Math.max(0, -b.padT), Math.max(0, -pw.padB)];
+          const [ct, cb, cl, cr] = [
+            Math.max(0, -a.padT),
+            Math.max(0, -ph.padB),
+            Math.max(0, -b.padT),
+            Math.max(0, -pw.padB),
+          ];
           let d = dy;
-          if (ct || cb || cl || cr) d = s.run("Slice", { x: dy }, { begin: [0, ct, cl, 0], size: [n, oh - ct - cb, ow - cl - cr, co] });
-          const pad = [[0, 0], [Math.max(0, a.padT), Math.max(0, ph.padB)], [Math.max(0, b.padT), Math.max(0, pw.padB)], [0, 0]];
-          cols.push(s.run("Conv2D", { x: d, filter: f }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: "NHWC" }));
+          if (ct || cb || cl || cr)
+            d = s.run("Slice", { x: dy }, { begin: [0, ct, cl, 0], size: [n, oh - ct - cb, ow - cl - cr, co] });
+          const pad = [
+            [0, 0],
+            [Math.max(0, a.padT), Math.max(0, ph.padB)],
+            [Math.max(0, b.padT), Math.max(0, pw.padB)],
+            [0, 0],
+          ];
+          cols.push(
+            s.run("Conv2D", { x: d, filter: f }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: "NHWC" }),
+          );
         }
         rows.push(
           sw > 1
@@ -109,12 +146,16 @@ function makeConfig(stock: tf.KernelConfig): FixedKernelConfig {
             : cols[0],
         );
       }
-      let dx = sh > 1 ? s.run("Reshape", { x: s.run("Pack", rows, { axis: 2 }) }, { shape: [n, ph.q * sh, pw.q * sw, ci] }) : rows[0];
+      let dx =
+        sh > 1
+          ? s.run("Reshape", { x: s.run("Pack", rows, { axis: 2 }) }, { shape: [n, ph.q * sh, pw.q * sw, ci] })
+          : rows[0];
       if (dx.shape[1] !== h || dx.shape[2] !== w) {
         dx = s.run("Slice", { x: dx }, { begin: [0, ph.offset, pw.offset, 0], size: [n, h, w, ci] });
       }
       if (dataFormat === "NCHW") dx = s.run("Transpose", { x: dx }, { perm: [0, 3, 1, 2] });
-      if (dx.shape[1] !== (dataFormat === "NCHW" ? ci : h)) throw new Error(`Conv2DBackpropInput: internal shape error ${dx.shape}`);
+      if (dx.shape[1] !== (dataFormat === "NCHW" ? ci : h))
+        throw new Error(`Conv2DBackpropInput: internal shape error ${dx.shape}`);
       s.release(dx);
       return dx;
     } catch (e) {

@@ -21,7 +21,7 @@ function explicitSame(config: tf.KernelConfig): FixedKernelConfig {
       "same",
       undefined,
       false,
-      tf.backend_util.convertConv2DDataFormat(((attrs.dataFormat as "NHWC" | "NCHW" | undefined) ?? "NHWC")),
+      tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as "NHWC" | "NCHW" | undefined) ?? "NHWC"),
     );
     const { top, bottom, left, right } = info.padInfo;
     const pad: tf.backend_util.ExplicitPadding = [

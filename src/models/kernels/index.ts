@@ -11,12 +11,25 @@ import "@tensorflow/tfjs-backend-wasm";
 import { makeConv2DBackpropFilterConfig } from "./conv-filter";
 import { installConvInputFix, uninstallConvInputFix } from "./conv-input";
 import { installConvSameFix, uninstallConvSameFix } from "./conv-same";
-import { installMatMulGradFix, installMatMulKernelFix, uninstallMatMulGradFix, uninstallMatMulKernelFix } from "./matmul";
+import {
+  installMatMulGradFix,
+  installMatMulKernelFix,
+  uninstallMatMulGradFix,
+  uninstallMatMulKernelFix,
+} from "./matmul";
 import { makeUnsortedSegmentSumConfig } from "./segment-sum";
 import { installSliceFix, uninstallSliceFix } from "./slice";
 import { GM_FIX, type FixedKernelConfig } from "./util";
 
-export { matMul, batchMatMulGradConfig, explicitTransposeGradConfig, installMatMulGradFix, installMatMulKernelFix, uninstallMatMulGradFix, uninstallMatMulKernelFix } from "./matmul";
+export {
+  matMul,
+  batchMatMulGradConfig,
+  explicitTransposeGradConfig,
+  installMatMulGradFix,
+  installMatMulKernelFix,
+  uninstallMatMulGradFix,
+  uninstallMatMulKernelFix,
+} from "./matmul";
 export { unsortedSegmentSumJs } from "./segment-sum";
 export { enableWasmThreads, resolveWasmThreads, type WasmThreadsSetup } from "./wasm-threads";
 
@@ -57,7 +70,8 @@ export function installKernelFixes(options: KernelFixOptions = {}): string[] {
     gradientsInstalled = true;
   }
   for (const backendName of options.backends ?? ["wasm"]) {
-    for (const k of installMatMulKernelFix(backendName)) done.push(`${k}: transposed forms as transpose + plain matmul`);
+    for (const k of installMatMulKernelFix(backendName))
+      done.push(`${k}: transposed forms as transpose + plain matmul`);
     if (backendName !== "wasm") continue; // the fixes below are for wasm only
     for (const k of installConvSameFix(backendName)) done.push(`${k}: "same" padding made explicit`);
     for (const k of installConvInputFix(backendName)) done.push(`${k}: as an XNNPACK convolution`);

@@ -63,7 +63,8 @@ function reduceToShape(grad: tf.Tensor, shape: readonly number[]): tf.Tensor {
 function makeGradConfig(explicitTransposes: boolean): tf.GradConfig {
   // mm(x, y, tx, ty) = xᵀ? · yᵀ?, either as tf.matMul's flags or as explicit transposes.
   const mm = explicitTransposes
-    ? (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => tf.matMul(tx ? transposeLast2(x) : x, ty ? transposeLast2(y) : y)
+    ? (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) =>
+        tf.matMul(tx ? transposeLast2(x) : x, ty ? transposeLast2(y) : y)
     : (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => tf.matMul(x, y, tx, ty);
   return {
     kernelName: tf.BatchMatMul,
@@ -118,7 +119,12 @@ export const explicitTransposeGradConfig: tf.GradConfig = makeGradConfig(true);
  */
 const packedShapes = new WeakMap<object, string>();
 
-function guardPackedWeights(backendName: string, backend: KernelBackend, b: TensorInfo, temps: TensorInfo[]): TensorInfo {
+function guardPackedWeights(
+  backendName: string,
+  backend: KernelBackend,
+  b: TensorInfo,
+  temps: TensorInfo[],
+): TensorInfo {
   const key = `${b.shape[b.shape.length - 2]}x${b.shape[b.shape.length - 1]}`;
   const seen = packedShapes.get(b.dataId);
   if (seen === undefined) {
@@ -160,7 +166,13 @@ function makeMatMulWrapper(stock: tf.KernelConfig, fused: boolean): FixedKernelC
       if (sizeOf(aOuter) > 1 && sizeOf(bOuter) === 1 && (!fused || inputs.preluActivationWeights == null)) {
         outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter), m, n];
         const rank = fused ? 3 : 2;
-        const a2 = runKernel(backendName, backend, "Reshape", { x: a }, { shape: rank === 3 ? [1, sizeOf(aOuter) * m, k] : [sizeOf(aOuter) * m, k] });
+        const a2 = runKernel(
+          backendName,
+          backend,
+          "Reshape",
+          { x: a },
+          { shape: rank === 3 ? [1, sizeOf(aOuter) * m, k] : [sizeOf(aOuter) * m, k] },
+        );
         temps.push(a2);
         a = a2;
         const b2 = runKernel(backendName, backend, "Reshape", { x: b }, { shape: rank === 3 ? [1, k, n] : [k, n] });

@@ -151,7 +151,10 @@ class Helper {
     if (this.dead) return false;
     if (!this.worker) {
       try {
-        const w: WorkerLike = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, ctl: this.ctl.buffer } });
+        const w: WorkerLike = new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { module: this.module, memory: this.memory, ctl: this.ctl.buffer },
+        });
         w.unref(); // never keeps the process alive
         w.on("error", (e) => (this.dead = `helper thread failed: ${e instanceof Error ? e.message : String(e)}`));
         w.on("exit", () => (this.dead ??= "helper thread exited"));
@@ -245,7 +248,11 @@ export class WasmNadeKernel implements NadeKernel {
       try {
         const module = new api.Module(decodeBase64(NADE_WASM_SHARED_BASE64));
         const memory = new api.Memory({ ...NADE_SHARED_PAGES, shared: true });
-        shared = { module, memory, ex: new api.Instance(module, { env: { memory } }).exports as unknown as NadeExports };
+        shared = {
+          module,
+          memory,
+          ex: new api.Instance(module, { env: { memory } }).exports as unknown as NadeExports,
+        };
       } catch {
         shared = null; // no shared memory here: one thread
       }
@@ -322,7 +329,13 @@ export class WasmNadeKernel implements NadeKernel {
     return { logp: r.logp, grads: r.grads! };
   }
 
-  private run(mode: 0 | 1, p: NadeParams, x: Float32Array, B: number, g: Float32Array | null): { logp: Float32Array; grads?: NadeGrads } {
+  private run(
+    mode: 0 | 1,
+    p: NadeParams,
+    x: Float32Array,
+    B: number,
+    g: Float32Array | null,
+  ): { logp: Float32Array; grads?: NadeGrads } {
     const { D, H } = p;
     const Hp = round4(H);
     const Dp = round4(D);
@@ -351,7 +364,9 @@ export class WasmNadeKernel implements NadeKernel {
     const oDb = grads ? take(Dp) : 0;
     const oScratch = take(Math.max(scratchFloats, H * D));
     // The helper thread's half: its own scratch and gradients.
-    const o2 = two ? { dWt: take(D * Hp), dc: take(Hp), dV: take(D * Hp), db: take(Dp), scratch: take(scratchFloats) } : null;
+    const o2 = two
+      ? { dWt: take(D * Hp), dc: take(Hp), dV: take(D * Hp), db: take(Dp), scratch: take(scratchFloats) }
+      : null;
     this.ensure(4 * at);
 
     const f = new Float32Array(this.memory.buffer);
@@ -368,9 +383,29 @@ export class WasmNadeKernel implements NadeKernel {
     f.set(x, oX);
     if (g) f.set(g, oG);
 
-    const args = (lo: number, hi: number, out: { dWt: number; dc: number; dV: number; db: number; scratch: number }) => [
-      mode, hi - lo, D, Hp, 4 * oWt, 4 * oC, 4 * oV, 4 * oB, 4 * (oX + lo * D), 4 * (oG + lo), 4 * (oLogp + lo),
-      4 * out.dWt, 4 * out.dc, 4 * out.dV, 4 * out.db, 4 * out.scratch, gmax, cap,
+    const args = (
+      lo: number,
+      hi: number,
+      out: { dWt: number; dc: number; dV: number; db: number; scratch: number },
+    ) => [
+      mode,
+      hi - lo,
+      D,
+      Hp,
+      4 * oWt,
+      4 * oC,
+      4 * oV,
+      4 * oB,
+      4 * (oX + lo * D),
+      4 * (oG + lo),
+      4 * (oLogp + lo),
+      4 * out.dWt,
+      4 * out.dc,
+      4 * out.dV,
+      4 * out.db,
+      4 * out.scratch,
+      gmax,
+      cap,
     ];
     const mine = { dWt: oDWt, dc: oDc, dV: oDV, db: oDb, scratch: oScratch };
     if (o2) {
@@ -423,7 +458,12 @@ export class JsNadeKernel implements NadeKernel {
     return { logp: r.logp, grads: r.grads! };
   }
 
-  private run(p: NadeParams, x: Float32Array, B: number, g: Float32Array | null): { logp: Float32Array; grads?: NadeGrads } {
+  private run(
+    p: NadeParams,
+    x: Float32Array,
+    B: number,
+    g: Float32Array | null,
+  ): { logp: Float32Array; grads?: NadeGrads } {
     const { D, H, W, c, V, b } = p;
     const Wt = new Float64Array(D * H);
     for (let k = 0; k < H; k++) for (let d = 0; d < D; d++) Wt[d * H + k] = W[k * D + d];

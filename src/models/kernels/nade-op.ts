@@ -26,7 +26,10 @@ export interface NadeOpOptions {
 export const nadeOpStats = { forward: 0, forwardWithGrad: 0, backward: 0, scaled: 0 };
 
 function tapeIsRecording(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean; state?: { gradientDepth?: number; kernelDepth?: number } };
+  const engine = tf.engine() as unknown as {
+    isTapeOn?: () => boolean;
+    state?: { gradientDepth?: number; kernelDepth?: number };
+  };
   if (typeof engine.isTapeOn === "function") return engine.isTapeOn();
   return (engine.state?.gradientDepth ?? 0) > 0 && (engine.state?.kernelDepth ?? 0) === 0;
 }
@@ -97,7 +100,8 @@ export function nadeLogProb(
           const s = g[0];
           grads = ones;
           ones = null; // used once; scale in place
-          if (s !== 1) for (const a of [grads.W, grads.c, grads.V, grads.b]) for (let i = 0; i < a.length; i++) a[i] *= s;
+          if (s !== 1)
+            for (const a of [grads.W, grads.c, grads.V, grads.b]) for (let i = 0; i < a.length; i++) a[i] *= s;
           nadeOpStats.scaled++;
         } else {
           grads = kernel.logProbAndGrad(p, xo, B, g).grads;

@@ -45,7 +45,11 @@ export class Scratch {
     private readonly backend: KernelBackend,
   ) {}
 
-  run(kernelName: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: Record<string, unknown> = {}): TensorInfo {
+  run(
+    kernelName: string,
+    inputs: Record<string, TensorInfo> | TensorInfo[],
+    attrs: Record<string, unknown> = {},
+  ): TensorInfo {
     const out = runKernel(this.backendName, this.backend, kernelName, inputs, attrs);
     this.items.push(out);
     return out;

@@ -129,6 +129,7 @@ class PthreadWorker extends NodeWorker {
    * Emscripten's "error" listener rethrows, which would crash the process; while starting, an
    * error is reported to `enableWasmThreads`'s caller instead (which falls back to one thread).
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the EventEmitter signature it overrides
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     if (event !== "error") return super.on(event, listener);
     return super.on("error", (e: unknown) => {

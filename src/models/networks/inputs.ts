@@ -32,7 +32,10 @@ export class InputEncoding {
   private readonly anyOneHot: boolean;
 
   /** `columns[i]` is the data column of the i-th element, `domains[i]` its domain. */
-  constructor(readonly columns: readonly number[], readonly domains: readonly Domain[]) {
+  constructor(
+    readonly columns: readonly number[],
+    readonly domains: readonly Domain[],
+  ) {
     const source: number[] = [];
     const level: number[] = [];
     columns.forEach((c, i) => {

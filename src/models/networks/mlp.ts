@@ -82,22 +82,32 @@ export function denseMatMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 /** Applies a hidden activation on the backend. */
 export function activate(h: tf.Tensor2D, activation: Activation): tf.Tensor2D {
   switch (activation) {
-    case "relu": return tf.relu(h);
-    case "leaky_relu": return tf.leakyRelu(h, LEAKY_SLOPE);
-    case "tanh": return tf.tanh(h);
-    case "sigmoid": return tf.sigmoid(h);
-    case "linear": return h;
+    case "relu":
+      return tf.relu(h);
+    case "leaky_relu":
+      return tf.leakyRelu(h, LEAKY_SLOPE);
+    case "tanh":
+      return tf.tanh(h);
+    case "sigmoid":
+      return tf.sigmoid(h);
+    case "linear":
+      return h;
   }
 }
 
 /** Applies a hidden activation to one number (the JavaScript forward pass). */
 export function activateJs(v: number, activation: Activation): number {
   switch (activation) {
-    case "relu": return v > 0 ? v : 0;
-    case "leaky_relu": return v > 0 ? v : LEAKY_SLOPE * v;
-    case "tanh": return Math.tanh(v);
-    case "sigmoid": return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-    case "linear": return v;
+    case "relu":
+      return v > 0 ? v : 0;
+    case "leaky_relu":
+      return v > 0 ? v : LEAKY_SLOPE * v;
+    case "tanh":
+      return Math.tanh(v);
+    case "sigmoid":
+      return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    case "linear":
+      return v;
   }
 }
 
@@ -105,7 +115,13 @@ export function activateJs(v: number, activation: Activation): number {
  * The forward pass of a dense stack for ONE input row, in JavaScript (float64 accumulation), from
  * weights given as arrays: `w[l]` row-major [sizes[l], sizes[l + 1]], `b[l]` [sizes[l + 1]].
  */
-export function forwardJs(sizes: readonly number[], activation: Activation, w: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[], input: ArrayLike<number>): Float64Array {
+export function forwardJs(
+  sizes: readonly number[],
+  activation: Activation,
+  w: readonly ArrayLike<number>[],
+  b: readonly ArrayLike<number>[],
+  input: ArrayLike<number>,
+): Float64Array {
   let h = Float64Array.from(input);
   const L = w.length;
   for (let l = 0; l < L; l++) {
@@ -143,19 +159,32 @@ export class Mlp {
    * hold more than {@link MAX_MLP_PARAMS} numbers (before allocating anything); sizes that are
    * not at least two positive integers are a bug of the caller (the compiler validates them).
    */
-  constructor(readonly prefix: string, sizes: readonly number[], opts: MlpOptions = {}) {
+  constructor(
+    readonly prefix: string,
+    sizes: readonly number[],
+    opts: MlpOptions = {},
+  ) {
     if (sizes.length < 2 || sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) {
-      throw new Error(`network \`${prefix}\`: layer sizes must be at least two positive integers, got [${sizes.join(", ")}]`);
+      throw new Error(
+        `network \`${prefix}\`: layer sizes must be at least two positive integers, got [${sizes.join(", ")}]`,
+      );
     }
     const count = mlpParamCount(sizes);
     if (count > MAX_MLP_PARAMS) {
-      throw new GmError("M0106", `network \`${prefix}\` with layers [${sizes.join(", ")}] needs ${count.toLocaleString("en-US")} parameters (${(count * 4 / 2 ** 30).toFixed(1)} GiB); gm builds at most ${MAX_MLP_PARAMS.toLocaleString("en-US")} (1 GiB) per network`, {
-        hint: "use smaller hidden layers",
-      });
+      throw new GmError(
+        "M0106",
+        `network \`${prefix}\` with layers [${sizes.join(", ")}] needs ${count.toLocaleString("en-US")} parameters (${((count * 4) / 2 ** 30).toFixed(1)} GiB); gm builds at most ${MAX_MLP_PARAMS.toLocaleString("en-US")} (1 GiB) per network`,
+        {
+          hint: "use smaller hidden layers",
+        },
+      );
     }
     this.sizes = [...sizes];
     this.activation = opts.activation ?? "relu";
-    if (!ACTIVATIONS.includes(this.activation)) throw new Error(`network \`${prefix}\`: unknown activation \`${String(this.activation)}\` (one of ${ACTIVATIONS.join(", ")})`);
+    if (!ACTIVATIONS.includes(this.activation))
+      throw new Error(
+        `network \`${prefix}\`: unknown activation \`${String(this.activation)}\` (one of ${ACTIVATIONS.join(", ")})`,
+      );
     const seed = opts.seed ?? 1;
     const L = sizes.length - 1;
     try {
@@ -215,7 +244,10 @@ export class Mlp {
   /** The weights as JavaScript arrays, read once until {@link invalidate}. */
   private weightsJs(): { w: Float32Array[]; b: Float32Array[] } {
     if (!this.cache) {
-      this.cache = { w: this.weights.map((v) => v.dataSync() as Float32Array), b: this.biases.map((v) => v.dataSync() as Float32Array) };
+      this.cache = {
+        w: this.weights.map((v) => v.dataSync() as Float32Array),
+        b: this.biases.map((v) => v.dataSync() as Float32Array),
+      };
     }
     return this.cache;
   }
@@ -252,7 +284,8 @@ export { bernoulliLogProb };
 export function categoricalLogProb(logits: tf.Tensor2D, x: tf.Tensor2D, k: number): tf.Tensor1D {
   return tf.tidy(() => {
     const [B, D] = x.shape;
-    if (logits.shape[1] !== D * k) throw new Error(`categorical head: ${logits.shape[1]} logits for ${D} elements of ${k} outcomes`);
+    if (logits.shape[1] !== D * k)
+      throw new Error(`categorical head: ${logits.shape[1]} logits for ${D} elements of ${k} outcomes`);
     const logp = tf.logSoftmax(logits.reshape([B, D, k]), 2);
     const hot = tf.oneHot(x.toInt(), k);
     return tf.sum(tf.mul(logp, hot), [1, 2]) as tf.Tensor1D;

@@ -151,7 +151,8 @@ function gaussianClasses(
   for (let i = 0; i < n; i++) {
     y[i] = rng.int(2);
     const sign = y[i] === 1 ? 0.5 : -0.5;
-    for (let j = 0; j < d; j++) x[i * d + j] = rng.normal() + (sign * delta * dir[j]) / norm + 3; // offset: standardization must remove it
+    // + 3: an offset that the probe's standardization must remove
+    for (let j = 0; j < d; j++) x[i * d + j] = rng.normal() + (sign * delta * dir[j]) / norm + 3;
   }
   return { x, y, n, dim: d };
 }
@@ -321,7 +322,8 @@ describe("two-sample MMD²", () => {
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
         const rng = new Rng(seed);
         const draw = (n: number, shift: number) => Float32Array.from({ length: n * d }, () => rng.normal() + shift);
-        // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 6 standard errors (MMD² is skewed; a biased normalization is off by ~10)
+        // 40 repetitions of two equal-distribution samples: the mean MMD² is 0 within 6 standard errors (MMD² is
+        // skewed; a biased normalization is off by ~10)
         const same = Array.from({ length: 40 }, () => mmd2(draw(60, 0), 60, draw(60, 0), 60, d, 1));
         const mean = same.reduce((a, b) => a + b, 0) / same.length;
         const se = Math.sqrt(same.reduce((a, b) => a + (b - mean) ** 2, 0) / (same.length - 1) / same.length);

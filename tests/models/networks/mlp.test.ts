@@ -107,7 +107,8 @@ class ActivatedOutputMlp extends Mlp {
   override apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       let h: tf.Tensor2D = x;
-      for (let l = 0; l < this.weights.length; l++) h = tf.relu(tf.add(tf.matMul(h, this.weights[l]), this.biases[l])) as tf.Tensor2D;
+      for (let l = 0; l < this.weights.length; l++)
+        h = tf.relu(tf.add(tf.matMul(h, this.weights[l]), this.biases[l])) as tf.Tensor2D;
       return h;
     });
   }
@@ -144,7 +145,8 @@ const countProp = (Impl: MlpClass) =>
     const net = new Impl(prefix(), sizes);
     try {
       const built = net.variables.reduce((a, v) => a + v.size, 0);
-      if (BigInt(built) !== mlpParams(sizes)) throw new Error(`built ${built} trainable numbers for [${sizes}], the compiler counts ${mlpParams(sizes)}`);
+      if (BigInt(built) !== mlpParams(sizes))
+        throw new Error(`built ${built} trainable numbers for [${sizes}], the compiler counts ${mlpParams(sizes)}`);
       if (net.paramCount() !== built) throw new Error("paramCount() disagrees with the variables");
     } finally {
       net.dispose();
@@ -208,7 +210,8 @@ const gradientProp = (Impl: MlpClass) =>
           vals[i] = orig;
           v.assign(tf.tensor(vals, v.shape));
           const fd = (up - down) / (2 * h);
-          if (!(Math.abs(fd - g[i]) <= 1e-2 * (1 + Math.abs(fd)))) throw new Error(`d loss / d ${v.name}[${i}] = ${g[i]}, finite differences say ${fd}`);
+          if (!(Math.abs(fd - g[i]) <= 1e-2 * (1 + Math.abs(fd))))
+            throw new Error(`d loss / d ${v.name}[${i}] = ${g[i]}, finite differences say ${fd}`);
         }
       }
       tf.dispose(grads);
@@ -228,13 +231,17 @@ const naiveBernoulli: BernoulliHead = (logits, x) =>
   });
 
 const bernoulliProp = (head: BernoulliHead) =>
-  fc.property(fc.array(fc.tuple(fc.double({ min: -200, max: 200, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 8 }), (cells) => {
-    const l = Float32Array.from(cells, ([v]) => v);
-    const x = Float32Array.from(cells, ([, b]) => (b ? 1 : 0));
-    const want = cells.reduce((a, [v, b], i) => a + (b ? logSigmoid(l[i]) : logSigmoid(-l[i])), 0);
-    const got = tf.tidy(() => head(tf.tensor2d(l, [1, l.length]), tf.tensor2d(x, [1, x.length])).dataSync()[0]);
-    if (!(Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want)))) throw new Error(`Bernoulli head gives ${got}, float64 says ${want}`);
-  });
+  fc.property(
+    fc.array(fc.tuple(fc.double({ min: -200, max: 200, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 8 }),
+    (cells) => {
+      const l = Float32Array.from(cells, ([v]) => v);
+      const x = Float32Array.from(cells, ([, b]) => (b ? 1 : 0));
+      const want = cells.reduce((a, [, b], i) => a + (b ? logSigmoid(l[i]) : logSigmoid(-l[i])), 0);
+      const got = tf.tidy(() => head(tf.tensor2d(l, [1, l.length]), tf.tensor2d(x, [1, x.length])).dataSync()[0]);
+      if (!(Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want))))
+        throw new Error(`Bernoulli head gives ${got}, float64 says ${want}`);
+    },
+  );
 
 type CategoricalHead = typeof categoricalLogProb;
 /** Reads element d's outcome o at column o·D + d (outcome-major) instead of d·k + o. */
@@ -264,7 +271,8 @@ const categoricalProp = (head: CategoricalHead) =>
         let want = Math.log(p[d][o]);
         for (let e = 0; e < D; e++) if (e !== d) want += Math.log(p[e][0]);
         const g = got[d * k + o];
-        if (!(Math.abs(g - want) <= 1e-4 * (1 + Math.abs(want)))) throw new Error(`element ${d} outcome ${o}: log p ${g}, float64 softmax says ${want}`);
+        if (!(Math.abs(g - want) <= 1e-4 * (1 + Math.abs(want))))
+          throw new Error(`element ${d} outcome ${o}: log p ${g}, float64 softmax says ${want}`);
         total += p[d][o];
       }
       if (!(Math.abs(total - 1) <= 1e-9)) throw new Error(`probabilities sum to ${total}`);
@@ -272,7 +280,8 @@ const categoricalProp = (head: CategoricalHead) =>
   });
 
 type GaussianHead = typeof gaussianLogProb;
-const stdAsVarianceGaussian: GaussianHead = (mean, logVar, x) => gaussianLogProb(mean, tf.mul(logVar, 0.5) as tf.Tensor2D, x);
+const stdAsVarianceGaussian: GaussianHead = (mean, logVar, x) =>
+  gaussianLogProb(mean, tf.mul(logVar, 0.5) as tf.Tensor2D, x);
 
 const gaussianProp = (head: GaussianHead) =>
   fc.property(fc.integer({ min: 1, max: 6 }), fc.integer(), (D, seed) => {
@@ -282,25 +291,37 @@ const gaussianProp = (head: GaussianHead) =>
     const x = randomValues(D, rng, 3);
     let want = 0;
     for (let d = 0; d < D; d++) want += -0.5 * (Math.log(2 * Math.PI) + v[d] + (x[d] - m[d]) ** 2 / Math.exp(v[d]));
-    const got = tf.tidy(() => head(tf.tensor2d(m, [1, D]), tf.tensor2d(v, [1, D]), tf.tensor2d(x, [1, D])).dataSync()[0]);
-    if (!(Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want)))) throw new Error(`Gaussian head gives ${got}, the density formula says ${want}`);
+    const got = tf.tidy(
+      () => head(tf.tensor2d(m, [1, D]), tf.tensor2d(v, [1, D]), tf.tensor2d(x, [1, D])).dataSync()[0],
+    );
+    if (!(Math.abs(got - want) <= 1e-4 * (1 + Math.abs(want))))
+      throw new Error(`Gaussian head gives ${got}, the density formula says ${want}`);
   });
 
 type GaussianSampler = typeof sampleGaussian;
-const stdAsExpSampler: GaussianSampler = (mean, logVar, noise) => sampleGaussian(mean, tf.mul(logVar, 2) as tf.Tensor2D, noise);
+const stdAsExpSampler: GaussianSampler = (mean, logVar, noise) =>
+  sampleGaussian(mean, tf.mul(logVar, 2) as tf.Tensor2D, noise);
 
 const gaussianSampleProp = (sampler: GaussianSampler) =>
   // v away from 0, where e^v and e^{2v} would be indistinguishable by 20,000 samples.
-  fc.property(fc.double({ min: -3, max: 3, noNaN: true }), fc.oneof(fc.double({ min: -2, max: -0.3, noNaN: true }), fc.double({ min: 0.3, max: 2, noNaN: true })), fc.integer({ min: 0, max: 2 ** 30 }), (mu, v, seed) => {
-    const n = 20000;
-    const s = Array.from(tf.tidy(() => sampler(tf.fill([n, 1], mu) as tf.Tensor2D, tf.fill([n, 1], v) as tf.Tensor2D, seed).dataSync()));
-    const mean = s.reduce((a, b) => a + b, 0) / n;
-    const variance = s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-    const sd = Math.exp(v / 2);
-    // 6 standard errors: the mean's is sd/√n, the variance's about e^v·√(2/n).
-    if (!(Math.abs(mean - mu) <= (6 * sd) / Math.sqrt(n))) throw new Error(`sample mean ${mean}, want ${mu}`);
-    if (!(Math.abs(variance - Math.exp(v)) <= 6 * Math.exp(v) * Math.sqrt(2 / n))) throw new Error(`sample variance ${variance}, want ${Math.exp(v)}`);
-  });
+  fc.property(
+    fc.double({ min: -3, max: 3, noNaN: true }),
+    fc.oneof(fc.double({ min: -2, max: -0.3, noNaN: true }), fc.double({ min: 0.3, max: 2, noNaN: true })),
+    fc.integer({ min: 0, max: 2 ** 30 }),
+    (mu, v, seed) => {
+      const n = 20000;
+      const s = Array.from(
+        tf.tidy(() => sampler(tf.fill([n, 1], mu) as tf.Tensor2D, tf.fill([n, 1], v) as tf.Tensor2D, seed).dataSync()),
+      );
+      const mean = s.reduce((a, b) => a + b, 0) / n;
+      const variance = s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+      const sd = Math.exp(v / 2);
+      // 6 standard errors: the mean's is sd/√n, the variance's about e^v·√(2/n).
+      if (!(Math.abs(mean - mu) <= (6 * sd) / Math.sqrt(n))) throw new Error(`sample mean ${mean}, want ${mu}`);
+      if (!(Math.abs(variance - Math.exp(v)) <= 6 * Math.exp(v) * Math.sqrt(2 / n)))
+        throw new Error(`sample variance ${variance}, want ${Math.exp(v)}`);
+    },
+  );
 
 /** Chi-square p-value of observed counts against probabilities. */
 function chiSquareP(counts: number[], probs: ArrayLike<number>, n: number): number {
@@ -314,7 +335,10 @@ const wrongSignGumbel: CategoricalSampler = (logits, k, seed) =>
   tf.tidy(() => {
     const [B, Dk] = logits.shape;
     const u = tf.randomUniform([B, Dk / k, k], 1e-7, 1 - 1e-7, "float32", seed);
-    return tf.cast(tf.argMax(tf.add(logits.reshape([B, Dk / k, k]), tf.log(tf.neg(tf.log(u)))), 2), "float32") as tf.Tensor2D;
+    return tf.cast(
+      tf.argMax(tf.add(logits.reshape([B, Dk / k, k]), tf.log(tf.neg(tf.log(u)))), 2),
+      "float32",
+    ) as tf.Tensor2D;
   });
 
 const categoricalSampleProp = (sampler: CategoricalSampler) =>
@@ -322,11 +346,16 @@ const categoricalSampleProp = (sampler: CategoricalSampler) =>
     const rng = new Rng(seed);
     const l = randomValues(k, rng, 1.5);
     const n = 4000;
-    const draws = tf.tidy(() => sampler(tf.tile(tf.tensor2d(l, [1, k]), [n, 1]) as tf.Tensor2D, k, seed & 0xffff).dataSync());
+    const draws = tf.tidy(() =>
+      sampler(tf.tile(tf.tensor2d(l, [1, k]), [n, 1]) as tf.Tensor2D, k, seed & 0xffff).dataSync(),
+    );
     const counts = new Array<number>(k).fill(0);
     for (const d of draws) counts[d]++;
     const p = chiSquareP(counts, softmaxJs(l), n);
-    if (!(p > 1e-4)) throw new Error(`Categorical draws ${counts} against ${Array.from(softmaxJs(l), (q) => q.toFixed(3))}: chi-square p = ${p}`);
+    if (!(p > 1e-4))
+      throw new Error(
+        `Categorical draws ${counts} against ${Array.from(softmaxJs(l), (q) => q.toFixed(3))}: chi-square p = ${p}`,
+      );
   });
 
 // ---------------------------------------------------------------------------------------------
