@@ -8,14 +8,14 @@
  *
  * Speed: a fast compile runs in the keystroke's own task and the count, parameter table,
  * diagnostics and checks are painted first; after that frame come the factorization, query,
- * pixels and derivation (reused while a model block's text is unchanged), then Graphviz's layout,
- * so neither delays the count. Every update's times are kept in `window.gm.timings` for
- * bench/playground.bench.ts.
+ * pixels and derivation (reused while a model block's text is unchanged). Graphviz's layout runs
+ * in a Web Worker (graph-worker.ts), posted as soon as the compile is done, so it runs while this
+ * thread paints; neither delays the count. Every update's times are kept in `window.gm.timings`
+ * for bench/playground.bench.ts.
  */
 import "katex/dist/katex.min.css";
 import "./styles.css";
 import katex from "katex";
-import { Graphviz } from "@hpcc-js/wasm-graphviz";
 import examples from "gm:examples";
 import digits from "gm:digits";
 import {
@@ -42,6 +42,7 @@ import {
   type ParamsRow,
   type VariableIR,
 } from "../src/index";
+import type { LayoutReply, LayoutRequest } from "./graph-worker";
 import { highlight, type Mark } from "./highlight";
 import { decodeHash, encodeSource } from "./share";
 import { count as countImage, countingModel, nll, notCountable, sample } from "./train";
@@ -62,7 +63,10 @@ export interface Timing {
   rest?: number;
   /** Keystroke → the next frame painted with the count and diagnostics (requestAnimationFrame, then a task). */
   frame?: number;
-  /** Keystroke → graph laid out and drawn; null when no layout was needed (the DOT did not change, or no model compiled). */
+  /**
+   * Keystroke → graph laid out and drawn; null when no layout was needed (the DOT did not change,
+   * or no model compiled).
+   */
   graph?: number | null;
 }
 
@@ -87,7 +91,6 @@ const state = {
   dot: "",
 };
 const timings: Timing[] = [];
-let graphviz: Promise<Graphviz> | null = null;
 let graphToken = 0;
 
 // ---------------------------------------------------------------------------------------------
@@ -282,7 +285,8 @@ function renderChecks(r: CompileResult): void {
     list.push(`<li class="model">${esc(decl.name.name)}</li>`);
     for (const c of checks) {
       const lineEnd = r.text.indexOf("\n", c.span.end.offset);
-      const text = r.text.slice(c.span.start.offset, lineEnd < 0 ? r.text.length : lineEnd).trimEnd(); // the whole line as written
+      // the whole line as written
+      const text = r.text.slice(c.span.start.offset, lineEnd < 0 ? r.text.length : lineEnd).trimEnd();
       const failed = failures.filter(
         (d) => d.span.start.offset >= c.span.start.offset && d.span.end.offset <= c.span.end.offset,
       );
@@ -580,18 +584,90 @@ function renderGraph(m: ModelIR | null, done: (at: number | null) => void): void
     highlightGraph(m);
     return done(null);
   }
-  graphviz ??= Graphviz.load();
-  setTimeout(async () => {
-    const gv = await graphviz!;
-    if (token !== graphToken) return; // a newer edit came first
-    const svg = gv.dot(dot);
-    state.dot = dot;
-    const box = $("graph");
-    box.innerHTML = svg;
-    box.dataset.renders = String(Number(box.dataset.renders ?? 0) + 1);
-    highlightGraph(m);
-    done(performance.now());
-  }, 0);
+  layout(dot).then(
+    (svg) => {
+      if (svg === null || token !== graphToken) return; // a newer edit came first
+      state.dot = dot;
+      const box = $("graph");
+      box.innerHTML = svg;
+      box.dataset.renders = String(Number(box.dataset.renders ?? 0) + 1);
+      highlightGraph(m);
+      done(performance.now());
+    },
+    (e: Error) => {
+      if (token !== graphToken) return;
+      state.dot = "";
+      $("graph").textContent = `Graphviz could not lay out ${m.name}: ${e.message}`;
+      done(performance.now());
+    },
+  );
+}
+
+/** Starts the layout of the model's graph in the worker, if it changed, so it runs while this thread paints. */
+function prefetchGraph(m: ModelIR | null): void {
+  const dot = m ? memoized("dot", m, () => dotOf(m)) : "";
+  if (dot && dot !== state.dot) layout(dot).catch(() => {}); // renderGraph shows a failure
+}
+
+/** A layout posted to the worker (or waiting for it): its DOT and the SVG to come (null: superseded). */
+interface Layout {
+  id: number;
+  dot: string;
+  svg: Promise<string | null>;
+  settle: (svg: string | null) => void;
+  fail: (e: Error) => void;
+}
+
+let worker: Worker | null = null;
+let layouts = 0;
+/** The layout the worker is running, the one waiting for it (a newer request replaces it), the last requested. */
+let running: Layout | null = null;
+let waiting: Layout | null = null;
+let latest: Layout | null = null;
+
+/**
+ * Graphviz's `dot` layout of `dot` as SVG, from graph-worker.ts. The worker runs one layout at a
+ * time; of the requests made meanwhile only the newest waits, the others resolve to null, so a
+ * burst of keystrokes costs at most two layouts. The same DOT asked again shares one layout.
+ */
+function layout(dot: string): Promise<string | null> {
+  if (latest?.dot === dot) return latest.svg;
+  let settle: Layout["settle"] = () => {};
+  let fail: Layout["fail"] = () => {};
+  const svg = new Promise<string | null>((ok, no) => ((settle = ok), (fail = no)));
+  waiting?.settle(null);
+  waiting = latest = { id: ++layouts, dot, svg, settle, fail };
+  pump();
+  return svg;
+}
+
+/** Posts the waiting layout when the worker is free (starting the worker the first time). */
+function pump(): void {
+  if (running || !waiting) return;
+  worker ??= startWorker();
+  running = waiting;
+  waiting = null;
+  worker.postMessage({ id: running.id, dot: running.dot } satisfies LayoutRequest);
+}
+
+/** dist/playground/graph-worker.js, a file beside main.js (no blob:, nothing fetched from elsewhere). */
+function startWorker(): Worker {
+  const w = new Worker(new URL("./graph-worker.js", import.meta.url));
+  w.onmessage = (e: MessageEvent<LayoutReply>) => {
+    const done = running!;
+    running = null;
+    if ("svg" in e.data) done.settle(e.data.svg);
+    else done.fail(new Error(e.data.error));
+    pump();
+  };
+  w.onerror = (e) => {
+    // The worker itself failed (not a bad graph): fail what is pending and start afresh next time.
+    e.preventDefault();
+    worker = null;
+    for (const l of [running, waiting]) l?.fail(new Error(e.message || "the layout worker failed"));
+    running = waiting = latest = null;
+  };
+  return w;
 }
 
 function highlightGraph(m: ModelIR | null): void {
@@ -699,6 +775,7 @@ function update(stamp = performance.now()): void {
   state.checked = !split;
   lastCompile = performance.now() - t0;
   if (!split) checksCost = lastCompile;
+  prefetchGraph(currentModel());
   state.selectedCheck = -1;
   let rest = () => {};
   renderAll(true, (fn) => (rest = fn));
@@ -730,7 +807,10 @@ function update(stamp = performance.now()): void {
   hashTimer = setTimeout(saveHash, 300);
 }
 
-/** Coalesces keystrokes into one compile in a later task (keys typed while one waits join it), waiting a little more when compiles are slow. */
+/**
+ * Coalesces keystrokes into one compile in a later task (keys typed while one waits join it),
+ * waiting a little more when compiles are slow.
+ */
 function schedule(stamp: number): void {
   pendingStamp ??= stamp;
   if (timer) return;
@@ -853,14 +933,16 @@ async function start(): Promise<void> {
 
 declare global {
   interface Window {
-    /** For tests and bench/playground.bench.ts: the update timings, the first load, whether every view is up to date. */
-    gm: { timings: Timing[]; ready: Promise<void>; graphviz: () => Promise<Graphviz>; settled: () => boolean };
+    /**
+     * For tests and bench/playground.bench.ts: the update timings, the first load, whether every
+     * view is up to date.
+     */
+    gm: { timings: Timing[]; ready: Promise<void>; settled: () => boolean };
   }
 }
 window.gm = {
   timings,
   ready: start().then(() => void (document.body.dataset.ready = "1")),
-  graphviz: () => (graphviz ??= Graphviz.load()),
   // Every view shows the editor's text: compiled, the later views drawn and the graph laid out.
   settled: () =>
     timer === null &&

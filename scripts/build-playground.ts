@@ -1,7 +1,9 @@
 /**
  * Builds the browser playground into dist/playground/: playground/main.ts bundled with esbuild
- * (gm's front end and compiler from src/index.ts, KaTeX with its CSS and fonts, Graphviz as
- * WebAssembly inlined by @hpcc-js/wasm-graphviz), the lecture's examples embedded as the
+ * (gm's front end and compiler from src/index.ts, KaTeX with its CSS and fonts), the Web Worker
+ * playground/graph-worker.ts as graph-worker.js beside it (Graphviz as WebAssembly inlined by
+ * @hpcc-js/wasm-graphviz; a classic script, so every browser can start it from a plain file URL
+ * of the page's own server), the lecture's examples embedded as the
  * virtual module `gm:examples`, and index.html. Nothing is fetched at run time from anywhere
  * but the page's own server.
  *
@@ -9,7 +11,7 @@
  *
  * Prints the bundle's size, raw and gzip.
  */
-import { build, type Plugin } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import {
   copyFileSync,
   existsSync,
@@ -54,7 +56,8 @@ const examplesPlugin: Plugin = {
 /** Whether dist/playground is newer than everything it is built from (the page, the examples, src/). */
 export function playgroundUpToDate(): boolean {
   const built = join(OUT, "main.js");
-  if (!existsSync(built) || !existsSync(join(OUT, "index.html"))) return false;
+  if (!existsSync(built) || !existsSync(join(OUT, "index.html")) || !existsSync(join(OUT, "graph-worker.js")))
+    return false;
   const at = statSync(built).mtimeMs;
   const inputs = [
     join(ROOT, "playground"),
@@ -113,21 +116,25 @@ export async function buildPlayground(
   const tmp = `${OUT}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await build({
-    entryPoints: [join(ROOT, "playground", "main.ts")],
+  const common: BuildOptions = {
     outdir: tmp,
     bundle: true,
-    format: "esm",
     platform: "browser",
     target: ["chrome110", "firefox110", "safari16"],
     minify: !opts.dev,
     sourcemap: opts.dev ? "inline" : false,
     legalComments: "none",
+    logLevel: "warning",
+  };
+  await build({ ...common, entryPoints: [join(ROOT, "playground", "graph-worker.ts")], format: "iife" });
+  await build({
+    ...common,
+    entryPoints: [join(ROOT, "playground", "main.ts")],
+    format: "esm",
     // KaTeX's fonts: Chromium, Firefox and Safari all read woff2, so the older formats stay out.
     loader: { ".woff2": "file", ".woff": "empty", ".ttf": "empty" },
     assetNames: "fonts/[name]",
     plugins: [examplesPlugin, digitsPlugin],
-    logLevel: "warning",
   });
   // The woff/ttf fallbacks left as `url()` by the empty loader: drop them from every @font-face.
   const css = join(tmp, "main.css");
@@ -150,7 +157,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const total = written.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
   const main = written.filter((f) => !f.file.startsWith("fonts"));
   for (const f of main)
-    process.stdout.write(`  ${f.file.padEnd(12)} ${kb(f.raw).padStart(11)}  gzip ${kb(f.gzip).padStart(10)}\n`);
+    process.stdout.write(`  ${f.file.padEnd(16)} ${kb(f.raw).padStart(11)}  gzip ${kb(f.gzip).padStart(10)}\n`);
   const fonts = written.filter((f) => f.file.startsWith("fonts"));
   process.stdout.write(`  fonts/ (${fonts.length} woff2) ${kb(fonts.reduce((a, f) => a + f.raw, 0))}\n`);
   process.stdout.write(`dist/playground: ${kb(total.raw)} raw, ${kb(total.gzip)} gzip\n`);

@@ -65,6 +65,12 @@ describe("gm playground", () => {
     const js = await raw(server.url, "/main.js");
     expect(js.status).toBe(200);
     expect(js.type).toContain("text/javascript");
+    // Graphviz's Web Worker: a file of the page's own, started by main.js, served as a script.
+    expect(js.body).toContain("graph-worker.js");
+    const worker = await raw(server.url, "/graph-worker.js");
+    expect(worker.status).toBe(200);
+    expect(worker.type).toContain("text/javascript");
+    expect(worker.body).toBe(readFileSync(join(REPO, "dist", "playground", "graph-worker.js"), "utf8"));
     const css = await raw(server.url, "/main.css", "HEAD");
     expect(css.status).toBe(200);
     expect(css.body).toBe("");
