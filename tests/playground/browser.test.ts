@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileText, formatElements, markovBlanket, paramsReport, parse, parseClaim, query } from "../../src/index";
 import { REPO } from "../dsl/helpers.js";
 import { count, countingModel, nll } from "../../playground/train";
+import { decodeHash } from "../../playground/share";
 import { buildAll, serve, type Server } from "./helpers";
 
 // Callbacks given to page.evaluate run in the page; the tests compile without the DOM library,
@@ -250,10 +251,16 @@ describe("the playground in Chromium", () => {
   });
 
   it("carries the edited source in the URL, so a link reopens it", async () => {
+    // Its own example, not the one the test before left (picked again: a fresh load and hash).
+    await pick("06-conditional-independence");
     await retype("check x ⊥ y | z", "check x ⊥ y | z  // shared");
     const text = await editorText();
-    await page.waitForFunction(() => location.hash.startsWith("#code="));
+    // The hash is written 300 ms after the last key, so until then it may still be an earlier
+    // test's `#code=` (or the example's name): wait until it decodes to this very text.
+    const hash = () => page.evaluate(() => location.hash);
+    await expect.poll(async () => (await decodeHash(await hash()))?.source, { timeout: 10_000 }).toBe(text);
     const link = page.url();
+    expect(new URL(link).hash).toBe(await hash());
     const other = await page.context().newPage();
     await other.goto(link);
     await other.waitForSelector("body[data-ready]");
