@@ -1,4 +1,7 @@
-/** Modules the build script provides: the examples and MNIST digits embedded at build time, and CSS bundled by esbuild. */
+/**
+ * Modules the build script provides: the examples and MNIST digits embedded at build time, and CSS bundled by esbuild.
+ *
+ */
 declare module "gm:examples" {
   const examples: ReadonlyArray<{ readonly name: string; readonly text: string }>;
   export default examples;
