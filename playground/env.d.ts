@@ -1,6 +1,5 @@
 /**
  * Modules the build script provides: the examples and MNIST digits embedded at build time, and CSS bundled by esbuild.
- *
  */
 declare module "gm:examples" {
   const examples: ReadonlyArray<{ readonly name: string; readonly text: string }>;
