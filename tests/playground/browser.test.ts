@@ -168,6 +168,32 @@ describe("the playground in Chromium", () => {
     await shot("03-edited");
   });
 
+  it("draws the last edit's graph after a burst of graph-changing keys (older layouts are dropped)", async () => {
+    await pick("04-binary-image-joint-vs-independent");
+    const at = (await editorText()).indexOf("const n = 16") + "const n = ".length;
+    expect(at).toBeGreaterThanOrEqual("const n = ".length);
+    await page.$eval(
+      "#source",
+      (t, a) => {
+        (t as HTMLTextAreaElement).focus();
+        (t as HTMLTextAreaElement).setSelectionRange(a, a + 2);
+      },
+      at,
+    );
+    const n = await page.evaluate(() => window.gm.timings.length);
+    // Three graphs asked for faster than Graphviz lays one out (n = 9, 1, 13): only the last may stay drawn.
+    await page.keyboard.type("9");
+    await page.keyboard.press("Backspace");
+    await page.keyboard.type("13");
+    await page.waitForFunction((k) => window.gm.timings.length > k && window.gm.settled(), n);
+    const text = await editorText();
+    expect(text).toContain("const n = 13\n");
+    const m = compileText(text).models[0];
+    const titles = await page.$$eval("#graph g.node title", (ts) => ts.map((t) => t.textContent));
+    expect(titles.sort()).toEqual(Array.from({ length: m.n }, (_, i) => `n${i}`).sort());
+    expect(errors).toEqual([]);
+  });
+
   it("shows a diagnostic under a typo, with its hint, and drops it when the typo is fixed", async () => {
     await retype("Bernoulli[n]", "Bernouli[n]");
     const expected = compileText(await editorText()).diagnostics.filter((d) => d.severity === "error");
