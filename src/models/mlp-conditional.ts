@@ -387,8 +387,9 @@ export class MlpConditionalModule implements FactorModule {
     const k = this.ks[position];
     const at = this.outAt[position];
     if (k === 2) {
-      const p1 = sigmoid(o[at]);
-      return Float64Array.from([1 - p1, p1]);
+      // σ(−l) for the 0 outcome, not 1 − σ(l): the difference underflows float64 past |l| ≈ 37
+      // (a random draw once made log p(x) off by 0.04 nats there).
+      return Float64Array.from([sigmoid(-o[at]), sigmoid(o[at])]);
     }
     return softmaxJs(o, at, k);
   }

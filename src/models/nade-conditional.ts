@@ -137,8 +137,8 @@ export class ConditionalNadeModule extends NadeModule {
       for (let j = 0; j < position; j++) if (row[t[j]] !== 0) ah += W[h * D + j] * row[t[j]];
       logit += V[position * H + h] * sigmoid(ah);
     }
-    const p1 = sigmoid(logit);
-    return Float64Array.from([1 - p1, p1]);
+    // σ(−l), not 1 − σ(l), which underflows float64 for a confident logit.
+    return Float64Array.from([sigmoid(-logit), sigmoid(logit)]);
   }
 
   /** Ancestral sampling given each row's conditions: a starts at c + W_y u. */

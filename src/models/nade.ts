@@ -126,8 +126,8 @@ export class NadeModule implements FactorModule {
       for (let j = 0; j < position; j++) if (row[t[j]] !== 0) a += W[h * D + j] * row[t[j]];
       logit += V[position * H + h] * sigmoid(a);
     }
-    const p1 = sigmoid(logit);
-    return Float64Array.from([1 - p1, p1]);
+    // σ(−l), not 1 − σ(l), which underflows float64 for a confident logit.
+    return Float64Array.from([sigmoid(-logit), sigmoid(logit)]);
   }
 
   /** Ancestral sampling with the running pre-activation a_{d+1} = a_d + W_{:, d} x_d: O(D·H) per row. */

@@ -175,8 +175,8 @@ export class PixelRnnModule implements FactorModule {
   private probabilities(v: ArrayLike<number>, b: number): Float64Array {
     const K = this.spec.outPerChannel;
     if (this.bernoulli) {
-      const p1 = 1 / (1 + Math.exp(-v[b]));
-      return Float64Array.from([1 - p1, p1]);
+      // σ(−l), not 1 − σ(l), which underflows float64 for a confident logit.
+      return Float64Array.from([1 / (1 + Math.exp(v[b])), 1 / (1 + Math.exp(-v[b]))]);
     }
     let m = -Infinity;
     for (let k = 0; k < K; k++) m = Math.max(m, v[b * K + k]);
