@@ -8,6 +8,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * The PyTorch yardstick: ../shared/reference/torch_reference.py beside the checkout (the project's
+ * shared folder), or GM_TORCH_REFERENCE.
+ */
+export const TORCH_REFERENCE =
+  process.env.GM_TORCH_REFERENCE ??
+  fileURLToPath(new URL("../../shared/reference/torch_reference.py", import.meta.url));
+
 /** bench/out/, git-ignored. */
 export const OUT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "out");
 

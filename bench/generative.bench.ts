@@ -31,12 +31,13 @@ import {
   round,
   withBackend,
   writeResult,
+  TORCH_REFERENCE,
 } from "./common";
 
 const MODELS = ["dcgan", "row_lstm", "diagonal_bilstm"] as const;
 type ModelName = (typeof MODELS)[number];
 const TAG = "GM_GENERATIVE_RESULT ";
-const REFERENCE = process.env.GM_TORCH_REFERENCE ?? "/work/shared/reference/torch_reference.py";
+const REFERENCE = TORCH_REFERENCE;
 
 interface OneResult {
   model: ModelName;

@@ -15,7 +15,7 @@
  *             excluded from training vs only digit 1
  *
  * `--only step|vae|mixture|anomaly` runs one part. The PyTorch reference of the step
- * (/work/shared/reference/torch_reference.py vae) needs Debian's python3-torch; the throughput
+ * (../shared/reference/torch_reference.py vae) needs Debian's python3-torch; the throughput
  * bench runs it when present.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -16,7 +16,7 @@
  * machine is shared: other work on its cores moves every figure).
  * The reference: LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=2
  * MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 /usr/bin/python3
- * /work/shared/reference/torch_reference.py nade --threads 2 (GM_TORCH_REFERENCE to move it).
+ * ../shared/reference/torch_reference.py nade --threads 2 (GM_TORCH_REFERENCE to move it).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -34,6 +34,7 @@ import {
   withBackend,
   writeResult,
   randomImages,
+  TORCH_REFERENCE,
 } from "./common";
 
 const TAG = "GM_NADE_KERNEL_RESULT ";
@@ -147,7 +148,7 @@ interface TorchResult {
 }
 
 function runTorch(opts: Options): TorchResult | { skipped: string } {
-  const script = process.env.GM_TORCH_REFERENCE ?? "/work/shared/reference/torch_reference.py";
+  const script = TORCH_REFERENCE;
   if (!existsSync(script)) return { skipped: `${script} not found` };
   if (!existsSync("/usr/bin/python3")) return { skipped: "/usr/bin/python3 not found" };
   const r = spawnSync(

@@ -23,7 +23,7 @@
  * live tensors during one step (tf.profile), and the process RSS / peak RSS.
  *
  * The reference, in the same run: `/usr/bin/python3 $GM_TORCH_REFERENCE nade|vae --threads T`
- * (default /work/shared/reference/torch_reference.py, T = `--torch-threads`, default 2) with
+ * (default ../shared/reference/torch_reference.py, T = `--torch-threads`, default 2) with
  * OpenBLAS and the malloc settings of its docstring. Missing → skipped with a message;
  * `--no-reference` skips it. `--repeat R` alternates gm and PyTorch R times and reports medians.
  * `--profile` prints the kernels that take the most time in one gm step.
@@ -50,9 +50,9 @@ import {
   writeResult,
   type Machine,
   randomImages,
+  TORCH_REFERENCE,
 } from "./common";
 
-const DEFAULT_REFERENCE = "/work/shared/reference/torch_reference.py";
 const MODELS = ["nade", "nade-cumsum", "vae", "vae-ops"] as const;
 type ModelName = (typeof MODELS)[number];
 /** The PyTorch reference bench each gm model is compared with. */
@@ -328,7 +328,7 @@ const CPU_TIMER =
 /** The PyTorch reference for one model (`cpu`: CPU ms per step instead of wall ms), or why it was skipped. */
 function runTorch(model: "nade" | "vae", opts: Options, cpu = false): TorchResult | { skipped: string } {
   if (opts.flag("no-reference")) return { skipped: "--no-reference" };
-  const script = process.env.GM_TORCH_REFERENCE ?? DEFAULT_REFERENCE;
+  const script = TORCH_REFERENCE;
   const python = opts.str("python", "/usr/bin/python3");
   if (!existsSync(script)) return { skipped: `reference script ${script} not found (set GM_TORCH_REFERENCE)` };
   if (!existsSync(python)) return { skipped: `${python} not found (Debian's python3 with python3-torch; --python)` };
@@ -418,7 +418,7 @@ export async function runThroughput(opts: Options): Promise<Record<string, unkno
   const steps = opts.num("steps", 20);
   const warmup = opts.num("warmup", 3);
   console.log(
-    `batch ${opts.num("batch", 100)}, ${warmup} warm-up steps, median of ${steps} steps${repeat > 1 ? `, median over ${repeat} alternating runs` : ""}; PyTorch: ${process.env.GM_TORCH_REFERENCE ?? DEFAULT_REFERENCE}, ${opts.num("torch-threads", 2)} thread(s), OpenBLAS\n`,
+    `batch ${opts.num("batch", 100)}, ${warmup} warm-up steps, median of ${steps} steps${repeat > 1 ? `, median over ${repeat} alternating runs` : ""}; PyTorch: ${TORCH_REFERENCE}, ${opts.num("torch-threads", 2)} thread(s), OpenBLAS\n`,
   );
 
   const rows = models.map((model) => {
