@@ -5,6 +5,7 @@
  * Spans of diagnostics are underlined in the same pass. A hand-written pass keeps the bundle
  * free of an editor framework; the page's source of truth stays the real parser.
  */
+import { KEYWORDS as GM_KEYWORDS } from "../src/dsl/tokens";
 
 /** One underlined range (offsets into the text) and its severity. */
 export interface Mark {
@@ -13,22 +14,7 @@ export interface Mark {
   readonly severity: "error" | "warning";
 }
 
-const KEYWORDS = new Set([
-  "model",
-  "const",
-  "latent",
-  "order",
-  "for",
-  "in",
-  "assume",
-  "check",
-  "fit",
-  "train",
-  "not",
-  "by",
-  "params",
-  "generator",
-]);
+const KEYWORDS = new Set<string>(GM_KEYWORDS);
 
 // One alternative per scope, tried in order at each position (as the TextMate grammar's patterns are).
 const TOKEN = new RegExp(

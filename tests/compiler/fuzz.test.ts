@@ -31,6 +31,7 @@ import { renderDiagnostic } from "../../src/dsl/diagnostics.js";
 import { format } from "../../src/dsl/format.js";
 import { gmLexer } from "../../src/dsl/tokens.js";
 import { exampleFiles } from "../dsl/helpers.js";
+import { KEYWORDS } from "../../src/dsl/tokens";
 
 const NUM_RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 150);
 
@@ -89,20 +90,7 @@ const examples = exampleFiles();
 
 /** Tokens to put in place of others: keywords, operators, numbers (huge ones too), names. */
 const REPLACEMENTS = [
-  "model",
-  "const",
-  "latent",
-  "order",
-  "for",
-  "in",
-  "assume",
-  "check",
-  "fit",
-  "train",
-  "not",
-  "by",
-  "params",
-  "generator",
+  ...KEYWORDS,
   "(",
   ")",
   "[",

@@ -19,6 +19,7 @@ import { parse } from "../../src/dsl/parse.js";
 import { print } from "../../src/dsl/printer.js";
 import { gmLexer } from "../../src/dsl/tokens.js";
 import { nonEmptyFile } from "./arbitraries.js";
+import { KEYWORDS } from "../../src/dsl/tokens";
 
 const NUM_RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 300);
 
@@ -106,20 +107,7 @@ function frontEndHolds(text: string): void {
 
 /** Pieces of the language (and near misses): every token, broken tokens, odd characters. */
 const TOKEN_ALPHABET = [
-  "model",
-  "const",
-  "latent",
-  "order",
-  "for",
-  "in",
-  "assume",
-  "check",
-  "fit",
-  "train",
-  "not",
-  "by",
-  "params",
-  "generator",
+  ...KEYWORDS,
   "x",
   "y",
   "z",
