@@ -15,6 +15,7 @@ import { ElementGraph } from "../compiler/graph";
 import { outcomes, type FamilyName, type ModelIR, type VariableIR } from "../compiler/ir";
 import { Rng } from "../data/rng";
 import { checkpointName as stableName, newInstancePrefix, outcomesOf } from "./lookup";
+import { largestBatch } from "./memory";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, TrainStep } from "./model";
 import { familyEntry, type FamilyEntry } from "./registry";
 import { ModelError, type ExplicitDensityModel, type FactorModule } from "./types";
@@ -135,7 +136,9 @@ export class ExplicitModel implements GenerativeModel, ExplicitDensityModel {
 
   /** Exact log p(x) per example. */
   score(x: Float32Array, n: number, options: ScoreOptions = {}): ScoreResult {
-    return { values: logLikelihoods((b) => this.logProb(b), x, n, this.dim, options.batch), kind: "exact" };
+    // Examples per backend call: 500, or fewer where the network's activations would not fit.
+    const batch = options.batch ?? largestBatch(this.ir, tf.getBackend() ?? "wasm", 500);
+    return { values: logLikelihoods((b) => this.logProb(b), x, n, this.dim, batch), kind: "exact" };
   }
 
   /**

@@ -57,6 +57,24 @@ export function estimateBytes(ir: ModelIR, batch: number): bigint {
   return 4n * (5n * ir.params + BigInt(batch) * activations);
 }
 
+/**
+ * The largest batch, at most `max`, whose training estimate fits on `backend` (at least 1): scoring
+ * runs forward only, so a batch that could train can be scored. A PixelRNN scored 500 images at a
+ * time aborted the wasm module after its first epoch.
+ */
+export function largestBatch(ir: ModelIR, backend: string, max: number): number {
+  const limit = BigInt(memoryLimit(backend));
+  if (estimateBytes(ir, max) <= limit) return max;
+  let lo = 1;
+  let hi = max;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (estimateBytes(ir, mid) <= limit) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Bytes in words: 3.1 GiB, 512 MiB, 2.0e12 GiB. */
 export function formatBytes(bytes: bigint | number): string {
   const b = typeof bytes === "bigint" ? Number(bytes) : bytes;
