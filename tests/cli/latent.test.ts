@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli } from "./build-cli";
 import { Rng } from "../../src/rng";
 import { writeIdx } from "../data/helpers";
 import { hasStack, PNG_SIGNATURE, removeDir, tempDir } from "../models/run-helpers";
@@ -22,21 +23,6 @@ const outDir = join(root, "node_modules", ".cache", "gm-latent-test");
 const GM = join(outDir, "cli", "main.js");
 let dir: string;
 let data: string;
-
-async function buildCli(): Promise<void> {
-  const { build } = await import("tsup");
-  const config = (await import("../../tsup.config")).default as Record<string, unknown>;
-  await build({
-    ...config,
-    entry: { "cli/main": join(root, "src/cli/main.ts") },
-    outDir,
-    dts: false,
-    clean: true,
-    sourcemap: false,
-    silent: true,
-    config: false,
-  } as never);
-}
 
 interface Exit {
   code: number | null;
@@ -107,7 +93,7 @@ const MIXTURE = `  latent c : Categorical(2)
 beforeAll(async () => {
   dir = tempDir("gm-cli-latent-");
   data = writeData();
-  await buildCli();
+  await buildCli(outDir);
 }, 240_000);
 
 afterAll(() => removeDir(dir));

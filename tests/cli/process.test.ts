@@ -13,6 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli } from "./build-cli";
 import { Rng } from "../../src/rng";
 import {
   hasStack,
@@ -33,22 +34,6 @@ let dir: string;
 let data: string;
 let nade: string;
 let reference: { history: unknown; weights: Buffer };
-
-/** Builds the CLI bundle as `npm run build` does (same tsup options, CLI entry only). */
-async function buildCli(): Promise<void> {
-  const { build } = await import("tsup");
-  const config = (await import("../../tsup.config")).default as Record<string, unknown>;
-  await build({
-    ...config,
-    entry: { "cli/main": join(root, "src/cli/main.ts") },
-    outDir,
-    dts: false,
-    clean: true,
-    sourcemap: false,
-    silent: true,
-    config: false,
-  } as never);
-}
 
 /** What a child `gm` did. */
 interface Exit {
@@ -101,7 +86,7 @@ const curve = (out: string) =>
   );
 
 beforeAll(async () => {
-  await buildCli();
+  await buildCli(outDir);
   dir = tempDir("gm-process-");
   data = writeBinaryIdx(dir, "train-4x4.idx", 200, 4, 4);
   nade = writeModel(dir, "nade.gm", "nade(hidden = 8)");
