@@ -38,7 +38,7 @@ import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent
 import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
 import { familyEntry } from "./registry";
-import { drawTargets, outcomeOf, rowOf, type Table as TableLayout } from "./table";
+import { drawTargets, logitsFromCounts, outcomeOf, rowOf, type Table as TableLayout } from "./table";
 import { ModelError, type FactorModule } from "./types";
 
 /** Largest number of joint latent values summed over. */
@@ -371,16 +371,7 @@ export class DiscreteLatentModel implements GenerativeModel {
 
   /** The M-step: tables = the MAP of `counts` + α (logits against outcome 0). */
   private setTables(counts: Float64Array, smoothing: number): void {
-    const theta = new Float32Array(this.theta.size);
-    for (const t of this.tables) {
-      for (let r = 0; r < t.rows; r++) {
-        const q = t.probOffset + r * t.K;
-        const ref = Math.log(counts[q] + smoothing);
-        for (let o = 1; o < t.K; o++)
-          theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
-      }
-    }
-    this.theta.assign(tf.tensor1d(theta));
+    this.theta.assign(tf.tensor1d(logitsFromCounts(this.tables, counts, smoothing, this.theta.size)));
     this.refresh();
   }
 

@@ -83,6 +83,28 @@ function layout(ir: ModelIR, f: FactorIR, g: ElementGraph): Table[] {
 }
 
 /** The row of table t (its parents' joint value, mixed radix) in a full row of elements at `base`. */
+/**
+ * The maximum a posteriori tables of `counts` + α as packed logits against outcome 0 (the layout
+ * of a table module's `theta`): θ[row, o] = log(n[row, o] + α) − log(n[row, 0] + α).
+ */
+export function logitsFromCounts(
+  tables: readonly Table[],
+  counts: Float64Array,
+  smoothing: number,
+  size: number,
+): Float32Array {
+  const theta = new Float32Array(size);
+  for (const t of tables) {
+    for (let r = 0; r < t.rows; r++) {
+      const q = t.probOffset + r * t.K;
+      const ref = Math.log(counts[q] + smoothing);
+      for (let o = 1; o < t.K; o++)
+        theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
+    }
+  }
+  return theta;
+}
+
 export function rowOf(t: Table, row: ArrayLike<number>, base = 0): number {
   let r = 0;
   for (let j = 0; j < t.parents.length; j++) r = r * t.parentK[j] + row[base + t.parents[j]];
@@ -200,16 +222,7 @@ export class TableModule implements FactorModule {
     for (let b = 0; b < n; b++) {
       for (const t of this.tables) counts[t.probOffset + rowOf(t, x, b * D) * t.K + outcomeOf(t, x, b * D)]++;
     }
-    const theta = new Float32Array(this.theta.size);
-    for (const t of this.tables) {
-      for (let r = 0; r < t.rows; r++) {
-        const q = t.probOffset + r * t.K;
-        const ref = Math.log(counts[q] + smoothing);
-        for (let o = 1; o < t.K; o++)
-          theta[t.paramOffset + r * (t.K - 1) + o - 1] = Math.log(counts[q + o] + smoothing) - ref;
-      }
-    }
-    this.theta.assign(tf.tensor1d(theta));
+    this.theta.assign(tf.tensor1d(logitsFromCounts(this.tables, counts, smoothing, this.theta.size)));
     this.refresh();
   }
 
