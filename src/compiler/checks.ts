@@ -94,15 +94,17 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     }
     if (x.length === 0 || y.length === 0) return true;
     const r = dSeparated(graph, x, y, z);
-    const at = bound.size ? ` (at ${[...bound].map(([k, v]) => `${k} = ${formatNum(v)}`).join(", ")})` : "";
-    const claimText = `${formatElements(ctx.vars, x)} ⊥ ${formatElements(ctx.vars, y)}${z.length ? ` | ${formatElements(ctx.vars, z)}` : ""}`;
+    // Written only for a failing check: most checks hold, and naming their elements costs more than proving them.
+    const at = () => (bound.size ? ` (at ${[...bound].map(([k, v]) => `${k} = ${formatNum(v)}`).join(", ")})` : "");
+    const claimText = () =>
+      `${formatElements(ctx.vars, x)} ⊥ ${formatElements(ctx.vars, y)}${z.length ? ` | ${formatElements(ctx.vars, z)}` : ""}`;
     if (!claim.negated && !r.independent) {
       const trail = formatTrail(r.trail!, (e) => elementName(ctx.vars, e));
       // The same claim assumed above: say why the assumption does not make it hold.
       const assumed = ctx.m.body.find(
         (st): st is A.AssumeStmt => st.kind === "Assume" && printClaim(st.claim) === printClaim(claim),
       );
-      ctx.diags.error("E0502", `check failed: ${claimText} does not hold${at}`, claim.span, {
+      ctx.diags.error("E0502", `check failed: ${claimText()} does not hold${at()}`, claim.span, {
         notes: [`active trail: ${trail}`],
         hint: assumed
           ? `\`assume ${printClaim(assumed.claim)}\` (line ${assumed.span.start.line}) removed parents of its left side only: pruning applies only to the factor's own predecessors, and the active trail runs through other factors`
@@ -114,7 +116,7 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
       return ++reported < 3;
     }
     if (claim.negated && r.independent) {
-      ctx.diags.error("E0503", `check failed: ${claimText} holds${at}, so they are not dependent`, claim.span, {
+      ctx.diags.error("E0503", `check failed: ${claimText()} holds${at()}, so they are not dependent`, claim.span, {
         notes: ["every trail between them is blocked"],
       });
       return ++reported < 3;

@@ -35,52 +35,88 @@ export function searchSize(g: ElementGraph): number {
   return g.n + g.edgeCount();
 }
 
+/**
+ * Work arrays shared by every search (one runs at a time), so that a file with thousands of checks
+ * allocates them once. A mark array holds the search's `epoch` where a flag is set: starting a new
+ * search is one increment, not a clear of O(n) memory.
+ */
+const work = {
+  capacity: 0,
+  epoch: 0,
+  inZ: new Int32Array(0),
+  inY: new Int32Array(0),
+  anc: new Int32Array(0),
+  visited: new Int32Array(0), // per (node, direction) state
+  from: new Int32Array(0),
+  queue: new Int32Array(0),
+  stack: [] as number[],
+};
+
+function beginSearch(n: number): number {
+  if (n > work.capacity || work.epoch >= 0x7fffffff) {
+    const c = Math.max(n, work.capacity * 2, 64);
+    work.capacity = c;
+    work.inZ = new Int32Array(c);
+    work.inY = new Int32Array(c);
+    work.anc = new Int32Array(c);
+    work.visited = new Int32Array(2 * c);
+    work.from = new Int32Array(2 * c);
+    work.queue = new Int32Array(2 * c);
+    work.epoch = 0;
+  }
+  return ++work.epoch;
+}
+
 /** Is every element of `x` d-separated from every element of `y` given `z`? */
 export function dSeparated(g: ElementGraph, x: Iterable<number>, y: Iterable<number>, z: Iterable<number>): DsepResult {
-  const inZ = new Uint8Array(g.n);
-  for (const v of z) inZ[v] = 1;
-  const inY = new Uint8Array(g.n);
-  for (const v of y) inY[v] = 1;
+  const e = beginSearch(g.n);
+  const { inZ, inY, anc, visited, from, queue, stack } = work;
+  stack.length = 0;
+  for (const v of z) {
+    inZ[v] = e;
+    stack.push(v);
+  }
+  for (const v of y) inY[v] = e;
 
   // Phase 1: Z and its ancestors (a collider is active when it or a descendant is observed).
-  const anc = new Uint8Array(g.n);
-  const stack: number[] = [];
-  for (let v = 0; v < g.n; v++) if (inZ[v]) stack.push(v);
+  const pushAncestor = (p: number) => {
+    if (anc[p] !== e) stack.push(p);
+  };
   while (stack.length) {
     const v = stack.pop()!;
-    if (anc[v]) continue;
-    anc[v] = 1;
-    g.forEachParent(v, (p) => {
-      if (!anc[p]) stack.push(p);
-    });
+    if (anc[v] === e) continue;
+    anc[v] = e;
+    g.forEachParent(v, pushAncestor);
   }
 
   // Phase 2: breadth-first search over (node, direction) states from X.
-  const visited = new Uint8Array(g.n * 2);
-  const from = new Int32Array(g.n * 2).fill(-1);
-  const queue = new Int32Array(g.n * 2);
   let head = 0;
   let tail = 0;
-  const push = (v: number, dir: number, prev: number) => {
+  let prev = -1; // the state being expanded
+  const push = (v: number, dir: number) => {
     const s = v * 2 + dir;
-    if (visited[s]) return;
-    visited[s] = 1;
+    if (visited[s] === e) return;
+    visited[s] = e;
     from[s] = prev;
     queue[tail++] = s;
   };
-  for (const v of x) push(v, UP, -1);
+  const up = (p: number) => push(p, UP);
+  const down = (c: number) => push(c, DOWN);
+  for (const v of x) push(v, UP);
   while (head < tail) {
     const s = queue[head++];
     const v = s >> 1;
     const dir = s & 1;
-    if (!inZ[v] && inY[v] && from[s] !== -1) return { independent: false, trail: trailTo(s, from) };
-    if (!inZ[v] && inY[v] && from[s] === -1) return { independent: false, trail: [{ element: v }] };
-    if (dir === UP && !inZ[v]) {
-      g.forEachParent(v, (p) => push(p, UP, s));
-      g.forEachChild(v, (c) => push(c, DOWN, s));
+    if (inZ[v] !== e && inY[v] === e) {
+      return { independent: false, trail: from[s] !== -1 ? trailTo(s, from) : [{ element: v }] };
+    }
+    prev = s;
+    if (dir === UP && inZ[v] !== e) {
+      g.forEachParent(v, up);
+      g.forEachChild(v, down);
     } else if (dir === DOWN) {
-      if (!inZ[v]) g.forEachChild(v, (c) => push(c, DOWN, s));
-      if (anc[v]) g.forEachParent(v, (p) => push(p, UP, s));
+      if (inZ[v] !== e) g.forEachChild(v, down);
+      if (anc[v] === e) g.forEachParent(v, up);
     }
   }
   return { independent: true };

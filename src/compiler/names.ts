@@ -3,7 +3,6 @@
  * declaration, unknown names with suggestions, orders and the element layout.
  */
 import type * as A from "../dsl/ast";
-import { DiagnosticBag } from "../dsl/diagnostics";
 import { printExpr } from "../dsl/printer";
 import { withCommas } from "./count";
 import {
@@ -221,7 +220,6 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
   const refs: A.Ref[] = [];
   const exprs: A.Expr[] = [];
   for (const q of quants) exprs.push(q.lo, q.hi);
-  const silent = new DiagnosticBag(ctx.diags.file);
   const known = (
     w: Written,
     table: Record<string, unknown>,
@@ -231,7 +229,6 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
     if (ownEntry(table, w.name.name) !== undefined || ownEntry(also, w.name.name) !== undefined) return;
     lookup(w, table as never, kind, ctx.diags, also as never);
   };
-  void silent;
   switch (s.kind) {
     case "Order":
       knownVariable(ctx, s.target);

@@ -6,6 +6,7 @@
 import {
   CstParser,
   type IParserErrorMessageProvider,
+  type IOrAlt,
   type TokenType,
   type IToken,
   defaultParserErrorProvider,
@@ -44,10 +45,7 @@ const RULE_WORDS: Record<string, string> = {
   subscript: "the subscript",
   indexItem: "an index",
   expr: "an expression",
-  additive: "an expression",
-  multiplicative: "an expression",
   unary: "an expression",
-  power: "an expression",
   atom: "an expression",
 };
 
@@ -123,6 +121,13 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
 
 /** The parser. Rules are class properties so chevrotain can record the grammar. */
 export class GmParser extends CstParser {
+  /**
+   * Each `OR`'s alternatives, made once: a literal array of `{ ALT }` closures is otherwise built on
+   * every call (chevrotain's "caching arrays of alternatives"). Safe because no alternative captures
+   * a rule's arguments or locals, only `this`.
+   */
+  private readonly alts: Array<Array<IOrAlt<unknown>>> = [];
+
   constructor() {
     // NOTE: no CST node locations: the AST takes its spans from tokens, and tracking them made a
     // location object per node (a 10,000-line file spent most of its parse in garbage collection).
@@ -138,11 +143,13 @@ export class GmParser extends CstParser {
   /** file = { model | ";" | NEWLINE } ; */
   public file = this.RULE("file", () => {
     this.MANY(() =>
-      this.OR([
-        { ALT: () => this.SUBRULE(this.model) },
-        { ALT: () => this.CONSUME(T.Semicolon) },
-        { ALT: () => this.CONSUME(T.StatementEnd) },
-      ]),
+      this.OR(
+        (this.alts[0] ??= [
+          { ALT: () => this.SUBRULE(this.model) },
+          { ALT: () => this.CONSUME(T.Semicolon) },
+          { ALT: () => this.CONSUME(T.StatementEnd) },
+        ]),
+      ),
     );
   });
 
@@ -160,20 +167,22 @@ export class GmParser extends CstParser {
    * fitStmt | trainBlock | ";" | NEWLINE ;
    */
   public statement = this.RULE("statement", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.constDecl) },
-      { ALT: () => this.SUBRULE(this.varDecl) },
-      { ALT: () => this.SUBRULE(this.orderDecl) },
-      { ALT: () => this.SUBRULE(this.forStmt) },
-      { ALT: () => this.SUBRULE(this.factorStmt) },
-      { ALT: () => this.SUBRULE(this.assumeStmt) },
-      { ALT: () => this.SUBRULE(this.checkStmt) },
-      { ALT: () => this.SUBRULE(this.implicitStmt) },
-      { ALT: () => this.SUBRULE(this.fitStmt) },
-      { ALT: () => this.SUBRULE(this.trainBlock) },
-      { ALT: () => this.CONSUME(T.Semicolon) },
-      { ALT: () => this.CONSUME(T.StatementEnd) },
-    ]);
+    this.OR(
+      (this.alts[1] ??= [
+        { ALT: () => this.SUBRULE(this.constDecl) },
+        { ALT: () => this.SUBRULE(this.varDecl) },
+        { ALT: () => this.SUBRULE(this.orderDecl) },
+        { ALT: () => this.SUBRULE(this.forStmt) },
+        { ALT: () => this.SUBRULE(this.factorStmt) },
+        { ALT: () => this.SUBRULE(this.assumeStmt) },
+        { ALT: () => this.SUBRULE(this.checkStmt) },
+        { ALT: () => this.SUBRULE(this.implicitStmt) },
+        { ALT: () => this.SUBRULE(this.fitStmt) },
+        { ALT: () => this.SUBRULE(this.trainBlock) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.CONSUME(T.StatementEnd) },
+      ]),
+    );
   });
 
   /** constDecl = "const" Identifier "=" expr ; */
@@ -229,12 +238,14 @@ export class GmParser extends CstParser {
   public forStmt = this.RULE("forStmt", () => {
     this.SUBRULE(this.quantifiers);
     this.CONSUME(T.Colon);
-    this.OR([
-      { ALT: () => this.SUBRULE(this.forStmt) },
-      { ALT: () => this.SUBRULE(this.factorStmt) },
-      { ALT: () => this.SUBRULE(this.assumeStmt) },
-      { ALT: () => this.SUBRULE(this.checkStmt) },
-    ]);
+    this.OR(
+      (this.alts[2] ??= [
+        { ALT: () => this.SUBRULE(this.forStmt) },
+        { ALT: () => this.SUBRULE(this.factorStmt) },
+        { ALT: () => this.SUBRULE(this.assumeStmt) },
+        { ALT: () => this.SUBRULE(this.checkStmt) },
+      ]),
+    );
   });
 
   /** quantifiers = "for" quantifier { "," quantifier } ; */
@@ -287,7 +298,9 @@ export class GmParser extends CstParser {
       this.SUBRULE(this.quantifiers);
       this.CONSUME(T.Colon);
     });
-    this.OR([{ ALT: () => this.SUBRULE(this.paramsClaim) }, { ALT: () => this.SUBRULE(this.claim) }]);
+    this.OR(
+      (this.alts[3] ??= [{ ALT: () => this.SUBRULE(this.paramsClaim) }, { ALT: () => this.SUBRULE(this.claim) }]),
+    );
   });
 
   /** claim = refs [ "not" ] "⊥" refs [ "|" refs ] ; */
@@ -316,14 +329,16 @@ export class GmParser extends CstParser {
       });
       this.CONSUME(T.RParen);
     });
-    this.OR([
-      { ALT: () => this.CONSUME(T.EqEq) },
-      { ALT: () => this.CONSUME(T.NotEq) },
-      { ALT: () => this.CONSUME(T.LtEq) },
-      { ALT: () => this.CONSUME(T.GtEq) },
-      { ALT: () => this.CONSUME(T.Lt) },
-      { ALT: () => this.CONSUME(T.Gt) },
-    ]);
+    this.OR(
+      (this.alts[4] ??= [
+        { ALT: () => this.CONSUME(T.EqEq) },
+        { ALT: () => this.CONSUME(T.NotEq) },
+        { ALT: () => this.CONSUME(T.LtEq) },
+        { ALT: () => this.CONSUME(T.GtEq) },
+        { ALT: () => this.CONSUME(T.Lt) },
+        { ALT: () => this.CONSUME(T.Gt) },
+      ]),
+    );
     this.SUBRULE(this.expr);
   });
 
@@ -363,11 +378,13 @@ export class GmParser extends CstParser {
     this.CONSUME(T.Eq);
     this.SUBRULE(this.value);
     this.OPTION(() =>
-      this.OR([
-        { ALT: () => this.CONSUME(T.Semicolon) },
-        { ALT: () => this.CONSUME(T.Comma) },
-        { ALT: () => this.CONSUME(T.StatementEnd) },
-      ]),
+      this.OR(
+        (this.alts[5] ??= [
+          { ALT: () => this.CONSUME(T.Semicolon) },
+          { ALT: () => this.CONSUME(T.Comma) },
+          { ALT: () => this.CONSUME(T.StatementEnd) },
+        ]),
+      ),
     );
   });
 
@@ -401,20 +418,22 @@ export class GmParser extends CstParser {
 
   /** value = StringLiteral | list | Identifier "(" [ args ] ")" | expr ; */
   public value = this.RULE("value", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.StringLiteral) },
-      { ALT: () => this.SUBRULE(this.list) },
-      {
-        GATE: () => this.LA(2).tokenType === T.LParen,
-        ALT: () => {
-          this.CONSUME(T.Identifier);
-          this.CONSUME(T.LParen);
-          this.OPTION(() => this.SUBRULE(this.args));
-          this.CONSUME(T.RParen);
+    this.OR(
+      (this.alts[6] ??= [
+        { ALT: () => this.CONSUME(T.StringLiteral) },
+        { ALT: () => this.SUBRULE(this.list) },
+        {
+          GATE: () => this.LA(2).tokenType === T.LParen,
+          ALT: () => {
+            this.CONSUME(T.Identifier);
+            this.CONSUME(T.LParen);
+            this.OPTION(() => this.SUBRULE(this.args));
+            this.CONSUME(T.RParen);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.expr) },
-    ]);
+        { ALT: () => this.SUBRULE(this.expr) },
+      ]),
+    );
   });
 
   /** list = "[" [ value { "," value } ] "]" ; */
@@ -451,114 +470,116 @@ export class GmParser extends CstParser {
 
   /** subscript = "<" ( "(" expr { "," expr } ")" | expr ) | indexItem { "," indexItem } ; */
   public subscript = this.RULE("subscript", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Lt);
-          // `<(r, c)` is a tuple; `<(i)` reads the same either way, so the overlap is harmless.
-          this.OR2([
-            {
-              IGNORE_AMBIGUITIES: true,
-              ALT: () => {
-                this.CONSUME(T.LParen);
-                this.SUBRULE(this.expr);
-                this.MANY(() => {
-                  this.CONSUME(T.Comma);
-                  this.SUBRULE2(this.expr);
-                });
-                this.CONSUME(T.RParen);
+    this.OR(
+      (this.alts[7] ??= [
+        {
+          ALT: () => {
+            this.CONSUME(T.Lt);
+            // `<(r, c)` is a tuple; `<(i)` reads the same either way, so the overlap is harmless.
+            this.OR2([
+              {
+                IGNORE_AMBIGUITIES: true,
+                ALT: () => {
+                  this.CONSUME(T.LParen);
+                  this.SUBRULE(this.expr);
+                  this.MANY(() => {
+                    this.CONSUME(T.Comma);
+                    this.SUBRULE2(this.expr);
+                  });
+                  this.CONSUME(T.RParen);
+                },
               },
-            },
-            { ALT: () => this.SUBRULE3(this.expr) },
-          ]);
+              { ALT: () => this.SUBRULE3(this.expr) },
+            ]);
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE(this.indexItem);
-          this.MANY2(() => {
-            this.CONSUME2(T.Comma);
-            this.SUBRULE2(this.indexItem);
-          });
+        {
+          ALT: () => {
+            this.SUBRULE(this.indexItem);
+            this.MANY2(() => {
+              this.CONSUME2(T.Comma);
+              this.SUBRULE2(this.indexItem);
+            });
+          },
         },
-      },
-    ]);
+      ]),
+    );
   });
 
   /** indexItem = "*" | expr [ ".." expr ] ; */
   public indexItem = this.RULE("indexItem", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Star) },
-      {
-        ALT: () => {
-          this.SUBRULE(this.expr);
-          this.OPTION(() => {
-            this.CONSUME(T.DotDot);
-            this.SUBRULE2(this.expr);
-          });
+    this.OR(
+      (this.alts[8] ??= [
+        { ALT: () => this.CONSUME(T.Star) },
+        {
+          ALT: () => {
+            this.SUBRULE(this.expr);
+            this.OPTION(() => {
+              this.CONSUME(T.DotDot);
+              this.SUBRULE2(this.expr);
+            });
+          },
         },
-      },
-    ]);
+      ]),
+    );
   });
 
-  /** expr = additive ; */
+  // One flat chain: the AST builder gives `*` and `/` precedence over `+` and `-`. (A rule per
+  // precedence level made six CST nodes for every number in the file.)
+  /** expr = unary { ( "+" | "-" | "*" | "/" ) unary } ; */
   public expr = this.RULE("expr", () => {
-    this.SUBRULE(this.additive);
-  });
-
-  /** additive = multiplicative { ( "+" | "-" ) multiplicative } ; */
-  public additive = this.RULE("additive", () => {
-    this.SUBRULE(this.multiplicative);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
-      this.SUBRULE2(this.multiplicative);
-    });
-  });
-
-  /** multiplicative = unary { ( "*" | "/" ) unary } ; */
-  public multiplicative = this.RULE("multiplicative", () => {
     this.SUBRULE(this.unary);
     this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
+      this.OR(
+        (this.alts[9] ??= [
+          { ALT: () => this.CONSUME(T.Plus) },
+          { ALT: () => this.CONSUME(T.Minus) },
+          { ALT: () => this.CONSUME(T.Star) },
+          { ALT: () => this.CONSUME(T.Slash) },
+        ]),
+      );
       this.SUBRULE2(this.unary);
     });
   });
 
-  /** unary = "-" unary | power ; */
+  /** unary = "-" unary | atom [ "^" unary ] ; */
   public unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
+    this.OR(
+      (this.alts[10] ??= [
+        {
+          ALT: () => {
+            this.CONSUME(T.Minus);
+            this.SUBRULE(this.unary);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.power) },
-    ]);
-  });
-
-  /** power = atom [ "^" unary ] ; */
-  public power = this.RULE("power", () => {
-    this.SUBRULE(this.atom);
-    this.OPTION(() => {
-      this.CONSUME(T.Caret);
-      this.SUBRULE(this.unary);
-    });
+        {
+          ALT: () => {
+            this.SUBRULE(this.atom);
+            this.OPTION(() => {
+              this.CONSUME(T.Caret);
+              this.SUBRULE2(this.unary);
+            });
+          },
+        },
+      ]),
+    );
   });
 
   /** atom = NumberLiteral | Identifier | "(" expr ")" ; */
   public atom = this.RULE("atom", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.NumberLiteral) },
-      { ALT: () => this.CONSUME(T.Identifier) },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          this.SUBRULE(this.expr);
-          this.CONSUME(T.RParen);
+    this.OR(
+      (this.alts[11] ??= [
+        { ALT: () => this.CONSUME(T.NumberLiteral) },
+        { ALT: () => this.CONSUME(T.Identifier) },
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.expr);
+            this.CONSUME(T.RParen);
+          },
         },
-      },
-    ]);
+      ]),
+    );
   });
 }
 

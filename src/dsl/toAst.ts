@@ -54,8 +54,9 @@ function nodes(c: Children, name: string): CstNode[] {
 }
 
 /** The operator tokens of `additive` and `multiplicative`. */
-const ADDITIVE_OPS = ["Plus", "Minus"] as const;
-const MULTIPLICATIVE_OPS = ["Star", "Slash"] as const;
+/** The binary operators of `expr` (token names) and what each means. */
+const EXPR_OPS = ["Plus", "Minus", "Star", "Slash"] as const;
+const OP_OF: Record<string, "+" | "-" | "*" | "/"> = { Plus: "+", Minus: "-", Star: "*", Slash: "/" };
 
 function unescapeString(image: string): string {
   const body = image.slice(1, -1);
@@ -472,51 +473,39 @@ export class AstBuilder {
     return { kind: "Ref", name, subscript, span: span(name.span, rb) };
   }
 
-  /** expr = additive ; */
+  /** expr = unary { ( "+" | "-" | "*" | "/" ) unary } ; `*` and `/` bind tighter, all left-associative. */
   expr(n: CstNode): A.Expr | null {
-    const a = node(n.children, "additive");
-    return a ? this.binaryChain(a, "multiplicative") : null;
-  }
-
-  /** additive / multiplicative: left-associative chains of operators. */
-  private binaryChain(n: CstNode, operand: "multiplicative" | "unary"): A.Expr | null {
-    // Operands come in order in their own list; the operators (two token kinds) are merged by
-    // offset. No CST node locations are needed (the parser does not track them: less garbage).
     const c = n.children;
-    const operands = (c[operand] ?? []) as CstNode[];
-    const [first, second] = operand === "multiplicative" ? ADDITIVE_OPS : MULTIPLICATIVE_OPS;
-    const a = c[first] as IToken[] | undefined;
-    const b = c[second] as IToken[] | undefined;
+    const operands = (c.unary ?? []) as CstNode[];
     // Most expressions have no operator at all: one operand, nothing to merge.
-    if (!a && !b && operands.length === 1)
-      return operand === "multiplicative" ? this.binaryChain(operands[0], "unary") : this.unary(operands[0]);
-    const ops: IToken[] = a && b ? [...a, ...b].sort((x, y) => x.startOffset - y.startOffset) : (a ?? b ?? []);
-    if (ops.some((t) => !ok(t))) return null;
-    let acc: A.Expr | null = null;
+    if (operands.length === 1) return this.unary(operands[0]);
+    // The operators (four token kinds, each in its own list) in the order they were written.
+    const ops: IToken[] = [];
+    for (const kind of EXPR_OPS) for (const t of (c[kind] ?? []) as IToken[]) ops.push(t);
+    ops.sort((x, y) => x.startOffset - y.startOffset);
+    if (ops.length !== operands.length - 1 || ops.some((t) => !ok(t))) return null;
+    let sum: A.Expr | null = null; // the `+`/`-` chain so far
+    let sumOp: A.BinaryOp = "+";
+    let term: A.Expr | null = null; // the `*`/`/` chain being built
     for (let i = 0; i < operands.length; i++) {
-      const e: A.Expr | null =
-        operand === "multiplicative" ? this.binaryChain(operands[i], "unary") : this.unary(operands[i]);
+      const e = this.unary(operands[i]);
       if (!e) return null;
-      if (acc === null) {
-        acc = e;
+      const before = i === 0 ? null : OP_OF[ops[i - 1].tokenType.name];
+      if (term !== null && (before === "*" || before === "/")) {
+        term = { kind: "Binary", op: before, left: term, right: e, span: span(term.span, e.span) };
         continue;
       }
-      const t = ops[i - 1];
-      if (!t) return null;
-      const op: A.BinaryOp =
-        t.tokenType.name === "Plus"
-          ? "+"
-          : t.tokenType.name === "Minus"
-            ? "-"
-            : t.tokenType.name === "Star"
-              ? "*"
-              : "/";
-      acc = { kind: "Binary", op, left: acc, right: e, span: span(acc.span, e.span) };
+      if (term !== null)
+        sum =
+          sum === null ? term : { kind: "Binary", op: sumOp, left: sum, right: term, span: span(sum.span, term.span) };
+      if (before === "+" || before === "-") sumOp = before;
+      term = e;
     }
-    return acc;
+    if (term === null) return null;
+    return sum === null ? term : { kind: "Binary", op: sumOp, left: sum, right: term, span: span(sum.span, term.span) };
   }
 
-  /** unary = "-" unary | power ; */
+  /** unary = "-" unary | atom [ "^" unary ] ; */
   private unary(n: CstNode): A.Expr | null {
     const c = n.children;
     const minus = tok(c, "Minus");
@@ -526,13 +515,6 @@ export class AstBuilder {
       if (!ok(minus) || !operand) return null;
       return { kind: "Unary", op: "-", operand, span: span(minus, operand.span) };
     }
-    const p = node(c, "power");
-    return p ? this.power(p) : null;
-  }
-
-  /** power = atom [ "^" unary ] ; */
-  private power(n: CstNode): A.Expr | null {
-    const c = n.children;
     const an = node(c, "atom");
     const base = an ? this.atom(an) : null;
     if (!base) return null;
