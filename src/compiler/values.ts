@@ -18,11 +18,18 @@ export interface Env {
   readonly variables?: { has(name: string): boolean };
 }
 
+/** Literals already read: a `for` evaluates the same few (`1`, `r-1`) once per instance. */
+const literals = new Map<string, Num>();
+
 /** Parses a number literal's text (`1_000`, `0.5`, `1e-3`). */
 export function literalValue(text: string): Num {
+  const known = literals.get(text);
+  if (known !== undefined) return known;
   const clean = text.replace(/_/g, "");
-  if (/^\d+$/.test(clean)) return BigInt(clean);
-  return Number(clean);
+  const v = /^\d+$/.test(clean) ? BigInt(clean) : Number(clean);
+  if (literals.size >= 4096) literals.clear(); // a bound, for a page that compiles on every keystroke
+  literals.set(text, v);
+  return v;
 }
 
 /**
@@ -174,10 +181,12 @@ export function evalInt(e: A.Expr, env: Env, diags: DiagnosticBag, what: string)
 }
 
 /** Evaluates an integer that must also fit in a JS number (sizes, indices). */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 export function evalSmallInt(e: A.Expr, env: Env, diags: DiagnosticBag, what: string): number | null {
   const v = evalInt(e, env, diags, what);
   if (v === null) return null;
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (v > MAX_SAFE || v < -MAX_SAFE) {
     diags.error("E0304", `${what} is too large (${v})`, e.span);
     return null;
   }
