@@ -111,6 +111,7 @@ function buildProgram(): Command {
     .option("--data <source>", 'mnist, idx("file.gz", binarize = 0.5), images("dir"), or a path')
     .option("--seed <n>", "seed for weights, batches and sampling (default: train block, else 1)")
     .option("--smoothing <alpha>", "Laplace smoothing of tables (default 1)")
+    .option("--critic-steps <k>", "a GAN's critic steps per generator step (default: train block, else 1)")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .option("--out <dir>", "run directory (default: runs/<model>)")
     .option("--resume", "continue the run in --out")
@@ -154,6 +155,7 @@ function buildProgram(): Command {
     .option("--json", "JSON output")
     .option("--per-image", "per-image log-likelihoods (least likely first)")
     .option("--samples <K>", "importance samples of a latent model's IWAE estimate", "1000")
+    .option("--seed <n>", "seed of a GAN's generator samples that its critic scores", "1")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./score")).runScore(dir, o)));
 

@@ -1,10 +1,12 @@
 /**
- * `gm score RUN [--data …] [--json] [--per-image]`: held-out negative log-likelihood in nats
+ * `gm score RUN [--data …] [--json] [--per-image] [--seed S]`: held-out negative log-likelihood in nats
  * per example and bits per dimension, and what the score is (exact, a bound, an estimate);
  * per-example log-likelihoods on request (density estimation, anomaly scores: the least likely
- * first). Flags and rendering only: src/models/run.ts loads and scores the run.
+ * first). A GAN has no likelihood: it gets its critic's mean logit on the held-out images and on as
+ * many samples (seed S), named as such. Flags and rendering only: src/models/run.ts loads and scores the run.
  */
-import { loadRun, scoreRun } from "../models/run";
+import type { DataSourceIR } from "../compiler/ir";
+import { criticScoreRun, describeData, loadRun, scoreRun, type LoadedRun } from "../models/run";
 import { colors, EXIT, UsageError } from "./io";
 import { parseDataFlag } from "./runs";
 
@@ -16,6 +18,8 @@ export interface ScoreOptions {
   backend?: string;
   /** Importance samples K of a latent model's IWAE estimate (default 1000). */
   samples?: string;
+  /** Seed of a GAN's generator samples that its critic scores (default 1). */
+  seed?: string;
 }
 
 /** Runs `gm score`. */
@@ -24,8 +28,12 @@ export async function runScore(dir: string, opts: ScoreOptions): Promise<number>
   const samples = opts.samples === undefined ? 1000 : Number(opts.samples);
   if (opts.samples?.trim() === "" || !Number.isInteger(samples) || samples < 1 || samples > 1_000_000)
     throw new UsageError(`--samples must be a whole number between 1 and 1000000, got ${opts.samples}`);
+  const seed = opts.seed === undefined ? 1 : Number(opts.seed);
+  if (opts.seed?.trim() === "" || !Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a whole number ≥ 0, got ${opts.seed}`);
   const run = await loadRun(dir, { backend: opts.backend });
   try {
+    if (run.model.kind === "implicit") return scoreCritic(run, data, seed, opts);
     const s = scoreRun(run, data, { samples });
     const elbo = s.extra?.elbo ? -mean(s.extra.elbo.values) : undefined;
     if (opts.json) {
@@ -90,6 +98,47 @@ export async function runScore(dir: string, opts: ScoreOptions): Promise<number>
   } finally {
     run.model.dispose();
   }
+}
+
+/**
+ * `gm score` on a GAN: no likelihood, so the critic's mean logit on the held-out images and on as many
+ * generator samples, with the explanation and where to look instead. JSON keeps the other models' keys
+ * (`nll_nats` and `nll_kind` null, as an AAE's) and adds `critic_mean_real`, `critic_mean_fake`.
+ */
+function scoreCritic(run: LoadedRun, data: DataSourceIR | undefined, seed: number, opts: ScoreOptions): number {
+  if (opts.perImage)
+    throw new UsageError(
+      `--per-image lists log-likelihoods; model ${run.ir.name} is a GAN and has none`,
+      "drop --per-image: gm score reports the critic's mean score for a GAN",
+    );
+  const s = criticScoreRun(run, data, seed);
+  const note =
+    "a GAN has no likelihood: the critic's mean logit log(D/(1 − D)) is how real the trained critic finds each set, not log p(x); look at samples (gm sample RUN) and compare sample quality with gm fid RUN (docs/sample-quality.md)";
+  if (opts.json) {
+    const out = {
+      nll_nats: null,
+      nll_kind: null,
+      n: s.n,
+      kind: "implicit",
+      model: run.ir.name,
+      data: s.data,
+      note,
+      critic_mean_real: s.real,
+      critic_mean_fake: s.fake,
+      critic_score: "logit",
+      seed: s.seed,
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const c = colors(process.stdout);
+  const images = data ? `images of ${describeData(s.data)}` : "held-out images";
+  process.stdout.write(
+    `${c.bold(run.ir.name)}: critic mean score (not a likelihood): ${s.real.toFixed(3)} on ${s.n} ${images}, ${s.fake.toFixed(3)} on ${s.n} generator samples (seed ${s.seed}), ${s.seconds.toFixed(2)} s\n` +
+      `  the score is the critic's logit log(D/(1 − D)), where D is the probability it gives "real": positive means judged real\n` +
+      `  a GAN is an implicit model: it defines no likelihood, so there is no NLL; look at samples (gm sample RUN) and compare sample quality with gm fid RUN (docs/sample-quality.md)\n`,
+  );
+  return EXIT.ok;
 }
 
 function mean(v: Float64Array): number {

@@ -1,5 +1,6 @@
 /**
- * `gm train FILE [--model M] [--epochs --batch --lr --data --seed --smoothing --backend --out DIR --resume]`
+ * `gm train FILE [--model M] [--epochs --batch --lr --data --seed --smoothing --critic-steps --backend --out DIR
+ * --resume]`
  *
  * Flags and rendering only: src/models/run.ts trains (settings, data, checkpoints, resume).
  * Ctrl-C, SIGTERM and SIGHUP ask the run to save after the current batch and exit 130; a second
@@ -26,6 +27,8 @@ export interface TrainOptions {
   out?: string;
   resume?: boolean;
   smoothing?: string;
+  /** `--critic-steps k`: a GAN's critic steps per generator step. */
+  criticSteps?: string;
   quiet?: boolean;
 }
 
@@ -61,6 +64,7 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
     lr: num("lr", opts.lr, false, 0),
     seed: num("seed", opts.seed, true, 0),
     smoothing: num("smoothing", opts.smoothing, false, 0),
+    criticSteps: num("critic-steps", opts.criticSteps, true, 1),
     data: opts.data === undefined ? undefined : parseDataFlag(opts.data),
   };
   const err = process.stderr;

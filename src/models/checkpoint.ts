@@ -63,6 +63,8 @@ export interface RunSettings {
   backend: string;
   /** Cadence of each step (`every` of TrainStep), by step name; absent = every batch. */
   every?: Record<string, number>;
+  /** A GAN's critic steps per generator step (`--critic-steps`, else the train block's); absent: the train block's. */
+  criticSteps?: number;
 }
 
 /** gm's part of model.json. */
@@ -437,6 +439,9 @@ function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
     for (const [k, e] of Object.entries(s.every))
       need(isInt(e, 1), `settings.every.${k} must be a whole number ≥ 1, not ${show(e)}`);
   }
+  if (s.criticSteps !== undefined) {
+    need(isInt(s.criticSteps, 1), `settings.criticSteps must be a whole number ≥ 1, not ${show(s.criticSteps)}`);
+  }
   need(Array.isArray(raw.history), `history must be a list, not ${show(raw.history)}`);
   const history: EpochRecord[] = raw.history.map((h: unknown, i) => {
     need(isObj(h), `history[${i}] must be an object`);
@@ -499,6 +504,7 @@ function validateMeta(raw: Record<string, unknown>, v1: boolean): RunMeta {
     split: [s.split[0], s.split[1]] as [number, number],
     backend: s.backend,
     ...(s.every !== undefined ? { every: s.every as Record<string, number> } : {}),
+    ...(s.criticSteps !== undefined ? { criticSteps: s.criticSteps as number } : {}),
   };
   return {
     version: raw.version as string,

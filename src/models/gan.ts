@@ -218,7 +218,11 @@ export class Gan implements GenerativeModel {
     );
   }
 
-  objective(settings: { lr: number }): Objective {
+  /** The critic and generator steps; `criticSteps` (the run's setting) overrides {@link Gan.criticSteps}. */
+  objective(settings: { lr: number; criticSteps?: number }): Objective {
+    const k = settings.criticSteps ?? this.criticSteps;
+    if (!(Number.isInteger(k) && k >= 1))
+      throw new ModelError(`critic steps per generator step must be a positive integer, got ${k}`, "M0103");
     const noise = (x: tf.Tensor2D, ctx: StepContext, stream: number) =>
       this.codes(x.shape[0], deriveSeed(deriveSeed(ctx.seed, stream), ctx.step));
     const critic: TrainStep = {
@@ -231,7 +235,7 @@ export class Gan implements GenerativeModel {
       name: "generator",
       variables: this.generator.variables,
       optimizer: { lr: settings.lr, ...GAN_BETAS },
-      every: this.criticSteps,
+      every: k,
       loss: (x, ctx) => tf.tidy(() => this.generatorLoss(noise(x, ctx, 72))),
     };
     return {

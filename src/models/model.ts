@@ -119,8 +119,8 @@ export interface GenerativeModel {
   readonly state: tf.Variable[];
   /** Number of trainable parameters; equals the compiler's `ir.params`. */
   paramCount(): number;
-  /** How to train it. */
-  objective(settings: { lr: number }): Objective;
+  /** How to train it; `criticSteps` (a GAN's critic steps per generator step) overrides the train block's. */
+  objective(settings: { lr: number; criticSteps?: number }): Objective;
   /** `n` samples of the observed elements, n × dim row-major, drawn on the backend in batches. */
   sample(n: number, seed: number): Float32Array;
   /** Per-example scores; absent for implicit models (a GAN has no likelihood). */

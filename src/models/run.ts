@@ -38,6 +38,7 @@ import {
   type StoredTensor,
 } from "./checkpoint";
 import { Fitter, type FitPosition } from "./fit";
+import { Gan } from "./gan";
 import { curveSvg, gridPng, svgToPng } from "./images";
 import { checkpointName } from "./lookup";
 import type { GenerativeModel, ScoreKind, ScoreOptions, ScoreResult } from "./model";
@@ -54,6 +55,8 @@ export interface TrainFlags {
   lr?: number;
   seed?: number;
   smoothing?: number;
+  /** `--critic-steps`: a GAN's critic steps per generator step (refused on any other model). */
+  criticSteps?: number;
   /** `--data`, parsed with {@link parseDataSource}; relative paths are relative to the working folder. */
   data?: DataSourceIR;
 }
@@ -207,6 +210,7 @@ export function resolveSettings(ir: ModelIR, file: string, flags: TrainFlags): R
     data: { ...data },
     split: [...(block.split ?? DEFAULT_SPLIT)] as [number, number],
     backend: "",
+    ...(ir.kind === "implicit" ? { criticSteps: flags.criticSteps ?? block.criticSteps ?? 1 } : {}),
   };
 }
 
@@ -323,7 +327,7 @@ export type TrainResult =
   | { status: "stopped"; dir: string; epoch: number; batches: number };
 
 /** The stable names of settings a resumed run keeps, for the note about ignored flags. */
-const KEPT_ON_RESUME = ["lr", "batch", "data", "seed", "smoothing"] as const;
+const KEPT_ON_RESUME = ["lr", "batch", "data", "seed", "smoothing", "criticSteps"] as const;
 
 /** Trains (or resumes) a run; a diverged run throws RunError R0101 and keeps its last checkpoint. */
 export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Promise<TrainResult> {
@@ -331,6 +335,13 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
   // The kind comes first: a latent model is "not built yet", whatever its data would be.
   checkBuildable(ir);
   dataLayout(ir);
+  if (flags.criticSteps !== undefined && ir.kind !== "implicit")
+    throw new UsageError(
+      ir.networks.some((n) => n.role === "critic")
+        ? `--critic-steps sets a GAN's critic steps per generator step; model ${ir.name}'s critic (on its codes) runs every batch`
+        : `--critic-steps sets a GAN's critic steps per generator step; model ${ir.name} has no critic`,
+      "drop --critic-steps, or train a model with `x = generator(z) by …` and `fit adversarial(critic = …)`",
+    );
   const dir = req.out ?? join("runs", ir.name);
   // An existing folder is checked now (a run there, a file, a non-empty folder); a new one is
   // created only once the data has loaded, so a bad --data leaves nothing behind.
@@ -360,7 +371,9 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
     settings = { ...meta.settings, epochs: flags.epochs ?? meta.settings.epochs };
     const ignored = KEPT_ON_RESUME.filter((k) => flags[k] !== undefined);
     if (ignored.length)
-      events.onNote?.(`--resume keeps the run's settings; ignoring ${ignored.map((k) => `--${k}`).join(", ")}`);
+      events.onNote?.(
+        `--resume keeps the run's settings; ignoring ${ignored.map((k) => `--${k === "criticSteps" ? "critic-steps" : k}`).join(", ")}`,
+      );
   } else {
     settings = resolveSettings(ir, file, flags);
   }
@@ -379,7 +392,7 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
       prepareRunDir(dir, { resume: false });
       prepared = true;
     }
-    const objective = model.objective({ lr: settings.lr });
+    const objective = model.objective({ lr: settings.lr, criticSteps: settings.criticSteps });
     const every = Object.fromEntries(
       objective.steps.filter((s) => (s.every ?? 1) !== 1).map((s) => [s.name, s.every!]),
     );
@@ -618,10 +631,7 @@ export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOpti
       "look at samples instead (gm sample RUN), or measure their quality beside other models (gm fid RUN)",
     );
   }
-  const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
-  const loaded = loadModelData(ir, source, run.meta.settings.split);
-  const ds =
-    data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
+  const { source, loaded, ds } = dataToScore(run, data);
   const t0 = performance.now();
   const r = model.score(ds.x, ds.n, options);
   const seconds = (performance.now() - t0) / 1000;
@@ -639,6 +649,43 @@ export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOpti
     data: { ...source },
     seconds,
   };
+}
+
+/** What `gm score` reads: the run's held-out split, or `data`'s (every example of a file or folder). */
+function dataToScore(run: LoadedRun, data?: DataSourceIR): { source: DataSourceIR; loaded: ModelData; ds: Dataset } {
+  const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
+  const loaded = loadModelData(run.ir, source, run.meta.settings.split);
+  const ds =
+    data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
+  return { source, loaded, ds };
+}
+
+/** A GAN's critic on the data `gm score` reads and on as many generator samples (not a likelihood). */
+export interface CriticScore {
+  /** Mean critic logit D(x) on the held-out (or `--data`) images; positive: judged real. */
+  real: number;
+  /** Mean critic logit on `n` generator samples drawn with `seed`. */
+  fake: number;
+  n: number;
+  seed: number;
+  data: Record<string, unknown>;
+  seconds: number;
+}
+
+/**
+ * The mean critic logit of an implicit model (a GAN) on the data {@link scoreRun} would read and on as many
+ * of its samples, drawn with `seed` (the same seed gives the same figure). Not a likelihood: how "real" the
+ * trained critic finds each set. A model without a critic: ModelError M0107.
+ */
+export function criticScoreRun(run: LoadedRun, data?: DataSourceIR, seed = 1): CriticScore {
+  const { model, ir } = run;
+  if (!(model instanceof Gan))
+    throw new ModelError(`model ${ir.name} is not a GAN: it has no critic to score with`, "M0107");
+  const { source, ds } = dataToScore(run, data);
+  const t0 = performance.now();
+  const real = model.criticMean(ds.x, ds.n);
+  const fake = model.criticMean(model.sample(ds.n, seed), ds.n);
+  return { real, fake, n: ds.n, seed, data: { ...source }, seconds: (performance.now() - t0) / 1000 };
 }
 
 function concat(a: Dataset, b: Dataset): Dataset {

@@ -2,8 +2,8 @@
  * A GAN through `gm` as a user runs it: a `Real(-2, 2)[2]` model trained on a CSV of points
  * (`data = csv("points.csv")` resolved beside the .gm file), a sample grid kept per epoch
  * (`samples-epoch-NNN.png`), both losses on the curve, `gm score` explaining that a GAN has no
- * likelihood, `gm sample --format csv|json` writing numbers in range that read back as data, and a
- * resumed run continuing the two optimizers.
+ * likelihood (and giving its critic's mean score), `gm sample --format csv|json` writing numbers in
+ * range that read back as data, and a resumed run continuing the two optimizers.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -57,10 +57,11 @@ describe("gm train / sample / score on a GAN", () => {
     ).toBe(true);
   });
 
-  it("gm score explains that a GAN has no likelihood (exit 1)", async () => {
+  it("gm score explains that a GAN has no likelihood and gives the critic's mean score instead", async () => {
     const r = await gm(["score", join(dir, "run"), "--backend", "wasm"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/implicit model.*no likelihood/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/critic mean score \(not a likelihood\)/);
+    expect(r.stdout).toMatch(/implicit model: it defines no likelihood/);
   });
 
   it("gm sample --format csv writes numbers in [-2, 2] that read back as data; json too", async () => {

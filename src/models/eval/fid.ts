@@ -28,9 +28,10 @@ import { loadFashionMnist, mnistSplit } from "../../data/mnist";
 import { GmError } from "../../errors";
 import { deriveSeed, Rng } from "../../rng";
 import { initBackend } from "../backend";
+import type { VariableIR } from "../../compiler/ir";
 import type { GenerativeModel } from "../model";
 import { Mlp } from "../networks/mlp";
-import { loadRun } from "../run";
+import { dataLayout, loadRun, type DataLayout, type LoadedRun } from "../run";
 
 /** Layer widths of the feature classifier. */
 export const FID_LAYERS = [784, 256, 128, 10] as const;
@@ -282,22 +283,51 @@ export function frechetDistance(a: Gaussian, b: Gaussian): number {
   return Math.max(0, mean + tr - 2 * cross);
 }
 
-/** A model's samples as intensities in [0, 1] (its observed variable must be a 28×28 image). */
-export function samplesAsImages(model: GenerativeModel, samples: Float32Array, n: number): Float32Array {
-  const v = model.observed.length === 1 ? model.observed[0] : undefined;
-  if (!v || v.size !== 784) {
-    throw new GmError(
-      "M0104",
-      `gm fid compares 28×28 images; model ${model.ir.name} samples ${model.observed.map((o) => `${o.name}[${o.shape.join(", ")}]`).join(", ")}`,
-      {
-        hint: "fid needs one observed 28×28 variable, as the MNIST examples have",
-      },
-    );
+/** `x[28, 28, 3]`: a variable as its declaration shows it. */
+function shown(v: VariableIR): string {
+  return v.shape.length ? `${v.name}[${v.shape.join(", ")}]` : v.name;
+}
+
+/**
+ * The variable of a model's samples that gm fid compares, and its first column in a sample row: the one
+ * observed variable, or the image beside a scalar label (as the data layout reads them); or why there is
+ * none — the samples are not 28×28 grey images (`[28, 28]`, `[784]`, or those with extra 1s).
+ */
+export function fidImage(model: GenerativeModel): { image: VariableIR; offset: number } | { reason: string } {
+  let layout: DataLayout;
+  try {
+    layout = dataLayout(model.ir);
+  } catch {
+    return { reason: `it samples ${model.observed.map(shown).join(", ")}, not one 28×28 grey image` };
   }
-  const d = v.domain;
+  const image = layout.image;
+  const dims = image.shape.filter((d) => d !== 1);
+  const grey28 = image.size === 784 && (dims.join("x") === "28x28" || dims.join("x") === "784");
+  if (!grey28) {
+    const why = dims.length === 3 && dims[0] === 28 && dims[1] === 28 ? ` (${dims[2]} channels)` : "";
+    return { reason: `it samples ${shown(image)}${why}, not a 28×28 grey image` };
+  }
+  let offset = 0;
+  for (const v of layout.observed) {
+    if (v === image) break;
+    offset += v.size;
+  }
+  return { image, offset };
+}
+
+/** A model's samples (n rows of `model.dim`) as 28×28 intensities in [0, 1]; M0104 when they are not images. */
+export function samplesAsImages(model: GenerativeModel, samples: Float32Array, n: number): Float32Array {
+  const found = fidImage(model);
+  if ("reason" in found) {
+    throw new GmError("M0104", `gm fid compares 28×28 grey images; model ${model.ir.name}: ${found.reason}`, {
+      hint: "fid needs one observed 28×28 variable, as the MNIST examples have",
+    });
+  }
+  const { image, offset } = found;
+  const d = image.domain;
   const out = new Float32Array(n * 784);
   for (let i = 0; i < out.length; i++) {
-    const x = samples[i];
+    const x = samples[Math.floor(i / 784) * model.dim + offset + (i % 784)];
     const u = d.kind === "categorical" ? x / (d.k - 1) : d.kind === "real" ? (x - d.lo) / (d.hi - d.lo) : x;
     out[i] = Math.min(1, Math.max(0, u));
   }
@@ -313,6 +343,13 @@ export interface FidRow {
   readonly n: number;
 }
 
+/** A run gm fid left out: its samples are not 28×28 grey images. */
+export interface FidSkipped {
+  readonly label: string;
+  readonly model: string;
+  readonly reason: string;
+}
+
 /** What `gm fid` prints. */
 export interface FidReport {
   readonly dataset: FidDataset;
@@ -320,6 +357,8 @@ export interface FidReport {
   /** n training images against the held-out images. */
   readonly floor: FidRow;
   readonly rows: FidRow[];
+  /** Runs left out, each with why (also logged, one line each, as they are found). */
+  readonly skipped: FidSkipped[];
 }
 
 /** Options of {@link fidRuns}. */
@@ -333,14 +372,49 @@ export interface FidOptions {
   log?: (line: string) => void;
 }
 
-/** The Fréchet distance of each run's samples to the held-out images, with the real-image floor. */
+/**
+ * The Fréchet distance of each run's samples to the held-out images, with the real-image floor. Runs whose
+ * samples are not 28×28 grey images are skipped with a logged line each (before the classifier is read or
+ * trained); M0104 when none is left.
+ */
 export async function fidRuns(dirs: readonly string[], options: FidOptions = {}): Promise<FidReport> {
   const dataset = options.dataset ?? "mnist";
   const n = options.n ?? 1000;
   const seed = options.seed ?? 1;
   if (!Number.isInteger(n) || n < 2) throw new GmError("U0100", `-n must be a whole number ≥ 2, got ${n}`);
   await initBackend((options.backend ?? "auto") as Parameters<typeof initBackend>[0], { quiet: true });
-  const cls = fidClassifier(dataset, options.cacheDir ?? fidCacheDir(), options.log);
+  const kept: LoadedRun[] = [];
+  const skipped: FidSkipped[] = [];
+  try {
+    for (const dir of dirs) {
+      const run = await loadRun(dir, { backend: options.backend });
+      const found = fidImage(run.model);
+      if ("reason" in found) {
+        run.model.dispose();
+        skipped.push({ label: dir, model: run.ir.name, reason: found.reason });
+        options.log?.(`skipped ${dir} (model ${run.ir.name}): ${found.reason}`);
+      } else kept.push(run);
+    }
+  } catch (e) {
+    for (const run of kept) run.model.dispose();
+    throw e;
+  }
+  if (kept.length === 0) {
+    throw new GmError(
+      "M0104",
+      dirs.length === 1
+        ? `no run left to compare: ${skipped[0].label} (model ${skipped[0].model}): ${skipped[0].reason}`
+        : `no run left to compare: none of the ${dirs.length} runs samples 28×28 grey images`,
+      { hint: "gm fid compares 28×28 grey images, as the MNIST examples sample" },
+    );
+  }
+  let cls: FidClassifier;
+  try {
+    cls = fidClassifier(dataset, options.cacheDir ?? fidCacheDir(), options.log);
+  } catch (e) {
+    for (const run of kept) run.model.dispose();
+    throw e;
+  }
   try {
     const { train, test } = splitOf(dataset);
     const held = gaussianOf(fidFeatures(cls.net, test.x, test.n), test.n, FID_LAYERS[2]);
@@ -356,18 +430,26 @@ export async function fidRuns(dirs: readonly string[], options: FidOptions = {})
       fid: frechetDistance(gaussianOf(fidFeatures(cls.net, sub, m), m, FID_LAYERS[2]), held),
     };
     const rows: FidRow[] = [];
-    for (const dir of dirs) {
-      const run = await loadRun(dir, { backend: options.backend });
+    while (kept.length) {
+      const run = kept[0];
       try {
         const images = samplesAsImages(run.model, run.model.sample(n, seed), n);
         const g = gaussianOf(fidFeatures(cls.net, images, n), n, FID_LAYERS[2]);
-        rows.push({ label: dir, model: run.ir.name, kind: run.model.kind, n, fid: frechetDistance(g, held) });
+        rows.push({ label: run.dir, model: run.ir.name, kind: run.model.kind, n, fid: frechetDistance(g, held) });
       } finally {
+        kept.shift();
         run.model.dispose();
       }
     }
-    return { dataset, classifier: { accuracy: cls.accuracy, path: cls.path, trained: cls.trained }, floor, rows };
+    return {
+      dataset,
+      classifier: { accuracy: cls.accuracy, path: cls.path, trained: cls.trained },
+      floor,
+      rows,
+      skipped,
+    };
   } finally {
+    for (const run of kept) run.model.dispose();
     cls.net.dispose();
   }
 }
