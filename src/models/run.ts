@@ -409,6 +409,9 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
       dir,
       resumed: resumeFrom ? { epoch: resumeFrom.meta.epoch, batches: partial?.batches ?? 0 } : undefined,
     });
+    const k = objective.steps.find((st) => st.name === "generator")?.every ?? 1;
+    if (model.kind === "implicit")
+      events.onNote?.(`${k} critic step${k === 1 ? "" : "s"} per generator step (critic_steps / --critic-steps)`);
 
     const history: EpochRecord[] = resumeFrom ? [...resumeFrom.meta.history] : [];
     let generation = resumeFrom ? resumeFrom.meta.generation : 0;

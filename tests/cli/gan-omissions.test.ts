@@ -12,8 +12,9 @@
  * computed in one call. Planted: `criticMean` skipping the last partial batch (`s + BATCH <= n` as the loop
  * condition) failed it with counterexample [n = 1, seed = 0] ("expected +0 to be close to 3.4355…") — removed.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +25,7 @@ import { Gan } from "../../src/models/gan";
 import type { GenerativeModel } from "../../src/models/model";
 import { Rng } from "../../src/rng";
 import { gm, modelJson, QUIET_WASM, removeDir, tempDir, writeBinaryIdx } from "../models/run-helpers";
+import { buildCli } from "./build-cli";
 
 let dir: string;
 const gan = (criticSteps: string) => `model Points {
@@ -262,5 +264,55 @@ describe("the critic's mean score", () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe("the built gm in a child process", () => {
+  const GM = join(
+    resolve(import.meta.dirname, "../.."),
+    "node_modules",
+    ".cache",
+    "gm-gan-omissions-test",
+    "cli",
+    "main.js",
+  );
+  const built = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [GM, ...args], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: "1", GM_WASM_THREADS: "1", ...env },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (b) => (stdout += b));
+      child.stderr.on("data", (b) => (stderr += b));
+      child.on("close", (code) => done({ code, stdout, stderr }));
+    });
+  beforeAll(async () => {
+    await buildCli(join(GM, "..", ".."));
+  }, 240_000);
+
+  it("exits 2 on a bad --critic-steps, trains with a good one, scores the critic and fid refuses points", async () => {
+    const bad = await built(["train", "plain.gm", "--out", "child-bad", "--critic-steps", "0", ...QUIET_WASM]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("error[U0100]: --critic-steps must be a whole number ≥ 1, got 0\n");
+
+    const ok = await built(["train", "plain.gm", "--out", "child", "--critic-steps", "2", ...QUIET_WASM]);
+    expect(ok.code).toBe(0);
+    expect(settings(join(dir, "child"))).toMatchObject({ criticSteps: 2, every: { generator: 2 } });
+
+    const score = await built(["score", "child", "--json", "--backend", "wasm"]);
+    expect(score.code).toBe(0);
+    const json = JSON.parse(score.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ nll_nats: null, kind: "implicit", n: 40 });
+    expect(Number.isFinite(json.critic_mean_real) && Number.isFinite(json.critic_mean_fake)).toBe(true);
+
+    // nothing left to compare: the error comes before any classifier is read or trained
+    const cache = join(dir, "empty-cache");
+    mkdirSync(cache);
+    const fid = await built(["fid", "child", "--backend", "wasm"], { GM_CACHE_DIR: cache });
+    expect(fid.code).toBe(1);
+    expect(fid.stderr).toContain("error[M0104]: no run left to compare: child (model Points): it samples x[2]");
+    expect(readdirSync(cache)).toEqual([]);
   });
 });
