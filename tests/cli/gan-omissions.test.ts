@@ -165,6 +165,18 @@ describe("gm score on a GAN", () => {
     expect(b.critic_mean_fake).not.toBe(a.critic_mean_fake);
   });
 
+  it("scores the critic on --data's held-out part instead, naming the data", async () => {
+    const far = join(dir, "far.csv");
+    writeFileSync(
+      far,
+      `x,y\n${Array.from({ length: 100 }, (_, i) => `${-1.5 + i / 400},${1.5 - i / 400}`).join("\n")}\n`,
+    );
+    const r = await gm(["score", join(dir, "three"), "--data", far, "--backend", "wasm"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`on 20 images of csv(path = ${JSON.stringify(far)}), `);
+    expect(r.stdout).toContain("on 20 generator samples (seed 1)");
+  });
+
   it("refuses --per-image and a bad --seed on a GAN (exit 2)", async () => {
     const r = await gm(["score", join(dir, "three"), "--per-image", "--backend", "wasm"]);
     expect(r.code).toBe(2);
