@@ -80,12 +80,10 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     const Y = ctx.refsToElements(claim.right, env, "claim");
     const Z = ctx.refsToElements(claim.given, env, "claim");
     if (!X || !Y || !Z) return false;
-    const x = X.flatMap((l) => Array.from(l));
-    const y = Y.flatMap((l) => Array.from(l));
-    const z = Z.flatMap((l) => Array.from(l));
-    const zs = new Set(z);
-    const ys = new Set(y);
-    const overlap = x.find((e) => ys.has(e) || zs.has(e)) ?? y.find((e) => zs.has(e));
+    const x = concat(X);
+    const y = concat(Y);
+    const z = concat(Z);
+    const overlap = firstOverlap(ctx.marks(), x, y, z);
     if (overlap !== undefined) {
       ctx.diags.error("E0501", `\`${elementName(ctx.vars, overlap)}\` appears on two sides of the claim`, claim.span, {
         hint: "the sets in `A ⊥ B | C` must not overlap",
@@ -123,6 +121,36 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     }
     return true;
   });
+}
+
+/** The lists as one array. */
+function concat(lists: readonly Int32Array[]): number[] {
+  const out: number[] = [];
+  for (const l of lists) for (let i = 0; i < l.length; i++) out.push(l[i]);
+  return out;
+}
+
+/**
+ * The first element of `x` that is also in `y` or `z`, else the first of `y` also in `z` (the
+ * element an E0501 names); `marks` is the context's shared zeroed array, left zeroed.
+ */
+function firstOverlap(marks: Uint8Array, x: number[], y: number[], z: number[]): number | undefined {
+  for (const e of z) marks[e] = 2;
+  let found: number | undefined;
+  for (const e of y) {
+    if (found === undefined && marks[e] === 2) found = e; // y ∩ z, unless x overlaps first
+    if (marks[e] === 0) marks[e] = 1;
+  }
+  let inX: number | undefined;
+  for (const e of x) {
+    if (marks[e] !== 0) {
+      inX = e;
+      break;
+    }
+  }
+  for (const e of z) marks[e] = 0;
+  for (const e of y) marks[e] = 0;
+  return inX ?? found;
 }
 
 function compare(a: bigint, op: A.CompareOp, b: bigint): boolean {

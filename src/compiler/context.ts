@@ -125,8 +125,16 @@ export class ModelContext {
   }
 
   src(span: A.Span): string {
-    return this.text.slice(span.start.offset, span.end.offset).replace(/\s+/g, " ");
+    let s = this.sources.get(span);
+    if (s === undefined) {
+      s = this.text.slice(span.start.offset, span.end.offset).replace(/\s+/g, " ");
+      this.sources.set(span, s);
+    }
+    return s;
   }
+
+  /** `src` by span: a `for` statement's factors all name the statement's source, once per instance. */
+  private readonly sources = new Map<A.Span, string>();
 
   declared(name: A.Ident): A.Ident | undefined {
     return this.constDecls.get(name.name)?.name ?? this.varDecls.get(name.name)?.name;

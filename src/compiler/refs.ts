@@ -74,57 +74,66 @@ export function evalRef(ref: A.Ref, scope: VarScope, env: Env, diags: Diagnostic
     arity(ref, v, sub.items.length, diags);
     return null;
   }
-  const axes: number[][] = [];
+  // Every axis selects a contiguous run of indices lo..hi (`*` is 1..n, `i` is i..i, an empty
+  // range or a parent index outside the shape selects nothing), so the elements are a box:
+  // walked in row-major order without building a list per axis.
+  const lo: number[] = new Array<number>(rank);
+  const hi: number[] = new Array<number>(rank);
   for (let a = 0; a < rank; a++) {
     const it = sub.items[a];
     const n = v.shape[a];
     if (it.kind === "All") {
-      axes.push(Array.from({ length: n }, (_, i) => i + 1));
+      lo[a] = 1;
+      hi[a] = n;
       continue;
     }
     if (it.kind === "Range") {
-      const lo = evalSmallInt(it.lo, env, diags, "a range bound");
-      const hi = evalSmallInt(it.hi, env, diags, "a range bound");
-      if (lo === null || hi === null) return null;
-      if (hi < lo) {
-        axes.push([]);
+      const l = evalSmallInt(it.lo, env, diags, "a range bound");
+      const h = evalSmallInt(it.hi, env, diags, "a range bound");
+      if (l === null || h === null) return null;
+      if (h < l) {
+        lo[a] = 1;
+        hi[a] = 0;
         continue;
       }
-      if ((lo < 1 || hi > n) && role !== "parent") {
-        outOfRange(it, v, a, lo < 1 ? lo : hi, diags);
+      if ((l < 1 || h > n) && role !== "parent") {
+        outOfRange(it, v, a, l < 1 ? l : h, diags);
         return null;
       }
-      const list: number[] = [];
-      for (let i = Math.max(1, lo); i <= Math.min(n, hi); i++) list.push(i);
-      axes.push(list);
+      lo[a] = Math.max(1, l);
+      hi[a] = Math.min(n, h);
       continue;
     }
     const i = evalSmallInt(it, env, diags, "an index");
     if (i === null) return null;
     if (i < 1 || i > n) {
       if (role === "parent") {
-        axes.push([]);
+        lo[a] = 1;
+        hi[a] = 0;
         continue;
       }
       outOfRange(it, v, a, i, diags);
       return null;
     }
-    axes.push([i]);
+    lo[a] = i;
+    hi[a] = i;
   }
-  const out: number[] = [];
-  const cur = new Array<number>(rank);
-  const rec = (a: number) => {
-    if (a === rank) {
-      out.push(v.offset + flatten(v.shape, cur));
-      return;
+  let total = 1;
+  for (let a = 0; a < rank; a++) total *= Math.max(0, hi[a] - lo[a] + 1);
+  const out = new Int32Array(total);
+  if (total === 0) return out;
+  const cur = lo.slice();
+  for (let k = 0; k < total; k++) {
+    out[k] = v.offset + flatten(v.shape, cur);
+    for (let a = rank - 1; a >= 0; a--) {
+      if (cur[a] < hi[a]) {
+        cur[a]++;
+        break;
+      }
+      cur[a] = lo[a];
     }
-    for (const i of axes[a]) {
-      cur[a] = i;
-      rec(a + 1);
-    }
-  };
-  rec(0);
-  return Int32Array.from(out);
+  }
+  return out;
 }
 
 function range(start: number, n: number): Int32Array {

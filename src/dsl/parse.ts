@@ -7,7 +7,16 @@ import type { CstNode, IToken, IRecognitionException } from "chevrotain";
 import type { GmFile, IndependenceClaim, ModelDecl, Span, Value } from "./ast";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
 import { gmParser } from "./parser";
-import { gmLexer, Identifier, KEYWORDS, LBrace, Model, RBrace, StatementEnd, StringLiteral } from "./tokens";
+import {
+  BlockComment,
+  gmLexer,
+  Identifier,
+  KEYWORDS,
+  LineComment,
+  StatementEnd,
+  StringLiteral,
+  UnterminatedString,
+} from "./tokens";
 
 const KEYWORD_SET: ReadonlySet<string> = new Set(KEYWORDS);
 import { AstBuilder, endOfText, tokenSpan } from "./toAst";
@@ -55,6 +64,9 @@ export interface ParseOptions {
 
 /** Parses one `.gm` file. */
 export function parse(text: string, file = "<input>", options: ParseOptions = {}): ParseResult {
+  // The common case, a file without syntax errors, is read one model at a time (see parseByModel).
+  const byModel = options.byModel !== false ? parseByModel(text, file) : null;
+  if (byModel) return byModel;
   const bag = new DiagnosticBag(file);
   const lexed = gmLexer.tokenize(text);
   // chevrotain also breaks lines at a lone `\r`; spans, `endOfText` and the renderer count `\n` only.
@@ -207,14 +219,7 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
   // at most). `seen`: lines already reported; any other syntax error there follows from the first.
   const seen = new Set<number>(brokenLines);
   let input = tokens.map((t, i) => {
-    if (t.tokenType === Identifier || !KEYWORD_SET.has(t.image)) return t;
-    const after = tokens[i + 1]?.tokenType.name;
-    const checkParams = t.image === "params" && ["Check", "Colon"].includes(tokens[i - 1]?.tokenType.name ?? "");
-    const misused =
-      after === "Colon" ||
-      (after === "Eq" && !checkParams) ||
-      (after === "Indep" && !["not", "check", "assume"].includes(t.image));
-    if (!misused) return t;
+    if (!keywordMisused(tokens, i)) return t;
     bag.error("E0104", `expected a name, found the keyword \`${t.image}\``, tokenSpan(t), {
       hint: `\`${t.image}\` is a keyword; choose another name`,
     });
@@ -238,17 +243,6 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
       text,
       file,
     };
-  }
-  // The common case, a file without syntax errors, is parsed one model at a time (see parseByModel).
-  const byModel = bag.items.length === 0 && options.byModel !== false ? parseByModel(separated, file) : null;
-  if (byModel) {
-    bag.items.push(...byModel.diagnostics);
-    const ast: GmFile = {
-      kind: "File",
-      models: byModel.models,
-      span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) },
-    };
-    return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
   }
   for (let round = 0; ; round++) {
     if (round > 0) separated = insertStatementEnds(input);
@@ -286,35 +280,121 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
 
 type RecognitionError = IRecognitionException & { previousToken?: IToken };
 
+/** Is `tokens[i]` a keyword written where a name belongs (see parse)? */
+function keywordMisused(tokens: readonly IToken[], i: number): boolean {
+  const t = tokens[i];
+  if (t.tokenType === Identifier || !KEYWORD_SET.has(t.image)) return false;
+  const after = tokens[i + 1]?.tokenType.name;
+  const checkParams = t.image === "params" && ["Check", "Colon"].includes(tokens[i - 1]?.tokenType.name ?? "");
+  return (
+    after === "Colon" ||
+    (after === "Eq" && !checkParams) ||
+    (after === "Indep" && !["not", "check", "assume"].includes(t.image))
+  );
+}
+
 /**
- * Parses `tokens` one top-level `model` block at a time and builds each model's AST at once, so
- * each concrete syntax tree dies young instead of living, with every other, until the whole file
- * is read: a 10,000-line file spent a third of its parse in the garbage collector copying them.
- * The blocks are cut before every `model` keyword outside braces. The file rule is a sequence of
- * models (and separators), so blocks that all parse without an error give the same models as one
- * parse of the file. Null at the first syntax error: the caller then parses the whole file, so
- * error recovery and its messages are those of one parse.
+ * Where the text can be cut into blocks that lex and parse on their own: the start of every line
+ * whose first word is `model`, outside braces, comments and strings (offset 0 first). Null when
+ * the scan is unsure (a lone `\r`, a string or comment left open, braces that do not balance):
+ * the caller then reads the file whole.
  */
-function parseByModel(tokens: IToken[], file: string): { models: ModelDecl[]; diagnostics: Diagnostic[] } | null {
+function modelCuts(text: string): number[] | null {
+  const cuts = [0];
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n;) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      i++;
+      if (depth !== 0) continue;
+      let j = i;
+      while (j < n && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
+      if (text.startsWith("model", j) && !/[A-Za-z0-9_]/.test(text.charAt(j + 5))) cuts.push(i);
+      continue;
+    }
+    if (c === 13 && text.charCodeAt(i + 1) !== 10) return null;
+    if (c === 123) depth++;
+    else if (c === 125 && --depth < 0) return null;
+    else if (c === 47 && text.charCodeAt(i + 1) === 47) {
+      // a line comment runs to the line's end (the newline itself is read above)
+      const eol = text.indexOf("\n", i);
+      i = eol < 0 ? n : eol;
+      continue;
+    } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      const close = text.indexOf("*/", i + 2);
+      if (close < 0) return null;
+      i = close + 2;
+      continue;
+    } else if (c === 34) {
+      // a string ends at the next unescaped `"` on its line
+      for (i++; ; i++) {
+        const d = text.charCodeAt(i);
+        if (i >= n || d === 10 || d === 13) return null;
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    }
+    i++;
+  }
+  return depth === 0 ? cuts : null;
+}
+
+/**
+ * Reads the file one top-level `model` block at a time — lexed, parsed and turned into AST at
+ * once — so each block's tokens and concrete syntax tree die young instead of living, with every
+ * other block's, until the whole file is read: a 10,000-line file spent a third of its parse in
+ * the garbage collector copying them. Blocks are cut at line starts (see modelCuts), so only line
+ * numbers and offsets move; the file rule is a sequence of models, so blocks that all read cleanly
+ * give the models, spans and comments of one parse of the file. Null at the first thing that is not
+ * clean — a character the lexer rejects, an open or nested comment, a keyword used as a name,
+ * nesting too deep, a syntax error — and the caller reads the whole file, so every diagnostic and
+ * its recovery are those of one parse.
+ */
+function parseByModel(text: string, file: string): ParseResult | null {
+  const cuts = modelCuts(text);
+  if (!cuts) return null;
   const bag = new DiagnosticBag(file);
   const builder = new AstBuilder(bag);
   const models: ModelDecl[] = [];
-  let depth = 0;
-  let from = 0;
-  for (let i = 0; i <= tokens.length; i++) {
-    const t = tokens[i];
-    if (t !== undefined) {
-      if (t.tokenType === LBrace) depth++;
-      else if (t.tokenType === RBrace) depth--;
-      if (t.tokenType !== Model || depth !== 0 || i === from) continue;
+  const comments: Comment[] = [];
+  let line = 1;
+  for (let k = 0; k < cuts.length; k++) {
+    const from = cuts[k];
+    const block = text.slice(from, k + 1 < cuts.length ? cuts[k + 1] : text.length);
+    const lexed = gmLexer.tokenize(block);
+    if (lexed.errors.length > 0) return null;
+    const shift = (t: IToken) => {
+      t.startOffset += from;
+      t.endOffset = (t.endOffset ?? t.startOffset) + from;
+      t.startLine = (t.startLine ?? 1) + line - 1;
+      t.endLine = (t.endLine ?? t.startLine) + line - 1;
+    };
+    for (const t of (lexed.groups.comments ?? []) as IToken[]) {
+      if (t.tokenType !== BlockComment && t.tokenType !== LineComment) return null; // never closed
+      if (t.tokenType === BlockComment && t.image.indexOf("/*", 2) >= 0) return null; // nested
+      shift(t);
+      comments.push({ text: t.image, span: tokenSpan(t) });
     }
-    gmParser.input = tokens.slice(from, i);
+    const tokens = lexed.tokens;
+    for (let i = 0; i < tokens.length; i++) {
+      if (tokens[i].tokenType === UnterminatedString || keywordMisused(tokens, i)) return null;
+      shift(tokens[i]);
+    }
+    const separated = insertStatementEnds(tokens);
+    if (nestingTooDeep(separated)) return null;
+    gmParser.input = separated;
     const cst = gmParser.file();
     if (gmParser.errors.length > 0) return null;
-    models.push(...builder.file(cst, "").models);
-    from = i;
+    for (const m of builder.file(cst, "").models) models.push(m);
+    for (let i = 0; i < block.length; i++) if (block.charCodeAt(i) === 10) line++;
   }
-  return { models, diagnostics: bag.items };
+  const ast: GmFile = {
+    kind: "File",
+    models,
+    span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) },
+  };
+  return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
 }
 
 /** Curly quotes that word processors put in place of `"` and `'`. */
