@@ -28,7 +28,9 @@
  * the networks' weights (Adam), and after each step the tables take an online-EM update from
  * that batch's posteriors (Cappé & Moulines 2009): s ← (1 − ρ_t) s + ρ_t · s_batch,
  * ρ_t = (t + 2)^−0.6, tables = the MAP of N·s + α; `fitClosedForm` starts s with five
- * full-data EM iterations of the tables (networks at their initial weights).
+ * full-data EM iterations of the tables (networks at their initial weights). s, t, N and α are
+ * the model's `state` (saved in checkpoints), so a resumed run updates the tables as an
+ * uninterrupted one does, bit for bit (tests/cli/latent-process.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ElementGraph } from "../compiler/graph";
@@ -62,7 +64,11 @@ export class DiscreteLatentModel implements GenerativeModel {
   readonly layout: LatentLayout;
   readonly observed: readonly VariableIR[];
   readonly dim: number;
-  readonly state: tf.Variable[] = [];
+  /**
+   * With network conditionals: the tables' online-EM state (`emState`), saved in checkpoints so that a
+   * resumed run keeps updating the tables as an uninterrupted one does. Empty without networks.
+   */
+  readonly state: tf.Variable[];
   readonly variables: tf.Variable[];
   /** Latent element ids, and their outcome counts. */
   readonly latentElements: number[];
@@ -92,6 +98,12 @@ export class DiscreteLatentModel implements GenerativeModel {
   private trainN = 0;
   private smoothing = 1;
   private updates = 0;
+  /**
+   * [updates, trainN, smoothing, ...stats] as float64 values, each stored exactly as four 16-bit
+   * pieces (little-endian) in a float32 variable: written whenever they change, read back by
+   * `invalidate()` (after a checkpoint load). trainN = 0: EM has not started the tables yet.
+   */
+  private readonly emState?: tf.Variable;
   /** The last gradient batch and its posteriors, for the tables' online-EM update. */
   private pending?: { x: Float32Array; n: number; r: Float64Array };
 
@@ -183,6 +195,9 @@ export class DiscreteLatentModel implements GenerativeModel {
     this.theta = tf.variable(tf.zeros([params]), false, `${prefix}/mixture/theta`);
     this.variables = [this.theta, ...this.networks.flatMap((m) => m.variables)];
     this.logp = new Float64Array(probs);
+    if (this.networks.length)
+      this.emState = tf.variable(tf.zeros([4 * (3 + probs)]), false, `${prefix}/mixture/online_em`);
+    this.state = this.emState ? [this.emState] : [];
     this.refresh();
   }
 
@@ -465,6 +480,7 @@ export class DiscreteLatentModel implements GenerativeModel {
         this.smoothing = smoothing;
         const iterations = this.fitEm(x, n, smoothing, { maxIterations: 5 });
         this.stats = this.expectedCounts(x, n).counts.map((v) => v / n);
+        this.saveEmState();
         return `started ${this.tables.length} tables by ${iterations} EM iterations over ${this.configs} latent values; ${this.networks.length} network conditionals train by gradient, the tables by online EM`;
       },
       evaluate,
@@ -487,6 +503,34 @@ export class DiscreteLatentModel implements GenerativeModel {
       this.stats.map((v) => v * this.trainN),
       this.smoothing,
     );
+    this.saveEmState();
+  }
+
+  /** Writes the online-EM state into `emState`, exactly (see there). */
+  private saveEmState(): void {
+    if (!this.emState || !this.stats) return;
+    const values = [this.updates, this.trainN, this.smoothing, ...this.stats];
+    const bytes = new DataView(new ArrayBuffer(8 * values.length));
+    values.forEach((v, i) => bytes.setFloat64(8 * i, v, true));
+    const pieces = new Float32Array(4 * values.length);
+    for (let i = 0; i < pieces.length; i++) pieces[i] = bytes.getUint16(2 * i, true);
+    const t = tf.tensor1d(pieces);
+    this.emState.assign(t);
+    t.dispose();
+  }
+
+  /** Reads the online-EM state back from `emState` (after a checkpoint load); nothing before EM started. */
+  private loadEmState(): void {
+    if (!this.emState) return;
+    const pieces = this.emState.dataSync();
+    const bytes = new DataView(new ArrayBuffer(2 * pieces.length));
+    for (let i = 0; i < pieces.length; i++) bytes.setUint16(2 * i, pieces[i], true);
+    const values = Float64Array.from({ length: pieces.length / 4 }, (_, i) => bytes.getFloat64(8 * i, true));
+    if (values[1] <= 0) return;
+    this.updates = values[0];
+    this.trainN = values[1];
+    this.smoothing = values[2];
+    this.stats = values.slice(3);
   }
 
   /** Ancestral samples of the observed elements (latent ones drawn, then dropped). */
@@ -513,11 +557,13 @@ export class DiscreteLatentModel implements GenerativeModel {
 
   invalidate(): void {
     this.refresh();
+    this.loadEmState();
     for (const m of this.networks) m.invalidate?.();
   }
 
   dispose(): void {
     this.theta.dispose();
+    this.emState?.dispose();
     for (const m of this.networks) m.dispose();
   }
 }
