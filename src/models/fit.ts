@@ -123,8 +123,13 @@ export class Fitter {
     for (const [name, tensors] of Object.entries(state)) {
       const opt = this.optimizers.get(name);
       if (!opt) throw new Error(`checkpoint holds optimizer state of step ${name}, which the objective does not have`);
-      // Adam matches its moments to variables by position; names only need to be unique.
-      const named = tensors.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, t.shape, t.dtype) }));
+      // Adam matches its moments to variables by position; names only need to be unique. Each moment
+      // takes back the name it had before `optimizerWeights` appended `#i`, or a resumed run's
+      // checkpoint would grow one `#i` per resume.
+      const named = tensors.map((t) => ({
+        name: t.name.replace(/#\d+$/, ""),
+        tensor: tf.tensor(t.values, t.shape, t.dtype),
+      }));
       await opt.setWeights(named);
       tf.dispose(named.map((t) => t.tensor));
       const adam = opt as unknown as {

@@ -124,6 +124,17 @@ const curve = (out: string) =>
     (h: { epoch: number; train: unknown; test: unknown }) => ({ epoch: h.epoch, train: h.train, test: h.test }),
   );
 
+/** Every step's optimizer state as model.json lists it: tensor names, shapes and dtypes, by step name. */
+const optimizerSpecs = (out: string) =>
+  Object.fromEntries(
+    Object.entries(
+      JSON.parse(readFileSync(join(out, "model.json"), "utf8")).userDefinedMetadata.gm.optimizers as Record<
+        string,
+        { weights: unknown }
+      >,
+    ).map(([step, g]) => [step, g.weights]),
+  );
+
 /** Every step's optimizer state (the bytes of `optimizer-STEP-NNNNNN.bin`), by step name. */
 function optimizerFiles(out: string): Record<string, Buffer> {
   const files: Record<string, Buffer> = {};
@@ -146,6 +157,7 @@ interface Reference {
   history: Array<{ epoch: number; train: Record<string, number>; test: Record<string, number> }>;
   weights: Buffer;
   optimizers: Record<string, Buffer>;
+  specs: ReturnType<typeof optimizerSpecs>;
   /** Seconds the run spent after its first epoch (the window the kills are drawn in). */
   after: number;
 }
@@ -246,6 +258,7 @@ async function reference(file: string, out: string): Promise<Reference> {
     history,
     weights: runFile(out, "weights"),
     optimizers: optimizerFiles(out),
+    specs: optimizerSpecs(out),
     after: timings.slice(1).reduce((a, h) => a + h.seconds, 0),
   };
 }
@@ -335,6 +348,8 @@ for (const family of FAMILIES) {
           expect(Object.keys(opts).sort()).toEqual(Object.keys(ref.optimizers).sort());
           for (const [step, bytes] of Object.entries(ref.optimizers))
             expect(opts[step].equals(bytes), `optimizer state of step ${step}`).toBe(true);
+          // ... under the same names (they once grew a "#i" per resume: encoder/0/w/m#1#1#1).
+          expect(optimizerSpecs(out)).toEqual(ref.specs);
           expect(modelJson(out).userDefinedMetadata.gm.finished).toBe(true);
         }
         expect(landed, "every signal landed before its run ended, in one of 4 attempts").toBe(true);
