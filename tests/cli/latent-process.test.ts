@@ -358,6 +358,9 @@ for (const family of FAMILIES) {
           // ... under the same names (they once grew a "#i" per resume: encoder/0/w/m#1#1#1).
           expect(optimizerSpecs(out)).toEqual(ref.specs);
           expect(modelJson(out).userDefinedMetadata.gm.finished).toBe(true);
+          expect(modelJson(out).userDefinedMetadata.gm.settings).toEqual(
+            modelJson(ref.out).userDefinedMetadata.gm.settings,
+          );
         }
         expect(landed, "every signal landed before its run ended, in one of 4 attempts").toBe(true);
       }, 120_000);
