@@ -40,6 +40,18 @@ export function deriveSeed(seed: number, stream: number): number {
   return mix32(hashSeed(seed) ^ mix32(hashSeed(stream) + 0x632be5ab));
 }
 
+/**
+ * The seed to give TensorFlow.js's random ops (`tf.randomNormal`, `tf.randomUniform`): `seed`
+ * itself, except 0, which tfjs reads as "no seed" (`seed ? seed : Math.random()`), so a seed of 0
+ * (`--seed 0`, or one that fast-check shrank to 0) drew different numbers on every run.
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? ZERO_SEED : seed;
+}
+
+/** What seed 0 becomes for tfjs: not an integer, so it is no other seed a user can give. */
+const ZERO_SEED = 0.5;
+
 /** A seeded PRNG (mulberry32). Not cryptographically secure. */
 export class Rng {
   private state: number;

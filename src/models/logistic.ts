@@ -17,6 +17,7 @@ import { variableOf } from "../compiler/elements";
 import type { Rng } from "../data/rng";
 import { bernoulliLogProb, Embedding } from "./ops";
 import { ModelError, type FactorModule } from "./types";
+import { tfSeed } from "../rng";
 
 /** Input scale of an element: how a parent's value enters a logistic or network input. */
 export function inputScale(v: VariableIR): number {
@@ -71,7 +72,7 @@ export class LogisticModule implements FactorModule {
     }
     this.scale = new Float32Array(ir.n);
     for (const v of ir.variables) for (let j = 0; j < v.size; j++) this.scale[v.offset + j] = inputScale(v);
-    this.w = tf.variable(tf.randomNormal([positions.length], 0, 0.01, "float32", seed), true, `${name}/w`);
+    this.w = tf.variable(tf.randomNormal([positions.length], 0, 0.01, "float32", tfSeed(seed)), true, `${name}/w`);
     this.b = tf.variable(tf.zeros([O]), true, `${name}/b`);
     this.variables = [this.w, this.b];
     this.targetCols = tf.keep(tf.tensor1d(Int32Array.from(t), "int32"));

@@ -23,7 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { variableOf } from "../compiler/elements";
 import { domainName, type FactorIR, type ModelIR } from "../compiler/ir";
-import type { Rng } from "../rng";
+import { type Rng, tfSeed } from "../rng";
 import { matMul } from "./kernels/matmul";
 import { nadeLogProb } from "./kernels/nade-op";
 import { NadeModule } from "./nade";
@@ -66,7 +66,7 @@ export class ConditionalNadeModule extends NadeModule {
         "M0103",
       );
     }
-    this.Wy = tf.variable(tf.randomNormal([this.H, this.U], 0, 0.01, "float32", seed + 2), true, `${name}/Wy`);
+    this.Wy = tf.variable(tf.randomNormal([this.H, this.U], 0, 0.01, "float32", tfSeed(seed + 2)), true, `${name}/Wy`);
     this.variables.push(this.Wy);
     this.targetOrder = tf.keep(tf.tensor1d(factor.targets, "int32"));
   }

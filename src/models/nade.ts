@@ -25,6 +25,7 @@ import type { Rng } from "../data/rng";
 import { nadeLogProb } from "./kernels/nade-op";
 import { bernoulliLogProb, sigmoid } from "./ops";
 import type { FactorModule } from "./types";
+import { tfSeed } from "../rng";
 
 /**
  * How `logProb` is computed: the fused kernel ("auto": wasm where it loads, else JavaScript;
@@ -64,9 +65,9 @@ export class NadeModule implements FactorModule {
     this.D = factor.targets.length;
     this.H = factor.args.hidden as number;
     const { D, H } = this;
-    this.W = tf.variable(tf.randomNormal([H, D], 0, 0.01, "float32", seed), true, `${name}/W`);
+    this.W = tf.variable(tf.randomNormal([H, D], 0, 0.01, "float32", tfSeed(seed)), true, `${name}/W`);
     this.c = tf.variable(tf.zeros([H]), true, `${name}/c`);
-    this.V = tf.variable(tf.randomNormal([D, H], 0, 0.01, "float32", seed + 1), true, `${name}/V`);
+    this.V = tf.variable(tf.randomNormal([D, H], 0, 0.01, "float32", tfSeed(seed + 1)), true, `${name}/V`);
     this.b = tf.variable(tf.zeros([D]), true, `${name}/b`);
     this.variables = [this.W, this.c, this.V, this.b];
     this.order = tf.keep(tf.tensor1d(factor.targets, "int32"));

@@ -19,6 +19,7 @@ import { ExplicitModel } from "./explicit";
 import type { GenerativeModel } from "./model";
 import { buildModel } from "./registry";
 import { ModelError } from "./types";
+import { tfSeed } from "../rng";
 
 /** Largest number of joint outcomes enumerated exactly. */
 export const ENUMERATION_LIMIT = 1 << 16;
@@ -68,7 +69,7 @@ export function enumerate(m: ExplicitModel): Float32Array {
 
 /** Assigns random parameters (seeded): normal with the given scale. */
 export function randomize(m: ExplicitModel, seed: number, scale = 1): void {
-  m.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, scale, "float32", seed * 7919 + i)));
+  m.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, scale, "float32", tfSeed(seed * 7919 + i))));
   m.invalidate();
 }
 

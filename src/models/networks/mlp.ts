@@ -35,7 +35,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { GmError } from "../../errors";
-import { deriveSeed, Rng } from "../../rng";
+import { deriveSeed, Rng, tfSeed } from "../../rng";
 import { denseMatMulOp } from "../kernels/dense";
 import { bernoulliLogProb } from "../ops";
 
@@ -325,7 +325,7 @@ export function gaussianKlToStandard(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf
  */
 export function sampleGaussian(mean: tf.Tensor2D, logVar: tf.Tensor2D, noise: tf.Tensor2D | number): tf.Tensor2D {
   return tf.tidy(() => {
-    const eps = typeof noise === "number" ? tf.randomNormal(mean.shape, 0, 1, "float32", noise) : noise;
+    const eps = typeof noise === "number" ? tf.randomNormal(mean.shape, 0, 1, "float32", tfSeed(noise)) : noise;
     return tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)) as tf.Tensor2D;
   });
 }
@@ -333,7 +333,7 @@ export function sampleGaussian(mean: tf.Tensor2D, logVar: tf.Tensor2D, noise: tf
 /** 0/1 draws with P(1) = σ(logit), seeded: [B, D] float. */
 export function sampleBernoulli(logits: tf.Tensor2D, seed: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const u = tf.randomUniform(logits.shape, 0, 1, "float32", seed);
+    const u = tf.randomUniform(logits.shape, 0, 1, "float32", tfSeed(seed));
     return tf.cast(tf.less(u, tf.sigmoid(logits)), "float32") as tf.Tensor2D;
   });
 }
@@ -348,7 +348,7 @@ export function sampleCategorical(logits: tf.Tensor2D, k: number, seed: number):
     const D = Dk / k;
     if (!Number.isInteger(D)) throw new Error(`categorical head: ${Dk} logits is not a multiple of ${k} outcomes`);
     // u in (0, 1): avoid log(0) at either end.
-    const u = tf.randomUniform([B, D, k], 1e-7, 1 - 1e-7, "float32", seed);
+    const u = tf.randomUniform([B, D, k], 1e-7, 1 - 1e-7, "float32", tfSeed(seed));
     const gumbel = tf.neg(tf.log(tf.neg(tf.log(u))));
     return tf.cast(tf.argMax(tf.add(logits.reshape([B, D, k]), gumbel), 2), "float32") as tf.Tensor2D;
   });

@@ -30,6 +30,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NetworkSpec } from "../../compiler/ir";
+import { tfSeed } from "../../rng";
 
 /** The compiler's layer-level description of a PixelRNN. */
 export type PixelRnnSpec = Extract<NetworkSpec, { kind: "pixelrnn" }>;
@@ -88,7 +89,7 @@ export class PixelRnn {
     let s = seed;
     const normal = (shape: number[], fanIn: number, name: string) =>
       this.track(
-        tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), "float32", s++), true, `${prefix}/${name}`),
+        tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), "float32", tfSeed(s++)), true, `${prefix}/${name}`),
       );
     const bias = (name: string) => {
       // forget gates start at 1 (remember), the rest at 0
