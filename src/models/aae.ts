@@ -23,25 +23,173 @@
  * as every score). `evaluate` reports, in nats per example, `reconstruction` (−log p(x | ẑ)),
  * the critic's loss `critic`, and `mmd`: the squared MMD between 500 held-out codes and 500
  * prior samples (./eval/twosample.ts; near 0 when the codes match the prior).
+ *
+ * The critic and its two phases ({@link CodeCritic}) are shared with the adversarially
+ * regularized VAE (`fit elbo + adversarial(on = z, …)`, ./vae-adversarial.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AuxNetworkIR, ModelIR } from "../compiler/ir";
 import { deriveSeed } from "../rng";
 import { mmd2 } from "./eval/twosample";
-import { Decoders, EncoderDecoderModel, Encoder, checkWidth, takeColumns } from "./latent";
+import {
+  Decoders,
+  EncoderDecoderModel,
+  Encoder,
+  checkWidth,
+  takeColumns,
+  type LatentLayout,
+  type Prior,
+} from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext, TrainStep } from "./model";
 import { Mlp, sampleGaussian } from "./networks/mlp";
 import { ModelError } from "./types";
 
+/** What a critic on codes needs of its model: the prior, the layout, the encoder and its codes. */
+export interface CodeSource {
+  readonly ir: ModelIR;
+  readonly layout: LatentLayout;
+  readonly prior: Prior;
+  readonly encoder: Encoder;
+  /** Codes of x ([B, zdim]): the encoder's mean, or a reparameterized draw of q with noise `seed`. */
+  codes(x: tf.Tensor2D, seed: number | undefined): tf.Tensor2D;
+}
+
+/** Codes of x through `encoder`: the deterministic code (or q's mean without a seed), else μ + e^{v/2} ε. */
+export function encoderCodes(encoder: Encoder, x: tf.Tensor2D, seed: number | undefined): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { mean, logVar } = encoder.apply(x);
+    if (!logVar || seed === undefined) return mean;
+    return sampleGaussian(mean, logVar, seed);
+  });
+}
+
+/** MMD² between the encoder's mean codes of the first ≤ 500 examples and as many prior samples (undefined below 2). */
+export function codesMmd(m: CodeSource, x: Float32Array, n: number, dim: number): number | undefined {
+  const k = Math.min(500, n);
+  if (k < 2) return undefined;
+  const codes = m.encoder.encode(x.subarray(0, k * dim), k, dim);
+  return mmd2(codes, k, m.prior.sample(k, 4242), k, m.layout.zdim);
+}
+
+/**
+ * The critic D(z) of `adversarial(on = z, critic = mlp(..))` and the AAE's two adversarial
+ * phases on a model's codes (the file's comment): shared by the AAE and the adversarially
+ * regularized VAE (./vae-adversarial.ts).
+ */
+export class CodeCritic {
+  private constructor(
+    /** The critic's network: the critic's inputs → one logit. */
+    readonly net: Mlp,
+    /** Code positions the critic reads. */
+    readonly inputs: Int32Array,
+  ) {}
+
+  /**
+   * The critic of `ir`'s `fit` (variables `<prefix>/critic/…`), or undefined when it has none;
+   * `family` ("an AAE", "a VAE") names the model in errors.
+   */
+  static build(
+    ir: ModelIR,
+    layout: LatentLayout,
+    prefix: string,
+    seed: number,
+    family: string,
+  ): CodeCritic | undefined {
+    const critics = ir.networks.filter((n) => n.role === "critic");
+    if (critics.length > 1)
+      throw new ModelError(
+        `model ${ir.name} has ${critics.length} critics; gm builds ${family} with one \`adversarial(on = z, …)\``,
+        "M0103",
+      );
+    const c: AuxNetworkIR | undefined = critics[0];
+    if (!c) return undefined;
+    const inputs = Int32Array.from(c.inputs, (e) => layout.zpos[e]);
+    if (c.network.kind !== "mlp")
+      throw new ModelError(`\`${c.source}\`: the critic on a code is an \`mlp(hidden = [...])\``, "M0103");
+    if (inputs.some((p) => p < 0))
+      throw new ModelError(
+        `\`${c.source}\`: ${family}'s critic reads latent variables (\`adversarial(on = z, …)\`)`,
+        "M0103",
+      );
+    return new CodeCritic(
+      new Mlp(`${prefix}/critic`, c.network.sizes, { seed: deriveSeed(seed, 9), activation: "leaky_relu" }),
+      inputs,
+    );
+  }
+
+  /** The critic's logits for codes z ([N, zdim]): [N]. */
+  logits(z: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => this.net.apply(takeColumns(z, this.inputs)).reshape([-1]) as tf.Tensor1D);
+  }
+
+  /** The critic's binary cross-entropy: prior samples (label 1) vs codes of x (label 0). */
+  loss(m: CodeSource, x: tf.Tensor2D, priorSeed: number, noiseSeed: number | undefined): tf.Scalar {
+    return tf.tidy(() => {
+      const B = x.shape[0];
+      const zp = tf.tensor2d(m.prior.sample(B, priorSeed), [B, m.layout.zdim]);
+      const real = tf.mean(tf.softplus(tf.neg(this.logits(zp))));
+      const fake = tf.mean(tf.softplus(this.logits(m.codes(x, noiseSeed))));
+      return tf.add(real, fake) as tf.Scalar;
+    });
+  }
+
+  /** The encoder as generator: −log σ(D(enc(x))), the non-saturating loss. */
+  generatorLoss(m: CodeSource, x: tf.Tensor2D, noiseSeed: number | undefined): tf.Scalar {
+    return tf.tidy(() => tf.mean(tf.softplus(tf.neg(this.logits(m.codes(x, noiseSeed))))) as tf.Scalar);
+  }
+
+  /**
+   * The two adversarial phases as trainer steps, `critic` (only D's variables) then `generator`
+   * (only the encoder's); `noise(ctx, stream)` seeds the codes' reparameterization (undefined: the mean).
+   */
+  steps(m: CodeSource, noise: (ctx: StepContext, stream: number) => number | undefined): TrainStep[] {
+    return [
+      {
+        name: "critic",
+        variables: [...this.net.variables],
+        loss: (x, ctx) => this.loss(m, x, deriveSeed(deriveSeed(ctx.seed, ctx.step), 4), noise(ctx, 2)),
+      },
+      {
+        name: "generator",
+        variables: [...m.encoder.net.variables],
+        loss: (x, ctx) => this.generatorLoss(m, x, noise(ctx, 3)),
+      },
+    ];
+  }
+
+  /** The critic's held-out loss on the encoder's mean codes (nats per example; prior seeds fixed per chunk). */
+  evaluate(m: CodeSource, x: Float32Array, n: number, dim: number): number {
+    let critic = 0;
+    const batch = 1000;
+    for (let start = 0; start < n; start += batch) {
+      const size = Math.min(batch, n - start);
+      const c = tf.tidy(() => {
+        const xt = tf.tensor2d(x.subarray(start * dim, (start + size) * dim), [size, dim]);
+        return this.loss(m, xt, deriveSeed(777, start), undefined).dataSync()[0];
+      });
+      critic += c * size;
+    }
+    return critic / n;
+  }
+
+  /** Drops the critic's cached weights. */
+  invalidate(): void {
+    this.net.invalidate();
+  }
+
+  /** Frees the critic's variables. */
+  dispose(): void {
+    this.net.dispose();
+  }
+}
+
 /** An AAE (or, without a critic, a plain autoencoder) built from a latent-variable model's IR. */
-export class Aae extends EncoderDecoderModel implements GenerativeModel {
+export class Aae extends EncoderDecoderModel implements GenerativeModel, CodeSource {
   readonly decoders: Decoders;
   readonly encoder: Encoder;
-  /** The critic on z, absent for a plain autoencoder. */
-  readonly critic?: Mlp;
-  /** Code positions the critic reads (`adversarial(on = z, …)`). */
-  readonly criticInputs: Int32Array;
+  /** The critic on z and its phases, absent for a plain autoencoder. */
+  readonly adversary?: CodeCritic;
 
   constructor(ir: ModelIR, seed = 1) {
     super(ir);
@@ -51,31 +199,16 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
     try {
       this.encoder = new Encoder(ir, this.layout, prefix, seed);
       built.push(this.encoder);
-      const critics = ir.networks.filter((n) => n.role === "critic");
-      if (critics.length > 1)
-        throw new ModelError(
-          `model ${ir.name} has ${critics.length} critics; gm builds an AAE with one \`adversarial(on = z, …)\``,
-          "M0103",
-        );
-      const c: AuxNetworkIR | undefined = critics[0];
-      this.criticInputs = c ? Int32Array.from(c.inputs, (e) => this.layout.zpos[e]) : new Int32Array(0);
-      if (c) {
-        if (c.network.kind !== "mlp")
-          throw new ModelError(`\`${c.source}\`: the critic on a code is an \`mlp(hidden = [...])\``, "M0103");
-        if (this.criticInputs.some((p) => p < 0))
-          throw new ModelError(
-            `\`${c.source}\`: an AAE's critic reads latent variables (\`adversarial(on = z, …)\`)`,
-            "M0103",
-          );
-        this.critic = new Mlp(`${prefix}/critic`, c.network.sizes, {
-          seed: deriveSeed(seed, 9),
-          activation: "leaky_relu",
-        });
-      }
+      this.adversary = CodeCritic.build(ir, this.layout, prefix, seed, "an AAE");
     } catch (e) {
       for (const b of built) b.dispose();
       throw e;
     }
+  }
+
+  /** The critic's network on z, absent for a plain autoencoder. */
+  get critic(): Mlp | undefined {
+    return this.adversary?.net;
   }
 
   get variables(): tf.Variable[] {
@@ -88,38 +221,12 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
 
   /** Codes of x ([B, dim]): the deterministic code, or a reparameterized draw of q with noise `seed`. */
   codes(x: tf.Tensor2D, seed: number | undefined): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { mean, logVar } = this.encoder.apply(x);
-      if (!logVar || seed === undefined) return mean;
-      return sampleGaussian(mean, logVar, seed);
-    });
+    return encoderCodes(this.encoder, x, seed);
   }
 
   /** Mean of −log p(x | z = codes(x)) over the batch. */
   reconstructionLoss(x: tf.Tensor2D, seed: number | undefined): tf.Scalar {
     return tf.tidy(() => tf.neg(tf.mean(this.decoders.logProb(this.codes(x, seed), x))) as tf.Scalar);
-  }
-
-  /** The critic's logits for codes z ([N, zdim]): [N]. */
-  criticLogits(z: tf.Tensor2D): tf.Tensor1D {
-    if (!this.critic) throw new ModelError(`model ${this.ir.name} has no critic`, "M0103");
-    return tf.tidy(() => this.critic!.apply(takeColumns(z, this.criticInputs)).reshape([-1]) as tf.Tensor1D);
-  }
-
-  /** The critic's binary cross-entropy: prior samples (label 1) vs codes of x (label 0). */
-  criticLoss(x: tf.Tensor2D, priorSeed: number, noiseSeed: number | undefined): tf.Scalar {
-    return tf.tidy(() => {
-      const B = x.shape[0];
-      const zp = tf.tensor2d(this.prior.sample(B, priorSeed), [B, this.layout.zdim]);
-      const real = tf.mean(tf.softplus(tf.neg(this.criticLogits(zp))));
-      const fake = tf.mean(tf.softplus(this.criticLogits(this.codes(x, noiseSeed))));
-      return tf.add(real, fake) as tf.Scalar;
-    });
-  }
-
-  /** The encoder as generator: −log σ(D(enc(x))), the non-saturating loss. */
-  generatorLoss(x: tf.Tensor2D, noiseSeed: number | undefined): tf.Scalar {
-    return tf.tidy(() => tf.mean(tf.softplus(tf.neg(this.criticLogits(this.codes(x, noiseSeed))))) as tf.Scalar);
   }
 
   objective(_settings: { lr: number }): Objective {
@@ -132,20 +239,7 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
         loss: (x, ctx) => this.reconstructionLoss(x, noise(ctx, 1)),
       },
     ];
-    if (this.critic) {
-      steps.push(
-        {
-          name: "critic",
-          variables: [...this.critic.variables],
-          loss: (x, ctx) => this.criticLoss(x, deriveSeed(deriveSeed(ctx.seed, ctx.step), 4), noise(ctx, 2)),
-        },
-        {
-          name: "generator",
-          variables: [...this.encoder.net.variables],
-          loss: (x, ctx) => this.generatorLoss(x, noise(ctx, 3)),
-        },
-      );
-    }
+    if (this.adversary) steps.push(...this.adversary.steps(this, noise));
     return {
       steps,
       evaluate: (x, n) => this.evaluate(x, n),
@@ -158,26 +252,19 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
   evaluate(x: Float32Array, n: number): Record<string, number> {
     checkWidth(this.ir, x, n, this.dim);
     let rec = 0;
-    let critic = 0;
     const batch = 1000;
     for (let start = 0; start < n; start += batch) {
       const m = Math.min(batch, n - start);
-      const [r, c] = tf.tidy(() => {
+      const r = tf.tidy(() => {
         const xt = tf.tensor2d(x.subarray(start * this.dim, (start + m) * this.dim), [m, this.dim]);
-        const r = this.reconstructionLoss(xt, undefined).dataSync()[0];
-        const c = this.critic ? this.criticLoss(xt, deriveSeed(777, start), undefined).dataSync()[0] : 0;
-        return [r, c];
+        return this.reconstructionLoss(xt, undefined).dataSync()[0];
       });
       rec += r * m;
-      critic += c * m;
     }
     const out: Record<string, number> = { reconstruction: rec / n };
-    if (this.critic) out.critic = critic / n;
-    const k = Math.min(500, n);
-    if (k >= 2) {
-      const codes = this.encoder.encode(x.subarray(0, k * this.dim), k, this.dim);
-      out.mmd = mmd2(codes, k, this.prior.sample(k, 4242), k, this.layout.zdim);
-    }
+    if (this.adversary) out.critic = this.adversary.evaluate(this, x, n, this.dim);
+    const mmd = codesMmd(this, x, n, this.dim);
+    if (mmd !== undefined) out.mmd = mmd;
     return out;
   }
 
@@ -200,13 +287,13 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel {
   /** The decoders and the encoder, then the critic. */
   override invalidate(): void {
     super.invalidate();
-    this.critic?.invalidate();
+    this.adversary?.invalidate();
   }
 
   /** The decoders and the encoder, then the critic. */
   override dispose(): void {
     super.dispose();
-    this.critic?.dispose();
+    this.adversary?.dispose();
   }
 }
 

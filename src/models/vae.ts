@@ -51,6 +51,8 @@ export class Vae extends EncoderDecoderModel implements GenerativeModel {
   readonly encoder: Encoder;
   /** Importance samples of the training objective: 1 for `fit elbo`, K for `fit iwae(k = K)`. */
   readonly trainSamples: number;
+  /** This instance's variable-name prefix (`gmN`): a subclass names its own networks under it. */
+  protected readonly prefix: string;
 
   constructor(ir: ModelIR, seed = 1) {
     super(ir);
@@ -63,10 +65,10 @@ export class Vae extends EncoderDecoderModel implements GenerativeModel {
     }
     const iwae = ir.objectives.find((o) => o.name === "iwae");
     this.trainSamples = iwae ? (iwae.args.k as number) : 1;
-    const prefix = newInstancePrefix();
-    this.decoders = new Decoders(ir, this.layout, prefix, seed);
+    this.prefix = newInstancePrefix();
+    this.decoders = new Decoders(ir, this.layout, this.prefix, seed);
     try {
-      this.encoder = new Encoder(ir, this.layout, prefix, seed);
+      this.encoder = new Encoder(ir, this.layout, this.prefix, seed);
       if (!this.encoder.gaussian) {
         throw new ModelError(
           `model ${ir.name}: the ELBO needs a Gaussian encoder; this one is \`deterministic\``,
@@ -134,7 +136,8 @@ export class Vae extends EncoderDecoderModel implements GenerativeModel {
   objective(_settings: { lr: number }): Objective {
     const K = this.trainSamples;
     const name = K > 1 || this.ir.objectives.some((o) => o.name === "iwae") ? "iwae" : "elbo";
-    const variables = this.variables;
+    // Decoder and encoder only (a subclass's other networks have steps of their own).
+    const variables = [...this.decoders.variables, ...this.encoder.net.variables];
     return {
       steps: [
         {
