@@ -24,7 +24,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR } from "../compiler/ir";
-import { deriveSeed } from "../rng";
+import { deriveSeed, tfSeed } from "../rng";
 import { Decoders, EncoderDecoderModel, Encoder, LogMeanExp, checkWidth } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext } from "./model";
@@ -130,7 +130,7 @@ export class Vae extends EncoderDecoderModel implements GenerativeModel {
 
   /** Standard normal noise [K, B, zdim] for (seed, step). */
   noise(K: number, B: number, seed: number): tf.Tensor3D {
-    return tf.randomNormal([K, B, this.layout.zdim], 0, 1, "float32", seed) as tf.Tensor3D;
+    return tf.randomNormal([K, B, this.layout.zdim], 0, 1, "float32", tfSeed(seed)) as tf.Tensor3D;
   }
 
   objective(_settings: { lr: number }): Objective {
