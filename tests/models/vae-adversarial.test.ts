@@ -242,3 +242,34 @@ describe("VAE + adversarial: scores and training", () => {
     expect(codes(text(t, prior))).toEqual(codes(plain));
   });
 });
+
+describe("latent models: which sums of objectives are built", () => {
+  const model = (fit: string) =>
+    compile(
+      `model A {\n  latent z : Normal[2]\n  x : Bernoulli[4]\n  p(x | z) = mlp(hidden = [4])\n  q(z | x) = mlp(hidden = [4])\n  fit ${fit}\n}\n`,
+    );
+
+  it("refuses a sum it would train only part of (M0103), naming the sum", () => {
+    for (const fit of ["elbo + reconstruction", "elbo + iwae(k = 3)", "iwae(k = 2) + reconstruction"]) {
+      expect(() => buildLatentModel(model(fit), 1), fit).toThrow(
+        expect.objectContaining({ code: "M0103", message: expect.stringMatching(/a sum gm does not build/) }),
+      );
+    }
+  });
+
+  it("builds each sum it lists", () => {
+    for (const [fit, kind] of [
+      ["elbo", Vae],
+      ["iwae(k = 2)", Vae],
+      ["elbo + adversarial(on = z, critic = mlp(hidden = [4]))", AdversarialVae],
+      ["reconstruction", Object],
+    ] as const) {
+      const m = buildLatentModel(model(fit), 1);
+      try {
+        expect(m, fit).toBeInstanceOf(kind);
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+});
