@@ -15,7 +15,9 @@ import { applyAssumption } from "./assumptions";
 import { countParameters } from "./parameters";
 import { bindPosterior, bindObjectives, bindTrainBlock } from "./objectives";
 import { checkClaim } from "./checks";
-import { ModelContext } from "./context";
+import { ModelContext, type CompileOptions } from "./context";
+
+export type { CompileOptions };
 
 /** Result of compiling a file: every model that compiled, and every diagnostic. */
 export interface CompileResult {
@@ -28,13 +30,6 @@ export interface CompileResult {
 }
 
 /** Options for `compileText`. */
-export interface CompileOptions {
-  /** Evaluate `check` lines (default true). */
-  readonly checks?: boolean;
-  /** Largest number of elements a model may have (default 1,000,000: `MAX_ELEMENTS`). */
-  readonly maxElements?: number;
-}
-
 /** Parses and compiles `text`. Syntax errors stop before the compiler runs. */
 export function compileText(text: string, file = "<input>", options: CompileOptions = {}): CompileResult {
   const parsed = parse(text, file);

@@ -4,7 +4,6 @@
  * expression environment, quantifier expansion, and evaluating references to elements.
  */
 import type * as A from "../dsl/ast";
-import type { CompileOptions } from "./compile";
 import { DiagnosticBag } from "../dsl/diagnostics";
 import { withCommas } from "./count";
 import { ElementGraph } from "./graph";
@@ -69,6 +68,14 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   [Symbol.iterator](): MapIterator<[string, V]> {
     return this.entries();
   }
+}
+
+/** Options of `compileText` (compile.ts), which every model's context carries. */
+export interface CompileOptions {
+  /** Evaluate `check` lines (default true). */
+  readonly checks?: boolean;
+  /** Largest number of elements a model may have (default 1,000,000: `MAX_ELEMENTS`). */
+  readonly maxElements?: number;
 }
 
 /** One model being compiled: its declarations, its factors so far, and where to report. */

@@ -17,7 +17,7 @@ import { Rng } from "../data/rng";
 import { checkpointName as stableName, newInstancePrefix, outcomesOf } from "./lookup";
 import { largestBatch } from "./memory";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, TrainStep } from "./model";
-import { familyEntry, type FamilyEntry } from "./registry";
+import { familyEntry, type FamilyEntry } from "./families";
 import { ModelError, type ExplicitDensityModel, type FactorModule } from "./types";
 
 /** Options for building a model. */

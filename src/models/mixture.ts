@@ -39,7 +39,7 @@ import { deriveSeed, Rng } from "../rng";
 import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent";
 import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
-import { familyEntry } from "./registry";
+import { familyEntry } from "./families";
 import { drawTargets, logitsFromCounts, outcomeOf, rowOf, type Table as TableLayout } from "./table";
 import { ModelError, type FactorModule } from "./types";
 
