@@ -39,7 +39,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileText } from "../../src/compiler/compile";
 import { initBackend } from "../../src/models/backend";
-import { bernoulliLogits, logMeanExp, LogMeanExp, logSumExp } from "../../src/models/latent";
+import { draws, logMarginal } from "../../src/models/eval/vae-bounds";
+import { bernoulliLogits, logMeanExp, LogMeanExp } from "../../src/models/latent";
 import { bernoulliLogProb } from "../../src/models/networks/mlp";
 import { Vae } from "../../src/models/vae";
 import { Rng } from "../../src/rng";
@@ -105,53 +106,6 @@ function withTiny<T>(t: Tiny, fn: (vae: Vae, x: Float32Array) => T): T {
   } finally {
     vae.dispose();
   }
-}
-
-/** log p(x) = log ∫ N(z; 0, I) p(x | z) dz on a grid (float64 sum of float32 decoder terms). */
-function logMarginal(vae: Vae, x: Float32Array, d: number): number {
-  const [lo, step] = d === 1 ? [-12, 0.004] : [-9, 0.05];
-  const m = Math.round((2 * -lo) / step) + 1;
-  const G = d === 1 ? m : m * m;
-  const z = new Float32Array(G * d);
-  const logPrior = new Float64Array(G);
-  for (let g = 0; g < G; g++) {
-    const a = lo + (g % m) * step;
-    const b = lo + Math.floor(g / m) * step;
-    z[g * d] = a;
-    if (d === 2) z[g * d + 1] = b;
-    logPrior[g] = -0.5 * d * Math.log(2 * Math.PI) - 0.5 * (a * a + (d === 2 ? b * b : 0));
-  }
-  const terms = new Float64Array(G);
-  const chunk = 20000;
-  for (let s = 0; s < G; s += chunk) {
-    const c = Math.min(chunk, G - s);
-    const ll = tf.tidy(() => {
-      const zt = tf.tensor2d(z.subarray(s * d, (s + c) * d), [c, d]);
-      const xt = tf.tile(tf.tensor2d(x, [1, x.length]), [c, 1]) as tf.Tensor2D;
-      return vae.decoders.logProb(zt, xt).dataSync();
-    });
-    for (let i = 0; i < c; i++) terms[s + i] = logPrior[s + i] + ll[i];
-  }
-  return logSumExp(terms) + d * Math.log(step);
-}
-
-/** Mean and standard error of R independent draws of (IWAE_K, ELBO) for one x. */
-function draws(
-  vae: Vae,
-  x: Float32Array,
-  K: number,
-  R: number,
-  seed: number,
-): { iwae: [number, number]; elbo: [number, number] } {
-  const rows = new Float32Array(R * x.length);
-  for (let r = 0; r < R; r++) rows.set(x, r * x.length);
-  const s = vae.score(rows, R, { samples: K, seed, batch: R });
-  const stat = (v: Float64Array): [number, number] => {
-    const mean = v.reduce((a, b) => a + b, 0) / v.length;
-    const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1);
-    return [mean, Math.sqrt(variance / v.length)];
-  };
-  return { iwae: stat(s.values), elbo: stat(s.extra!.elbo.values) };
 }
 
 describe("VAE bounds", () => {
