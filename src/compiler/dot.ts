@@ -28,8 +28,10 @@ export function toDot(ir: ModelIR, opts: { elements?: boolean } = {}): string {
     "  rankdir=LR;",
     // A dense element graph (a complete DAG on 16 elements has 120 edges) has no drawing without
     // crossings; dot's crossing minimization then spends most of the layout (40 ms of 60 for
-    // 04-binary-image-joint-vs-independent) for no visible gain, so it gets a tenth of its passes.
-    ...(elements && g.edgeCount() > DENSE_EDGES_PER_ELEMENT * ir.n ? ["  mclimit=0.1;"] : []),
+    // 04-binary-image-joint-vs-independent) for no visible gain, so it gets a tenth of its passes,
+    // and its edges are drawn as polylines (straight segments around the nodes: a fifth less
+    // layout time than curves, and no harder to follow among 120 edges).
+    ...(elements && g.edgeCount() > DENSE_EDGES_PER_ELEMENT * ir.n ? ["  mclimit=0.1;", "  splines=polyline;"] : []),
     '  node [shape=circle, fontname="Helvetica", fontsize=11];',
     '  edge [color="#555555"];',
   ];

@@ -1,6 +1,6 @@
 /**
  * The DOT that `gm graph` and the playground lay out: every edge of the element graph, and
- * dot's crossing minimization cut to a tenth (`mclimit=0.1`) only where the graph is dense —
+ * dot's crossing minimization cut to a tenth (`mclimit=0.1`) and polyline edges only where the graph is dense —
  * more than DENSE_EDGES_PER_ELEMENT edges per element — so sparse pictures keep dot's full effort.
  */
 import { describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ describe("toDot", () => {
     expect(edges(dot)).toBe((16 * 15) / 2);
     expect(edges(dot)).toBeGreaterThan(DENSE_EDGES_PER_ELEMENT * 16);
     expect(dot).toContain("mclimit=0.1;");
+    expect(dot).toContain("splines=polyline;");
   });
 
   it("leaves a sparse graph to dot's defaults", () => {
@@ -23,5 +24,6 @@ describe("toDot", () => {
     const dot = toDot(ir);
     expect(edges(dot)).toBe(1 + 2 * 14);
     expect(dot).not.toContain("mclimit");
+    expect(dot).not.toContain("splines");
   });
 });
