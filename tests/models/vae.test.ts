@@ -15,7 +15,8 @@
  *    for the same noise (Jensen, exact per batch), also with weights of scale 10–40 whose
  *    log-weights reach −1000 nats; JavaScript's log-mean-exp is shift-invariant at −2000.
  * 5. The gradient of −ELBO (fixed noise) equals central finite differences, h = 1e-2, on 8
- *    random weights per model (fixed fast-check seed: a ReLU kink inside ±h would be a false alarm).
+ *    random weights per model; a weight with a ReLU kink inside ±h (its one-sided differences
+ *    disagree) is passed over for another, at least 4 must be compared.
  * 6. Parameter counts equal the compiler's for examples/12-vae.gm; encode/decode/sample shapes;
  *    scoring leaves no tensors behind.
  *
@@ -242,7 +243,8 @@ describe("VAE gradient", () => {
             const { grads } = tf.variableGrads(() => vae.negativeElbo(xt, eps), vars);
             const loss = () => tf.tidy(() => vae.negativeElbo(xt, eps).dataSync()[0]);
             const h = 1e-2;
-            for (let trial = 0; trial < 8; trial++) {
+            let compared = 0;
+            for (let trial = 0; trial < 16 && compared < 8; trial++) {
               const v = vars[rng.int(vars.length)];
               const i = rng.int(v.size);
               const base = v.dataSync().slice();
@@ -253,11 +255,17 @@ describe("VAE gradient", () => {
                 v.assign(tf.tensor(w, v.shape));
                 return loss();
               };
-              const fd = (at(h) - at(-h)) / (2 * h);
+              const [up, mid, down] = [at(h), at(0), at(-h)];
               v.assign(tf.tensor(base, v.shape));
-              if (Math.abs(fd - g) > 2e-2 * Math.max(1, Math.abs(g)))
-                throw new Error(`${v.name}[${i}]: gradient ${g}, finite difference ${fd}`);
+              const tol = 2e-2 * Math.max(1, Math.abs(g));
+              // A ReLU kink within ±h makes the two one-sided differences disagree: no derivative to
+              // compare there (with 60 runs one such weight came up: gradient −0.370, central −0.323).
+              if (Math.abs((up - mid) / h - (mid - down) / h) > 2 * tol) continue;
+              const fd = (up - down) / (2 * h);
+              if (Math.abs(fd - g) > tol) throw new Error(`${v.name}[${i}]: gradient ${g}, finite difference ${fd}`);
+              compared++;
             }
+            if (compared < 4) throw new Error(`only ${compared} of 16 weights had no kink within ±${h}`);
             tf.dispose(grads);
             return true;
           } finally {
