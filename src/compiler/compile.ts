@@ -5,7 +5,7 @@
  */
 import type * as A from "../dsl/ast";
 import { DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from "../dsl/diagnostics";
-import { parse } from "../dsl/parse";
+import { parse, positionAt } from "../dsl/parse";
 import { elementName } from "./elements";
 import { ElementGraph } from "./graph";
 import { outcomes, type ModelIR } from "./ir";
@@ -40,7 +40,7 @@ export function compileText(text: string, file = "<input>", options: CompileOpti
   if (parsed.ast.models.length === 0) {
     // LANGUAGE.md §2: a file holds one or more models. Point where the first one would go.
     const start = firstCodeOffset(text);
-    const at = positionOf(text, start);
+    const at = positionAt(text, start);
     bag.error(
       "E0109",
       text.trim() === ""
@@ -76,19 +76,6 @@ export function compileText(text: string, file = "<input>", options: CompileOpti
 function firstCodeOffset(text: string): number {
   const m = /^(?:\s+|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/.exec(text);
   return m ? m[0].length : 0;
-}
-
-/** Line and column of `offset`, counting `\n` as the only line break. */
-function positionOf(text: string, offset: number): A.Position {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { offset, line, column: offset - lineStart + 1 };
 }
 
 /** Compiles one `model { … }` block through every phase; null when a phase reported errors. */

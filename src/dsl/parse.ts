@@ -4,7 +4,7 @@
  * found while building the AST all come back as diagnostics.
  */
 import type { CstNode, IToken, IRecognitionException } from "chevrotain";
-import type { GmFile, IndependenceClaim, ModelDecl, Span, Value } from "./ast";
+import type { GmFile, IndependenceClaim, ModelDecl, Position, Span, Value } from "./ast";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
 import { gmParser } from "./parser";
 import {
@@ -36,8 +36,8 @@ export interface ParseResult {
   readonly file: string;
 }
 
-/** Position of a character offset in `text`. */
-function positionAt(text: string, offset: number): { offset: number; line: number; column: number } {
+/** Position of a character offset in `text` (`\n` is the only line break). */
+export function positionAt(text: string, offset: number): Position {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {

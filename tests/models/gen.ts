@@ -19,6 +19,7 @@ import { variableOf } from "../../src/models/lookup";
 import { buildModel, type FamilyEntry } from "../../src/models/registry";
 import type { FamilyName } from "../../src/compiler/ir";
 import type { FactorModule } from "../../src/models/types";
+import type { Vae } from "../../src/models/vae";
 import {
   chainRuleGap,
   elementOutcomes,
@@ -466,3 +467,22 @@ export function graphWith(g: ElementGraph, extra: (e: number) => number[]): Elem
 }
 
 export type { FactorIR, FactorModule };
+
+/**
+ * Draws a tiny VAE's weights from `rng` (normal, `scale`): the decoder gets the drawn scale (sharp
+ * decoders: log-weights of −1000 nats), the encoder at most 1, so that q's log-variance stays where
+ * exp() is finite in float32. Then `invalidate()`.
+ */
+export function drawTinyVaeWeights(vae: Vae, rng: Rng, scale: number): void {
+  const encoder = new Set(vae.encoder.net.variables);
+  for (const v of vae.variables) {
+    const s = encoder.has(v) ? Math.min(1, scale) : scale;
+    v.assign(
+      tf.tensor(
+        Float32Array.from({ length: v.size }, () => rng.normal() * s),
+        v.shape,
+      ),
+    );
+  }
+  vae.invalidate();
+}

@@ -45,7 +45,7 @@ import { bernoulliLogits, logMeanExp, LogMeanExp } from "../../src/models/latent
 import { bernoulliLogProb } from "../../src/models/networks/mlp";
 import { Vae } from "../../src/models/vae";
 import { Rng } from "../../src/rng";
-import { compileFirst as compile } from "./gen";
+import { compileFirst as compile, drawTinyVaeWeights } from "./gen";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 15);
 
@@ -87,19 +87,7 @@ function withTiny<T>(t: Tiny, fn: (vae: Vae, x: Float32Array) => T): T {
   const vae = new Vae(compile(tinyText(t)), t.seed);
   try {
     const rng = new Rng(t.seed);
-    // The decoder gets the drawn scale (sharp decoders: log-weights of −1000 nats); the encoder
-    // at most 1, so that q's log-variance stays where exp() is finite in float32.
-    const encoder = new Set(vae.encoder.net.variables);
-    for (const v of vae.variables) {
-      const s = encoder.has(v) ? Math.min(1, t.scale) : t.scale;
-      v.assign(
-        tf.tensor(
-          Float32Array.from({ length: v.size }, () => rng.normal() * s),
-          v.shape,
-        ),
-      );
-    }
-    vae.invalidate();
+    drawTinyVaeWeights(vae, rng, t.scale);
     const x = Float32Array.from({ length: t.n }, () =>
       t.domain === "Categorical(3)" ? rng.int(3) : t.domain === "Real(0, 1)" ? rng.uniform() : rng.int(2),
     );

@@ -28,7 +28,7 @@ import type { ScoreOptions, ScoreResult } from "../../src/models/model";
 import { type ImportanceTerms, Vae } from "../../src/models/vae";
 import { type PropertyResult, verifyIr, verifyVae } from "../../src/models/verify";
 import { Rng } from "../../src/rng";
-import { compileFirst as compile } from "./gen";
+import { compileFirst as compile, drawTinyVaeWeights } from "./gen";
 
 const RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 15);
 
@@ -107,18 +107,7 @@ type VaeClass = new (ir: ReturnType<typeof compile>, seed: number) => Vae;
 function withTiny<T>(t: Tiny, C: VaeClass, fn: (vae: Vae) => T): T {
   const vae = new C(compile(tinyText(t)), t.seed);
   try {
-    const rng = new Rng(t.seed);
-    const encoder = new Set(vae.encoder.net.variables);
-    for (const v of vae.variables) {
-      const s = encoder.has(v) ? Math.min(1, t.scale) : t.scale;
-      v.assign(
-        tf.tensor(
-          Float32Array.from({ length: v.size }, () => rng.normal() * s),
-          v.shape,
-        ),
-      );
-    }
-    vae.invalidate();
+    drawTinyVaeWeights(vae, new Rng(t.seed), t.scale);
     return fn(vae);
   } finally {
     vae.dispose();
