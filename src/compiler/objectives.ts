@@ -181,7 +181,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
             ctx.diags.error("E0201", `unknown random variable \`${onArg.name}\``, onArg.span);
             break;
           }
-        } else on = ctx.vars.find((v) => !v.latent);
+        } else on = defaultCriticTarget(ctx, o);
         if (!on) break;
         if (kind === "explicit")
           ctx.diags.error(
@@ -238,6 +238,36 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
     );
   }
   return out;
+}
+
+/**
+ * The variable `adversarial(critic = …)` judges when `on` is not written: the generator's image in
+ * an implicit model, else the one observed variable. With several candidates there is no safe
+ * guess (the first declared was once taken, so a label declared before the image got the critic):
+ * E0610 asks for `on`.
+ */
+function defaultCriticTarget(ctx: ModelContext, o: A.FamilyRef): VariableIR | undefined {
+  const generated = new Map<string, VariableIR>();
+  for (const d of ctx.drafts)
+    if (d.family === "implicit" && d.targets.length) {
+      const v = ctx.varOf(d.targets[0]);
+      generated.set(v.name, v);
+    }
+  const candidates = generated.size ? [...generated.values()] : ctx.vars.filter((v) => !v.latent);
+  if (candidates.length === 1) return candidates[0];
+  if (candidates.length === 0) return undefined;
+  const names = candidates.map((v) => `\`${v.name}\``).join(", ");
+  ctx.diags.error(
+    "E0610",
+    `\`adversarial(critic = …)\` does not say which variable the critic judges: ${generated.size ? "the generators make" : "the model observes"} ${names}`,
+    o.span,
+    {
+      hint: `name it, e.g. \`adversarial(on = ${
+        ctx.networks.some((nw) => nw.role === "posterior") ? (ctx.vars.find((v) => v.latent) ?? candidates[0]).name : candidates[0].name
+      }, critic = …)\``,
+    },
+  );
+  return undefined;
 }
 
 export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
