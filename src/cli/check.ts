@@ -42,7 +42,8 @@ export function runCheck(files: string[], opts: CheckOptions): number {
       checks: r.checks,
       diagnostics: diagnosticsJson(r.diagnostics),
     }));
-    process.stdout.write(`${JSON.stringify(files.length === 1 ? out[0] : out, null, 2)}\n`);
+    // One shape for one file or several.
+    process.stdout.write(`${JSON.stringify({ ok: !failed, files: out }, null, 2)}\n`);
   } else if (failed) {
     const errors = results.reduce((a, r) => a + r.diagnostics.filter((d) => d.severity === "error").length, 0);
     process.stderr.write(

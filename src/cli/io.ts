@@ -73,11 +73,16 @@ export function diagnosticsJson(ds: readonly Diagnostic[]): object[] {
  * Compiles a file for a command that needs its models: prints diagnostics and returns null
  * when it has errors, so the command exits 1.
  */
-export function compileOrReport(path: string, opts: { json?: boolean; checks?: boolean } = {}): CompileResult | null {
+export function compileOrReport(
+  path: string,
+  opts: { json?: boolean; checks?: boolean; empty?: Record<string, unknown> } = {},
+): CompileResult | null {
   const r = compileFile(path, { checks: opts.checks ?? false });
   const errors = hasErrors(r.diagnostics);
   if (opts.json) {
-    if (errors) process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
+    // The command's own shape with nothing in it, and the diagnostics: one shape on success and failure.
+    if (errors)
+      process.stdout.write(`${JSON.stringify({ ...opts.empty, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
   } else if (r.diagnostics.length) printDiagnostics(r.diagnostics, r.text);
   return errors ? null : r;
 }
@@ -121,6 +126,11 @@ export function renderGmError(e: GmError): string {
 }
 
 /** Prints a {@link GmError} (see {@link printError}) and returns its exit status. */
+/** A GmError as `--json` prints it. */
+export function gmErrorJson(e: GmError): { code: string; message: string; hint: string | null; file: string | null } {
+  return { code: e.code, message: e.message, hint: e.hint ?? null, file: e.path ?? null };
+}
+
 export function reportGmError(e: GmError): number {
   printError(e.message, e.hint, e.code);
   return e.exitStatus;

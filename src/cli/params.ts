@@ -5,7 +5,7 @@
  */
 import { scientific, withCommas } from "../compiler/count";
 import { paramsReport, reportJson, type ParamsReport } from "../compiler/report";
-import { colors, compileOrReport, EXIT, pickModel } from "./io";
+import { colors, compileOrReport, diagnosticsJson, EXIT, pickModel } from "./io";
 import { table } from "./table";
 
 /** Options of `gm params`. */
@@ -53,12 +53,13 @@ export function renderReport(r: ParamsReport, out: NodeJS.WriteStream = process.
 
 /** Runs `gm params`. */
 export function runParams(file: string, opts: ParamsOptions): number {
-  const r = compileOrReport(file, { json: opts.json });
+  const r = compileOrReport(file, { json: opts.json, empty: { models: [] } });
   if (!r) return EXIT.diagnostics;
   const models = opts.model ? [pickModel(r.models, opts.model, file)] : r.models;
   const reports = models.map(paramsReport);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ models: reports.map(reportJson) }, null, 2)}\n`);
+    const out = { models: reports.map(reportJson), diagnostics: diagnosticsJson(r.diagnostics) };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
   process.stdout.write(`${reports.map((x) => renderReport(x)).join("\n\n")}\n`);

@@ -4,7 +4,7 @@
  * internal error prints one line asking to report it — never a stack trace.
  */
 import { Command, CommanderError, Option } from "commander";
-import { EXIT, GmError, internalErrorText, reportGmError } from "./io";
+import { EXIT, GmError, gmErrorJson, internalErrorText, reportGmError } from "./io";
 
 import { VERSION } from "../version";
 
@@ -245,7 +245,12 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     // Every error gm raises on purpose is a GmError: `error[CODE]: message`, `hint: …`, its exit status.
-    if (e instanceof GmError) return reportGmError(e);
+    if (e instanceof GmError) {
+      // With --json, the error is JSON on stdout too (`{"error": {code, message, hint, file}}`), so a
+      // script reading stdout always gets something it can parse.
+      if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: gmErrorJson(e) }, null, 2)}\n`);
+      return reportGmError(e);
+    }
     // Anything else is a bug in gm.
     process.stderr.write(internalErrorText(e));
     return EXIT.internal;

@@ -15,11 +15,12 @@ export interface QueryOptions {
 
 /** Runs `gm query`. */
 export function runQuery(file: string, text: string, opts: QueryOptions): number {
-  const r = compileOrReport(file, { json: opts.json });
+  const r = compileOrReport(file, { json: opts.json, empty: { answers: [], skipped: [] } });
   if (!r) return EXIT.diagnostics;
   const parsed = parseClaim(text);
   const report = (ds: Parameters<typeof printDiagnostics>[0]) => {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ diagnostics: diagnosticsJson(ds) }, null, 2)}\n`);
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify({ answers: [], skipped: [], diagnostics: diagnosticsJson(ds) }, null, 2)}\n`);
     else printDiagnostics(ds, text);
     return EXIT.diagnostics;
   };
@@ -38,11 +39,10 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
       reason: res.diagnostics.find((d) => d.severity === "error")?.message ?? "the query does not apply",
     }));
   if (opts.json) {
-    // One shape for one model or several: {answers: [...], skipped: [...]}.
+    // One shape for one model or several, answered or not: {answers, skipped, diagnostics}.
     if (answered.length === 0) {
-      process.stdout.write(
-        `${JSON.stringify({ diagnostics: diagnosticsJson(results[0].res.diagnostics), skipped }, null, 2)}\n`,
-      );
+      const out = { answers: [], skipped, diagnostics: diagnosticsJson(results[0].res.diagnostics) };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return EXIT.diagnostics;
     }
     const answers = answered.map(({ m, res }) => ({
@@ -51,7 +51,7 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
       answer: res.answer!.independent ? "independent" : "dependent",
       ...(res.answer!.trail ? { trail: res.answer!.trail } : {}),
     }));
-    process.stdout.write(`${JSON.stringify({ answers, skipped }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ answers, skipped, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
     return EXIT.ok;
   }
   if (answered.length === 0) {

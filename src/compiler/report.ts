@@ -201,7 +201,7 @@ export function reportJson(r: ParamsReport): object {
       parents: row.parents,
       shape: row.shape,
       params: row.params.toString(),
-      ...(row.closedForm ? { closedForm: row.closedForm } : {}),
+      closedForm: row.closedForm ?? null,
       line: row.line,
     })),
     reference: r.reference.map((x) => ({

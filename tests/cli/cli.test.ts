@@ -187,10 +187,14 @@ describe("gm check", () => {
     expect((await gm(["frobnicate"])).code).toBe(2);
   });
 
-  it("--json gives parseable diagnostics with code, line and column", async () => {
+  it("--json gives parseable diagnostics with code, line and column, one shape {ok, files} for any number of files", async () => {
     const r = await gm(["check", "--json", file("broken.gm", BROKEN)]);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out) as {
+    const all = JSON.parse(r.out) as { ok: boolean; files: unknown[] };
+    expect(Object.keys(all)).toEqual(["ok", "files"]);
+    expect(all.ok).toBe(false);
+    expect(all.files).toHaveLength(1);
+    const j = all.files[0] as {
       ok: boolean;
       diagnostics: Array<{
         code: string;
@@ -210,12 +214,29 @@ describe("gm check", () => {
     expect(j.diagnostics[0].hint).toBe("did you mean `Bernoulli`?");
     expect(r.out).not.toMatch(ANSI);
     const ok = JSON.parse((await gm(["check", "--json", file("markov.gm", MARKOV)])).out);
-    expect(ok).toMatchObject({ ok: true, models: 1, checks: 2, diagnostics: [] });
-    // Several files: an array, one entry each.
+    expect(ok).toMatchObject({ ok: true, files: [{ ok: true, models: 1, checks: 2, diagnostics: [] }] });
+    // Several files: the same shape, one entry each.
     const many = JSON.parse(
       (await gm(["check", "--json", file("markov.gm", MARKOV), file("broken.gm", BROKEN)])).out,
-    ) as Array<{ ok: boolean }>;
-    expect(many.map((x) => x.ok)).toEqual([true, false]);
+    ) as { ok: boolean; files: Array<{ ok: boolean }> };
+    expect(many.ok).toBe(false);
+    expect(many.files.map((x) => x.ok)).toEqual([true, false]);
+  });
+
+  it("--json turns a usage error (a missing file) into {error} on stdout too, exit 2", async () => {
+    for (const args of [
+      ["check", "--json", "nope.gm"],
+      ["params", "--json", "nope.gm"],
+      ["query", "--json", "nope.gm", "a ⊥ b"],
+    ]) {
+      const r = await gm(args);
+      expect(r.code).toBe(2);
+      const j = JSON.parse(r.out) as { error: { code: string; message: string; hint: string | null } };
+      expect(Object.keys(j)).toEqual(["error"]);
+      expect(j.error.code).toBe("U0101");
+      expect(j.error.message).toContain("nope.gm");
+      expect(r.err).toContain("nope.gm");
+    }
   });
 });
 
@@ -290,16 +311,19 @@ describe("gm fmt", () => {
 });
 
 describe("gm params", () => {
-  it("--json is {models: [{name, total, factors}]} with the exact total as a decimal string", async () => {
+  it("--json is {models: [{name, total, factors}], diagnostics} with the exact total as a decimal string", async () => {
     const r = await gm(["params", "--json", file("markov.gm", MARKOV)]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as {
       models: Array<{ name: string; total: string; factors: Array<{ group: string; params: string }> }>;
     };
-    expect(Object.keys(j)).toEqual(["models"]);
+    expect(Object.keys(j)).toEqual(["models", "diagnostics"]);
     expect(j.models).toHaveLength(1);
     expect(j.models[0]).toMatchObject({ name: "Markov", total: "15" });
     expect(j.models[0].factors.map((f) => [f.group, f.params])).toEqual([["p(x) = chain", "15"]]);
+    // Every factor has every key (closedForm null where there is none).
+    for (const f of j.models[0].factors)
+      expect(Object.keys(f)).toEqual(["role", "group", "targets", "parents", "shape", "params", "closedForm", "line"]);
   });
 
   it("the 28×28 chain totals 2^784 − 1 exactly", async () => {
@@ -314,9 +338,10 @@ describe("gm params", () => {
     expect(t.out).toContain("= 1.0174e+236 (237 digits)");
   });
 
-  it("--json on a broken file gives the diagnostics as JSON and exits 1", async () => {
+  it("--json on a broken file gives the same shape, no models and the diagnostics, and exits 1", async () => {
     const r = await gm(["params", "--json", file("broken.gm", BROKEN)]);
     expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ models: [] });
     expect((JSON.parse(r.out) as { diagnostics: Array<{ code: string }> }).diagnostics.map((d) => d.code)).toEqual([
       "E0204",
       "E0205",
@@ -334,16 +359,24 @@ describe("gm query", () => {
     expect(dep.code).toBe(0);
     expect(dep.out).toBe("dependent: x[5] ⊥ x[1] does not hold\nactive trail: x[5] ← x[4] ← x[3] ← x[2] ← x[1]\n");
     const j = JSON.parse((await gm(["query", "--json", path, "x[1..2] ⊥ x[8] | x[4]"])).out);
-    // One shape for one model or several: {answers, skipped}.
+    // One shape for one model or several: {answers, skipped, diagnostics}.
     expect(j).toEqual({
       answers: [{ model: "Markov", query: "x[1..2] ⊥ x[8] | x[4]", answer: "independent" }],
       skipped: [],
+      diagnostics: [],
     });
     const jd = JSON.parse((await gm(["query", "--json", path, "x[2] ⊥ x[4]"])).out);
     expect(jd).toEqual({
       answers: [{ model: "Markov", query: "x[2] ⊥ x[4]", answer: "dependent", trail: "x[2] → x[3] → x[4]" }],
       skipped: [],
+      diagnostics: [],
     });
+    // A query that no model answers, and a file that does not compile: the same keys.
+    const bad = JSON.parse((await gm(["query", "--json", path, "x[9] ⊥ x[1]"])).out);
+    expect(Object.keys(bad)).toEqual(["answers", "skipped", "diagnostics"]);
+    expect(bad.answers).toEqual([]);
+    const broken = JSON.parse((await gm(["query", "--json", file("broken.gm", BROKEN), "x[2] ⊥ x[1]"])).out);
+    expect(Object.keys(broken)).toEqual(["answers", "skipped", "diagnostics"]);
   });
 
   it("reports a bad query as a diagnostic and exits 1", async () => {

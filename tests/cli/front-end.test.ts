@@ -150,7 +150,7 @@ model C {
     );
   });
 
-  it("--json has one shape, {answers, skipped}, for one model or several", async () => {
+  it("--json has one shape, {answers, skipped, diagnostics}, for one model or several", async () => {
     const p = file("three.gm", TWO);
     const several = JSON.parse((await gm(["query", "--json", p, "x[5] ⊥ x[1] | x[3]"])).out);
     expect(several).toEqual({
@@ -159,11 +159,13 @@ model C {
         { model: "B", reason: "unknown random variable `x`" },
         { model: "C", reason: "index 5 is outside `x` (1..2)" },
       ],
+      diagnostics: [],
     });
     const one = JSON.parse((await gm(["query", "--json", "--model", "A", p, "x[5] ⊥ x[1]"])).out);
     expect(one).toEqual({
       answers: [{ model: "A", query: "x[5] ⊥ x[1]", answer: "dependent", trail: "x[5] ← x[4] ← x[3] ← x[2] ← x[1]" }],
       skipped: [],
+      diagnostics: [],
     });
   });
 });
