@@ -107,7 +107,7 @@ export function renderDiagnostic(d: Diagnostic, source: string, style: RenderSty
 
 /** The source line of the span's start with line number gutter and carets under the span. */
 export function excerpt(source: string, span: Span, style: RenderStyle = plain): string[] {
-  const lines = source.split(/\r?\n/);
+  const lines = source.split(/\r\n?|\n/);
   const lineNo = span.start.line;
   const text = lines[lineNo - 1];
   if (text === undefined) return [];

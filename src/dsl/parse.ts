@@ -4,6 +4,7 @@
  * found while building the AST all come back as diagnostics.
  */
 import type { CstNode, IToken, IRecognitionException } from "chevrotain";
+import { distance } from "fastest-levenshtein";
 import type { GmFile, IndependenceClaim, ModelDecl, Position, Span, Value } from "./ast";
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from "./diagnostics";
 import { gmParser } from "./parser";
@@ -13,6 +14,7 @@ import {
   Identifier,
   KEYWORDS,
   LineComment,
+  NumberLiteral,
   StatementEnd,
   StringLiteral,
   UnterminatedString,
@@ -36,17 +38,30 @@ export interface ParseResult {
   readonly file: string;
 }
 
-/** Position of a character offset in `text` (`\n` is the only line break). */
+/**
+ * Position of a character offset in `text`. A line break is `\n`, `\r\n` or a lone `\r` (as the
+ * lexer counts them), so files saved with classic Mac line endings report the right lines.
+ */
 export function positionAt(text: string, offset: number): Position {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
       line++;
       lineStart = i + 1;
     }
   }
   return { offset, line, column: offset - lineStart + 1 };
+}
+
+/** The offset of the line break (`\n` or `\r`) that ends the line holding `offset`, or the text's length. */
+function lineEnd(text: string, offset: number): number {
+  for (let i = offset; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) return i;
+  }
+  return text.length;
 }
 
 function spanAt(text: string, offset: number, length: number): Span {
@@ -68,9 +83,9 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
   const byModel = options.byModel !== false ? parseByModel(text, file) : null;
   if (byModel) return byModel;
   const bag = new DiagnosticBag(file);
+  // Lines break at `\n`, `\r\n` and a lone `\r`: chevrotain's token lines, positionAt, endOfText
+  // and the renderer all count them so.
   const lexed = gmLexer.tokenize(text);
-  // chevrotain also breaks lines at a lone `\r`; spans, `endOfText` and the renderer count `\n` only.
-  if (/\r(?!\n)/.test(text)) relocate([...lexed.tokens, ...((lexed.groups.comments ?? []) as IToken[])], text);
 
   /** Lines where the parser's view is already broken (a bad character, a string that never closes). */
   const brokenLines = new Set<number>();
@@ -107,11 +122,11 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const first = [...ch][0] ?? ch;
     const cp = first.codePointAt(0) ?? 0;
-    const eol = text.indexOf("\n", e.offset);
+    const eol = lineEnd(text, e.offset);
     if (CURLY_QUOTES.has(first)) {
       // “imgs.gz” → one error; the parser reads it as "imgs.gz".
       let close = -1;
-      for (let i = e.offset + first.length; i < text.length && text.charCodeAt(i) !== 10; i++) {
+      for (let i = e.offset + first.length; i < text.length && !/[\n\r]/.test(text[i]); i++) {
         if (CURLY_QUOTES.has(text[i])) {
           close = i;
           break;
@@ -136,37 +151,27 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
     const lookalike = LOOKALIKES[first];
     const shown = invisible
       ? `invisible character ${codePoint(cp)} (${invisible})`
-      : cp > 0x7e || cp < 0x20
-        ? `\`${first}\` (${codePoint(cp)}${lookalike ? `, ${lookalike.script}` : ""})`
-        : `\`${first}\``;
-    const hint =
-      first === "." && /\d/.test(text.charAt(e.offset + 1))
-        ? "decimals start with a digit: write `0.5`, not `.5`"
-        : first === "&" || first === "!"
-          ? "independence is written `⊥` or `_|_`; dependence `not ⊥`"
-          : first === "'" || CURLY_QUOTES.has(first)
-            ? 'strings use double quotes: "…"'
-            : invisible
-              ? "delete it: it does not show, but gm reads it (it often comes with pasted text)"
-              : lookalike
-                ? `it looks like the Latin \`${lookalike.latin}\`, which is what gm reads: retype it`
-                : cp > 0x7e
-                  ? "names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols"
-                  : undefined;
+      : cp < 0x20 || cp === 0x7f
+        ? `invisible character ${codePoint(cp)} (a control character)`
+        : cp > 0x7e
+          ? `\`${first}\` (${codePoint(cp)}${lookalike ? `, ${lookalike.script}` : ""})`
+          : `\`${first}\``;
+    const hint = characterHint(text, e.offset, first, cp);
     if (first === "'") {
       const close = text.indexOf("'", e.offset + 1);
-      if (close > 0 && (eol < 0 || close < eol)) quotedUntil = close;
+      if (close > 0 && close < eol) quotedUntil = close;
     }
     const d = bag.error(
       "E0101",
       `unexpected ${shown.startsWith("invisible") ? "" : "character "}${shown}`,
       spanAt(text, e.offset, first.length),
-      hint ? { hint } : {},
+      { hint },
     );
     brokenLines.add(d.span.start.line);
   }
 
   const tokens: IToken[] = [];
+  let openString = false;
   for (const t of lexed.tokens) {
     if (isHidden(t.startOffset)) continue;
     const q = curly.length > 0 ? curly.find((c) => t.startOffset >= c.from && t.startOffset < c.to) : undefined;
@@ -188,8 +193,15 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
       });
       continue;
     }
+    if (t.tokenType === NumberLiteral && badSeparator(t.image)) {
+      bag.error("E0111", `\`${t.image}\`: a digit separator \`_\` stands between two digits`, tokenSpan(t), {
+        hint: `write \`${fixSeparators(t.image)}\``,
+      });
+      brokenLines.add(t.startLine ?? 1);
+    }
     if (t.tokenType.name === "UnterminatedString") {
       bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: 'add a closing `"` on the same line' });
+      openString = true;
       brokenLines.add(t.startLine ?? 1);
       // The parser reads it as the string it was meant to be, so the rest of the line is not reported again.
       tokens.push({ ...t, image: `${t.image}"`, tokenType: StringLiteral, tokenTypeIdx: StringLiteral.tokenTypeIdx! });
@@ -256,8 +268,9 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
     input = input.map((t) => (retype.has(t) ? asName(t) : t));
   }
   for (const e of [...misuses, ...errors]) {
-    // A comment that never closes hides the rest of the file; "expected `}`" at its end adds nothing.
-    if (openComment && e.token.tokenType.name === "EOF") continue;
+    // A comment that never closes hides the rest of the file, and a string that never closes the
+    // rest of its line (often the `)` and `}` that close it): "expected `}`" at the end adds nothing.
+    if ((openComment || openString) && e.token.tokenType.name === "EOF") continue;
     const d = syntaxDiagnostic(e, text, tokens);
     // After one error, recovery may misread the rest of that line (`check ⊥ y` would also report
     // `y`); keep the first syntax error per line.
@@ -279,6 +292,19 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
 }
 
 type RecognitionError = IRecognitionException & { previousToken?: IToken };
+
+/**
+ * LANGUAGE.md §1 writes `1_000`: `_` separates digits. One at the end (`1_`), before the point or
+ * the exponent (`1_.5`, `1_e3`) or doubled (`1__000`) is E0111 rather than silently dropped.
+ */
+function badSeparator(image: string): boolean {
+  return /_(?![0-9])/.test(image);
+}
+
+/** `1__000` → `1_000`, `1_` → `1`: the literal with only separators between digits. */
+function fixSeparators(image: string): string {
+  return image.replace(/_+(?![0-9])/g, "").replace(/_+/g, "_");
+}
 
 /** Is `tokens[i]` a keyword written where a name belongs (see parse)? */
 function keywordMisused(tokens: readonly IToken[], i: number): boolean {
@@ -378,7 +404,9 @@ function parseByModel(text: string, file: string): ParseResult | null {
     }
     const tokens = lexed.tokens;
     for (let i = 0; i < tokens.length; i++) {
-      if (tokens[i].tokenType === UnterminatedString || keywordMisused(tokens, i)) return null;
+      const t = tokens[i];
+      if (t.tokenType === UnterminatedString || keywordMisused(tokens, i)) return null;
+      if (t.tokenType === NumberLiteral && badSeparator(t.image)) return null;
       shift(tokens[i]);
     }
     const separated = insertStatementEnds(tokens);
@@ -395,6 +423,26 @@ function parseByModel(text: string, file: string): ParseResult | null {
     span: { start: { offset: 0, line: 1, column: 1 }, end: endOfText(text) },
   };
   return { ast, diagnostics: sortDiagnostics(bag.items), comments, text, file };
+}
+
+/** The hint under E0101 for the character `first` (code point `cp`) at `offset`. */
+function characterHint(text: string, offset: number, first: string, cp: number): string {
+  const invisible = INVISIBLE[cp];
+  const lookalike = LOOKALIKES[first];
+  if (first === "." && /\d/.test(text.charAt(offset + 1))) return "decimals start with a digit: write `0.5`, not `.5`";
+  if (first === "." && /\d/.test(text.charAt(offset - 1))) {
+    const digits = /\d[\d_]*$/.exec(text.slice(Math.max(0, offset - 40), offset))?.[0] ?? "1";
+    return `a decimal has digits after the point: write \`${digits}.0\` or \`${digits}\``;
+  }
+  if (first === "&" || first === "!") return "independence is written `⊥` or `_|_`; dependence `not ⊥`";
+  if (first === "'" || CURLY_QUOTES.has(first)) return 'strings use double quotes: "…"';
+  if (invisible) return "delete it: it does not show, but gm reads it (it often comes with pasted text)";
+  if (lookalike) return `it looks like the Latin \`${lookalike.latin}\`, which is what gm reads: retype it`;
+  if (cp > 0x7e)
+    return "names use ASCII letters, digits and `_`; the operators `⊥`, `×` and `−` are the only other symbols";
+  if (cp < 0x20 || cp === 0x7f) return "delete it: it does not show, but gm reads it (a control character)";
+  if (first === "#") return "comments start with `//` (to the end of the line) or `/* … */`";
+  return `delete it: gm has no \`${first}\` (names use letters, digits and \`_\`; the symbols are \`( ) [ ] { } , : ; = + - * / ^ < > .. | ⊥\`)`;
 }
 
 /** Curly quotes that word processors put in place of `"` and `'`. */
@@ -550,26 +598,6 @@ function asName(t: IToken): IToken {
   return { ...t, tokenType: Identifier, tokenTypeIdx: Identifier.tokenTypeIdx!, isInsertedInRecovery: true };
 }
 
-/** Sets every token's line and column from its offsets, counting only `\n` as a line break. */
-function relocate(tokens: IToken[], text: string): void {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-  const at = (offset: number): [number, number] => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return [lo + 1, offset - starts[lo] + 1];
-  };
-  for (const t of tokens) {
-    [t.startLine, t.startColumn] = at(t.startOffset);
-    [t.endLine, t.endColumn] = at(t.endOffset ?? t.startOffset);
-  }
-}
-
 /** Tokens after which a statement always continues on the next line. */
 const CONTINUES = new Set([
   "Comma",
@@ -690,7 +718,7 @@ function insertStatementEnds(tokens: IToken[]): IToken[] {
     if (name === "Const" || name === "Check" || name === "Assume") noCalls = true;
     else if (
       NEW_STATEMENT.has(name) ||
-      (name === "For" && prev?.tokenType.name !== "Assume" && prev?.tokenType.name !== "Check") ||
+      (name === "For" && !["Assume", "Check", "Colon"].includes(prev?.tokenType.name ?? "")) ||
       (name === "Identifier" &&
         depth === 0 &&
         (next === "LParen" || next === "Colon" || (next === "Eq" && tokens[i + 2]?.tokenType.name === "Generator")))
@@ -753,22 +781,189 @@ function syntaxDiagnostic(
   }
   if (keywordAsName(e)) hint = `\`${image}\` is a keyword; choose another name`;
   if (/found `=`/.test(e.message) && /`==`/.test(e.message)) hint = "compare with `==`";
-  if (e.message.startsWith("expected `model")) hint = "every statement lives inside `model Name { … }`";
+
   // `a_|_b`: a name may end in `_`, so the lexer reads `a_`, `|`, `_b`.
   const prev = e.previousToken;
-  if (
-    image === "|" &&
-    prev &&
-    prev.tokenType === Identifier &&
-    prev.image.endsWith("_") &&
-    prev.endOffset !== undefined &&
-    prev.endOffset + 1 === e.token.startOffset &&
-    text[e.token.startOffset + 1] === "_"
-  ) {
-    const rest = /^[A-Za-z0-9_]*/.exec(text.slice(e.token.startOffset + 1))![0];
-    hint = `\`${prev.image}|${rest}\` reads as the name \`${prev.image}\`, then \`|\`, then the name \`${rest}\` (names may end in \`_\`): write \`${prev.image.slice(0, -1)} _|_ ${rest.slice(1)}\` or \`${prev.image.slice(0, -1)} ⊥ ${rest.slice(1)}\``;
+  const glued = (name: IToken | undefined): name is IToken =>
+    name !== undefined &&
+    name.tokenType === Identifier &&
+    name.image.endsWith("_") &&
+    name.endOffset !== undefined &&
+    text.startsWith("|_", name.endOffset + 1);
+  const bar = image === "|" && glued(prev) && prev.endOffset! + 1 === e.token.startOffset ? prev : glued(t) ? t : null;
+  if (bar) {
+    const rest = /^[A-Za-z0-9_]*/.exec(text.slice(bar.endOffset! + 2))![0];
+    hint = `\`${bar.image}|${rest}\` reads as the name \`${bar.image}\`, then \`|\`, then the name \`${rest}\` (names may end in \`_\`): write \`${`${bar.image.slice(0, -1)} _|_ ${rest.slice(1)}`.trim()}\` or \`${`${bar.image.slice(0, -1)} ⊥ ${rest.slice(1)}`.trim()}\``;
   }
-  return { message: e.message, span, hint };
+  return { message: e.message, span, hint: hint ?? syntaxHint(e, text, tokens) };
+}
+
+/** How each rule is written, for the hint under a syntax error in it (innermost rule first). */
+const RULE_FORMS: Record<string, string> = {
+  file: "every statement lives inside `model Name { … }`",
+  model: "a model reads `model Name { … }`, its statements between the braces",
+  statement:
+    "a statement is `const n = 16`, `x : Bernoulli[n]`, `p(x) = chain`, `assume …`, `check …`, `order x raster`, `fit …` or `train { … }`",
+  constDecl: "a constant reads `const n = 16`",
+  varDecl: "a variable reads `x : Bernoulli[28, 28]` (`latent z : Normal[16]` for a latent one)",
+  typeExpr: "a type is `Bernoulli`, `Categorical(k)`, `Normal` or `Real(lo, hi)`",
+  shape: "a shape reads `[n]` or `[28, 28]`",
+  orderDecl: "an order reads `order x raster` (or `column`, `snake`, `zigzag`, `index`, `random(seed = 7)`)",
+  forStmt: "a loop reads `for i in 2..n: p(x[i] | x[i-1]) = table`",
+  quantifiers: "a loop header reads `for i in 1..n:` or `for r in 1..h, c in 1..w:`",
+  quantifier: "a loop variable reads `i in 1..n`",
+  factorStmt: "a factorization reads `p(x) = chain` or `p(x[i] | x[i-1]) = table`",
+  assumeStmt: "an assumption reads `assume x[3] ⊥ x[1] | x[2]` or `assume for i in 3..n: x[i] ⊥ x[1..i-2] | x[i-1]`",
+  checkStmt: "a check reads `check x[3] ⊥ x[1] | x[2]`, `check x[2] not ⊥ x[1]` or `check params == 2*n - 1`",
+  claim: "a claim reads `x[3] ⊥ x[1] | x[2]` (`_|_` for `⊥`; `not ⊥` for dependence; `| …` optional)",
+  paramsClaim: "a count check reads `check params == 2*n - 1` (or `!=`, `<`, `<=`, `>`, `>=`)",
+  implicitStmt: "an implicit variable reads `x = generator(z) by mlp(hidden = [256])`",
+  fitStmt: "an objective reads `fit elbo` or `fit reconstruction + adversarial(on = z, critic = mlp(hidden = [64]))`",
+  trainBlock: "a train block reads `train { data = mnist(binarize = 0.5)  epochs = 10 }`",
+  trainEntry: "a train entry reads `name = value`, e.g. `epochs = 10`",
+  family: "a family reads `chain` or `markov(k = 1)`",
+  args: "arguments read `name = value`, separated by `,`: `mlp(hidden = [512, 256])`",
+  arg: "an argument reads `name = value` (or a bare value): `k = 1`",
+  value: 'a value is a number, a name, a string `"…"`, a list `[512, 256]` or a call `mnist(binarize = 0.5)`',
+  list: "a list reads `[512, 256]`",
+  refs: "variables are separated by `,`: `x[1], x[2], y`",
+  ref: "a variable is written `x`, `x[i]`, `x[r, c]`, `x[1..i-2]`, `x[*, c]` or `x[<i]`",
+  subscript: "an index is `i`, `i-1`, a range `1..i-2`, `*` (a whole axis) or `<i` (the predecessors)",
+  indexItem: "an index is `i`, `i-1`, a range `1..i-2` or `*` (a whole axis)",
+  expr: "an expression is a number, a constant or loop variable, or arithmetic of them: `2*n - 1`",
+  unary: "an expression is a number, a constant or loop variable, or arithmetic of them: `2*n - 1`",
+  atom: "an expression is a number, a constant or loop variable, or arithmetic of them: `2*n - 1`",
+};
+
+/**
+ * The unclosed bracket (`(`, `[` or `{`) before token index `end`: the one a missing closer
+ * belongs to. Null when every bracket before it is closed.
+ */
+function openBracket(tokens: readonly IToken[], end: number, kind: string): IToken | null {
+  let depth = 0;
+  for (let i = Math.min(end, tokens.length) - 1; i >= 0; i--) {
+    const name = tokens[i].tokenType.name;
+    if (name === "RParen" || name === "RBracket" || name === "RBrace") depth++;
+    else if (name === "LParen" || name === "LBracket" || name === "LBrace") {
+      if (depth === 0) return name === kind ? tokens[i] : null;
+      depth--;
+    }
+  }
+  return null;
+}
+
+/** The index of the first token at or after `offset` (tokens are in offset order). */
+function tokenIndexAt(tokens: readonly IToken[], offset: number): number {
+  let lo = 0;
+  let hi = tokens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid].startOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The rest of the line from `offset`, without a trailing comment or spaces. */
+function restOfLine(text: string, offset: number): string {
+  return text
+    .slice(offset, lineEnd(text, offset))
+    .replace(/\s*\/\/.*$/, "")
+    .trim();
+}
+
+/**
+ * A hint for a syntax error that has no more specific one: the fix where the tokens show it
+ * (`x Bernoulli` → `x : Bernoulli`, the `(` a `)` would close, `1e` without digits), else how the
+ * construct being read is written (RULE_FORMS).
+ */
+function syntaxHint(e: RecognitionError, text: string, tokens: readonly IToken[]): string | undefined {
+  const t = e.token;
+  const name = t.tokenType.name;
+  const real = !Number.isNaN(t.startOffset) && name !== "EOF" && name !== "StatementEnd";
+  // Where the error is among the tokens: at the token, or (at a line end or the file's end, which
+  // are not tokens there) just after the token before it.
+  const prevTok = e.previousToken && !Number.isNaN(e.previousToken.startOffset) ? e.previousToken : undefined;
+  const at = real
+    ? tokenIndexAt(tokens, t.startOffset)
+    : prevTok
+      ? tokenIndexAt(tokens, prevTok.startOffset) + 1
+      : tokens.length;
+  const before = tokens[at - 1];
+  const next = real ? tokens[at + 1] : undefined;
+  const adjacent = (a: IToken | undefined, b: IToken | undefined) =>
+    a !== undefined && b !== undefined && (a.endOffset ?? a.startOffset) + 1 === b.startOffset;
+  const rules = e.context?.ruleStack ?? [];
+  const rule = rules[rules.length - 1] ?? "file";
+
+  // A number the lexer cut short: `1e` (no exponent digits), `0x10` (no hexadecimal).
+  if (real && name === "Identifier" && before?.tokenType === NumberLiteral && adjacent(before, t)) {
+    if (/^[eE]/.test(t.image)) return `an exponent needs digits: \`${before.image}e3\`, \`${before.image}e-3\``;
+    if (before.image === "0" && /^[xX][0-9a-fA-F]+$/.test(t.image))
+      return `numbers are decimal: write \`${parseInt(t.image.slice(1), 16)}\` for \`0${t.image}\``;
+    return `a name cannot start with a digit: \`${before.image}${t.image}\` reads as \`${before.image}\`, then \`${t.image}\``;
+  }
+  // A missing closer: say which bracket it closes.
+  const closer = /^expected `([\])}])`/.exec(e.message)?.[1];
+  if (closer === "}") {
+    // The model block or the train block: its keyword is the last one before the error.
+    const keyword = / the train block/.test(e.message) ? "Train" : "Model";
+    for (let i = Math.min(at, tokens.length) - 1; i >= 0; i--) {
+      if (tokens[i].tokenType.name !== keyword) continue;
+      const head = keyword === "Train" ? "train {" : `model ${tokens[i + 1]?.image ?? "…"} {`;
+      return `add \`}\` to close \`${head}\` (line ${tokens[i].startLine})`;
+    }
+  } else if (closer) {
+    const open = openBracket(tokens, at, closer === ")" ? "LParen" : "LBracket");
+    if (open)
+      return `add \`${closer}\` to close the \`${open.image}\` at line ${open.startLine}, column ${open.startColumn}`;
+  }
+  if (e.message.startsWith("expected `model")) {
+    if (name === "RBrace") return "this `}` closes no block: delete it (or add the `{` it was meant to close)";
+    if (name === "Identifier" && distance(t.image.toLowerCase(), "model") <= 2)
+      return `did you mean \`model\`? A file holds \`model Name { … }\` blocks`;
+    return "every statement lives inside `model Name { … }`";
+  }
+  // Empty brackets: `Bernoulli[]`, `x[]`.
+  if (name === "RBracket" && before?.tokenType.name === "LBracket") {
+    if (rules.includes("shape"))
+      return "a shape lists one or more sizes: `Bernoulli[n]`; without `[…]` the variable is one element";
+    if (rules.includes("ref"))
+      return "an index list names one or more indices: `x[i]`; `x` alone is the whole variable";
+  }
+  // `model { … }`: the name is missing.
+  if (rule === "model" && name === "LBrace") return "name the model: `model Name { … }`";
+  if (rule === "statement" && real) {
+    const nextName = next?.tokenType.name;
+    if (name === "Identifier" && nextName === "Identifier")
+      return `declare a variable with \`:\`: \`${t.image} : ${restOfLine(text, next!.startOffset)}\``;
+    if (name === "Identifier" && nextName === "Eq")
+      return `declare a constant with \`const\`: \`const ${restOfLine(text, t.startOffset)}\` (\`=\` alone only defines \`y = generator(z) by …\`)`;
+    if (
+      name === "Identifier" &&
+      (nextName === "LBracket" || nextName === "Indep" || nextName === "Comma" || nextName === "Not")
+    )
+      return "a claim starts with `check` (to prove it) or `assume` (to take it as true): `check x[3] ⊥ x[1] | x[2]`";
+  }
+  // `n = 16` reads as the start of `y = generator(…) by …`.
+  if (rule === "implicitStmt" && /^expected `generator`/.test(e.message)) {
+    const eq = tokens[at - 1];
+    const lhs = tokens[at - 2];
+    if (eq?.tokenType.name === "Eq" && lhs?.tokenType === Identifier)
+      return `declare a constant with \`const\`: \`const ${restOfLine(text, lhs.startOffset)}\` (\`y = …\` alone only defines \`y = generator(z) by …\`)`;
+  }
+  // A claim where a comparison of the parameter count was meant: `check m == 512`.
+  if (rule === "claim" && ["EqEq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Eq"].includes(name))
+    return "to compare the parameter count write `check params == …`; a claim reads `x ⊥ y | z`";
+  // Nothing after a separator: `x[1] ⊥ x[2] |`, `x[1],`.
+  if (rule === "ref" && before && ["Bar", "Indep", "Comma"].includes(before.tokenType.name)) {
+    const sep = before.tokenType.name === "Bar" ? "`|`" : before.tokenType.name === "Indep" ? "`⊥`" : "`,`";
+    return before.tokenType.name === "Bar"
+      ? "name what the claim is conditioned on after `|`, or drop the `|`"
+      : `name a variable after ${sep}: \`x[1] ⊥ x[2] | x[3]\``;
+  }
+  for (let i = rules.length - 1; i >= 0; i--) if (RULE_FORMS[rules[i]]) return RULE_FORMS[rules[i]];
+  return RULE_FORMS[rule];
 }
 
 /** The result of parsing an independence query such as `x[5] ⊥ x[1] | x[3]`. */
@@ -789,16 +984,28 @@ function parseFragment<T>(
 ): { node: T | null; diagnostics: Diagnostic[] } {
   const bag = new DiagnosticBag(file);
   const lexed = gmLexer.tokenize(text);
-  for (const e of lexed.errors)
+  for (const e of lexed.errors) {
+    const first = [...text.slice(e.offset, e.offset + Math.max(1, e.length))][0] ?? "";
     bag.error(
       "E0101",
       `unexpected character \`${text.slice(e.offset, e.offset + Math.max(1, e.length))}\``,
       spanAt(text, e.offset, e.length),
+      {
+        hint: characterHint(text, e.offset, first, first.codePointAt(0) ?? 0),
+      },
     );
+  }
+  for (const t of lexed.tokens)
+    if (t.tokenType === NumberLiteral && badSeparator(t.image))
+      bag.error("E0111", `\`${t.image}\`: a digit separator \`_\` stands between two digits`, tokenSpan(t), {
+        hint: `write \`${fixSeparators(t.image)}\``,
+      });
   gmParser.input = lexed.tokens.filter((t) => t.tokenType.name !== "UnterminatedString");
   const tooDeep = nestingTooDeep(gmParser.input);
   if (tooDeep) {
-    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep));
+    bag.error("E0108", `this nests more than ${MAX_NESTING} levels deep`, tokenSpan(tooDeep), {
+      hint: `gm reads expressions and lists nested at most ${MAX_NESTING} levels deep`,
+    });
     return { node: null, diagnostics: bag.items };
   }
   const cst = rule(gmParser);

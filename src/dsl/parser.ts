@@ -5,11 +5,16 @@
  */
 import {
   CstParser,
+  EOF,
   type IParserErrorMessageProvider,
   type IOrAlt,
   type TokenType,
   type IToken,
   defaultParserErrorProvider,
+  isRecognitionException,
+  LLkLookaheadStrategy,
+  type OptionalProductionType,
+  type Rule,
 } from "chevrotain";
 import * as T from "./tokens";
 
@@ -119,6 +124,29 @@ export const gmErrorMessages: IParserErrorMessageProvider = {
   },
 };
 
+/**
+ * LL(k) lookahead, except for the statements of a model block: that loop goes on at any token but
+ * `}`, `model` and the end of the file, so a line that cannot begin a statement (`x Bernoulli[3]`,
+ * `= chain`) is reported as a bad statement and skipped (see `GmParser.model`) instead of ending
+ * the block, which made every later statement "outside every model" (E0107).
+ */
+class GmLookahead extends LLkLookaheadStrategy {
+  override buildLookaheadForOptional(options: {
+    prodOccurrence: number;
+    prodType: OptionalProductionType;
+    rule: Rule;
+    maxLookahead: number;
+    dynamicTokensEnabled: boolean;
+  }): () => boolean {
+    if (options.rule.name !== "model" || options.prodType !== "Repetition")
+      return super.buildLookaheadForOptional(options);
+    return function (this: GmParser) {
+      const t = this.LA(1).tokenType;
+      return t !== T.RBrace && t !== T.Model && t !== EOF;
+    };
+  }
+}
+
 /** The parser. Rules are class properties so chevrotain can record the grammar. */
 export class GmParser extends CstParser {
   /**
@@ -135,6 +163,7 @@ export class GmParser extends CstParser {
       recoveryEnabled: true,
       nodeLocationTracking: "none",
       maxLookahead: 3,
+      lookaheadStrategy: new GmLookahead({ maxLookahead: 3 }),
       errorMessageProvider: gmErrorMessages,
     });
     this.performSelfAnalysis();
@@ -153,37 +182,85 @@ export class GmParser extends CstParser {
     );
   });
 
-  /** model = "model" Identifier "{" { statement } "}" ; */
+  /**
+   * model = "model" Identifier "{" { statement } "}" ;
+   *
+   * A statement that does not parse (its error is already recorded) is skipped up to where the
+   * next one begins (`skipStatement`), so recovery stays inside the block.
+   */
   public model = this.RULE("model", () => {
     this.CONSUME(T.Model);
     this.CONSUME(T.Identifier);
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
+    this.MANY(() => {
+      const start = this.LA(1);
+      try {
+        this.SUBRULE(this.statement);
+      } catch (e) {
+        if (!(e instanceof Error) || !isRecognitionException(e)) throw e;
+        this.ACTION(() => this.skipStatement(start));
+      }
+    });
     this.CONSUME(T.RBrace);
   });
 
   /**
+   * After a statement failed: skips to the next statement boundary — a line break that begins a
+   * statement (`StatementEnd`), `;`, the `}` that closes the model (not one the statement opened,
+   * as in `train { … }`), `model` or the end of the file — and always past `start`, the token the
+   * statement began with, so the model's loop moves on.
+   */
+  private skipStatement(start: IToken): void {
+    // Braces the broken statement opened and did not close (`train {`).
+    let depth = 0;
+    for (let k = 0; this.LA(1) !== start; k--) {
+      const t = this.LA(k);
+      if (t.tokenType === EOF) break;
+      if (t.tokenType === T.LBrace) depth++;
+      else if (t.tokenType === T.RBrace) depth--;
+      if (t === start) break;
+    }
+    depth = Math.max(0, depth);
+    for (let moved = this.LA(1) !== start; ; moved = true) {
+      const t = this.LA(1).tokenType;
+      if (t === EOF || t === T.Model) return;
+      if (moved && (t === T.StatementEnd || t === T.Semicolon)) return;
+      if (t === T.RBrace) {
+        if (depth === 0) return;
+        depth--;
+      } else if (t === T.LBrace) depth++;
+      this.SKIP_TOKEN();
+    }
+  }
+
+  /**
    * statement = constDecl | varDecl | orderDecl | forStmt | factorStmt | assumeStmt | checkStmt | implicitStmt |
    * fitStmt | trainBlock | ";" | NEWLINE ;
+   *
+   * No resync of its own: a failure goes to `model`, which skips the rest of the statement.
    */
-  public statement = this.RULE("statement", () => {
-    this.OR(
-      (this.alts[1] ??= [
-        { ALT: () => this.SUBRULE(this.constDecl) },
-        { ALT: () => this.SUBRULE(this.varDecl) },
-        { ALT: () => this.SUBRULE(this.orderDecl) },
-        { ALT: () => this.SUBRULE(this.forStmt) },
-        { ALT: () => this.SUBRULE(this.factorStmt) },
-        { ALT: () => this.SUBRULE(this.assumeStmt) },
-        { ALT: () => this.SUBRULE(this.checkStmt) },
-        { ALT: () => this.SUBRULE(this.implicitStmt) },
-        { ALT: () => this.SUBRULE(this.fitStmt) },
-        { ALT: () => this.SUBRULE(this.trainBlock) },
-        { ALT: () => this.CONSUME(T.Semicolon) },
-        { ALT: () => this.CONSUME(T.StatementEnd) },
-      ]),
-    );
-  });
+  public statement = this.RULE(
+    "statement",
+    () => {
+      this.OR(
+        (this.alts[1] ??= [
+          { ALT: () => this.SUBRULE(this.constDecl) },
+          { ALT: () => this.SUBRULE(this.varDecl) },
+          { ALT: () => this.SUBRULE(this.orderDecl) },
+          { ALT: () => this.SUBRULE(this.forStmt) },
+          { ALT: () => this.SUBRULE(this.factorStmt) },
+          { ALT: () => this.SUBRULE(this.assumeStmt) },
+          { ALT: () => this.SUBRULE(this.checkStmt) },
+          { ALT: () => this.SUBRULE(this.implicitStmt) },
+          { ALT: () => this.SUBRULE(this.fitStmt) },
+          { ALT: () => this.SUBRULE(this.trainBlock) },
+          { ALT: () => this.CONSUME(T.Semicolon) },
+          { ALT: () => this.CONSUME(T.StatementEnd) },
+        ]),
+      );
+    },
+    { resyncEnabled: false },
+  );
 
   /** constDecl = "const" Identifier "=" expr ; */
   public constDecl = this.RULE("constDecl", () => {
@@ -281,20 +358,23 @@ export class GmParser extends CstParser {
     this.SUBRULE(this.family);
   });
 
-  /** assumeStmt = "assume" [ quantifiers ":" ] claim ; */
+  /**
+   * assumeStmt = "assume" { quantifiers ":" } claim ;
+   * (`assume for r …: for c …: …` means `assume for r …, c …: …`.)
+   */
   public assumeStmt = this.RULE("assumeStmt", () => {
     this.CONSUME(T.Assume);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.SUBRULE(this.quantifiers);
       this.CONSUME(T.Colon);
     });
     this.SUBRULE(this.claim);
   });
 
-  /** checkStmt = "check" [ quantifiers ":" ] ( paramsClaim | claim ) ; */
+  /** checkStmt = "check" { quantifiers ":" } ( paramsClaim | claim ) ; */
   public checkStmt = this.RULE("checkStmt", () => {
     this.CONSUME(T.Check);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.SUBRULE(this.quantifiers);
       this.CONSUME(T.Colon);
     });

@@ -230,6 +230,20 @@ export class AstBuilder {
     return out.length ? out : null;
   }
 
+  /**
+   * The quantifiers of `assume` / `check`, every `for …:` group in order: `for r …: for c …:` is
+   * `for r …, c …:`. Null when a group is broken, [] when there is none.
+   */
+  private quantifierGroups(c: Children): A.Quantifier[] | null {
+    const out: A.Quantifier[] = [];
+    for (const qn of nodes(c, "quantifiers")) {
+      const qs = this.quantifiers(qn);
+      if (!qs) return null;
+      out.push(...qs);
+    }
+    return out;
+  }
+
   /** factorStmt = Identifier "(" refs [ "|" refs ] ")" "=" family ; */
   factorStmt(n: CstNode, quantifiers: A.Quantifier[], start: A.Span | null): A.FactorStmt | null {
     const c = n.children;
@@ -263,24 +277,22 @@ export class AstBuilder {
     };
   }
 
-  /** assumeStmt = "assume" [ quantifiers ":" ] claim ; */
+  /** assumeStmt = "assume" { quantifiers ":" } claim ; */
   assumeStmt(n: CstNode, outer: A.Quantifier[], start: A.Span | null): A.AssumeStmt | null {
     const c = n.children;
     const kw = tok(c, "Assume");
-    const qn = node(c, "quantifiers");
-    const qs = qn ? this.quantifiers(qn) : [];
+    const qs = this.quantifierGroups(c);
     const cl = node(c, "claim");
     const claim = cl ? this.claim(cl) : null;
     if (!ok(kw) || !qs || !claim) return null;
     return { kind: "Assume", quantifiers: [...outer, ...qs], claim, span: span(start ?? tokenSpan(kw), claim.span) };
   }
 
-  /** checkStmt = "check" [ quantifiers ":" ] ( paramsClaim | claim ) ; */
+  /** checkStmt = "check" { quantifiers ":" } ( paramsClaim | claim ) ; */
   checkStmt(n: CstNode, outer: A.Quantifier[], start: A.Span | null): A.CheckStmt | null {
     const c = n.children;
     const kw = tok(c, "Check");
-    const qn = node(c, "quantifiers");
-    const qs = qn ? this.quantifiers(qn) : [];
+    const qs = this.quantifierGroups(c);
     const pn = node(c, "paramsClaim");
     const cl = node(c, "claim");
     const claim = pn ? this.paramsClaim(pn) : cl ? this.claim(cl) : null;
@@ -542,12 +554,13 @@ export class AstBuilder {
   }
 }
 
-/** The position just after the last character of `text`. */
+/** The position just after the last character of `text` (lines break at `\n`, `\r\n` or a lone `\r`). */
 export function endOfText(text: string): A.Position {
   let line = 1;
   let lastNl = -1;
   for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
       line++;
       lastNl = i;
     }

@@ -26,21 +26,20 @@ const NUM_RUNS = Number(process.env.GM_PROPERTY_RUNS ?? 300);
 // ---------------------------------------------------------------------------------------------
 // The invariant
 
-/** Line/column of `offset`, counting `\n` as the only line break (as spans do). */
+/** Line/column of `offset`; a line break is `\n`, `\r\n` or a lone `\r` (as spans count them). */
 function positionOf(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
+  const before = text.slice(0, offset).split(/\r\n|\r|\n/);
+  // An offset between the `\r` and `\n` of a `\r\n` is still on the line the pair ends.
+  const inPair = offset > 0 && text[offset - 1] === "\r" && text[offset] === "\n";
+  if (inPair) {
+    const last = before[before.length - 2] ?? "";
+    return { line: before.length - 1, column: last.length + 2 };
   }
-  return { line, column: offset - lineStart + 1 };
+  return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
 function spanProblems(span: Span, text: string): string[] {
-  const lines = text.split("\n");
+  const lines = text.split(/\r\n|\r|\n/);
   const problems: string[] = [];
   for (const [which, p] of [
     ["start", span.start],
