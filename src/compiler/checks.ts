@@ -15,7 +15,9 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
   const claim = s.claim;
   if (claim.kind === "Params") {
     if (s.quantifiers.length) {
-      ctx.diags.error("E0505", "`check params` is one claim about the whole model; it takes no `for`", s.span);
+      ctx.diags.error("E0505", "`check params` is one claim about the whole model; it takes no `for`", s.span, {
+        hint: `drop the \`for\`: \`check ${ctx.src(claim.span)}\``,
+      });
       return;
     }
     const want = evalInt(claim.value, ctx.env(), ctx.diags, "a parameter count");
@@ -116,6 +118,7 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
     if (claim.negated && r.independent) {
       ctx.diags.error("E0503", `check failed: ${claimText()} holds${at()}, so they are not dependent`, claim.span, {
         notes: ["every trail between them is blocked"],
+        hint: `the independence holds: write \`check ${printClaim({ ...claim, negated: false })}\`${z.length ? ", or condition on a set that does not block every trail" : ""}`,
       });
       return ++reported < 3;
     }

@@ -56,8 +56,12 @@ export function compileText(text: string, file = "<input>", options: CompileOpti
   for (const m of parsed.ast.models) {
     const prev = seen.get(m.name.name);
     if (prev) {
+      const names = new Set(parsed.ast.models.map((x) => x.name.name));
+      let k = 2;
+      while (names.has(`${m.name.name}${k}`)) k++;
       bag.error("E0208", `a model named \`${m.name.name}\` is already defined`, m.name.span, {
         related: [{ message: "first defined here", span: prev.name.span }],
+        hint: `models are picked by name (\`--model ${m.name.name}\`): rename this one, e.g. \`model ${m.name.name}${k} { … }\``,
       });
       continue;
     }

@@ -34,6 +34,10 @@ export const MAX_ELEMENTS = 1_000_000;
 /** Largest number of instances one statement's `for` may expand to. */
 export const MAX_INSTANCES = 5_000_000;
 
+/** The hint of E0308 (a `for` past `MAX_INSTANCES`). */
+const TOO_MANY_INSTANCES_HINT =
+  "state it once for the whole variable instead of once per element (`p(x) = markov(k = 1)` rather than `for i in 2..n: p(x[i] | x[i-1]) = table`), or give the `for` smaller ranges";
+
 /** A read-only map that looks names up in `top` first, then in `base`, without copying either. */
 export class LayeredMap<V> implements ReadonlyMap<string, V> {
   constructor(
@@ -118,9 +122,9 @@ export class ModelContext {
    * Views, not copies: a statement expanded a million times must not copy the names each time
    * (copying them made compile time quadratic in the number of variables).
    */
-  env(extra?: ReadonlyMap<string, Num>): Env {
+  env(extra?: ReadonlyMap<string, Num>, loops?: Env["loops"]): Env {
     const values = extra && extra.size ? new LayeredMap(this.consts, extra) : this.consts;
-    return { values, variables: this.varByName };
+    return loops ? { values, variables: this.varByName, loops } : { values, variables: this.varByName };
   }
 
   private markBuffer?: Uint8Array;
@@ -159,11 +163,13 @@ export class ModelContext {
         "E0308",
         `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`,
         quants[0].span,
+        { hint: TOO_MANY_INSTANCES_HINT },
       );
       return false;
     }
     let count = 0;
     const bound = new Map<string, Num>();
+    const ranges = new Map<string, { lo: bigint; hi: bigint }>();
     const rec = (i: number): boolean => {
       if (i === quants.length) {
         if (++count > MAX_INSTANCES) {
@@ -171,20 +177,23 @@ export class ModelContext {
             "E0308",
             `this statement expands to more than ${withCommas(BigInt(MAX_INSTANCES))} instances`,
             quants[0].span,
+            { hint: TOO_MANY_INSTANCES_HINT },
           );
           return false;
         }
-        return fn(this.env(bound), bound) !== false;
+        return fn(this.env(bound, ranges), bound) !== false;
       }
       const q = quants[i];
       const lo = evalInt(q.lo, this.env(bound), this.diags, "a loop bound");
       const hi = evalInt(q.hi, this.env(bound), this.diags, "a loop bound");
       if (lo === null || hi === null) return false;
+      ranges.set(q.variable.name, { lo, hi });
       for (let v = lo; v <= hi; v++) {
         bound.set(q.variable.name, v);
         if (!rec(i + 1)) return false;
       }
       bound.delete(q.variable.name);
+      ranges.delete(q.variable.name);
       return true;
     };
     return rec(0);

@@ -18,7 +18,12 @@ export function dataSourceFromValue(v: A.Value, env: Env, diags: DiagnosticBag):
         ? { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span }
         : null;
   if (!w) {
-    diags.error("E0702", '`data` is a source: `mnist`, `fashion_mnist`, `idx("file.gz")` or `images("dir")`', v.span);
+    diags.error("E0702", '`data` is a source: `mnist`, `fashion_mnist`, `idx("file.gz")` or `images("dir")`', v.span, {
+      hint:
+        v.kind === "String"
+          ? `a file or folder is read through a source: \`data = idx("${v.value}")\` or \`data = images("${v.value}")\``
+          : 'write e.g. `data = mnist`, `data = mnist(binarize = 0.5)` or `data = idx("train-images.gz")`',
+    });
     return null;
   }
   const sch = lookup(w, DATA_SOURCES, "data source", diags);

@@ -4,7 +4,7 @@
  * priors for latent variables; every element must end up with exactly one factor.
  */
 import type * as A from "../dsl/ast";
-import { printFamily } from "../dsl/printer";
+import { printFamily, printRef } from "../dsl/printer";
 import { inputsPerElement, outputsPerElement } from "./count";
 import { elementName, formatElements } from "./elements";
 import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, ownEntry, PRIOR_FAMILIES } from "./families";
@@ -39,7 +39,9 @@ export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
       for (const e of inVisitingOrder(ctx, list)) {
         if (seen[e]) {
           clear();
-          ctx.diags.error("E0402", `\`${elementName(ctx.vars, e)}\` appears twice on the left of \`|\``, s.span);
+          ctx.diags.error("E0402", `\`${elementName(ctx.vars, e)}\` appears twice on the left of \`|\``, s.span, {
+            hint: `name each element once on the left of \`|\`: \`${elementName(ctx.vars, e)}\` is in more than one of \`${s.targets.map(printRef).join(", ")}\``,
+          });
           return false;
         }
         seen[e] = 1;
@@ -55,6 +57,7 @@ export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
         "E0415",
         `\`${elementName(ctx.vars, both)}\` is both a target and a condition of this factor`,
         s.span,
+        { hint: selfConditionHint(ctx, s, givenLists, both) },
       );
       return false;
     }
@@ -63,6 +66,21 @@ export function factorStatement(ctx: ModelContext, s: A.FactorStmt): void {
     addDraft(ctx, draft);
     return true;
   });
+}
+
+/**
+ * The hint of E0415 for `p(…)`: the statement without the condition that names only `el`
+ * (`p(x[i] | x[i-1], x[i])` → `p(x[i] | x[i-1])`), else which conditions hold it.
+ */
+function selfConditionHint(ctx: ModelContext, s: A.FactorStmt, givenLists: Int32Array[], el: number): string {
+  const only = givenLists.findIndex((l) => l.length === 1 && l[0] === el);
+  if (only >= 0) {
+    const rest = s.given.filter((_, j) => j !== only);
+    const head = `${s.targets.map(printRef).join(", ")}${rest.length ? ` | ${rest.map(printRef).join(", ")}` : ""}`;
+    return `an element is not its own parent: write \`${s.dist}(${head}) = ${printFamily(s.family)}\``;
+  }
+  const holding = s.given.filter((_, j) => givenLists[j].includes(el)).map(printRef);
+  return `an element is not its own parent: leave \`${elementName(ctx.vars, el)}\` out of \`${holding.join(", ")}\` after \`|\``;
 }
 
 /** The elements of one reference (all of one variable) in that variable's visiting order. */
@@ -209,6 +227,7 @@ export function makeDraft(
           "E0413",
           "`pixelrnn` models a whole image: `p(x) = pixelrnn(…)` with x of shape [H, W] or [H, W, C]",
           s.span,
+          { hint: pixelRnnShapeHint(ctx, v, targets.length, printFamily(s.family)) },
         );
         return null;
       }
@@ -256,10 +275,16 @@ export function makeDraft(
         return null;
       }
       if (args.deterministic) {
+        const kept = (s.family.args ?? []).filter(
+          (a) => a.name?.name !== "deterministic" && !(a.value.kind === "Name" && a.value.name === "deterministic"),
+        );
         ctx.diags.error(
           "E0414",
           "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`",
           s.family.span,
+          {
+            hint: `a decoder \`p(…)\` outputs a distribution: drop \`deterministic\`, \`${printFamily({ ...s.family, args: kept })}\``,
+          },
         );
         return null;
       }
@@ -282,15 +307,26 @@ export function makeDraft(
           "E0410",
           `\`${family}\` is a prior over real values; \`${elementName(ctx.vars, targets[c])}\` is ${domainName(tDomains[c])}`,
           s.family.span,
+          {
+            hint: `\`${ctx.varOf(targets[c]).name}\` is discrete: give it a table, \`p(${ctx.varOf(targets[c]).name}) = table\`, or declare it \`Normal\` for a \`${family}\` prior`,
+          },
         );
         return null;
       }
       if (family === "uniform" && !((args.lo as number) < (args.hi as number))) {
-        ctx.diags.error("E0306", `\`uniform(lo, hi)\` needs lo < hi, found ${args.lo} and ${args.hi}`, s.family.span);
+        ctx.diags.error("E0306", `\`uniform(lo, hi)\` needs lo < hi, found ${args.lo} and ${args.hi}`, s.family.span, {
+          hint:
+            (args.lo as number) > (args.hi as number)
+              ? `write the lower bound first: \`uniform(${args.hi}, ${args.lo})\``
+              : `the interval is empty: give it a width, e.g. \`uniform(${args.lo}, ${(args.lo as number) + 1})\``,
+        });
         return null;
       }
       if (family === "mixture" && tDomains.some((d) => d.kind !== "normal")) {
-        ctx.diags.error("E0410", "`mixture` is a prior over Normal latent variables", s.family.span);
+        const v = ctx.varOf(targets[tDomains.findIndex((d) => d.kind !== "normal")]);
+        ctx.diags.error("E0410", "`mixture` is a prior over Normal latent variables", s.family.span, {
+          hint: `declare \`${v.name}\` Normal, \`latent ${v.name} : Normal${v.shape.length ? `[${v.shapeText.join(", ")}]` : ""}\`${v.domain.kind === "real" ? `, or give it \`p(${v.name}) = uniform(${v.domain.lo}, ${v.domain.hi})\`` : ""}`,
+        });
         return null;
       }
       return { ...base, structure: family === "mixture" && targets.length > 1 ? { kind: "joint" } : { kind: "none" } };
@@ -298,6 +334,17 @@ export function makeDraft(
     default:
       return null;
   }
+}
+
+/** The hint of E0413 (pixelrnn on a non-image or on part of one): the declaration or statement to write. */
+function pixelRnnShapeHint(ctx: ModelContext, v: VariableIR, targets: number, family: string): string {
+  if (v.shape.length === 2 || v.shape.length === 3)
+    return `give \`pixelrnn\` all of \`${v.name}\`, without an index: \`p(${v.name}) = ${family}\``;
+  const decl = ctx.varDecls.get(v.name);
+  const type = decl ? ctx.src(decl.type.span) : "Bernoulli";
+  const side = Math.round(Math.sqrt(v.size));
+  const shape = side * side === v.size && side > 1 ? `${side}, ${side}` : "H, W";
+  return `declare \`${v.name}\` with the image's rows and columns, e.g. \`${v.name} : ${type}[${shape}]\`${targets === v.size ? "" : `, and write \`p(${v.name}) = ${family}\``}`;
 }
 
 export function addDraft(ctx: ModelContext, d: Draft): void {
@@ -325,10 +372,14 @@ export function implicitStatement(ctx: ModelContext, s: A.ImplicitStmt): void {
   const v = resolveVariable(s.target, ctx.scope, ctx.diags);
   if (!v) return;
   if (v.latent) {
+    const decl = ctx.varDecls.get(v.name);
     ctx.diags.error(
       "E0416",
       `\`${v.name}\` is latent; \`generator\` defines an observed variable from latent ones`,
       s.target.span,
+      {
+        hint: `generate the observed image: drop \`latent\` from \`${v.name}\` (\`${v.name} : ${decl ? ctx.src(decl.type.span) : "…"}${v.shape.length ? `[${v.shapeText.join(", ")}]` : ""}\`), or write \`x = generator(${v.name}) by …\` for an observed \`x\``,
+      },
     );
     return;
   }
@@ -336,7 +387,12 @@ export function implicitStatement(ctx: ModelContext, s: A.ImplicitStmt): void {
   if (!lists) return;
   const context = Int32Array.from(new Set(lists.flatMap((l) => Array.from(l)))).sort();
   if (context.some((e) => ctx.varOf(e) === v)) {
-    ctx.diags.error("E0415", `\`${v.name}\` cannot be generated from itself`, s.span);
+    const codes = s.inputs.filter((r) => ctx.varByName.get(r.name.name)?.latent).map(printRef);
+    ctx.diags.error("E0415", `\`${v.name}\` cannot be generated from itself`, s.span, {
+      hint: codes.length
+        ? `feed the generator latent codes only: \`${v.name} = generator(${codes.join(", ")}) by ${printFamily(s.network)}\``
+        : `feed the generator latent codes: declare \`latent z : Normal[16]\` and write \`${v.name} = generator(z) by ${printFamily(s.network)}\``,
+    });
     return;
   }
   const sch = lookup(s.network, NETWORKS, "network", ctx.diags);
@@ -370,7 +426,9 @@ export function networkSpec(
 ): NetworkSpec | null {
   if (name === "mlp") {
     if (args.deterministic) {
-      ctx.diags.error("E0414", "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`", span);
+      ctx.diags.error("E0414", "`deterministic` applies to an encoder `q(z | x) = mlp(…, deterministic)`", span, {
+        hint: `a ${role} is not an encoder: drop \`deterministic\`, \`mlp(hidden = [${(args.hidden as number[]).join(", ")}])\``,
+      });
       return null;
     }
     const sizes =

@@ -7,7 +7,7 @@ import type * as A from "../dsl/ast";
 import type { DiagnosticBag } from "../dsl/diagnostics";
 import { printValue } from "../dsl/printer";
 import { suggest } from "./suggest";
-import { evalExpr, type Env } from "./values";
+import { evalExpr, integerHint, type Env } from "./values";
 
 /** One parameter of a family. */
 export type ParamSpec =
@@ -233,7 +233,11 @@ export function lookup(
   const guess = suggest(w.name.name, all);
   const elsewhere = ownEntry(also, w.name.name);
   diags.error("E0205", `unknown ${kind} \`${w.name.name}\``, w.name.span, {
-    hint: elsewhere ? undefined : guess ? `did you mean \`${guess}\`?` : `known: ${Object.keys(table).join(", ")}`,
+    hint: elsewhere
+      ? `\`${w.name.name}\` does not go here; the ${kind === "family" ? "families" : `${kind}s`} here: ${Object.keys(table).join(", ")}`
+      : guess
+        ? `did you mean \`${guess}\`?`
+        : `known: ${Object.keys(table).join(", ")}`,
   });
   return null;
 }
@@ -276,7 +280,9 @@ export function bindArgs(w: Written, s: Schema, env: Env, diags: DiagnosticBag):
             s.params.length ? `too many positional arguments for \`${s.name}\`` : `\`${s.name}\` takes no arguments`,
             arg.span,
             {
-              hint: s.params.length ? `name them: ${s.params.map((p) => `${p.name} = …`).join(", ")}` : undefined,
+              hint: s.params.length
+                ? `name them: ${s.params.map((p) => `${p.name} = …`).join(", ")}`
+                : `write \`${s.name}\` alone, without arguments`,
             },
           );
           ok = false;
@@ -285,7 +291,9 @@ export function bindArgs(w: Written, s: Schema, env: Env, diags: DiagnosticBag):
       }
     }
     if (given.has(pname)) {
-      diags.error("E0207", `argument \`${pname}\` is given twice`, arg.span);
+      diags.error("E0207", `argument \`${pname}\` is given twice`, arg.span, {
+        hint: `give \`${pname}\` once: keep \`${printArg(given.get(pname)!)}\` or \`${printArg(arg)}\``,
+      });
       ok = false;
       continue;
     }
@@ -309,12 +317,46 @@ export function bindArgs(w: Written, s: Schema, env: Env, diags: DiagnosticBag):
   return ok ? out : null;
 }
 
+/** An argument as written: `k = 2`, or `2` when positional. */
+function printArg(a: A.Arg): string {
+  return a.name ? `${a.name.name} = ${printValue(a.value)}` : printValue(a.value);
+}
+
+/** A value `spec` accepts, for hints: its default where it has one (`k = 1`, `hidden = [256]`). */
+function exampleValue(spec: ParamSpec): string {
+  switch (spec.type) {
+    case "int":
+      return String(spec.default ?? (spec.name === "hidden" ? 64 : Math.max(spec.min ?? 1, 1)));
+    case "real":
+      return String(spec.default ?? (spec.min === undefined ? 1 : spec.min + 1));
+    case "intList":
+      return spec.name === "hidden" ? "[256]" : spec.name === "size" ? "[28, 28]" : "[0, 1]";
+    case "realList":
+      return `[${Array.from({ length: spec.length ?? 2 }, () => "0.5").join(", ")}]`;
+    case "enum":
+      return spec.default ?? spec.values[0];
+    case "flag":
+      return spec.name;
+    case "network":
+      return "mlp(hidden = [256])";
+    case "name":
+      return "z";
+    case "string":
+      return '"file.gz"';
+    case "binarize":
+      return "0.5";
+  }
+}
+
 function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: DiagnosticBag): unknown {
   const v = arg.value;
   const where = `\`${spec.name}\` of \`${s.name}\``;
+  const eg = `\`${s.name}(${spec.name} = ${exampleValue(spec)})\``;
   const number = (x: A.Value): number | bigint | undefined => {
     if (x.kind === "String" || x.kind === "List" || x.kind === "Call") {
-      diags.error("E0306", `${where} must be a number, found \`${printValue(x)}\``, x.span);
+      diags.error("E0306", `${where} must be a number, found \`${printValue(x)}\``, x.span, {
+        hint: `write a number, e.g. ${eg}`,
+      });
       return undefined;
     }
     const r = evalExpr(x, env, diags);
@@ -325,11 +367,15 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
     if (r === undefined) return undefined;
     const n = Number(r);
     if (!Number.isInteger(n)) {
-      diags.error("E0303", `${where} must be an integer, found ${n}`, x.span);
+      diags.error("E0303", `${where} must be an integer, found ${n}`, x.span, {
+        hint: integerHint(x.kind === "String" || x.kind === "List" || x.kind === "Call" ? null : x, n),
+      });
       return undefined;
     }
     if (min !== undefined && n < min) {
-      diags.error("E0306", `${where} must be at least ${min}, found ${n}`, x.span);
+      diags.error("E0306", `${where} must be at least ${min}, found ${n}`, x.span, {
+        hint: `write ${min} or more, e.g. ${eg}`,
+      });
       return undefined;
     }
     return n;
@@ -346,11 +392,14 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
           "E0306",
           `${where} must be ${spec.exclusiveMin ? "greater than" : "at least"} ${spec.min}, found ${n}`,
           v.span,
+          { hint: `write a value ${spec.exclusiveMin ? "above" : "of at least"} ${spec.min}, e.g. ${eg}` },
         );
         return undefined;
       }
       if (spec.max !== undefined && n > spec.max) {
-        diags.error("E0306", `${where} must be at most ${spec.max}, found ${n}`, v.span);
+        diags.error("E0306", `${where} must be at most ${spec.max}, found ${n}`, v.span, {
+          hint: `write a value of at most ${spec.max}, e.g. ${eg}`,
+        });
         return undefined;
       }
       return n;
@@ -363,7 +412,9 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
           const one = int(v, spec.min);
           return one === undefined ? undefined : [one];
         }
-        diags.error("E0306", `${where} must be a list like [512, 256], found \`${printValue(v)}\``, v.span);
+        diags.error("E0306", `${where} must be a list like [512, 256], found \`${printValue(v)}\``, v.span, {
+          hint: `write a list of numbers in brackets, e.g. ${eg}`,
+        });
         return undefined;
       }
       const items = v.items.map((it) =>
@@ -376,7 +427,9 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
       );
       if (items.some((i) => i === undefined)) return undefined;
       if (spec.type === "realList" && spec.length !== undefined && items.length !== spec.length) {
-        diags.error("E0306", `${where} must have ${spec.length} numbers, found ${items.length}`, v.span);
+        diags.error("E0306", `${where} must have ${spec.length} numbers, found ${items.length}`, v.span, {
+          hint: `write ${spec.length} numbers, e.g. ${eg}`,
+        });
         return undefined;
       }
       return items;
@@ -386,32 +439,39 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
       {
         const text = printValue(v);
         const guess = v.kind === "Name" ? suggest(v.name, spec.values) : undefined;
-        diags.error(
-          "E0306",
-          `${where} must be one of ${spec.values.join(", ")}, found \`${text}\``,
-          v.span,
-          guess ? { hint: `did you mean \`${guess}\`?` } : {},
-        );
+        diags.error("E0306", `${where} must be one of ${spec.values.join(", ")}, found \`${text}\``, v.span, {
+          hint: guess
+            ? `did you mean \`${guess}\`?`
+            : `write one of: ${spec.values.map((x) => `\`${spec.name} = ${x}\``).join(", ")}`,
+        });
       }
       return undefined;
     case "flag":
       if (v.kind === "Name" && (v.name === spec.name || v.name === "true")) return true;
       if (v.kind === "Name" && v.name === "false") return false;
-      diags.error("E0306", `${where} is a flag: write \`${spec.name}\` alone`, v.span);
+      diags.error("E0306", `${where} is a flag: write \`${spec.name}\` alone`, v.span, {
+        hint: `a flag takes no value: \`${s.name}(…, ${spec.name})\` turns it on, leaving it out turns it off`,
+      });
       return undefined;
     case "network":
       if (v.kind === "Call") return { name: v.callee, args: v.args, span: v.span } satisfies Written;
       if (v.kind === "Name")
         return { name: { kind: "Ident", name: v.name, span: v.span }, args: null, span: v.span } satisfies Written;
-      diags.error("E0306", `${where} must be a network like mlp(hidden = [256])`, v.span);
+      diags.error("E0306", `${where} must be a network like mlp(hidden = [256])`, v.span, {
+        hint: `write a network, e.g. \`${spec.name} = mlp(hidden = [256])\` or \`${spec.name} = dcgan\``,
+      });
       return undefined;
     case "name":
       if (v.kind === "Name") return { name: v.name, span: v.span };
-      diags.error("E0306", `${where} must be a variable name`, v.span);
+      diags.error("E0306", `${where} must be a variable name`, v.span, {
+        hint: `write a declared variable's name alone, without quotes or index: \`${spec.name} = ${v.kind === "String" && /^[A-Za-z_]\w*$/.test(v.value) ? v.value : "z"}\``,
+      });
       return undefined;
     case "string":
       if (v.kind === "String") return v.value;
-      diags.error("E0306", `${where} must be a string in double quotes`, v.span);
+      diags.error("E0306", `${where} must be a string in double quotes`, v.span, {
+        hint: `put it in double quotes: \`${s.name}(${arg.name ? `${spec.name} = ` : ""}"${printValue(v).replace(/"/g, "")}")\``,
+      });
       return undefined;
     case "binarize":
       if (v.kind === "Name" && v.name === "stochastic") return "stochastic";
@@ -424,6 +484,7 @@ function bindValue(spec: ParamSpec, arg: A.Arg, s: Schema, env: Env, diags: Diag
             "E0306",
             `${where} is a threshold strictly between 0 and 1, or \`stochastic\`; found ${n}`,
             v.span,
+            { hint: `write e.g. \`${spec.name} = 0.5\` (a pixel above 0.5 is 1), or \`${spec.name} = stochastic\`` },
           );
           return undefined;
         }

@@ -18,6 +18,7 @@ import {
 } from "./families";
 import type { Domain, OrderKind, VariableIR } from "./ir";
 import { inverse, visitOrder } from "./orders";
+import { constantAsVariableHint } from "./refs";
 import { suggest } from "./suggest";
 import { evalInt, evalReal, evalSmallInt } from "./values";
 import { ModelContext } from "./context";
@@ -27,8 +28,15 @@ export function duplicate(ctx: ModelContext, name: A.Ident): boolean {
   if (!prev) return false;
   ctx.diags.error("E0202", `\`${name.name}\` is already declared`, name.span, {
     related: [{ message: `\`${name.name}\` was first declared here`, span: prev.span }],
+    hint: `a name is declared once (one declaration covers every element): delete this one, or give it a free name such as \`${freeName(ctx, name.name)}\``,
   });
   return true;
+}
+
+/** `x2`, `x3`, …: the first of these that is not declared yet. */
+function freeName(ctx: ModelContext, base: string): string {
+  for (let i = 2; ; i++)
+    if (!ctx.constDecls.has(`${base}${i}`) && !ctx.varDecls.has(`${base}${i}`)) return `${base}${i}`;
 }
 
 export function declareConst(ctx: ModelContext, s: A.ConstDecl): void {
@@ -84,7 +92,10 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
       continue;
     }
     if (d < 1) {
-      ctx.diags.error("E0304", `every axis of a shape must be at least 1, found ${d}`, e.span);
+      const axes = (s.shape ?? []).map((x) => (x === e ? "1" : printExpr(x))).join(", ");
+      ctx.diags.error("E0304", `every axis of a shape must be at least 1, found ${d}`, e.span, {
+        hint: `an axis counts elements from 1${printExpr(e) === String(d) ? "" : ` (here \`${printExpr(e)}\` is ${d})`}: write a size of at least 1, e.g. \`${s.name.name} : ${ctx.src(s.type.span)}[${axes}]\``,
+      });
       ok = false;
       continue;
     }
@@ -98,6 +109,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
       "E0304",
       `\`${s.name.name}\` has ${withCommas(exact)} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
       s.span,
+      { hint: tooManyHint(ctx, s.name.name, shape) },
     );
     return;
   }
@@ -108,6 +120,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
       "E0304",
       `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
       s.span,
+      { hint: tooManyHint(ctx, s.name.name, shape) },
     );
     return;
   }
@@ -127,6 +140,17 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
   ctx.vars.push(v);
   ctx.varByName.set(v.name, v);
   ctx.declaredElements += size;
+}
+
+/** The hint of a model over the element limit: a smaller shape for `name`, e.g. images resized to 28×28. */
+function tooManyHint(ctx: ModelContext, name: string, shape: readonly number[]): string {
+  const decl = ctx.varDecls.get(name);
+  const type = decl ? ctx.src(decl.type.span) : "…";
+  const image =
+    shape.length >= 2
+      ? `, e.g. images resized to 28×28: \`${name} : ${type}[${[28, 28, ...shape.slice(2)].join(", ")}]\` with \`data = images("dir", size = [28, 28])\``
+      : "";
+  return `give \`${name}\` a smaller shape (the model may hold ${withCommas(BigInt(ctx.maxElements))} elements in all)${image}`;
 }
 
 export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
@@ -166,7 +190,12 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
       }
       const k = Number(big);
       if (k < 2) {
-        ctx.diags.error("E0306", `a categorical needs at least 2 outcomes, found ${k}`, args[0].span);
+        ctx.diags.error("E0306", `a categorical needs at least 2 outcomes, found ${k}`, args[0].span, {
+          hint:
+            k === 1
+              ? "a variable with one outcome is a constant, not random: leave it out, or write `Categorical(2)` (or `Bernoulli`) for two outcomes"
+              : "write the number of outcomes, at least 2: `Categorical(2)` (or `Bernoulli`), `Categorical(10)` for a digit",
+        });
         return null;
       }
       return { kind: "categorical", k };
@@ -178,7 +207,12 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
       const hi = evalReal(args[1], ctx.env(), ctx.diags);
       if (lo === null || hi === null) return null;
       if (!(lo < hi)) {
-        ctx.diags.error("E0306", `\`Real(lo, hi)\` needs lo < hi, found ${lo} and ${hi}`, t.span);
+        ctx.diags.error("E0306", `\`Real(lo, hi)\` needs lo < hi, found ${lo} and ${hi}`, t.span, {
+          hint:
+            lo > hi
+              ? `write the lower bound first: \`Real(${printExpr(args[1])}, ${printExpr(args[0])})\``
+              : `the interval is empty: give it a width, e.g. \`Real(${printExpr(args[0])}, ${lo + 1})\``,
+        });
         return null;
       }
       return { kind: "real", lo, hi };
@@ -191,6 +225,15 @@ export function typeDomain(ctx: ModelContext, t: A.TypeExpr): Domain | null {
       return null;
     }
   }
+}
+
+/** A loop variable name (`i`, `j`, `k`, …, then `i2`, …) that `quants` and the declarations do not use. */
+function freeLoopName(ctx: ModelContext, quants: readonly A.Quantifier[]): string {
+  const used = new Set(quants.map((q) => q.variable.name));
+  for (const c of ["i", "j", "k", "l", "m", "r", "c", "t"])
+    if (!used.has(c) && !ctx.constDecls.has(c) && !ctx.varDecls.has(c)) return c;
+  for (let i = 2; ; i++)
+    if (!used.has(`i${i}`) && !ctx.constDecls.has(`i${i}`) && !ctx.varDecls.has(`i${i}`)) return `i${i}`;
 }
 
 /** Reports names used before their declaration (or never declared) in a statement. */
@@ -214,6 +257,11 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
         "E0202",
         `loop variable \`${q.variable.name}\` is already bound in this statement`,
         q.variable.span,
+        {
+          hint: `give each loop variable its own name: \`for ${quants
+            .map((x) => (x === q ? `${freeLoopName(ctx, quants)} in …` : `${x.variable.name} in …`))
+            .join(", ")}:\``,
+        },
       );
     loopVars.add(q.variable.name);
   }
@@ -275,7 +323,9 @@ export function knownVariable(ctx: ModelContext, id: A.Ident): void {
   // A declaration that failed was reported already; its uses stay quiet.
   if (ctx.varByName.has(id.name) || ctx.varDecls.has(id.name)) return;
   if (ctx.consts.has(id.name)) {
-    ctx.diags.error("E0211", `\`${id.name}\` is a constant, not a random variable`, id.span);
+    ctx.diags.error("E0211", `\`${id.name}\` is a constant, not a random variable`, id.span, {
+      hint: constantAsVariableHint(id.name, ctx.vars[0]?.name),
+    });
     return;
   }
   const later = ctx.m.body.find(
@@ -338,6 +388,7 @@ export function declareOrder(ctx: ModelContext, s: A.OrderDecl): void {
   if (prev) {
     ctx.diags.error("E0202", `\`${v.name}\` already has an order`, s.span, {
       related: [{ message: "first order here", span: prev.span }],
+      hint: `a variable is visited in one order: keep \`${ctx.src(prev.span)}\` or this line, not both`,
     });
     return;
   }
@@ -365,5 +416,8 @@ export function layout(ctx: ModelContext): void {
       "E0304",
       `the model has ${withCommas(BigInt(ctx.n))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`,
       ctx.m.name.span,
+      {
+        hint: ((big) => tooManyHint(ctx, big.name, big.shape))(ctx.vars.reduce((a, b) => (b.size > a.size ? b : a))),
+      },
     );
 }

@@ -5,6 +5,7 @@ import type * as A from "../dsl/ast";
 import { mlpParams, networkParams } from "./count";
 import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, TRAIN_ENTRIES, type Written } from "./families";
 import type { ModelIR, NetworkSpec, ObjectiveIR, TrainConfigIR, VariableIR } from "./ir";
+import { printFamily, printTrainEntry } from "../dsl/printer";
 import { suggest } from "./suggest";
 import { dataSourceFromValue } from "./datasource";
 import { evalReal, evalSmallInt } from "./values";
@@ -17,6 +18,9 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
       "E0418",
       "an encoder `q(z | x) = …` is stated once for the whole latent variable, not per element",
       s.span,
+      {
+        hint: `drop the \`for\` and the indices: \`q(${names(s.targets)} | ${names(s.given) || observedNames(ctx)}) = ${printFamily(s.family)}\``,
+      },
     );
     return;
   }
@@ -27,15 +31,20 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
   const g = Int32Array.from(given.flatMap((l) => Array.from(l)));
   const observedTarget = Array.from(t).find((e) => !ctx.varOf(e).latent);
   if (observedTarget !== undefined) {
-    ctx.diags.error(
-      "E0418",
-      `\`q(…)\` is the posterior of latent variables; \`${ctx.varOf(observedTarget).name}\` is observed`,
-      s.span,
-    );
+    const v = ctx.varOf(observedTarget);
+    const latents = ctx.vars.filter((x) => x.latent).map((x) => x.name);
+    const decl = ctx.varDecls.get(v.name);
+    ctx.diags.error("E0418", `\`q(…)\` is the posterior of latent variables; \`${v.name}\` is observed`, s.span, {
+      hint: latents.length
+        ? `put the latent variables left of \`|\` and the data right of it: \`q(${latents.join(", ")} | ${observedNames(ctx)}) = ${printFamily(s.family)}\``
+        : `if \`${v.name}\` is the code q infers, declare it latent: \`latent ${v.name} : ${decl ? ctx.src(decl.type.span) : "Normal"}${v.shape.length ? `[${v.shapeText.join(", ")}]` : ""}\``,
+    });
     return;
   }
   if (g.length === 0) {
-    ctx.diags.error("E0418", "an encoder conditions on the data: write `q(z | x) = mlp(hidden = [...])`", s.span);
+    ctx.diags.error("E0418", "an encoder conditions on the data: write `q(z | x) = mlp(hidden = [...])`", s.span, {
+      hint: `write \`q(${names(s.targets)} | ${observedNames(ctx)}) = ${printFamily(s.family)}\``,
+    });
     return;
   }
   if (s.family.name.name !== "mlp") {
@@ -43,13 +52,17 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
       "E0418",
       `an encoder is an \`mlp(hidden = [...])\`, found \`${s.family.name.name}\``,
       s.family.span,
+      { hint: `write \`q(${names(s.targets)} | ${names(s.given)}) = mlp(hidden = [256])\`` },
     );
     return;
   }
   const args = bindArgs(s.family, FACTOR_FAMILIES.mlp, ctx.env(), ctx.diags);
   if (!args) return;
   if (ctx.networks.some((nw) => nw.role === "posterior")) {
-    ctx.diags.error("E0418", "the model already has an encoder `q(…)`", s.span);
+    const all = ctx.vars.filter((x) => x.latent).map((x) => x.name);
+    ctx.diags.error("E0418", "the model already has an encoder `q(…)`", s.span, {
+      hint: `one encoder infers every latent variable: delete this \`q(…)\`, or list them all in the first, \`q(${all.join(", ")} | ${observedNames(ctx)}) = …\``,
+    });
     return;
   }
   const out = args.deterministic ? t.length : 2 * t.length;
@@ -69,11 +82,23 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
   });
 }
 
+/** The variable names of references, as a whole-variable list: `z, w`. */
+function names(refs: readonly A.Ref[]): string {
+  return [...new Set(refs.map((r) => r.name.name))].join(", ");
+}
+
+/** The observed variables, for hints (`x` when there are none yet). */
+function observedNames(ctx: ModelContext): string {
+  const obs = ctx.vars.filter((v) => !v.latent).map((v) => v.name);
+  return obs.length ? obs.join(", ") : "x";
+}
+
 export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): ObjectiveIR[] {
   const fits = ctx.m.body.filter((s): s is A.FitStmt => s.kind === "Fit");
   for (const extra of fits.slice(1))
     ctx.diags.error("E0607", "a model has one `fit` statement; combine objectives with `+`", extra.span, {
       related: [{ message: "the first `fit`", span: fits[0].span }],
+      hint: `keep one \`fit\` (${fits.map((f) => `\`fit ${f.objectives.map(printFamily).join(" + ")}\``).join(" or ")}); objectives trained together are summed on one line with \`+\``,
     });
   const encoder = ctx.networks.find((nw) => nw.role === "posterior");
   const latents = ctx.vars.filter((v) => v.latent);
@@ -128,7 +153,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
               ? {
                   hint: "only discrete latent variables (`latent c : Categorical(k)`, no encoder) are summed out exactly",
                 }
-              : {},
+              : { hint: "an implicit model has no density: `fit adversarial(critic = mlp(hidden = [512, 256]))`" },
           );
         break;
       case "elbo":
@@ -142,7 +167,11 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
               ? {
                   hint: "an implicit model `x = generator(z) by …` has no density to bound: train it against a critic, `fit adversarial(critic = mlp(hidden = [512, 256]))`",
                 }
-              : {},
+              : {
+                  hint: latents.length
+                    ? "its latent variables are discrete and summed out exactly: fit it by `fit likelihood` (or leave `fit` out)"
+                    : `this model has no latent variable: fit it by \`fit likelihood\` (or leave \`fit\` out), or make it a VAE: \`latent z : Normal[16]\`, \`p(${observedNames(ctx)} | z) = mlp(hidden = [256])\`, \`q(z | ${observedNames(ctx)}) = mlp(hidden = [256])\``,
+                },
           );
           break;
         }
@@ -170,7 +199,9 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
         break;
       case "reconstruction":
         if (!encoder && !ctx.encoderRejected)
-          ctx.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span);
+          ctx.diags.error("E0602", "`reconstruction` needs an encoder `q(z | x)` and a decoder `p(x | z)`", o.span, {
+            hint: `add an encoder: \`q(${latents.map((v) => v.name).join(", ") || "z"} | ${observedNames(ctx)}) = mlp(hidden = [256], deterministic)\``,
+          });
         break;
       case "adversarial": {
         const onArg = args.on as { name: string; span: A.Span } | undefined;
@@ -178,7 +209,12 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
         if (onArg) {
           on = ctx.varByName.get(onArg.name);
           if (!on) {
-            ctx.diags.error("E0201", `unknown random variable \`${onArg.name}\``, onArg.span);
+            const guess = suggest(onArg.name, ctx.varByName.keys());
+            ctx.diags.error("E0201", `unknown random variable \`${onArg.name}\``, onArg.span, {
+              hint: guess
+                ? `did you mean \`${guess}\`?`
+                : `\`on\` names a declared variable: ${ctx.vars.map((v) => `\`${v.name}\``).join(", ")}`,
+            });
             break;
           }
         } else on = defaultCriticTarget(ctx, o);
@@ -188,12 +224,18 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
             "E0601",
             "`adversarial` trains an implicit generator or matches an encoder to a prior; this model has neither",
             o.span,
+            {
+              hint: `this model has a density: fit it by \`fit likelihood\` (or leave \`fit\` out); for a GAN, write \`${on.name} = generator(z) by mlp(hidden = [256])\` with \`latent z : Normal[16]\``,
+            },
           );
         if (on.latent && !encoder && !ctx.encoderRejected)
           ctx.diags.error(
             "E0602",
             `\`adversarial(on = ${on.name}, …)\` matches the encoder's codes to the prior; add \`q(${on.name} | x) = mlp(hidden = [...], deterministic)\``,
             o.span,
+            {
+              hint: `an adversarial autoencoder: \`q(${on.name} | ${observedNames(ctx)}) = mlp(hidden = [256], deterministic)\` with \`fit reconstruction + adversarial(on = ${on.name}, critic = mlp(hidden = [256, 256]))\``,
+            },
           );
         const critic = args.critic as Written;
         const csch = lookup(critic, NETWORKS, "network", ctx.diags);
@@ -223,6 +265,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
       "E0605",
       "an implicit model is trained against a critic: add `adversarial(critic = …)` to `fit`",
       fit.span,
+      { hint: "write `fit adversarial(critic = mlp(hidden = [512, 256]))`" },
     );
   if (
     out.some((o) => o.name === "reconstruction") &&
@@ -263,18 +306,32 @@ function defaultCriticTarget(ctx: ModelContext, o: A.FamilyRef): VariableIR | un
     o.span,
     {
       hint: `name it, e.g. \`adversarial(on = ${
-        ctx.networks.some((nw) => nw.role === "posterior") ? (ctx.vars.find((v) => v.latent) ?? candidates[0]).name : candidates[0].name
+        ctx.networks.some((nw) => nw.role === "posterior")
+          ? (ctx.vars.find((v) => v.latent) ?? candidates[0]).name
+          : candidates[0].name
       }, critic = …)\``,
     },
   );
   return undefined;
 }
 
+/** A value each train setting accepts, for hints. */
+const TRAIN_EXAMPLES: Record<string, string> = {
+  epochs: "10",
+  batch: "64",
+  lr: "0.001",
+  seed: "0",
+  critic_steps: "5",
+  split: "[0.8, 0.2]",
+  data: "mnist",
+};
+
 export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
   const blocks = ctx.m.body.filter((s): s is A.TrainBlock => s.kind === "Train");
   for (const extra of blocks.slice(1))
     ctx.diags.error("E0704", "a model has one `train { }` block", extra.span, {
       related: [{ message: "the first block", span: blocks[0].span }],
+      hint: `put every setting in one block: \`train { ${blocks.flatMap((b) => b.entries.map(printTrainEntry)).join(" ")} }\``,
     });
   const cfg: { -readonly [K in keyof TrainConfigIR]: TrainConfigIR[K] } = {};
   const block = blocks[0];
@@ -292,6 +349,7 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
     if (seen.has(key)) {
       ctx.diags.error("E0703", `\`${key}\` is set twice`, e.key.span, {
         related: [{ message: "first set here", span: seen.get(key)!.span }],
+        hint: `keep one: \`${printTrainEntry(seen.get(key)!)}\` or \`${printTrainEntry(e)}\``,
       });
       continue;
     }
@@ -299,13 +357,17 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
     const v = e.value;
     const num = (what: string, integer: boolean, min: number): number | undefined => {
       if (v.kind === "String" || v.kind === "List" || v.kind === "Call") {
-        ctx.diags.error("E0702", `\`${key}\` must be ${what}`, v.span);
+        ctx.diags.error("E0702", `\`${key}\` must be ${what}`, v.span, {
+          hint: `write e.g. \`${key} = ${TRAIN_EXAMPLES[key]}\``,
+        });
         return undefined;
       }
       const x = integer ? evalSmallInt(v, ctx.env(), ctx.diags, `\`${key}\``) : evalReal(v, ctx.env(), ctx.diags);
       if (x === null) return undefined;
       if (x < min || (!integer && min === 0 && x === 0)) {
-        ctx.diags.error("E0702", `\`${key}\` must be ${what}, found ${x}`, v.span);
+        ctx.diags.error("E0702", `\`${key}\` must be ${what}, found ${x}`, v.span, {
+          hint: `write e.g. \`${key} = ${TRAIN_EXAMPLES[key]}\``,
+        });
         return undefined;
       }
       return x;
@@ -328,19 +390,25 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
         break;
       case "split": {
         if (v.kind !== "List" || v.items.length !== 2) {
-          ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span);
+          ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span, {
+            hint: "write two fractions that add up to 1: `split = [0.8, 0.2]`",
+          });
           break;
         }
         const parts = v.items.map((it) =>
           it.kind === "String" || it.kind === "List" || it.kind === "Call" ? null : evalReal(it, ctx.env(), ctx.diags),
         );
         if (parts.some((p) => p === null || !(p > 0))) {
-          ctx.diags.error("E0702", "`split` fractions must be positive numbers", v.span);
+          ctx.diags.error("E0702", "`split` fractions must be positive numbers", v.span, {
+            hint: "write two positive fractions that add up to 1: `split = [0.8, 0.2]`",
+          });
           break;
         }
         const [a, b] = parts as number[];
         if (Math.abs(a + b - 1) > 1e-9) {
-          ctx.diags.error("E0702", `\`split\` fractions must add up to 1, found ${a} + ${b} = ${a + b}`, v.span);
+          ctx.diags.error("E0702", `\`split\` fractions must add up to 1, found ${a} + ${b} = ${a + b}`, v.span, {
+            hint: `the test part is what the train part leaves: \`split = [${a < 1 ? `${a}, ${Number((1 - a).toFixed(12))}` : "0.8, 0.2"}]\``,
+          });
           break;
         }
         cfg.split = [a, b];

@@ -60,6 +60,7 @@ export function query(
       "E0506",
       `this query is too large to answer: the graph has ${withCommas(BigInt(g.n))} elements and ${withCommas(BigInt(g.edgeCount()))} edges; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per query`,
       claim.span,
+      { hint: "query a smaller model (fewer elements, or fewer parents: `markov`, `assume`)" },
     );
     return { diagnostics: diags.items };
   }

@@ -8,11 +8,12 @@
  * elements are dropped — pixels past the border do not exist.
  */
 import type * as A from "../dsl/ast";
-import type { DiagnosticBag } from "../dsl/diagnostics";
+import { DiagnosticBag } from "../dsl/diagnostics";
+import { printExpr } from "../dsl/printer";
 import { flatten } from "./elements";
 import type { VariableIR } from "./ir";
 import { suggest } from "./suggest";
-import { evalSmallInt, type Env } from "./values";
+import { evalExpr, evalSmallInt, formatNum, type Env } from "./values";
 
 /** How out-of-shape indices are treated. */
 export type RefRole = "child" | "parent" | "claim";
@@ -28,7 +29,9 @@ export function resolveVariable(name: A.Ident, scope: VarScope, diags: Diagnosti
   const v = scope.byName.get(name.name);
   if (v) return v;
   if (scope.constants.has(name.name)) {
-    diags.error("E0211", `\`${name.name}\` is a constant, not a random variable`, name.span);
+    diags.error("E0211", `\`${name.name}\` is a constant, not a random variable`, name.span, {
+      hint: constantAsVariableHint(name.name, scope.byName.keys().next().value),
+    });
     return null;
   }
   const guess = suggest(name.name, scope.byName.keys());
@@ -36,6 +39,16 @@ export function resolveVariable(name: A.Ident, scope: VarScope, diags: Diagnosti
     hint: guess ? `did you mean \`${guess}\`?` : `declare it first, e.g. \`${name.name} : Bernoulli\``,
   });
   return null;
+}
+
+/**
+ * The hint of E0211 (a constant where a random variable goes): index a variable with it, or
+ * declare a random variable. `some` is a declared variable to show, if any.
+ */
+export function constantAsVariableHint(name: string, some: string | undefined): string {
+  return some
+    ? `\`p(…)\`, \`assume\` and \`check\` name random variables: use \`${name}\` as an index, e.g. \`${some}[${name}]\`, or declare a random variable, e.g. \`${name}_var : Bernoulli\``
+    : `\`p(…)\`, \`assume\` and \`check\` name random variables: declare one, e.g. \`${name}_var : Bernoulli\``;
 }
 
 /** Elements (global ids) named by `ref`, in row-major order; null after reporting an error. */
@@ -55,7 +68,7 @@ export function evalRef(ref: A.Ref, scope: VarScope, env: Env, diags: Diagnostic
       const i = evalSmallInt(sub.at[a], env, diags, "an index");
       if (i === null) return null;
       if (i < 1 || i > v.shape[a]) {
-        outOfRange(sub.at[a], v, a, i, diags);
+        outOfRange(sub.at[a], sub.at[a], v, a, i, env, diags);
         return null;
       }
       idx.push(i);
@@ -97,7 +110,7 @@ export function evalRef(ref: A.Ref, scope: VarScope, env: Env, diags: Diagnostic
         continue;
       }
       if ((l < 1 || h > n) && role !== "parent") {
-        outOfRange(it, v, a, l < 1 ? l : h, diags);
+        outOfRange(it, l < 1 ? it.lo : it.hi, v, a, l < 1 ? l : h, env, diags);
         return null;
       }
       lo[a] = Math.max(1, l);
@@ -112,7 +125,7 @@ export function evalRef(ref: A.Ref, scope: VarScope, env: Env, diags: Diagnostic
         hi[a] = 0;
         continue;
       }
-      outOfRange(it, v, a, i, diags);
+      outOfRange(it, it, v, a, i, env, diags);
       return null;
     }
     lo[a] = i;
@@ -160,12 +173,84 @@ function arity(ref: A.Ref, v: VariableIR, got: number, diags: DiagnosticBag): vo
   );
 }
 
-function outOfRange(node: { span: A.Span }, v: VariableIR, axis: number, i: number, diags: DiagnosticBag): void {
+/**
+ * E0302 at `node`: `expr` (an index, or the bound of a range) is `i`, outside axis `axis` of `v`.
+ * Under a `for`, the message names the loop variables of `expr` with their values, and the hint
+ * the range of the one loop variable that keeps the index inside.
+ */
+function outOfRange(
+  node: { span: A.Span },
+  expr: A.Expr,
+  v: VariableIR,
+  axis: number,
+  i: number,
+  env: Env,
+  diags: DiagnosticBag,
+): void {
   const which = v.shape.length > 1 ? ` on axis ${axis + 1}` : "";
-  diags.error(
-    "E0302",
-    `index ${i} is outside \`${v.name}\`${which} (1..${v.shape[axis]})`,
-    node.span,
-    i === 0 ? { hint: "indices are 1-based: the first element is index 1" } : {},
-  );
+  const n = v.shape[axis];
+  const loops = [...new Set(namesIn(expr))].filter((x) => env.loops?.has(x));
+  const at = loops.length ? ` at ${loops.map((x) => `${x} = ${formatNum(env.values.get(x)!)}`).join(", ")}` : "";
+  const text = printExpr(expr);
+  let hint: string;
+  if (loops.length === 1) {
+    const name = loops[0];
+    const r = env.loops!.get(name)!;
+    const fit = fittingRange(expr, name, r, n, env);
+    hint = fit
+      ? `\`${name}\` runs over ${r.lo}..${r.hi}, but the index \`${text}\` is inside \`${v.name}\`${which} (1..${n}) only for ${name} in ${fit[0]}..${fit[1]}: write \`for ${name} in ${fit[0]}..${fit[1]}\``
+      : fit === null
+        ? `\`${text}\` is outside \`${v.name}\`${which} (1..${n}) for every ${name} in ${r.lo}..${r.hi}: index \`${v.name}\` with an expression that stays within 1..${n}`
+        : `keep \`${text}\` within 1..${n} over the range of \`${name}\` (${r.lo}..${r.hi})`;
+  } else if (loops.length > 1)
+    hint = `keep \`${text}\` within 1..${n}: narrow the ranges of ${loops.map((x) => `\`${x}\``).join(" and ")}`;
+  else if (i === 0) hint = "indices are 1-based: the first element is index 1";
+  else
+    hint =
+      i > n
+        ? `\`${v.name}\`${which} has indices 1..${n}: the last is ${n}${v.shape.length === 1 ? ` (\`${v.name}[${n}]\`)` : ""}`
+        : `\`${v.name}\`${which} has indices 1..${n}: the first is 1${v.shape.length === 1 ? ` (\`${v.name}[1]\`)` : ""}`;
+  diags.error("E0302", `index ${i} is outside \`${v.name}\`${which} (1..${n})${at}`, node.span, { hint });
+}
+
+/** The names in an expression (an explicit stack: no recursion on long chains). */
+function namesIn(e: A.Expr): string[] {
+  const out: string[] = [];
+  const stack: A.Expr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === "Name") out.push(x.name);
+    else if (x.kind === "Unary") stack.push(x.operand);
+    else if (x.kind === "Binary") stack.push(x.right, x.left);
+  }
+  return out;
+}
+
+/**
+ * The values of loop variable `name` within its range `r` for which `expr` is an index in
+ * 1..n, as [first, last] when they are one run; null when there are none; undefined when the
+ * range is too long to try or the values that fit are not one run.
+ */
+function fittingRange(
+  expr: A.Expr,
+  name: string,
+  r: { lo: bigint; hi: bigint },
+  n: number,
+  env: Env,
+): [bigint, bigint] | null | undefined {
+  if (r.hi - r.lo > 100_000n) return undefined;
+  const values = new Map(env.values);
+  const silent = new DiagnosticBag("");
+  let first: bigint | undefined;
+  let last: bigint | undefined;
+  for (let t = r.lo; t <= r.hi; t++) {
+    values.set(name, t);
+    const x = evalExpr(expr, { values }, silent);
+    const inside = x !== null && Number(x) >= 1 && Number(x) <= n && Number.isInteger(Number(x));
+    if (!inside) continue;
+    if (last !== undefined && last !== t - 1n) return undefined;
+    first ??= t;
+    last = t;
+  }
+  return first === undefined || last === undefined ? null : [first, last];
 }

@@ -5,6 +5,7 @@
  */
 import type * as A from "../dsl/ast";
 import type { DiagnosticBag } from "../dsl/diagnostics";
+import { printExpr } from "../dsl/printer";
 import { withCommas } from "./count";
 import { suggest } from "./suggest";
 
@@ -16,6 +17,8 @@ export interface Env {
   readonly values: ReadonlyMap<string, Num>;
   /** Random variables, for a friendly "x is a random variable" message. */
   readonly variables?: { has(name: string): boolean };
+  /** The ranges of the loop variables bound (a `for` statement's), for messages that name them. */
+  readonly loops?: ReadonlyMap<string, { readonly lo: bigint; readonly hi: bigint }>;
 }
 
 /** Literals already read: a `for` evaluates the same few (`1`, `r-1`) once per instance. */
@@ -110,9 +113,14 @@ function tooLarge(e: A.BinaryExpr, bits: number, diags: DiagnosticBag): null {
     "E0305",
     `this ${e.op === "^" ? "power" : "product"} has about ${Math.round(bits * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits; gm computes integers of at most ${MAX_INTEGER_BITS.toLocaleString("en-US")} bits (${Math.floor(MAX_INTEGER_BITS * Math.LOG10E * Math.LN2).toLocaleString("en-US")} digits)`,
     e.span,
+    { hint: `write a smaller expression: ${TOO_LARGE_WHY}` },
   );
   return null;
 }
+
+/** Why a number too large to compute exactly is no loss (the end of its hint). */
+const TOO_LARGE_WHY =
+  "every size, index or count gm handles is far below this (a joint table over a 1000×1000 binary image has 2^1000000 − 1 parameters, which fits)";
 
 function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | null {
   if (typeof l === "bigint" && typeof r === "bigint") {
@@ -137,6 +145,9 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
             "E0305",
             `\`${r > 10n ** 15n ? r.toString().slice(0, 6) + "…" : r}\` is too large an exponent to evaluate exactly (at most ${withCommas(MAX_EXPONENT)})`,
             e.span,
+            {
+              hint: `make the exponent \`${printExpr(e.right)}\` at most ${withCommas(MAX_EXPONENT)}: ${TOO_LARGE_WHY}`,
+            },
           );
           return null;
         }
@@ -164,7 +175,13 @@ function binary(e: A.BinaryExpr, l: Num, r: Num, diags: DiagnosticBag): Num | nu
 }
 
 function divZero(e: A.BinaryExpr, diags: DiagnosticBag): null {
-  diags.error("E0305", "division by zero", e.span);
+  const d = printExpr(e.right);
+  diags.error("E0305", "division by zero", e.span, {
+    hint:
+      e.right.kind === "Number"
+        ? `divide by a number other than 0, or drop \`/ ${d}\``
+        : `\`${d}\` is 0 here: divide by an expression that is never 0`,
+  });
   return null;
 }
 
@@ -174,10 +191,32 @@ export function evalInt(e: A.Expr, env: Env, diags: DiagnosticBag, what: string)
   if (v === null) return null;
   if (typeof v === "number") {
     if (Number.isInteger(v) && Number.isSafeInteger(v)) return BigInt(v);
-    diags.error("E0303", `${what} must be an integer, but this is ${formatNum(v)}`, e.span);
+    diags.error("E0303", `${what} must be an integer, but this is ${formatNum(v)}`, e.span, {
+      hint: integerHint(e, v),
+    });
     return null;
   }
   return v;
+}
+
+/**
+ * The hint of E0303: the whole numbers either side, and why a written `/` or decimal is not
+ * whole (exported for the argument binder, families.ts).
+ */
+export function integerHint(e: A.Expr | null, v: number): string {
+  const near = Number.isFinite(v)
+    ? `write a whole number, e.g. ${Math.floor(v)} or ${Math.ceil(v)}`
+    : "write a whole number";
+  let slash = false;
+  const stack: A.Expr[] = e ? [e] : [];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === "Binary") {
+      if (x.op === "/") slash = true;
+      stack.push(x.left, x.right);
+    } else if (x.kind === "Unary") stack.push(x.operand);
+  }
+  return slash ? `${near}; \`a / b\` is whole only when b divides a` : near;
 }
 
 /** Evaluates an integer that must also fit in a JS number (sizes, indices). */
@@ -187,7 +226,9 @@ export function evalSmallInt(e: A.Expr, env: Env, diags: DiagnosticBag, what: st
   const v = evalInt(e, env, diags, what);
   if (v === null) return null;
   if (v > MAX_SAFE || v < -MAX_SAFE) {
-    diags.error("E0304", `${what} is too large (${v})`, e.span);
+    diags.error("E0304", `${what} is too large (${v})`, e.span, {
+      hint: `${what} must be at most 2^53 − 1 (${withCommas(MAX_SAFE)}); no shape or index gm handles comes near it`,
+    });
     return null;
   }
   return Number(v);
