@@ -935,6 +935,8 @@ function syntaxHint(e: RecognitionError, text: string, tokens: readonly IToken[]
   if (rule === "model" && name === "LBrace") return "name the model: `model Name { … }`";
   if (rule === "statement" && real) {
     const nextName = next?.tokenType.name;
+    if (name === "RParen" || name === "RBracket")
+      return `this \`${t.image}\` has no \`${name === "RParen" ? "(" : "["}\` to close: delete it`;
     if (name === "Identifier" && nextName === "Identifier")
       return `declare a variable with \`:\`: \`${t.image} : ${restOfLine(text, next!.startOffset)}\``;
     if (name === "Identifier" && nextName === "Eq")
