@@ -8,6 +8,7 @@
  * projection to the code's dimension. Flags and rendering only: src/models/eval/tasks.ts works.
  */
 import { extname } from "node:path";
+import { plural } from "../compiler/count";
 import { writeFileAtomic } from "../data/atomic";
 import { latentScatterSvg } from "../models/eval/plots";
 import { encodeExamples, head, probeRun, runExamples, scatterCoordinates } from "../models/eval/tasks";
@@ -64,7 +65,7 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
           : codesJson(codes.codes, test.n, codes.dim, test.labels),
       );
       process.stderr.write(
-        `wrote ${opts.out}: ${test.n} codes of dimension ${codes.dim} (${codes.what}) in ${seconds.toFixed(2)} s\n`,
+        `wrote ${opts.out}: ${test.n} ${plural(test.n, "code")} of dimension ${codes.dim} (${codes.what}) in ${seconds.toFixed(2)} s\n`,
       );
       result.file = opts.out;
     }
@@ -76,7 +77,7 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
       });
       writeFileAtomic(opts.plot, await svgToPng(svg));
       process.stderr.write(
-        `wrote ${opts.plot}: ${Math.min(test.n, 5000)} codes${codes.dim > 2 ? `, PCA of ${codes.dim} dimensions to 2` : ""}\n`,
+        `wrote ${opts.plot}: ${Math.min(test.n, 5000)} ${plural(Math.min(test.n, 5000), "code")}${codes.dim > 2 ? `, PCA of ${codes.dim} dimensions to 2` : ""}\n`,
       );
       result.plot = opts.plot;
     }

@@ -6,6 +6,7 @@
  * for a 2-D latent, the decoder's images over a 20 × 20 grid of z (the classic VAE picture).
  */
 import { join } from "node:path";
+import { plural } from "../compiler/count";
 import { writeFileAtomic } from "../data/atomic";
 import { manifoldPng } from "../models/eval/tasks";
 import { loadRun, sampleRun } from "../models/run";
@@ -79,7 +80,7 @@ export async function runSample(dir: string, opts: SampleOptions): Promise<numbe
           : `${JSON.stringify({ model: run.ir.name, n, seed, columns: columnNames(run.model.observed), samples: rows })}\n`;
       writeFileAtomic(file, text);
       process.stderr.write(
-        `wrote ${file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`,
+        `wrote ${file}: ${n} ${plural(n, "sample")} from ${run.ir.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`,
       );
       return EXIT.ok;
     }
@@ -89,7 +90,7 @@ export async function runSample(dir: string, opts: SampleOptions): Promise<numbe
       process.stdout.write(`${JSON.stringify({ model: run.ir.name, n, seed, samples: rows })}\n`);
     }
     process.stderr.write(
-      `wrote ${r.file}: ${n} samples from ${run.ir.name} (seed ${seed}) in ${r.seconds.toFixed(2)} s\n`,
+      `wrote ${r.file}: ${n} ${plural(n, "sample")} from ${run.ir.name} (seed ${seed}) in ${r.seconds.toFixed(2)} s\n`,
     );
     return EXIT.ok;
   } finally {

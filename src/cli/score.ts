@@ -5,6 +5,7 @@
  * first). A GAN has no likelihood: it gets its critic's mean logit on the held-out images and on as
  * many samples (seed S), named as such. Flags and rendering only: src/models/run.ts loads and scores the run.
  */
+import { plural } from "../compiler/count";
 import type { DataSourceIR } from "../compiler/ir";
 import { criticScoreRun, describeData, loadRun, scoreRun, type LoadedRun } from "../models/run";
 import { colors, EXIT, UsageError } from "./io";
@@ -76,13 +77,13 @@ export async function runScore(dir: string, opts: ScoreOptions): Promise<number>
               : "reconstruction error";
       const perDim = s.kind === "reconstruction" ? "" : `, ${s.bitsPerDim.toFixed(4)} bits/dim`;
       process.stdout.write(
-        `${c.bold(run.ir.name)}: ${what} ${s.nll.toFixed(3)} nats per image${perDim} over ${s.n} images (${s.seconds.toFixed(2)} s)\n`,
+        `${c.bold(run.ir.name)}: ${what} ${s.nll.toFixed(3)} nats per image${perDim} over ${s.n} ${plural(s.n, "image")} (${s.seconds.toFixed(2)} s)\n`,
       );
       if (elbo !== undefined)
         process.stdout.write(`  NLL bound (−ELBO) ${elbo.toFixed(3)} nats per image: an upper bound on −log p(x)\n`);
       if (s.kind === "estimate")
         process.stdout.write(
-          `  the IWAE figure is an estimate of −log p(x) from ${samples} importance samples; it falls towards −log p(x) as --samples grows\n`,
+          `  the IWAE figure is an estimate of −log p(x) from ${samples} importance ${plural(samples, "sample")}; it falls towards −log p(x) as --samples grows\n`,
         );
       if (s.kind === "reconstruction")
         process.stdout.write(`  an AAE has no likelihood: this is −log p(x | z = encoder(x)), not −log p(x)\n`);
@@ -132,9 +133,9 @@ function scoreCritic(run: LoadedRun, data: DataSourceIR | undefined, seed: numbe
     return EXIT.ok;
   }
   const c = colors(process.stdout);
-  const images = data ? `images of ${describeData(s.data)}` : "held-out images";
+  const images = data ? `${plural(s.n, "image")} of ${describeData(s.data)}` : `held-out ${plural(s.n, "image")}`;
   process.stdout.write(
-    `${c.bold(run.ir.name)}: critic mean score (not a likelihood): ${s.real.toFixed(3)} on ${s.n} ${images}, ${s.fake.toFixed(3)} on ${s.n} generator samples (seed ${s.seed}), ${s.seconds.toFixed(2)} s\n` +
+    `${c.bold(run.ir.name)}: critic mean score (not a likelihood): ${s.real.toFixed(3)} on ${s.n} ${images}, ${s.fake.toFixed(3)} on ${s.n} generator ${plural(s.n, "sample")} (seed ${s.seed}), ${s.seconds.toFixed(2)} s\n` +
       `  the score is the critic's logit log(D/(1 − D)), where D is the probability it gives "real": positive means judged real\n` +
       `  a GAN is an implicit model: it defines no likelihood, so there is no NLL; look at samples (gm sample RUN) and compare sample quality with gm fid RUN (docs/sample-quality.md)\n`,
   );

@@ -8,6 +8,7 @@
  * checkpoint stays loadable: every file is written beside its target and renamed).
  */
 import { basename } from "node:path";
+import { plural } from "../compiler/count";
 import type { EpochRecord } from "../models/checkpoint";
 import { trainRun, type TrainFlags } from "../models/run";
 import { colors, compileOrReport, EXIT, pickModel, readText, UsageError } from "./io";
@@ -105,11 +106,13 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
       {
         onStart: (i) => {
           err.write(
-            `${c.bold(`gm train ${basename(file)}`)}: model ${i.ir.name}, ${i.params.toLocaleString("en-US")} parameters, backend ${i.backend}\n`,
+            `${c.bold(`gm train ${basename(file)}`)}: model ${i.ir.name}, ${i.params.toLocaleString("en-US")} ${plural(i.params, "parameter")}, backend ${i.backend}\n`,
           );
-          err.write(`data: ${i.data} — ${i.trainN} train / ${i.testN} held-out examples of ${i.dim} values\n`);
           err.write(
-            `run directory: ${i.dir}${i.resumed ? ` (resuming after epoch ${i.resumed.epoch}${i.resumed.batches ? ` + ${i.resumed.batches} batches` : ""})` : ""}\n`,
+            `data: ${i.data} — ${i.trainN} train / ${i.testN} held-out ${plural(i.testN, "example")} of ${i.dim} ${plural(i.dim, "value")}\n`,
+          );
+          err.write(
+            `run directory: ${i.dir}${i.resumed ? ` (resuming after epoch ${i.resumed.epoch}${i.resumed.batches ? ` + ${i.resumed.batches} ${plural(i.resumed.batches, "batch", "batches")}` : ""})` : ""}\n`,
           );
         },
         onNote: (text) => err.write(`${text.startsWith("--resume") ? `${c.yellow("note")}: ` : ""}${text}\n`),
@@ -130,7 +133,7 @@ export async function runTrain(file: string, opts: TrainOptions): Promise<number
     );
     if (result.status === "stopped") {
       err.write(
-        `saved ${result.dir} after epoch ${result.epoch} + ${result.batches} batches; continue with: gm train ${file} --out ${result.dir} --resume\n`,
+        `saved ${result.dir} after epoch ${result.epoch} + ${result.batches} ${plural(result.batches, "batch", "batches")}; continue with: gm train ${file} --out ${result.dir} --resume\n`,
       );
       return EXIT.interrupted;
     }

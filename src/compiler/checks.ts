@@ -4,7 +4,7 @@
  */
 import type * as A from "../dsl/ast";
 import { printClaim, printExpr } from "../dsl/printer";
-import { scientific, withCommas } from "./count";
+import { plural, scientific, withCommas } from "./count";
 import { dSeparated, formatTrail, MAX_DSEP_WORK, searchSize } from "./dsep";
 import { elementName, formatElements } from "./elements";
 import type { ModelIR } from "./ir";
@@ -45,7 +45,7 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
           : "";
       ctx.diags.error(
         "E0504",
-        `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} parameters, the claim says ${show(want)}${apart}`,
+        `check failed: params ${claim.op} ${printExpr(claim.value)}: ${what} ${show(have)} ${plural(have, "parameter")}, the claim says ${show(want)}${apart}`,
         s.span,
         {
           notes: [
@@ -65,7 +65,7 @@ export function checkClaim(ctx: ModelContext, s: A.CheckStmt, ir: ModelIR): void
   if (most < 1 || (s.quantifiers.length && ctx.instancesAtLeast(s.quantifiers, most + 1))) {
     ctx.diags.error(
       "E0506",
-      `this check is too large to prove: the graph has ${withCommas(BigInt(graph.n))} elements and ${withCommas(BigInt(graph.edgeCount()))} edges${most >= 1 ? `, and the \`for\` expands to more than ${withCommas(BigInt(most))} claims` : ""}; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per check`,
+      `this check is too large to prove: the graph has ${withCommas(BigInt(graph.n))} elements and ${withCommas(BigInt(graph.edgeCount()))} edges${most >= 1 ? `, and the \`for\` expands to more than ${withCommas(BigInt(most))} ${plural(most, "claim")}` : ""}; gm searches at most ${withCommas(BigInt(MAX_DSEP_WORK))} elements and edges per check`,
       s.span,
       {
         hint:

@@ -153,6 +153,14 @@ export function withCommas(n: bigint): string {
   return n < 0n ? `-${out}` : out;
 }
 
+/**
+ * The noun for a count: `plural(1, "parameter")` is `parameter`, any other count (0, 2, 1.5,
+ * 10^300) `parameters`; `many` for irregular plurals.
+ */
+export function plural(n: number | bigint, one: string, many = `${one}s`): string {
+  return n === 1 || n === 1n ? one : many;
+}
+
 /** `2^784 − 1` → `1.0174e+236` (exact digits are kept elsewhere). */
 export function scientific(n: bigint, digits = 5): string {
   const s = (n < 0n ? -n : n).toString();

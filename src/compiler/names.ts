@@ -4,7 +4,7 @@
  */
 import type * as A from "../dsl/ast";
 import { printExpr } from "../dsl/printer";
-import { withCommas } from "./count";
+import { plural, withCommas } from "./count";
 import {
   bindArgs,
   FACTOR_FAMILIES,
@@ -107,7 +107,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
   if (exact > BigInt(ctx.maxElements)) {
     ctx.diags.error(
       "E0304",
-      `\`${s.name.name}\` has ${withCommas(exact)} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
+      `\`${s.name.name}\` has ${withCommas(exact)} ${plural(exact, "element")}; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
       s.span,
       { hint: tooManyHint(ctx, s.name.name, shape) },
     );
@@ -118,7 +118,7 @@ export function declareVar(ctx: ModelContext, s: A.VarDecl): void {
   if (total > ctx.maxElements) {
     ctx.diags.error(
       "E0304",
-      `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
+      `with \`${s.name.name}\` the model has ${withCommas(BigInt(total))} ${plural(total, "element")}; gm handles at most ${withCommas(BigInt(ctx.maxElements))} per model`,
       s.span,
       { hint: tooManyHint(ctx, s.name.name, shape) },
     );
@@ -414,7 +414,7 @@ export function layout(ctx: ModelContext): void {
   if (ctx.n > ctx.maxElements)
     ctx.diags.error(
       "E0304",
-      `the model has ${withCommas(BigInt(ctx.n))} elements; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`,
+      `the model has ${withCommas(BigInt(ctx.n))} ${plural(ctx.n, "element")}; gm handles at most ${withCommas(BigInt(ctx.maxElements))}`,
       ctx.m.name.span,
       {
         hint: ((big) => tooManyHint(ctx, big.name, big.shape))(ctx.vars.reduce((a, b) => (b.size > a.size ? b : a))),

@@ -3,7 +3,7 @@
  * total, the closed form where the family has one, and for every observed group the lecture's
  * two reference points — fully dependent (Π k − 1) and fully independent (Σ (k − 1)).
  */
-import { productOfOutcomes } from "./count";
+import { plural, productOfOutcomes } from "./count";
 import { formatElements, variableOf } from "./elements";
 import { ElementGraph } from "./graph";
 import type { FactorIR, ModelIR, NetworkSpec, VariableIR } from "./ir";
@@ -129,7 +129,13 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
           : `predecessors in ${orderName(v)} order`;
       const parents = withCtx(pruned ? `${base}, pruned by assume` : base);
       if (f.family === "logistic") return { parents, shape: `${n} logistic unit${n > 1 ? "s" : ""}` };
-      return { parents, shape: `${n} tables of up to ${powerText(maxRows())} rows` };
+      return {
+        parents,
+        shape: ((rows) =>
+          n === 1
+            ? `1 table of ${powerText(rows)} ${plural(rows, "row")}`
+            : `${n} tables of up to ${powerText(rows)} ${plural(rows, "row")}`)(maxRows()),
+      };
     }
     case "nade":
     case "pixelrnn":
@@ -144,7 +150,10 @@ function describe(ir: ModelIR, f: FactorIR, g: ElementGraph): { parents: string;
     case "uniform":
       return { parents: "—", shape: `fixed U(${f.args.lo}, ${f.args.hi})` };
     case "mixture":
-      return { parents: "—", shape: `fixed mixture of ${f.args.k} Gaussians, radius ${f.args.radius}` };
+      return {
+        parents: "—",
+        shape: `fixed mixture of ${f.args.k} ${plural(f.args.k as number, "Gaussian")}, radius ${f.args.radius}`,
+      };
   }
 }
 
