@@ -14,6 +14,7 @@ import {
   Identifier,
   KEYWORDS,
   LineComment,
+  Model,
   NumberLiteral,
   StatementEnd,
   StringLiteral,
@@ -238,6 +239,17 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
     seen.add(t.startLine ?? 1);
     return asName(t);
   });
+  // A model header the parser would lose its whole block over (each later statement then E0107):
+  // reported once here, then read as the header it was meant to be.
+  input = repairHeaders(input, (message, t, hint) => {
+    bag.error(
+      t.tokenType === Identifier && message.startsWith("expected `model") ? "E0107" : "E0104",
+      message,
+      tokenSpan(t),
+      { hint },
+    );
+    seen.add(t.startLine ?? 1);
+  });
   const misuses: RecognitionError[] = [];
   let errors: RecognitionError[];
   let cst: CstNode;
@@ -304,6 +316,70 @@ function badSeparator(image: string): boolean {
 /** `1__000` → `1_000`, `1_` → `1`: the literal with only separators between digits. */
 function fixSeparators(image: string): string {
   return image.replace(/_+(?![0-9])/g, "").replace(/_+/g, "_");
+}
+
+/**
+ * What is wrong with the model header at `tokens[i]`, if anything, outside every block (`depth`
+ * 0): a misspelt `model` (`Model M {`, `modle M {`) or a name that is not one (`model 3 {`,
+ * `model in {`). Null for a header the parser reads as it is.
+ */
+function headerProblem(
+  tokens: readonly IToken[],
+  i: number,
+): { kind: "keyword" | "name"; message: string; hint: string } | null {
+  const t = tokens[i];
+  const a = tokens[i + 1]?.tokenType.name;
+  const b = tokens[i + 2]?.tokenType.name;
+  if (t.tokenType === Identifier && a === "Identifier" && b === "LBrace") {
+    if (distance(t.image.toLowerCase(), "model") > 2) return null;
+    return {
+      kind: "keyword",
+      message: `expected \`model Name { … }\`, found \`${t.image}\``,
+      hint: "did you mean `model`? Keywords are lowercase",
+    };
+  }
+  // (`model {` needs no repair: the parser inserts the missing name and goes on.)
+  if (t.tokenType.name !== "Model" || a === "Identifier" || a === "LBrace" || b !== "LBrace" || !a) return null;
+  const name = tokens[i + 1];
+  return {
+    kind: "name",
+    message: `expected a name in a model block, found \`${name.image}\``,
+    hint: KEYWORD_SET.has(name.image)
+      ? `\`${name.image}\` is a keyword; choose another name`
+      : "a name is a letter or `_`, then letters, digits and `_`: `model M3 { … }`",
+  };
+}
+
+/** The tokens with every header problem (see headerProblem) reported through `report` and repaired. */
+function repairHeaders(tokens: IToken[], report: (message: string, at: IToken, hint: string) => void): IToken[] {
+  const out: IToken[] = [];
+  let changed = false;
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const name = t.tokenType.name;
+    if (name === "LBrace") depth++;
+    else if (name === "RBrace") depth = Math.max(0, depth - 1);
+    const problem = depth === 0 ? headerProblem(tokens, i) : null;
+    if (!problem) {
+      out.push(t);
+      continue;
+    }
+    changed = true;
+    if (problem.kind === "keyword") {
+      report(problem.message, t, problem.hint);
+      out.push({ ...t, tokenType: Model, tokenTypeIdx: Model.tokenTypeIdx! });
+      continue;
+    }
+    out.push(t);
+    const next = tokens[i + 1];
+    report(problem.message, next, problem.hint);
+    // The name that is no name, read as one that toAst leaves out (`isInsertedInRecovery`), so the
+    // block parses without a cascade.
+    out.push(asName(next));
+    i++;
+  }
+  return changed ? out : tokens;
 }
 
 /** Is `tokens[i]` a keyword written where a name belongs (see parse)? */
@@ -407,6 +483,7 @@ function parseByModel(text: string, file: string): ParseResult | null {
       const t = tokens[i];
       if (t.tokenType === UnterminatedString || keywordMisused(tokens, i)) return null;
       if (t.tokenType === NumberLiteral && badSeparator(t.image)) return null;
+      if (headerProblem(tokens, i)) return null;
       shift(tokens[i]);
     }
     const separated = insertStatementEnds(tokens);
@@ -931,6 +1008,9 @@ function syntaxHint(e: RecognitionError, text: string, tokens: readonly IToken[]
     if (rules.includes("ref"))
       return "an index list names one or more indices: `x[i]`; `x` alone is the whole variable";
   }
+  // `model M` without `{`.
+  if (rule === "model" && /^expected `\{`/.test(e.message) && before?.tokenType === Identifier)
+    return `add \`{\` after \`model ${before.image}\`: \`model ${before.image} { … }\``;
   // `model { … }`: the name is missing.
   if (rule === "model" && name === "LBrace") return "name the model: `model Name { … }`";
   if (rule === "statement" && real) {

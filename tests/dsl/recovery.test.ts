@@ -260,6 +260,25 @@ describe("hints", () => {
       "name what the claim is conditioned on after `|`",
     ],
   ];
+  it.each([
+    ["Model M {", "1:1 E0107", "did you mean `model`?"],
+    ["modle M {", "1:1 E0107", "did you mean `model`?"],
+    ["model 3 {", "1:7 E0104", "a name is a letter or `_`"],
+    ["model in {", "1:7 E0104", "`in` is a keyword"],
+    ["model {", "1:7 E0104", "name the model: `model Name { … }`"],
+    ["model M", "1:8 E0104", "add `{` after `model M`"],
+  ])("a broken header `%s` is one error (%s), and the file's other models still parse", (head, at, hint) => {
+    // Before, `Model M {`, `modle M {` and `model 3 {` lost their block: `1:7 E0104`, then
+    // `2:3 E0107` and `3:3 E0107` for its statements.
+    const text = `${head}\n  x : Bernoulli\n  p(x) = table\n}\nmodel N {\n  y : Bernoulli\n  p(y) = table\n}\n`;
+    for (const byModel of [true, false]) {
+      const r = parse(text, "h.gm", { byModel });
+      expect(r.diagnostics.map(where)).toEqual([at]);
+      expect(r.diagnostics[0].hint).toContain(hint);
+      expect(r.ast.models.map((m) => m.name.name)).toContain("N");
+    }
+  });
+
   it.each(cases)("%j: %s", (text, at, hint) => {
     // Before: E0101 `$`, E0104 missing `}` and E0105 `x Bernoulli` (and most others) had no hint.
     const r = parse(text, "h.gm");
