@@ -74,8 +74,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const source = $<HTMLTextAreaElement>("source");
 const layer = $("highlight");
 const FILE = "playground.gm";
-/** Largest model drawn element by element in the graph (nodes, edges); beyond it one node per variable. */
-const GRAPH_ELEMENTS = { nodes: 100, edges: 400 };
 
 const state = {
   result: null as CompileResult | null,
@@ -550,7 +548,8 @@ function train(m: ModelIR): void {
 function dotOf(m: ModelIR): string {
   const edges = edgeCount(m);
   if (edges > MAX_EDGES) return "";
-  return toDot(m, { elements: m.n <= GRAPH_ELEMENTS.nodes && edges <= GRAPH_ELEMENTS.edges });
+  // Element by element within GRAPH_BUDGET (src/compiler/dot.ts: elements, edges and layout work), as `gm graph`.
+  return toDot(m);
 }
 
 /**

@@ -4,7 +4,7 @@
  * through resvg. `--pixel` draws an image variable's grid with the pixel, its parents and its
  * Markov blanket.
  */
-import { toDot, pixelSvg } from "../compiler/dot";
+import { GRAPH_BUDGET, graphPlan, MAX_LAYOUT_WORK, toDot, pixelSvg } from "../compiler/dot";
 import type { ModelIR } from "../compiler/ir";
 import { writeFileAtomic } from "../data/atomic";
 import { compileOrReport, EXIT, pickModel, UsageError } from "./io";
@@ -53,7 +53,20 @@ export async function runGraph(file: string, opts: GraphOptions): Promise<number
     if (format === "dot") throw new UsageError("--pixel draws a grid: use --format svg or png");
     svg = pixelSvg(m, v, row, col);
   } else {
-    dot = toDot(m, { elements: opts.elements });
+    const plan = graphPlan(m, { elements: opts.elements });
+    if (format !== "dot" && plan.elements && !plan.withinBudget) {
+      const count = (x: number) => x.toLocaleString("en-US");
+      const size = `${count(plan.nodes)} elements and ${count(plan.edges)} edges (layout work ${count(plan.work ?? 0)})`;
+      if ((plan.work ?? 0) > MAX_LAYOUT_WORK)
+        throw new UsageError(
+          `model ${m.name} is too large to lay out element by element: ${size}, at most ${count(MAX_LAYOUT_WORK)}`,
+          "--format dot writes the element graph without laying it out; without --elements it is drawn by variable",
+        );
+      process.stderr.write(
+        `note: drawing ${size} one by one, over the budget (${GRAPH_BUDGET.elements} elements, ${GRAPH_BUDGET.edges} edges, layout work ${count(GRAPH_BUDGET.work)}): the layout may take a while\n`,
+      );
+    }
+    dot = toDot(m, { plan });
     if (format !== "dot") svg = await dotToSvg(dot);
   }
   if (format === "png") {

@@ -92,7 +92,12 @@ function buildProgram(): Command {
     .option("-o, --out <path>", "output file (default: stdout for dot/svg)")
     .option("--model <name>", "the model to draw")
     .option("--pixel <r,c>", "draw the image grid around pixel (r, c): its parents and Markov blanket")
-    .option("--elements", "draw every element even in a large model")
+    .option(
+      "--elements",
+      "draw every element even beyond the layout budget (100 elements, 400 edges, edges spanning few ranks): " +
+        "Graphviz's layout time grows with the ranks the edges cross (a 64-element chain takes seconds, a 100-element " +
+        "one about 10 s); refused above 2,000,000 edges, and for svg/png above about a minute of layout",
+    )
     .action(
       run(
         async (file: string, o: { format: string; out?: string; model?: string; pixel?: string; elements?: boolean }) =>
