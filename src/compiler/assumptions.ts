@@ -4,7 +4,7 @@
  */
 import type * as A from "../dsl/ast";
 import { DiagnosticBag } from "../dsl/diagnostics";
-import { printClaim, printRef } from "../dsl/printer";
+import { printClaim, printExpr, printRef } from "../dsl/printer";
 import { elementName, formatElements } from "./elements";
 import { ElementGraph } from "./graph";
 import { outcomes } from "./ir";
@@ -80,7 +80,9 @@ function overlapHint(
           ? { ...range, lo: shift(range.lo, 1) }
           : null;
     if (!item) continue;
-    const fixed = refs.map((x, j) => (j === r ? { ...x, subscript: { ...sub, items: [item] } } : x));
+    // `x[1..1]` reads better as `x[1]`.
+    const one = printExpr(item.lo) === printExpr(item.hi) ? item.lo : item;
+    const fixed = refs.map((x, j) => (j === r ? { ...x, subscript: { ...sub, items: [one] } } : x));
     return `\`A ⊥ B | C\` takes three disjoint sets: write \`${printClaim({ ...claim, [side]: fixed })}\``;
   }
   const where = side === "right" ? "the right side" : "the condition";

@@ -37,7 +37,7 @@ export function bindPosterior(ctx: ModelContext, s: A.FactorStmt): void {
     ctx.diags.error("E0418", `\`q(…)\` is the posterior of latent variables; \`${v.name}\` is observed`, s.span, {
       hint: latents.length
         ? `put the latent variables left of \`|\` and the data right of it: \`q(${latents.join(", ")} | ${observedNames(ctx)}) = ${printFamily(s.family)}\``
-        : `if \`${v.name}\` is the code q infers, declare it latent: \`latent ${v.name} : ${decl ? ctx.src(decl.type.span) : "Normal"}${v.shape.length ? `[${v.shapeText.join(", ")}]` : ""}\``,
+        : `if \`${v.name}\` is the code q infers, declare it latent: \`latent ${v.name} : ${decl && /^(Normal|Real)\b/.test(ctx.src(decl.type.span)) ? ctx.src(decl.type.span) : "Normal"}${v.shape.length ? `[${v.shapeText.join(", ")}]` : ""}\``,
     });
     return;
   }
@@ -91,6 +91,17 @@ function names(refs: readonly A.Ref[]): string {
 function observedNames(ctx: ModelContext): string {
   const obs = ctx.vars.filter((v) => !v.latent).map((v) => v.name);
   return obs.length ? obs.join(", ") : "x";
+}
+
+/** The hint of `elbo` on a model without latent variables: declare the encoder's code latent, or the VAE to write. */
+function vaeHint(ctx: ModelContext): string {
+  const q = ctx.m.body.find((st): st is A.FactorStmt => st.kind === "Factor" && st.dist === "q");
+  if (q)
+    return `\`elbo\` trains the encoder \`${ctx.src(q.span)}\` of latent variables: declare \`${names(q.targets)}\` latent (\`latent ${q.targets[0].name.name} : Normal[…]\`)`;
+  let z = "z";
+  for (let i = 2; ctx.varByName.has(z); i++) z = `z${i}`;
+  const x = observedNames(ctx);
+  return `this model has no latent variable: fit it by \`fit likelihood\` (or leave \`fit\` out), or make it a VAE: \`latent ${z} : Normal[16]\`, \`p(${x} | ${z}) = mlp(hidden = [256])\`, \`q(${z} | ${x}) = mlp(hidden = [256])\``;
 }
 
 export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): ObjectiveIR[] {
@@ -170,7 +181,7 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
               : {
                   hint: latents.length
                     ? "its latent variables are discrete and summed out exactly: fit it by `fit likelihood` (or leave `fit` out)"
-                    : `this model has no latent variable: fit it by \`fit likelihood\` (or leave \`fit\` out), or make it a VAE: \`latent z : Normal[16]\`, \`p(${observedNames(ctx)} | z) = mlp(hidden = [256])\`, \`q(z | ${observedNames(ctx)}) = mlp(hidden = [256])\``,
+                    : vaeHint(ctx),
                 },
           );
           break;
