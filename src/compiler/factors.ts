@@ -162,7 +162,7 @@ export function makeDraft(
       hint:
         s.family.name.name === "pixelrnn"
           ? "a conditional PixelRNN is not supported yet; `nade` takes discrete conditions (docs/language.md)"
-          : undefined,
+          : `a prior is unconditional: write \`p(${s.targets.map(printRef).join(", ")}) = ${famName}\``,
     });
     return false;
   };

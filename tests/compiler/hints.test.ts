@@ -4,13 +4,14 @@
  *
  * 1. Every fixture in tests/fixtures/bad compiles to diagnostics whose errors all carry a
  *    non-empty hint, except the fixtures listed in `NO_HINT_YET`, each with its reason.
- * 2. Every `.error(…)` call in src/compiler passes a `hint` (read from the source, so an
- *    emission no fixture reaches yet is held to it too).
+ * 2. Every `.error(…)` call in src/compiler passes a `hint` that is never left out on some
+ *    branch (`hint: c ? "…" : undefined`, `c ? { hint } : {}`), read from the source, so an
+ *    emission no fixture reaches yet is held to it too.
  *
  * Before the hints were written, (1) failed on 27 of the fixtures then present (28 errors:
  * E0202, E0208, E0211, E0302, E0303, E0304 ×2, E0305 ×4, E0306 ×2, E0308, E0404 ×2, E0413,
- * E0415, E0416, E0418, E0503, E0505, E0601, E0607, E0702 ×2, E0703, E0704) and (2) on 64
- * `.error(` calls.
+ * E0415, E0416, E0418, E0503, E0505, E0601, E0607, E0702 ×2, E0703, E0704) and (2) on 72
+ * `.error(` calls of src/compiler at 58c3407 (65 without a hint, 7 leaving it out on a branch).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -65,7 +66,9 @@ describe("every error diagnostic has a hint", () => {
           i++;
         }
         const call = text.slice(m.index, i);
-        if (!/\bhint\b/.test(call)) bare.push(`${f}:${text.slice(0, m.index).split("\n").length}`);
+        // No hint, a hint that may be `undefined`, or `cond ? { hint } : {}`.
+        if (!/\bhint\b/.test(call) || /\bundefined\b/.test(call) || /\?\s*\{\s*hint\b[^}]*\}\s*:\s*\{\s*\}/.test(call))
+          bare.push(`${f}:${text.slice(0, m.index).split("\n").length}`);
       }
     }
     expect(bare, "calls without a hint").toEqual([]);
