@@ -23,7 +23,7 @@ export const DENSE_EDGES_PER_ELEMENT = 4;
 export const GRAPH_BUDGET = { elements: 100, edges: 400, work: 12_000 } as const;
 
 /** Above this much layout work (see `layoutWork`), dot gets the cheap settings of `LayoutKind`. */
-export const LIGHT_LAYOUT_WORK = 2_000;
+export const LIGHT_LAYOUT_WORK = 1_000;
 
 /** Element-level DOT is never built above this many edges, even when asked for (text of ~15 bytes per edge). */
 export const MAX_ELEMENT_EDGES = 2_000_000;
@@ -61,7 +61,7 @@ export interface GraphPlan {
  * The estimated cost of laying out an element graph with dot: nodes + edges + virtual nodes, where
  * an edge spanning `s` ranks costs `s - 1` virtual nodes (dot routes it through one per rank it
  * crosses; its layout time grows with them). Ranks are longest-path ranks, an upper bound of the
- * ranks dot's network simplex picks (exact for a complete DAG: n(n² − 1)/6 virtual nodes).
+ * ranks dot's network simplex picks (exact for a complete DAG: n(n − 1)(n − 2)/6 virtual nodes).
  * Linear in nodes and edges.
  */
 export function layoutWork(g: ElementGraph): number {
