@@ -63,6 +63,20 @@ describe("gm graph (built, child process)", () => {
     expect(r.stdout).toContain("splines=line;");
   }, 90_000);
 
+  it("lays out the 64-element chain element by element when asked, with a note on the cost", () => {
+    const out = join(dir, "c64-elements.svg");
+    const r = gm(["graph", chainFile("c64", "64"), "--elements", "-o", out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      "note: drawing 64 elements and 2,016 edges (layout work 43,744) one by one, over the budget " +
+        "(100 elements, 400 edges, layout work 12,000): the layout may take a while\n" +
+        `wrote ${out}\n`,
+    );
+    const svg = readFileSync(out, "utf8");
+    expect(svg).toContain(">x[1]<");
+    expect(svg).toContain(">x[64]<");
+  }, 120_000);
+
   it("writes a few lines of DOT for a 1000×1000 chain", () => {
     const r = gm(["graph", chainFile("m1000", "1000, 1000"), "--format", "dot"]);
     expect(r.code).toBe(0);
