@@ -199,6 +199,9 @@ export function parse(text: string, file = "<input>", options: ParseOptions = {}
         hint: `write \`${fixSeparators(t.image)}\``,
       });
       brokenLines.add(t.startLine ?? 1);
+      // Read as the number it was meant to be, so what is salvaged prints as valid text.
+      tokens.push({ ...t, image: fixSeparators(t.image) });
+      continue;
     }
     if (t.tokenType.name === "UnterminatedString") {
       bag.error("E0103", "this string is never closed", tokenSpan(t), { hint: 'add a closing `"` on the same line' });
@@ -1044,7 +1047,18 @@ function syntaxHint(e: RecognitionError, text: string, tokens: readonly IToken[]
       ? "name what the claim is conditioned on after `|`, or drop the `|`"
       : `name a variable after ${sep}: \`x[1] ⊥ x[2] | x[3]\``;
   }
-  for (let i = rules.length - 1; i >= 0; i--) if (RULE_FORMS[rules[i]]) return RULE_FORMS[rules[i]];
+  // One token missing (`p(x) chain`, `for i 1..n`): say where it goes, then how the construct reads.
+  const missing = /^expected `([^`]+)` in /.exec(e.message)?.[1];
+  const form = rules
+    .slice()
+    .reverse()
+    .map((r) => RULE_FORMS[r])
+    .find(Boolean);
+  if (missing && real && form)
+    return /^[A-Za-z0-9_"]/.test(t.image)
+      ? `add \`${missing}\` before \`${t.image}\`: ${form}`
+      : `write \`${missing}\` instead of \`${t.image}\`: ${form}`;
+  if (form) return form;
   return RULE_FORMS[rule];
 }
 

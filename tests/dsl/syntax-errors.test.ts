@@ -155,7 +155,7 @@ describe("exact messages (inline)", () => {
         "m.gm:3:12: error[E0104]: expected `=` in a train entry, found `:`",
         "3 |     epochs : 3",
         "  |            ^",
-        "hint: a train entry reads `name = value`, e.g. `epochs = 10`",
+        "hint: write `=` instead of `:`: a train entry reads `name = value`, e.g. `epochs = 10`",
       ].join("\n"),
     ],
     [
