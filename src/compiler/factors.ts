@@ -355,7 +355,7 @@ export function addDraft(ctx: ModelContext, d: Draft): void {
     if (prev >= 0) {
       ctx.diags.error("E0402", `\`${elementName(ctx.vars, e)}\` has two factors`, d.span, {
         related: [{ message: `its first factor: \`${ctx.drafts[prev].source}\``, span: ctx.drafts[prev].span }],
-        hint: "every element needs exactly one factor",
+        hint: `every element needs exactly one factor: take \`${elementName(ctx.vars, e)}\` out of this statement or out of \`${ctx.drafts[prev].source}\``,
       });
       return;
     }

@@ -249,7 +249,7 @@ export function checkNamesUsed(ctx: ModelContext, s: A.Statement): void {
         q.variable.span,
         {
           related: [{ message: "declared here", span: shadow.span }],
-          hint: "choose another name for the loop variable",
+          hint: `give the loop variable a name of its own, e.g. \`for ${freeLoopName(ctx, quants)} in …\``,
         },
       );
     if (loopVars.has(q.variable.name))
