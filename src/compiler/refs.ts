@@ -200,8 +200,8 @@ function outOfRange(
     hint = fit
       ? `\`${name}\` runs over ${r.lo}..${r.hi}, but the index \`${text}\` is inside \`${v.name}\`${which} (1..${n}) only for ${name} in ${fit[0]}..${fit[1]}: write \`for ${name} in ${fit[0]}..${fit[1]}\``
       : fit === null
-        ? `\`${text}\` is outside \`${v.name}\`${which} (1..${n}) for every ${name} in ${r.lo}..${r.hi}: index \`${v.name}\` with an expression that stays within 1..${n}`
-        : `keep \`${text}\` within 1..${n} over the range of \`${name}\` (${r.lo}..${r.hi})`;
+        ? `the index \`${text}\` is outside \`${v.name}\`${which} (1..${n}) for every ${name} in ${r.lo}..${r.hi}: ${text === name ? `write \`for ${name} in 1..${n}\`` : `index \`${v.name}\` with an expression that stays within 1..${n}`}`
+        : `the index \`${text}\` must stay within 1..${n} for every value of \`${name}\` (${r.lo}..${r.hi}): narrow the range of \`${name}\``;
   } else if (loops.length > 1)
     hint = `keep \`${text}\` within 1..${n}: narrow the ranges of ${loops.map((x) => `\`${x}\``).join(" and ")}`;
   else if (i === 0) hint = "indices are 1-based: the first element is index 1";
@@ -238,7 +238,7 @@ function fittingRange(
   n: number,
   env: Env,
 ): [bigint, bigint] | null | undefined {
-  if (r.hi - r.lo > 100_000n) return undefined;
+  if (r.hi - r.lo > 1_000_000n) return undefined; // a `for` may bind 5,000,000 values: a bound on this error path
   const values = new Map(env.values);
   const silent = new DiagnosticBag("");
   let first: bigint | undefined;
