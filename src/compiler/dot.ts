@@ -115,8 +115,9 @@ function elementGraph(ir: ModelIR): ElementGraph {
   return new ElementGraph(ir.n, ir.factors, ir.factorOf, ir.positionOf);
 }
 
+/** A DOT string: backslashes and quotes escaped, a newline as dot's line break (`\n`). */
 function q(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
 /** The graph attributes of each layout kind. */
@@ -167,7 +168,7 @@ export function toDot(ir: ModelIR, opts: { elements?: boolean; plan?: GraphPlan 
   } else {
     for (const v of ir.variables) {
       lines.push(
-        `  ${q(v.name)} [shape=box, label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}${v.latent ? "\\n(latent)" : ""}`)}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`,
+        `  ${q(v.name)} [shape=box, label=${q(`${v.name} : ${domainName(v.domain)}${v.shape.length ? `[${v.shape.join(", ")}]` : ""}${v.latent ? "\n(latent)" : ""}`)}${v.latent ? ', style=filled, fillcolor="#eeeeee"' : ""}];`,
       );
     }
     lines.push(...variableEdges(ir, g));
@@ -177,8 +178,12 @@ export function toDot(ir: ModelIR, opts: { elements?: boolean; plan?: GraphPlan 
         ? "too many to draw one by one"
         : plan.withinBudget
           ? "drawn by variable as asked"
-          : "over the layout budget: gm graph --elements draws every element";
-    lines.push(`  label=${q(`${count(plan.nodes)} elements, ${count(plan.edges)} edges (${why})`)}; fontsize=10;`);
+          : "over the layout budget:\ngm graph --elements draws each";
+    // Short lines in the nodes' font, and a margin: one long line in dot's default Times overflowed
+    // the drawing when the PNG renderer substituted a wider font.
+    lines.push(
+      `  label=${q(`${count(plan.nodes)} elements, ${count(plan.edges)} edges\n${why}`)}; fontsize=10; fontname="Helvetica"; pad=0.2;`,
+    );
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;

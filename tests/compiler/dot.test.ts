@@ -101,7 +101,9 @@ describe("graphPlan: element by element or by variable", () => {
     const dot = toDot(ir);
     expect(elementNodes(dot)).toBe(0);
     expect(dot).toContain('"x" -> "x" [label="chain", style=dashed];');
-    expect(dot).toContain("64 elements, 2,016 edges (over the layout budget: gm graph --elements draws every element)");
+    expect(dot).toContain(
+      'label="64 elements, 2,016 edges\\nover the layout budget:\\ngm graph --elements draws each"',
+    );
     expect(edges(dot)).toBe(1);
   });
 
@@ -141,7 +143,7 @@ describe("graphPlan: element by element or by variable", () => {
     const dot = toDot(ir, { plan });
     expect(dot.split("\n").length).toBeLessThan(12);
     expect(dot.length).toBeLessThan(600);
-    expect(dot).toContain("1,000,000 elements, 499,999,500,000 edges (too many to draw one by one)");
+    expect(dot).toContain('label="1,000,000 elements, 499,999,500,000 edges\\ntoo many to draw one by one"');
   });
 
   it("draws element by element when asked, up to MAX_ELEMENT_EDGES", () => {
@@ -171,7 +173,16 @@ describe("graphPlan: element by element or by variable", () => {
     const ir = model("x : Bernoulli[4]", "p(x) = chain");
     const dot = toDot(ir, { elements: false });
     expect(elementNodes(dot)).toBe(0);
-    expect(dot).toContain("4 elements, 6 edges (drawn by variable as asked)");
+    expect(dot).toContain('label="4 elements, 6 edges\\ndrawn by variable as asked"');
+  });
+
+  it("breaks a latent variable's label with dot's line break, not a literal backslash", () => {
+    const ir = onlyModel(
+      "model M {\n  latent z : Normal[2]\n  x : Bernoulli[3]\n  p(x | z) = mlp(hidden = [4])\n  q(z | x) = mlp(hidden = [4])\n  fit elbo\n}",
+    );
+    const dot = toDot(ir, { elements: false });
+    expect(dot).toContain('label="z : Normal[2]\\n(latent)"');
+    expect(dot).not.toContain("\\\\n");
   });
 });
 
