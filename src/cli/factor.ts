@@ -2,7 +2,7 @@
  * `gm factor FILE [--latex] [--steps]`: the factorization in mathematical notation, collapsed
  * for indexed families; `--steps` prints the derivation from the chain rule, one `assume` at a time.
  */
-import { derivationStep, factorization } from "../compiler/notation";
+import { derivationStep, encoderMath, factorization } from "../compiler/notation";
 import { colors, compileOrReport, EXIT, pickModel } from "./io";
 
 /** Options of `gm factor`. */
@@ -39,6 +39,9 @@ export function runFactor(file: string, opts: FactorOptions): number {
       out.push(`  result:`);
     }
     out.push(`${opts.steps ? "  " : ""}${factorization(m, opts.latex ? "latex" : "unicode")}`);
+    // The encoder is not a factor of p; its own line says what it conditions on.
+    const q = encoderMath(m, opts.latex ? "latex" : "unicode");
+    if (q) out.push(`${opts.steps ? "  " : ""}${q}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return EXIT.ok;
