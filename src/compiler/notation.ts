@@ -25,7 +25,7 @@ export type Style = "unicode" | "latex";
 export const MAX_TERMS = 24;
 
 /** Most elements of one context named one by one (`x_{1,1}, x_{1,2}`); more are written as ranges. */
-const MAX_NAMED = 3;
+const MAX_NAMED = 6;
 
 const SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉";
 /** Index letters per rank, first choice first; a choice that names a variable or a constant of the model is skipped. */
@@ -218,7 +218,8 @@ export function encoderMath(ir: ModelIR, style: Style = "unicode"): string | nul
     const outs = printer.headOf(nw.outputs);
     return `${head} = ${style === "latex" ? `\\delta(${outs} - E(${given.join(", ")}))` : `δ(${outs} − E(${given.join(", ")}))`}`;
   }
-  return `${head} = ${printer.independent(nw.outputs, given, "q")}`;
+  const product = printer.independent(nw.outputs, given, "q");
+  return product === head ? head : `${head} = ${product}`;
 }
 
 /** One factor group in notation (a factor of `ir`, or one of `displayGroups(ir)`). */
@@ -506,7 +507,7 @@ class Printer {
     const v = sgm.v;
     const lo = v.offset;
     const hi = v.offset + v.size;
-    if (v.shape.length === 0) return null;
+    if (v.shape.length === 0 || sgm.targets.length === 1) return null; // one element reads best by its name
     // Parents in other variables must be the same for every element: they print as context.
     const shared: number[] = [];
     for (const p of lists[0]) if (p < lo || p >= hi) shared.push(p);
