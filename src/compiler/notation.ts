@@ -58,8 +58,14 @@ function orderVar(taken: ReadonlySet<string>): string {
   return ORDER_VARS.find((x) => !taken.has(x)) ?? "j′";
 }
 
+/** A name as math text: in LaTeX its underscores escaped (`_x_2` is `\\_x\\_2`, not two subscripts). */
+function texName(name: string, style: Style): string {
+  return style === "latex" ? name.replace(/(?<!\\)_/g, "\\_") : name;
+}
+
 /** `x₁`, `x_i`, `x_{i−1}`, `x_{r,c−1}` (LaTeX: `x_{1}`, `x_{i-1}`). */
-function sub(name: string, parts: string[], style: Style): string {
+function sub(rawName: string, parts: string[], style: Style): string {
+  const name = texName(rawName, style);
   const text = parts.join(",");
   if (text === "") return name; // a scalar: `y`, never `y_{}`
   if (style === "latex") return `${name}_{${text.replace(/−/g, "-")}}`;
@@ -78,24 +84,25 @@ function cond(target: string, parents: readonly string[], style: Style, letter =
 }
 
 function prod(lo: string, hi: string, v: string, body: string, style: Style): string {
+  hi = texName(hi, style);
   return style === "latex" ? `\\prod_{${v}=${lo}}^{${hi}} ${body}` : `∏_{${v}=${lo}}^{${hi}} ${body}`;
 }
 
 /** A remark after a product: `   (…)`, in LaTeX `\quad\text{(…)}`. */
 function note(text: string, style: Style): string {
-  return style === "latex" ? `\\quad\\text{(${text})}` : `   (${text})`;
+  return style === "latex" ? `\\quad\\text{(${texName(text, style)})}` : `   (${text})`;
 }
 
 /** A set of elements in the language's notation (`x[1..3, *]`), for math text. */
 function elementsMath(vars: readonly VariableIR[], els: Iterable<number>, style: Style): string {
   const text = formatElements(vars, els);
-  return style === "latex" ? text.replace(/…/g, "\\ldots").replace(/∅/g, "\\emptyset") : text;
+  return style === "latex" ? texName(text, style).replace(/…/g, "\\ldots").replace(/∅/g, "\\emptyset") : text;
 }
 
 /** Name of a single element in math notation. */
 function elementMath(vars: readonly VariableIR[], e: number, style: Style): string {
   const v = variableOf(vars, e);
-  if (v.shape.length === 0) return v.name;
+  if (v.shape.length === 0) return texName(v.name, style);
   return sub(v.name, unflatten(v.shape, e - v.offset).map(String), style);
 }
 
@@ -118,7 +125,7 @@ function contextMath(ir: ModelIR, ctx: ArrayLike<number>, style: Style): string[
     const els = byVar.get(v);
     if (!els) continue;
     const uniq = new Set(els);
-    if (uniq.size === v.size) out.push(v.name);
+    if (uniq.size === v.size) out.push(texName(v.name, style));
     else if (uniq.size <= MAX_NAMED) for (const e of uniq) out.push(elementMath(ir.variables, e, style));
     else out.push(elementsMath(ir.variables, uniq, style));
   }
@@ -193,7 +200,7 @@ function groupsOf(ir: ModelIR): Group[] {
 /** The whole factorization of a model: `p(x, z) = p(z) ∏ … `, priors of latent variables first. */
 export function factorization(ir: ModelIR, style: Style = "unicode"): string {
   const names = [...ir.variables.filter((v) => v.latent), ...ir.variables.filter((v) => !v.latent)]
-    .map((v) => v.name)
+    .map((v) => texName(v.name, style))
     .join(", ");
   const printer = new Printer(ir, style);
   const groups = printer.groups;
@@ -346,7 +353,7 @@ class Printer {
     const vars = this.ir.variables;
     const first = variableOf(vars, targets[0]);
     const last = variableOf(vars, targets[targets.length - 1]);
-    if (first === last && targets.length === first.size) return first.name;
+    if (first === last && targets.length === first.size) return texName(first.name, this.style);
     return elementsMath(this.ir.variables, targets, this.style);
   }
 
@@ -433,7 +440,7 @@ class Printer {
           style,
         );
     const jv = plain ? this.axes(1)[0] : orderVar(this.taken);
-    if (v.shape.length === 0) return cond(v.name, others, style);
+    if (v.shape.length === 0) return cond(texName(v.name, style), others, style);
     const before = (from: number) => (from === 1 ? name(`<${jv}`) : name(`${from}..${offsetText(jv, -1)}`));
     const terms: string[] = [];
     if (k === 0 && ja === jb) terms.push(cond(name(String(ja)), others, style));

@@ -12,12 +12,14 @@
  *   the property failed after 15 runs, shrunk to a VAE with a scalar x: "x: printed parents []
  *   but the graph has [z[1]]". A second plant, orderRun's head of a window ending one position
  *   early (`lo + k − 2`), failed on `p(y) = markov(k = 1)` over a [2, 2, 2] array: "y[1, 1, 1]
- *   printed 0 times in p(x, y) = p(x₁) · ∏_{j=2}^{8} p(y_(j) | y_(j−1))".
+ *   printed 0 times in p(x, y) = p(x₁) · ∏_{j=2}^{8} p(y_(j) | y_(j−1))". A third, LaTeX names
+ *   unescaped, failed KaTeX on a variable `im_g` after 27 runs: "Double subscript … p(im_g_{1})".
  * - Symbolic and bounded: a chain, markov, independent, joint over 1000×1000 prints from the
  *   structure without walking an edge (ElementGraph's parent walks are counted: zero).
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import katex from "katex";
 import { ElementGraph } from "../../src/compiler/graph.js";
 import type { ModelIR, VariableIR } from "../../src/compiler/ir.js";
 import { elementName, flatten } from "../../src/compiler/elements.js";
@@ -346,10 +348,10 @@ const modelArb = fc
     const orders = ["raster", "column", "snake", "zigzag", "index", "random(seed = 3)"];
     const lines: string[] = [];
     const vars: Var[] = [];
-    const count = 1 + pick(3);
+    const count = 1 + pick(4);
     for (let j = 0; j < count; j++) {
       const v: Var = {
-        name: ["x", "y", "c", "img"][j],
+        name: ["x", "y", "c", "im_g"][j],
         shape: shapes[pick(shapes.length)],
         dom: pick(2) ? "Bernoulli" : `Categorical(${2 + pick(2)})`,
       };
@@ -389,6 +391,10 @@ describe("the printed factorization conditions on exactly the graph's parents", 
       fc.property(modelArb, (text) => {
         const ir = onlyModel(text);
         expectTrue(ir, factorization(ir));
+        // The playground renders the LaTeX with KaTeX: it must parse (underscores in names escaped).
+        katex.renderToString(factorization(ir, "latex"), { throwOnError: true });
+        const q = encoderMath(ir, "latex");
+        if (q) katex.renderToString(q, { throwOnError: true });
       }),
       { numRuns: RUNS(300) },
     );
@@ -437,6 +443,7 @@ describe("the printed factorization conditions on exactly the graph's parents", 
       "p(x) = ∏_{r=1}^{4} ∏_{c=1}^{5} p(x_{r,c} | x_{r,c−2..c−1}, x_{r−e,c−e−2..min(c+e−1, 4)} (1 ≤ e < r))" +
         "   (the Row LSTM's receptive field, 2 layers; columns outside 1..5 are dropped)",
     );
+    katex.renderToString(factorization(ir, "latex"), { throwOnError: true });
   });
 
   it("many elements without a pattern are summarized, and say so", () => {
@@ -447,6 +454,7 @@ describe("the printed factorization conditions on exactly the graph's parents", 
     const text = factorization(ir);
     expect(text).toContain("∏_{e ∈ x} p(e | pa(e))");
     expect(text).toContain(`${n} elements without a common pattern`);
+    katex.renderToString(factorization(ir, "latex"), { throwOnError: true });
   });
 });
 
