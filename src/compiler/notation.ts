@@ -126,8 +126,14 @@ function contextMath(ir: ModelIR, ctx: ArrayLike<number>, style: Style): string[
     if (!els) continue;
     const uniq = new Set(els);
     if (uniq.size === v.size) out.push(texName(v.name, style));
-    else if (uniq.size <= MAX_NAMED) for (const e of uniq) out.push(elementMath(ir.variables, e, style));
-    else out.push(elementsMath(ir.variables, uniq, style));
+    else if (uniq.size <= 3) for (const e of uniq) out.push(elementMath(ir.variables, e, style));
+    else {
+      // One block (`x[1, *]`, `x[2..7]`) reads best as a range; a few scattered elements by name.
+      const ranges = elementsMath(ir.variables, uniq, style);
+      const oneBlock = !ranges.includes(", ", ranges.indexOf("]"));
+      if (!oneBlock && uniq.size <= MAX_NAMED) for (const e of uniq) out.push(elementMath(ir.variables, e, style));
+      else out.push(ranges);
+    }
   }
   return out;
 }
@@ -206,7 +212,60 @@ export function factorization(ir: ModelIR, style: Style = "unicode"): string {
   const groups = printer.groups;
   const latent = (d: Group) => variableOf(ir.variables, d.targets[0]).latent;
   const terms = [...groups.filter(latent), ...groups.filter((d) => !latent(d))].map((d) => printer.group(d));
-  return `p(${names}) = ${terms.length ? terms.join(style === "latex" ? " \\cdot " : " · ") : "1"}`;
+  const folded = foldRuns(terms, printer.letters(), style);
+  return `p(${names}) = ${folded.length ? folded.join(style === "latex" ? " \\cdot " : " · ") : "1"}`;
+}
+
+/** Shortest run of consecutive terms folded into one product. */
+const MIN_RUN = 3;
+
+/**
+ * Folds runs of terms that differ only in numbers rising by one from term to term (a statement
+ * under `for`: `p(y[2, *] | y[1, *]) · p(y[3, *] | y[2, *]) · …`) into one product over a new
+ * letter: `∏_{i=2}^{1000} p(y[i, *] | y[i−1, *])`. Numbers that stay the same stay; the rest of the
+ * text must be equal. Linear in the length of the text.
+ */
+function foldRuns(terms: string[], letters: string[], style: Style): string[] {
+  const split = (t: string) => {
+    const nums: number[] = [];
+    const shape = t.replace(/\d+/g, (m) => {
+      nums.push(Number(m));
+      return "#";
+    });
+    return { shape, nums };
+  };
+  const parts = terms.map(split);
+  const out: string[] = [];
+  let i = 0;
+  while (i < terms.length) {
+    const a = parts[i];
+    let j = i + 1;
+    let steps: number[] | null = null;
+    while (j < terms.length && parts[j].shape === a.shape && a.nums.length > 0) {
+      // Each number rises by 0 or 1 per term, the same way for the whole run, at least one by 1.
+      const d = parts[j].nums.map((x, k) => x - parts[j - 1].nums[k]);
+      if (!d.every((x) => x === 0 || x === 1) || !d.includes(1)) break;
+      if (steps && d.some((x, k) => x !== steps![k])) break;
+      steps = d;
+      j++;
+    }
+    if (!steps || j - i < MIN_RUN) {
+      out.push(terms[i]);
+      i++;
+      continue;
+    }
+    const letter = letters.find((l) => !new RegExp(`(^|[^A-Za-z])${l}([^A-Za-z]|$)`).test(a.shape)) ?? "t";
+    const base = a.nums[steps.indexOf(1)];
+    let k = 0;
+    const body = a.shape.replace(/#/g, () => {
+      const x = a.nums[k];
+      const rises = steps![k++] === 1;
+      return rises ? offsetText(letter, x - base).replace(/−/g, style === "latex" ? "-" : "−") : String(x);
+    });
+    out.push(prod(String(base), String(base + (j - i) - 1), letter, body, style));
+    i = j;
+  }
+  return out;
 }
 
 /**
@@ -292,6 +351,11 @@ class Printer {
     return axisVars(rank, this.taken);
   }
 
+  /** Letters free for a product over repeated statements. */
+  letters(): string[] {
+    return ["i", "j", "l", "t", "s", "m"].filter((l) => !this.taken.has(l));
+  }
+
   private g(): ElementGraph {
     return (this.graph ??= new ElementGraph(this.ir.n, this.ir.factors, this.ir.factorOf, this.ir.positionOf));
   }
@@ -335,7 +399,7 @@ class Printer {
     return segments(this.ir, targets)
       .map((sgm) => {
         const box = boxOf(sgm.v, sgm.targets);
-        const body = cond(sub(sgm.v.name, this.axes(sgm.v.shape.length), style), given, style, letter);
+        const body = (ax: string[]) => cond(sub(sgm.v.name, ax, style), given, style, letter);
         return box ? this.boxProduct(sgm.v, box, body) : this.overSet(sgm.targets, given, letter);
       })
       .join(style === "latex" ? " \\cdot " : " · ");
@@ -378,7 +442,7 @@ class Printer {
         const box = boxOf(sgm.v, sgm.targets);
         parts.push(
           box
-            ? this.boxProduct(sgm.v, box, cond(sub(sgm.v.name, this.axes(sgm.v.shape.length), style), others, style))
+            ? this.boxProduct(sgm.v, box, (ax) => cond(sub(sgm.v.name, ax, style), others, style))
             : this.overSet(sgm.targets, others),
         );
         continue;
@@ -480,12 +544,24 @@ class Printer {
     return cond(name(String(j)), [...ps, ...others], this.style);
   }
 
-  /** `∏_{r=a}^{b} ∏_{c=…} body` over a box of v (bounds in the user's symbols where they are the shape). */
-  private boxProduct(v: VariableIR, box: { lo: number[]; hi: number[] }, body: string): string {
-    if (v.shape.length === 0) return body;
-    const ax = this.axes(v.shape.length);
-    let inner = body;
-    for (let a = v.shape.length - 1; a >= 0; a--) {
+  /**
+   * `∏_{r=a}^{b} ∏_{c=…} body` over a box of v (bounds in the user's symbols where they are the
+   * shape). A body given as a function of the index letters gets the number itself for an axis the
+   * box fixes (`∏_{c=1}^{W} p(x_{5,c})`, not `∏_{r=5}^{5}`).
+   */
+  private boxProduct(
+    v: VariableIR,
+    box: { lo: number[]; hi: number[] },
+    body: string | ((ax: string[]) => string),
+  ): string {
+    const rank = v.shape.length;
+    const ax = this.axes(rank);
+    const fixed = (a: number) => typeof body !== "string" && box.lo[a] === box.hi[a];
+    const idx = ax.map((x, a) => (fixed(a) ? String(box.lo[a]) : x));
+    let inner = typeof body === "string" ? body : body(idx);
+    if (rank === 0) return inner;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (fixed(a)) continue;
       const hi = box.hi[a] === v.shape[a] ? (v.shapeText[a] ?? String(v.shape[a])) : String(box.hi[a]);
       inner = prod(String(box.lo[a]), hi, ax[a], inner, this.style);
     }
@@ -620,13 +696,26 @@ class Printer {
       return 0;
     });
     const ax = this.axes(rank);
-    const at = (d: number[]) =>
-      sub(
-        v.name,
-        d.map((x, a) => offsetText(ax[a], x)),
+    // An axis the box fixes is a number: its offsets are numbers too, and those outside the shape are left out.
+    const shift = (x: string, d: number) => (/^\d+$/.test(x) ? String(Number(x) + d) : offsetText(x, d));
+    const inShape = (idx: string[], d: number[]) =>
+      d.every((x, a) => !/^\d+$/.test(idx[a]) || (Number(idx[a]) + x >= 1 && Number(idx[a]) + x <= v.shape[a]));
+    const genericAt = (idx: string[]) =>
+      cond(
+        sub(v.name, idx, style),
+        [
+          ...S.filter((d) => inShape(idx, d)).map((d) =>
+            sub(
+              v.name,
+              d.map((x, a) => shift(idx[a], x)),
+              style,
+            ),
+          ),
+          ...others,
+        ],
         style,
       );
-    const generic = cond(sub(v.name, ax, style), [...S.map(at), ...others], style);
+    const generic = genericAt(ax);
     const dropped = note("parents outside the shape are dropped", style);
     if (rank === 1 && !clippedLate) {
       // Only the first elements lose parents: write them out when few.
@@ -644,7 +733,7 @@ class Printer {
         return [...head, this.boxProduct(v, { lo: [start], hi: box.hi }, generic)].join(" ");
       }
     }
-    return this.boxProduct(v, box, generic) + (clipped ? dropped : "");
+    return this.boxProduct(v, box, genericAt) + (clipped ? dropped : "");
   }
 
   /** One term per element of the group when there are at most MAX_TERMS; else null. */

@@ -14,6 +14,8 @@
  *   early (`lo + k − 2`), failed on `p(y) = markov(k = 1)` over a [2, 2, 2] array: "y[1, 1, 1]
  *   printed 0 times in p(x, y) = p(x₁) · ∏_{j=2}^{8} p(y_(j) | y_(j−1))". A third, LaTeX names
  *   unescaped, failed KaTeX on a variable `im_g` after 27 runs: "Double subscript … p(im_g_{1})".
+ *   A fourth, a folded run of repeated statements one term short (`base + (j − i) − 2`), failed
+ *   at once on `for r in 2..4: p(x[r, *]) = joint`: "x[4, 1] printed 0 times".
  * - Symbolic and bounded: a chain, markov, independent, joint over 1000×1000 prints from the
  *   structure without walking an edge (ElementGraph's parent walks are counted: zero).
  */
@@ -281,7 +283,7 @@ function varStatements(v: Var, before: Var[], pick: (n: number) => number): stri
   const cond = before.length && pick(2) ? ` | ${before.map((b) => b.name).join(", ")}` : "";
   const bern = v.dom === "Bernoulli";
   const hidden = `mlp(hidden = [${1 + pick(3)}])`;
-  switch (pick(9)) {
+  switch (pick(10)) {
     case 0:
       return [`p(${v.name}${cond}) = ${["chain", "independent", "joint", "logistic"][pick(4)]}`];
     case 1:
@@ -331,6 +333,13 @@ function varStatements(v: Var, before: Var[], pick: (n: number) => number): stri
         `for i in ${cut + 1}..${n}: p(${v.name}[i] | ${v.name}[i-1]) = ${["table", hidden][pick(2)]}`,
       ];
     }
+    case 8: {
+      if (v.shape.length !== 2) return [`p(${v.name}${cond}) = independent`];
+      // Rows under `for`, each given the row before: printed as one product when there are 3 or more.
+      const fam = () => ["joint", "independent", "chain", "markov(k = 1)"][pick(4)];
+      const given = pick(2) ? ` | ${v.name}[r-1, *]` : "";
+      return [`p(${v.name}[1, *]) = ${fam()}`, `for r in 2..${v.shape[0]}: p(${v.name}[r, *]${given}) = ${fam()}`];
+    }
     default:
       return [`p(${v.name}${cond}) = independent`];
   }
@@ -344,7 +353,7 @@ const modelArb = fc
   .map(({ seeds, kind }) => {
     let at = 0;
     const pick = (n: number) => (n <= 1 ? 0 : seeds[at++ % seeds.length] % n);
-    const shapes = [[], [1 + pick(6)], [1 + pick(3), 1 + pick(4)], [2, 2, 2], [7]];
+    const shapes = [[], [1 + pick(6)], [1 + pick(5), 1 + pick(4)], [2, 2, 2], [7]];
     const orders = ["raster", "column", "snake", "zigzag", "index", "random(seed = 3)"];
     const lines: string[] = [];
     const vars: Var[] = [];
@@ -378,6 +387,16 @@ const modelArb = fc
     }
     if (kind === 3)
       return `model M {\n  latent z : Normal[${1 + pick(3)}]\n  x : Real(0, 1)[${1 + pick(3)}, 2]\n  x = generator(z) by mlp(hidden = [3])\n  fit adversarial(critic = mlp(hidden = [2]))\n}\n`;
+    if (kind === 5) {
+      // Rows under `for`: folded into one product when 3 or more print alike.
+      const v: Var = { name: "x", shape: [3 + pick(4), 1 + pick(4)], dom: "Bernoulli" };
+      const fams = ["joint", "independent", "chain", "markov(k = 1)"];
+      const rows = [`x : Bernoulli[${v.shape.join(", ")}]`, `p(x[1, *]) = ${fams[pick(4)]}`];
+      const fam = fams[pick(4)];
+      const given = pick(2) ? " | x[r-1, *]" : "";
+      rows.push(`for r in 2..${v.shape[0]}: p(x[r, *]${given}) = ${fam}`);
+      return `model M {\n  ${rows.join("\n  ")}\n}\n`;
+    }
     if (kind === 4) {
       const n = 1 + pick(6);
       return `model M {\n  latent c : Categorical(3)\n  x : Bernoulli[${n}]\n  p(c) = table\n  for i in 1..${n}: p(x[i] | c) = table\n  fit likelihood\n}\n`;
