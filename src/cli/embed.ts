@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../data/atomic";
 import { latentScatterSvg } from "../models/eval/plots";
 import { encodeExamples, head, probeRun, runExamples, scatterCoordinates } from "../models/eval/tasks";
 import { svgToPng } from "../models/images";
-import { loadRun } from "../models/run";
+import { loadRun, requireExamples } from "../models/run";
 import { colors, EXIT, UsageError } from "./io";
 import { parseDataFlag } from "./runs";
 
@@ -46,6 +46,7 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
     const dim = run.model.dim;
     const sets = runExamples(run, data);
     const test = head(sets.test, dim, limit);
+    requireExamples(test.n, test.name, data === undefined);
     const t0 = performance.now();
     const codes = encodeExamples(run, test);
     const seconds = (performance.now() - t0) / 1000;
@@ -101,7 +102,16 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
         for (const [name, acc] of rows) process.stdout.write(`  ${name.padEnd(width)}  ${pct(acc)}\n`);
       }
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (opts.json) {
+      // Without -o the JSON is the codes' only output: it carries them (the rows of codesJson).
+      if (!opts.out) {
+        result.codes = Array.from({ length: test.n }, (_, i) =>
+          Array.from(codes.codes.subarray(i * codes.dim, (i + 1) * codes.dim)),
+        );
+        if (test.labels) result.labels = Array.from(test.labels.subarray(0, test.n));
+      }
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    }
     return EXIT.ok;
   } finally {
     run.model.dispose();

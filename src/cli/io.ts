@@ -12,9 +12,28 @@ import { renderDiagnostic, diagnosticToJson, hasErrors, type Diagnostic, type Re
 /**
  * Exit codes: 0 success, 1 diagnostics or a runtime error (GmError codes D/B/M/C/R/I), 2 a usage
  * error (U codes, or a flag commander rejects), 70 an internal error (a bug in gm), 130 a run
- * stopped by Ctrl-C, SIGTERM or SIGHUP after saving its checkpoint.
+ * stopped by Ctrl-C, SIGTERM or SIGHUP after saving its checkpoint, 141 (128 + SIGPIPE, what a shell
+ * reports for a Unix tool killed by a closed pipe) when the reader of stdout or stderr went away
+ * (`gm score RUN --per-image | head -5`): gm stops quietly, without a message.
  */
-export const EXIT = { ok: 0, diagnostics: 1, usage: 2, internal: 70, interrupted: 130 } as const;
+export const EXIT = { ok: 0, diagnostics: 1, usage: 2, internal: 70, interrupted: 130, brokenPipe: 141 } as const;
+
+/**
+ * Makes a closed pipe on stdout or stderr end the process quietly with {@link EXIT.brokenPipe}, as
+ * `head` closing its input ends `yes` or `cat` (Node ignores SIGPIPE, so a write to a closed pipe
+ * raises EPIPE; unhandled, it printed a 23-line stack trace). Any other stream error is a bug: it
+ * is reported in one line (on stderr, unless stderr is what failed) and exits 70. Installed once,
+ * by the `gm` executable, for every command.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(EXIT.brokenPipe);
+      if (stream !== process.stderr) process.stderr.write(internalErrorText(e));
+      process.exit(EXIT.internal);
+    });
+  }
+}
 
 // UsageError (exit 2) and InputError (exit 1) live in the browser-safe src/errors.ts so that any
 // layer may raise them; commands import them from here.
@@ -82,7 +101,9 @@ export function compileOrReport(
   if (opts.json) {
     // The command's own shape with nothing in it, and the diagnostics: one shape on success and failure.
     if (errors)
-      process.stdout.write(`${JSON.stringify({ ...opts.empty, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...opts.empty, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`,
+      );
   } else if (r.diagnostics.length) printDiagnostics(r.diagnostics, r.text);
   return errors ? null : r;
 }

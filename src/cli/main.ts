@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The `gm` executable: runs the program and sets the exit code (see program.ts). */
 import { main } from "./program";
-import { EXIT, internalErrorText } from "./io";
+import { EXIT, exitQuietlyOnClosedPipe, internalErrorText } from "./io";
+
+exitQuietlyOnClosedPipe();
 
 main(process.argv.slice(2)).then(
   (code) => {

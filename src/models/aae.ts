@@ -26,10 +26,16 @@
  *
  * The critic and its two phases ({@link CodeCritic}) are shared with the adversarially
  * regularized VAE (`fit elbo + adversarial(on = z, …)`, ./vae-adversarial.ts).
+ *
+ * Divergence (R0101, ./divergence.ts): `reconstruction` above 100 × the observed elements'
+ * uninformed baseline (64 binary pixels: 100 × 44.4 nats), `critic` above 2 × softplus(500)
+ * ≈ 1,000 nats and `generator` above softplus(500) ≈ 500 (logits beyond ±500 are no probability
+ * in float32), or any loss not finite, ends the run; the last good checkpoint is kept.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AuxNetworkIR, ModelIR } from "../compiler/ir";
 import { deriveSeed } from "../rng";
+import { adversarialDivergence, likelihoodDivergence } from "./divergence";
 import { mmd2 } from "./eval/twosample";
 import {
   Decoders,
@@ -148,11 +154,13 @@ export class CodeCritic {
       {
         name: "critic",
         variables: [...this.net.variables],
+        divergeAbove: adversarialDivergence(2),
         loss: (x, ctx) => this.loss(m, x, deriveSeed(deriveSeed(ctx.seed, ctx.step), 4), noise(ctx, 2)),
       },
       {
         name: "generator",
         variables: [...m.encoder.net.variables],
+        divergeAbove: adversarialDivergence(1),
         loss: (x, ctx) => this.generatorLoss(m, x, noise(ctx, 3)),
       },
     ];
@@ -236,6 +244,10 @@ export class Aae extends EncoderDecoderModel implements GenerativeModel, CodeSou
       {
         name: "reconstruction",
         variables: [...this.encoder.net.variables, ...this.decoders.variables],
+        divergeAbove: likelihoodDivergence(
+          this.ir,
+          this.ir.variables.filter((v) => !v.latent),
+        ),
         loss: (x, ctx) => this.reconstructionLoss(x, noise(ctx, 1)),
       },
     ];

@@ -9,14 +9,17 @@
  * is ancestral, factor by factor in an order where every factor's conditions are drawn before
  * it, each module drawing its own targets in order. Training: tables in closed form (maximum
  * likelihood, Laplace smoothing), the rest by one gradient step `nll` = −mean log p(x).
+ * Divergence (R0101, ./divergence.ts): `nll` above 100 × the uniform NLL (Σ ln k over the
+ * elements), or not finite, ends the run; the last good checkpoint is kept.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ElementGraph } from "../compiler/graph";
-import { outcomes, type FamilyName, type ModelIR, type VariableIR } from "../compiler/ir";
+import { type FamilyName, type ModelIR, type VariableIR } from "../compiler/ir";
 import { Rng } from "../data/rng";
 import { checkpointName as stableName, newInstancePrefix, outcomesOf } from "./lookup";
 import { largestBatch } from "./memory";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, TrainStep } from "./model";
+import { likelihoodDivergence } from "./divergence";
 import { familyEntry, type FamilyEntry } from "./families";
 import { ModelError, type ExplicitDensityModel, type FactorModule } from "./types";
 
@@ -78,12 +81,11 @@ export function meanNegative(values: Float64Array): number {
 
 /**
  * A mean NLL this far above the uniform distribution's (Σ ln k over the elements) is divergence:
- * an untrained network starts near the uniform NLL, and no sane training step goes 100× past it.
+ * an untrained network starts near the uniform NLL, and no sane training step goes 100× past it
+ * (./divergence.ts, shared with every family's steps).
  */
 export function divergenceThreshold(ir: ModelIR): number {
-  let uniform = 0;
-  for (const v of ir.variables) uniform += v.size * Math.log(outcomes(v.domain) ?? 2);
-  return 100 * Math.max(uniform, 1);
+  return likelihoodDivergence(ir);
 }
 
 /** The explicit-density model. */

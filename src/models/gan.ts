@@ -20,10 +20,15 @@
  * (a grey level in [0, 1]); `Categorical(k)` → (k − 1)·σ(G(z)); `Normal` → G(z) as is.
  * MLP networks use ReLU (generator) and LeakyReLU 0.2 (critic) hidden layers;
  * DCGAN networks are ./networks/dcgan.ts, with batch-norm running statistics as `state`.
+ *
+ * Divergence (R0101, ./divergence.ts): `critic` above 2 × softplus(500) ≈ 1,000 nats (two means
+ * of softplus of logits; beyond ±500 a logit is no probability in float32) and `generator` above
+ * softplus(500) ≈ 500, or any loss not finite, ends the run; the last good checkpoint is kept.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AuxNetworkIR, FactorIR, ModelIR, VariableIR } from "../compiler/ir";
 import { deriveSeed } from "../rng";
+import { adversarialDivergence } from "./divergence";
 import { Prior, latentLayout, takeColumns, type LatentLayout } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, StepContext, TrainStep } from "./model";
@@ -229,12 +234,14 @@ export class Gan implements GenerativeModel {
       name: "critic",
       variables: this.critic.variables,
       optimizer: { lr: settings.lr, ...GAN_BETAS },
+      divergeAbove: adversarialDivergence(2),
       loss: (x, ctx) => tf.tidy(() => this.criticLoss(x, noise(x, ctx, 71))),
     };
     const generator: TrainStep = {
       name: "generator",
       variables: this.generator.variables,
       optimizer: { lr: settings.lr, ...GAN_BETAS },
+      divergeAbove: adversarialDivergence(1),
       every: k,
       loss: (x, ctx) => tf.tidy(() => this.generatorLoss(noise(x, ctx, 72))),
     };

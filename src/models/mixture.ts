@@ -31,12 +31,15 @@
  * full-data EM iterations of the tables (networks at their initial weights). s, t, N and α are
  * the model's `state` (saved in checkpoints), so a resumed run updates the tables as an
  * uninterrupted one does, bit for bit (tests/cli/latent-process.test.ts).
+ * Divergence (R0101, ./divergence.ts): the `nll` step above 100 × the uniform NLL of every
+ * element (latent ones included), or not finite, ends the run; EM in closed form cannot diverge.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ElementGraph } from "../compiler/graph";
 import { outcomes, type ModelIR, type VariableIR } from "../compiler/ir";
 import { deriveSeed, Rng } from "../rng";
 import { checkWidth, latentLayout, logSumExp, type LatentLayout } from "./latent";
+import { likelihoodDivergence } from "./divergence";
 import { newInstancePrefix, outcomesOf } from "./lookup";
 import type { GenerativeModel, Objective, ScoreResult, TrainStep } from "./model";
 import { familyEntry } from "./families";
@@ -450,6 +453,7 @@ export class DiscreteLatentModel implements GenerativeModel {
     const step: TrainStep = {
       name: "nll",
       variables,
+      divergeAbove: likelihoodDivergence(this.ir),
       loss: (xt: tf.Tensor2D) => {
         const B = xt.shape[0];
         const x = xt.dataSync() as Float32Array;

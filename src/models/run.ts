@@ -21,7 +21,16 @@ import { dataSourceFromValue } from "../compiler/datasource";
 import { outcomes, type DataSourceIR, type ModelIR, type VariableIR } from "../compiler/ir";
 import { writeFileAtomic } from "../data/atomic";
 import type { Dataset } from "../data/dataset";
-import { DEFAULT_SPLIT, loadData, specFromPath, type DataSpec, type TargetDomain } from "../data/spec";
+import {
+  DEFAULT_SPLIT,
+  isFileSource,
+  loadData,
+  loadWhole,
+  specFromPath,
+  type DataSpec,
+  type DataTarget,
+  type TargetDomain,
+} from "../data/spec";
 import { DiagnosticBag, hasErrors, renderDiagnostic, type Diagnostic } from "../dsl/diagnostics";
 import { parseValue } from "../dsl/parse";
 import { InputError, RUN_CODES, RunError, UsageError } from "../errors";
@@ -144,38 +153,63 @@ export interface ModelData {
 /** Loads the data of a model's observed variables (images, and labels for a label variable). */
 export function loadModelData(ir: ModelIR, source: DataSourceIR, split: readonly [number, number]): ModelData {
   const layout = dataLayout(ir);
-  const raw = loadData(
-    source as DataSpec,
-    { shape: [...layout.image.shape], domain: targetDomain(layout.image) },
-    split,
-  );
-  if (!layout.label) return { ...raw, dim: layout.dim };
+  const raw = loadData(source as DataSpec, dataTarget(layout), split);
+  return {
+    train: withLabels(ir, layout, source, raw.train),
+    test: withLabels(ir, layout, source, raw.test),
+    dim: layout.dim,
+  };
+}
+
+/** The data target of a model's observed variables: the image variable, and the label variable CSV columns name. */
+function dataTarget(layout: DataLayout): DataTarget {
+  const label = layout.label;
+  return {
+    shape: [...layout.image.shape],
+    domain: targetDomain(layout.image),
+    name: layout.image.name,
+    ...(label ? { label: { name: label.name, k: outcomes(label.domain)! } } : {}),
+  };
+}
+
+/**
+ * Every example of a file or folder (`idx`, `csv`, `images`), in the file's order, as rows of the
+ * model's observed columns: what `gm score`, `gm embed` and `gm anomaly` read from a file given
+ * on the command line (the built-in sources give their held-out split instead).
+ */
+export function loadWholeData(ir: ModelIR, source: DataSourceIR): Dataset {
+  const layout = dataLayout(ir);
+  return withLabels(ir, layout, source, loadWhole(source as DataSpec, dataTarget(layout)));
+}
+
+/** Rows of the observed columns in declaration order: the label variable filled from the examples' labels. */
+function withLabels(ir: ModelIR, layout: DataLayout, source: DataSourceIR, ds: Dataset): Dataset {
+  if (!layout.label) return ds;
   const label = layout.label;
   const k = outcomes(label.domain)!;
-  const widen = (ds: Dataset): Dataset => {
-    if (!ds.labels) {
+  if (!ds.labels) {
+    throw new InputError(
+      `model ${ir.name} reads label ${label.name} from the data, but ${describeData(source)} has no labels`,
+      source.source === "csv"
+        ? `name the CSV columns after the model's variables, with a column ${label.name} (as gm sample --format csv writes them)`
+        : 'give a labels file: idx("images.gz", labels = "labels.gz"), or use mnist',
+    );
+  }
+  const x = new Float32Array(ds.n * layout.dim);
+  for (let i = 0; i < ds.n; i++) {
+    const y = ds.labels[i];
+    if (!(y >= 0 && y < k))
       throw new InputError(
-        `model ${ir.name} reads label ${label.name} from the data, but ${describeData(source)} has no labels`,
-        'give a labels file: idx("images.gz", labels = "labels.gz"), or use mnist',
+        `label ${y} of example ${i} of ${describeData(source)} is outside ${label.name}'s ${k} outcomes`,
       );
+    let col = i * layout.dim;
+    for (const v of layout.observed) {
+      if (v === label) x[col] = y;
+      else x.set(ds.x.subarray(i * v.size, (i + 1) * v.size), col);
+      col += v.size;
     }
-    const x = new Float32Array(ds.n * layout.dim);
-    for (let i = 0; i < ds.n; i++) {
-      const y = ds.labels[i];
-      if (!(y >= 0 && y < k))
-        throw new InputError(
-          `label ${y} of example ${i} of ${describeData(source)} is outside ${label.name}'s ${k} outcomes`,
-        );
-      let col = i * layout.dim;
-      for (const v of layout.observed) {
-        if (v === label) x[col] = y;
-        else x.set(ds.x.subarray(i * v.size, (i + 1) * v.size), col);
-        col += v.size;
-      }
-    }
-    return { ...ds, x, shape: [layout.dim] };
-  };
-  return { train: widen(raw.train), test: widen(raw.test), dim: layout.dim };
+  }
+  return { ...ds, x, shape: [layout.dim] };
 }
 
 /** A data source in words: `idx(path = "a.gz", binarize = 0.5)`. */
@@ -635,6 +669,7 @@ export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOpti
     );
   }
   const { source, loaded, ds } = dataToScore(run, data);
+  requireExamples(ds.n, scoredSet(run, source, data), data === undefined);
   const t0 = performance.now();
   const r = model.score(ds.x, ds.n, options);
   const seconds = (performance.now() - t0) / 1000;
@@ -654,13 +689,35 @@ export function scoreRun(run: LoadedRun, data?: DataSourceIR, options: ScoreOpti
   };
 }
 
+/**
+ * Refuses an empty set of examples to score, encode or compare (InputError I0100): the mean of no
+ * scores is no figure, and AUROC of an empty class is undefined. `what` names the set in words
+ * ("the held-out split of four.csv"); `fromRun` says the set is the run's own held-out split, so
+ * the hint suggests `--data` or a split that leaves a test part.
+ */
+export function requireExamples(n: number, what: string, fromRun: boolean, option = "--data SRC"): void {
+  if (n > 0) return;
+  throw new InputError(
+    `${what} is empty: there are no examples to use`,
+    fromRun
+      ? `name other data with ${option}, or train with a split that leaves a test part, e.g. \`split = [0.8, 0.2]\``
+      : `name a data source with at least one example (${option})`,
+  );
+}
+
 /** What `gm score` reads: the run's held-out split, or `data`'s (every example of a file or folder). */
 function dataToScore(run: LoadedRun, data?: DataSourceIR): { source: DataSourceIR; loaded: ModelData; ds: Dataset } {
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
+  if (data && isFileSource(source)) {
+    const ds = loadWholeData(run.ir, source);
+    return {
+      source,
+      loaded: { train: { ...ds, x: new Float32Array(0), n: 0 }, test: ds, dim: dataLayout(run.ir).dim },
+      ds,
+    };
+  }
   const loaded = loadModelData(run.ir, source, run.meta.settings.split);
-  const ds =
-    data && (source.source === "idx" || source.source === "images") ? concat(loaded.train, loaded.test) : loaded.test;
-  return { source, loaded, ds };
+  return { source, loaded, ds: loaded.test };
 }
 
 /** A GAN's critic on the data `gm score` reads and on as many generator samples (not a likelihood). */
@@ -685,17 +742,18 @@ export function criticScoreRun(run: LoadedRun, data?: DataSourceIR, seed = 1): C
   if (!(model instanceof Gan))
     throw new ModelError(`model ${ir.name} is not a GAN: it has no critic to score with`, "M0107");
   const { source, ds } = dataToScore(run, data);
+  requireExamples(ds.n, scoredSet(run, source, data), data === undefined);
   const t0 = performance.now();
   const real = model.criticMean(ds.x, ds.n);
   const fake = model.criticMean(model.sample(ds.n, seed), ds.n);
   return { real, fake, n: ds.n, seed, data: { ...source }, seconds: (performance.now() - t0) / 1000 };
 }
 
-function concat(a: Dataset, b: Dataset): Dataset {
-  const x = new Float32Array(a.x.length + b.x.length);
-  x.set(a.x);
-  x.set(b.x, a.x.length);
-  return { ...a, x, n: a.n + b.n };
+/** The set {@link dataToScore} reads, in words: a file or folder whole, else a held-out split. */
+function scoredSet(run: LoadedRun, source: DataSourceIR, data: DataSourceIR | undefined): string {
+  const whole = data && (source.source === "idx" || source.source === "images");
+  const split = run.meta.settings.split;
+  return whole ? describeData(source) : `the held-out split of ${describeData(source)} (split [${split.join(", ")}])`;
 }
 
 /** `n` samples of a run (n × dim), written as a PNG grid to `out` (default `RUN/samples-seedS.png`). */

@@ -20,6 +20,9 @@
  * ({@link CodeCritic}, ./aae.ts). It is still a VAE: it scores as one (IWAE estimate, ELBO
  * beside it), encodes with the encoder's mean; `evaluate` adds the critic's held-out loss
  * (`critic`) and `mmd` (codes vs prior) to the VAE's metrics.
+ *
+ * Divergence (R0101, ./divergence.ts): the VAE's step as in ./vae.ts (100 × the uninformed
+ * baseline), the critic's and generator's as in ./aae.ts (2 × and 1 × softplus(500) nats).
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { ModelIR } from "../compiler/ir";

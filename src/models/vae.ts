@@ -21,10 +21,15 @@
  * its reconstruction term averaged over the same K samples and its KL in closed form.
  * Metrics of `evaluate` are in nats per example, lower is better: `elbo` = −ELBO (a bound on the
  * NLL), `kl`, `reconstruction` = −E_q log p(x | z), and for `fit iwae(k)` also `iwae` = −IWAE_k.
+ *
+ * Divergence (R0101, ./divergence.ts): −ELBO or −IWAE_K above 100 × the uninformed baseline of
+ * every element (observed and latent: ln k per discrete value, a Gaussian's worst case over a
+ * `Real(lo, hi)` range), or not finite, ends the run; the last good checkpoint is kept.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR } from "../compiler/ir";
 import { deriveSeed, tfSeed } from "../rng";
+import { likelihoodDivergence } from "./divergence";
 import { Decoders, EncoderDecoderModel, Encoder, LogMeanExp, checkWidth } from "./latent";
 import { newInstancePrefix } from "./lookup";
 import type { GenerativeModel, Objective, ScoreOptions, ScoreResult, StepContext } from "./model";
@@ -143,6 +148,7 @@ export class Vae extends EncoderDecoderModel implements GenerativeModel {
         {
           name,
           variables,
+          divergeAbove: likelihoodDivergence(this.ir),
           loss: (x: tf.Tensor2D, ctx: StepContext) =>
             tf.tidy(() => {
               const eps = this.noise(K, x.shape[0], deriveSeed(ctx.seed, ctx.step));

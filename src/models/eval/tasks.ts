@@ -17,11 +17,20 @@
  */
 import type { DataSourceIR } from "../../compiler/ir";
 import type { Dataset } from "../../data/dataset";
+import { isFileSource } from "../../data/spec";
 import { Rng } from "../../rng";
 import { Aae } from "../aae";
 import { gridPng } from "../images";
 import type { ScoreKind } from "../model";
-import { dataLayout, describeData, loadModelData, resolveDataPaths, type LoadedRun } from "../run";
+import {
+  dataLayout,
+  describeData,
+  loadModelData,
+  loadWholeData,
+  requireExamples,
+  resolveDataPaths,
+  type LoadedRun,
+} from "../run";
 import { ModelError } from "../types";
 import { Vae } from "../vae";
 import { detectionSummary, type DetectionSummary } from "./metrics";
@@ -46,29 +55,22 @@ export function runExamples(
   data?: DataSourceIR,
 ): { train: Examples; test: Examples; source: DataSourceIR } {
   const source = data ? resolveDataPaths(data, process.cwd()) : (run.meta.settings.data as unknown as DataSourceIR);
-  const loaded = loadModelData(run.ir, source, run.meta.settings.split);
-  const whole = data !== undefined && (source.source === "idx" || source.source === "images");
   const what = describeData(source);
+  if (data !== undefined && isFileSource(source)) {
+    const all = loadWholeData(run.ir, source);
+    return {
+      train: { x: new Float32Array(0), n: 0, name: what },
+      test: { x: all.x, n: all.n, ...(all.labels ? { labels: all.labels } : {}), name: what },
+      source,
+    };
+  }
+  const loaded = loadModelData(run.ir, source, run.meta.settings.split);
   const ex = (d: Dataset, part: string): Examples => ({
     x: d.x,
     n: d.n,
     ...(d.labels ? { labels: d.labels } : {}),
     name: `${what} ${part}`,
   });
-  if (whole) {
-    const x = new Float32Array(loaded.train.x.length + loaded.test.x.length);
-    x.set(loaded.train.x);
-    x.set(loaded.test.x, loaded.train.x.length);
-    const labels =
-      loaded.train.labels && loaded.test.labels
-        ? Int32Array.from([...loaded.train.labels, ...loaded.test.labels])
-        : undefined;
-    return {
-      train: { x: new Float32Array(0), n: 0, name: what },
-      test: { x, n: loaded.train.n + loaded.test.n, ...(labels ? { labels } : {}), name: what },
-      source,
-    };
-  }
   return { train: ex(loaded.train, "train"), test: ex(loaded.test, "held-out"), source };
 }
 
@@ -244,6 +246,8 @@ export function anomalyRun(
       "anomaly detection needs a model with a score: explicit, VAE or AAE",
     );
   }
+  requireExamples(normal.n, `the normal set (${normal.name})`, true, "--normal SRC");
+  requireExamples(anomalous.n, `the anomalous set (${anomalous.name})`, false, "--anomalous SRC");
   const samples = options.samples ?? 100;
   const t0 = performance.now();
   const a = m.score(normal.x, normal.n, { samples, seed: options.seed ?? 1 });
