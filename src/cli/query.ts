@@ -20,7 +20,9 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
   const parsed = parseClaim(text);
   const report = (ds: Parameters<typeof printDiagnostics>[0]) => {
     if (opts.json)
-      process.stdout.write(`${JSON.stringify({ answers: [], skipped: [], diagnostics: diagnosticsJson(ds) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ answers: [], skipped: [], diagnostics: diagnosticsJson(ds) }, null, 2)}\n`,
+      );
     else printDiagnostics(ds, text);
     return EXIT.diagnostics;
   };
@@ -51,7 +53,9 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
       answer: res.answer!.independent ? "independent" : "dependent",
       ...(res.answer!.trail ? { trail: res.answer!.trail } : {}),
     }));
-    process.stdout.write(`${JSON.stringify({ answers, skipped, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ answers, skipped, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   if (answered.length === 0) {
