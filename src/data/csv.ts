@@ -61,7 +61,14 @@ export function parseCsv(text: string, path: string): Dataset {
     n++;
   }
   if (n === 0) csvError(path, "no rows of numbers after the header");
-  return { name: nodePath.basename(path), x: Float32Array.from(values), n, shape: [cols], kind: "real" };
+  return {
+    name: nodePath.basename(path),
+    x: Float32Array.from(values),
+    n,
+    shape: [cols],
+    kind: "real",
+    columns: header,
+  };
 }
 
 /** Reads a CSV file (D0101 when it is missing). */
@@ -94,4 +101,135 @@ export function checkRealRange(ds: Dataset, lo: number, hi: number, csvLines: bo
       },
     );
   }
+}
+
+/**
+ * Names of a variable's elements as CSV columns, the names `gm sample --format csv` writes:
+ * `x` for a scalar, `x_1`, `x_2_3` (1-based indices, row-major) otherwise.
+ */
+export function elementNames(name: string, shape: readonly number[]): string[] {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out: string[] = [];
+  for (let f = 0; f < size; f++) {
+    const idx: number[] = [];
+    let r = f;
+    for (let a = shape.length - 1; a >= 0; a--) {
+      idx.unshift((r % shape[a]) + 1);
+      r = Math.floor(r / shape[a]);
+    }
+    out.push(idx.length ? `${name}_${idx.join("_")}` : name);
+  }
+  return out;
+}
+
+/** The model variables a CSV file fills: the data variable (by name) and an optional scalar label column. */
+export interface CsvTarget {
+  /** The data variable's name and shape: a header naming its elements (`x_1`, …) is read by those names. */
+  name?: string;
+  shape: readonly number[];
+  /** A scalar label variable with `k` outcomes, read from the column of its name. */
+  label?: { name: string; k: number };
+}
+
+/**
+ * The columns of a parsed CSV that feed `target`: when the header names every element of the
+ * variable (and the label variable, if any), those columns by name, in the variable's order, with
+ * the label column as the examples' labels (other columns are ignored); otherwise every column in
+ * order, as the variable's elements (the label then is not in the file). The label column's values
+ * must be whole numbers 0..k-1 (D0406 naming file, line, column and value).
+ */
+export function selectCsvColumns(ds: Dataset, target: CsvTarget, path: string): Dataset {
+  const header = ds.columns;
+  if (!header || target.name === undefined) return ds;
+  const wanted = elementNames(target.name, target.shape);
+  const pos = new Map<string, number>();
+  header.forEach((h, j) => {
+    if (!pos.has(h)) pos.set(h, j);
+  });
+  const all = [...wanted, ...(target.label ? [target.label.name] : [])];
+  if (!all.every((c) => pos.has(c))) return ds;
+  const cols = wanted.map((c) => pos.get(c)!);
+  const d = header.length;
+  const x = new Float32Array(ds.n * cols.length);
+  for (let i = 0; i < ds.n; i++) for (let j = 0; j < cols.length; j++) x[i * cols.length + j] = ds.x[i * d + cols[j]];
+  const out: Dataset = { ...ds, x, shape: [cols.length], columns: wanted };
+  filePositions.set(out, cols);
+  if (target.label) {
+    const { name, k } = target.label;
+    const c = pos.get(name)!;
+    const labels = new Int32Array(ds.n);
+    for (let i = 0; i < ds.n; i++) {
+      const v = ds.x[i * d + c];
+      if (!(Number.isInteger(v) && v >= 0 && v < k))
+        outsideDomain(path, i, c, name, v, `whole numbers 0..${k - 1}, the outcomes of label ${name}`);
+      labels[i] = v;
+    }
+    out.labels = labels;
+  }
+  return out;
+}
+
+/** The file's column (0-based) of each column of a dataset made by {@link selectCsvColumns}. */
+const filePositions = new WeakMap<Dataset, number[]>();
+
+function outsideDomain(
+  path: string,
+  row: number,
+  col: number,
+  name: string | undefined,
+  v: number,
+  what: string,
+): never {
+  throw new DataError(
+    "D0406",
+    `${path}: line ${row + 2} (example ${row + 1}), column ${col + 1}${name !== undefined ? ` ("${name}")` : ""}: ${+v.toPrecision(7)} is not in the model's domain: ${what}`,
+    {
+      path,
+      hint: "write each column in its variable's own domain, as `gm sample --format csv` writes it (Categorical(k): 0..k-1, Bernoulli: 0 or 1, Real(lo, hi): lo..hi)",
+    },
+  );
+}
+
+/** The domain a CSV column is read in (the data layer's `TargetDomain`, repeated to keep csv.ts free of spec.ts). */
+export type CsvDomain =
+  | { kind: "bernoulli" }
+  | { kind: "categorical"; k: number }
+  | { kind: "real"; lo: number; hi: number }
+  | { kind: "normal" };
+
+/**
+ * Reads the values of a CSV dataset in the model variable's own domain, as `gm sample --format
+ * csv` writes them: Categorical(k) whole numbers 0..k-1 (kind `levels`), Bernoulli 0 or 1 (kind
+ * `binary`; with `greyBernoulli`, for an explicit `binarize` threshold, any value in [0, 1]),
+ * Real(lo, hi) values in [lo, hi], Normal any number (kind `real`). A value outside is D0406
+ * naming the file, line, column and value; nothing is clamped or rescaled.
+ */
+export function checkCsvDomain(ds: Dataset, domain: CsvDomain, path: string, greyBernoulli = false): Dataset {
+  const d = ds.x.length / Math.max(ds.n, 1);
+  let ok: (v: number) => boolean;
+  let what: string;
+  switch (domain.kind) {
+    case "categorical":
+      ok = (v) => Number.isInteger(v) && v >= 0 && v < domain.k;
+      what = `Categorical(${domain.k}) takes whole numbers 0..${domain.k - 1}`;
+      break;
+    case "bernoulli":
+      ok = greyBernoulli ? (v) => v >= 0 && v <= 1 : (v) => v === 0 || v === 1;
+      what = greyBernoulli ? "Bernoulli with a binarize threshold takes values in [0, 1]" : "Bernoulli takes 0 or 1";
+      break;
+    case "real":
+      ok = (v) => v >= domain.lo && v <= domain.hi;
+      what = `Real(${domain.lo}, ${domain.hi}) takes values in [${domain.lo}, ${domain.hi}]`;
+      break;
+    case "normal":
+      return ds;
+  }
+  for (let i = 0; i < ds.x.length; i++) {
+    if (ok(ds.x[i])) continue;
+    const col = i % d;
+    outsideDomain(path, Math.floor(i / d), filePositions.get(ds)?.[col] ?? col, ds.columns?.[col], ds.x[i], what);
+  }
+  if (domain.kind === "categorical") return { ...ds, kind: "levels", levels: domain.k };
+  if (domain.kind === "bernoulli" && !greyBernoulli) return { ...ds, kind: "binary" };
+  return ds;
 }

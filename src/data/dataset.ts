@@ -38,6 +38,8 @@ export interface Dataset {
    * Set by {@link toRange}.
    */
   range?: [number, number];
+  /** Column names of a CSV file's header (one per value of a row), as read; absent for other sources. */
+  columns?: string[];
 }
 
 /** One mini-batch produced by {@link batches}. */

@@ -57,8 +57,13 @@ export const DATA_ERROR_CODES = {
   D0404: "empty training set",
   /** Invalid argument to a dataset helper (batch size, indices, levels, …). */
   D0405: "invalid argument",
-  /** A value outside the [lo, hi] of the model's `Real(lo, hi)` (float data is taken as it is). */
-  D0406: "value outside the model's range",
+  /**
+   * A value outside the model variable's domain: float data outside `Real(lo, hi)`, a CSV value
+   * that is not one of Categorical(k)'s 0..k-1 or Bernoulli's 0/1, a CSV label outside its outcomes.
+   */
+  D0406: "value outside the model's domain",
+  /** A split that asks for a held-out part leaves it empty, or a file scored whole has no example. */
+  D0407: "empty held-out set",
   /** Malformed CSV file (no header, a row of the wrong width, a cell that is not a number). */
   D0501: "malformed CSV file",
 } as const;

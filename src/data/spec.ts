@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import { DataError } from "./errors.js";
-import { formatShape, splitDataset, toLevels, toRange, type Dataset } from "./dataset.js";
+import { formatShape, splitCounts, splitDataset, toLevels, toRange, type Dataset } from "./dataset.js";
 import { binarize } from "./binarize.js";
-import { checkRealRange, loadCsv } from "./csv.js";
+import { checkCsvDomain, checkRealRange, loadCsv, selectCsvColumns } from "./csv.js";
 import { loadIdxImages } from "./idx.js";
 import { loadImageFolder } from "./images.js";
 import { FASHION_MNIST_DIR, MNIST_SPLIT_SEED, loadFashionMnist, mnistSplit } from "./mnist.js";
@@ -61,6 +61,10 @@ export interface DataTarget {
   shape: number[];
   /** Domain of the variable. */
   domain: TargetDomain;
+  /** The variable's name: a CSV header naming its elements (`x_1`, `x_2_3`, as `gm sample` writes) is read by name. */
+  name?: string;
+  /** A scalar label variable with `k` outcomes: a CSV file gives the labels in the column of its name. */
+  label?: { name: string; k: number };
 }
 
 /** Default train/test ratio when the train block gives no `split`. */
@@ -177,6 +181,15 @@ function describeSource(spec: DataSpec): string {
   return spec.path !== undefined ? `${spec.source} data ${spec.path}` : `${spec.source} data`;
 }
 
+/** How images of another size can be used, for a source (only `images(…, size = [H, W])` resizes in a .gm file). */
+function resizeHint(source: DataSource): string {
+  return source === "images"
+    ? ', or resize the images with images("folder", size = [H, W])'
+    : source === "csv"
+      ? ""
+      : `; ${source} data is read at its own size (only images("folder", size = [H, W]) resizes)`;
+}
+
 function checkShape(ds: Dataset, spec: DataSpec, target: DataTarget): void {
   if (!shapesCompatible(ds.shape, target.shape)) {
     const imageLike = ds.shape.length === 2 || ds.shape.length === 3;
@@ -185,9 +198,7 @@ function checkShape(ds: Dataset, spec: DataSpec, target: DataTarget): void {
       `${describeSource(spec)} has per-example shape ${formatShape(ds.shape)} but the model variable has shape ${formatShape(target.shape)}`,
       {
         ...(spec.path !== undefined ? { path: spec.path } : {}),
-        hint: imageLike
-          ? `declare the variable with shape ${formatShape(ds.shape)}, or resize the data with size [H, W]`
-          : `declare the variable with shape ${formatShape(ds.shape)}`,
+        hint: `declare the variable with shape ${formatShape(ds.shape)}${imageLike ? resizeHint(spec.source) : ""}`,
       },
     );
   }
@@ -239,6 +250,104 @@ function targetChannels(shape: readonly number[]): number {
   return shape.length === 3 && shape[2] === 3 ? 3 : 1;
 }
 
+/** `ds` resized to `spec.size` when it is given (D0401 when the channels differ). */
+function resizeTo(ds: Dataset, spec: DataSpec): Dataset {
+  if (spec.size === undefined) return ds;
+  const want = spec.size.length === 3 ? spec.size[2] : 1;
+  const have = ds.shape.length === 3 ? ds.shape[2] : 1;
+  if (want !== have) {
+    throw new DataError(
+      "D0401",
+      `${describeSource(spec)} has ${have} channel${have === 1 ? "" : "s"} per pixel but size ${formatShape(spec.size)} asks for ${want}`,
+      spec.path !== undefined ? { path: spec.path } : {},
+    );
+  }
+  return resizeDataset(ds, spec.size);
+}
+
+/**
+ * Every example of a file or folder source (`idx`, `csv`, `images`), in the file's order, shaped
+ * like the target and checked against its domain where the values are taken as they are (float
+ * IDX data; CSV values, read in the variable's own domain: see `checkCsvDomain`).
+ */
+function loadFile(spec: DataSpec, target: DataTarget): Dataset {
+  switch (spec.source) {
+    case "idx": {
+      const all = resizeTo(loadIdxImages(spec.path!, spec.labels), spec);
+      checkShape(all, spec, target);
+      if (all.kind === "real" && target.domain.kind === "real")
+        checkRealRange(all, target.domain.lo, target.domain.hi, false);
+      return all;
+    }
+    case "csv": {
+      // Columns named after the model's variables are read by name; otherwise one column per element, in order.
+      const all = selectCsvColumns(
+        loadCsv(spec.path!),
+        {
+          ...(target.name !== undefined ? { name: target.name } : {}),
+          shape: target.shape,
+          ...(target.label ? { label: target.label } : {}),
+        },
+        spec.path!,
+      );
+      if (all.shape[0] === target.shape.reduce((a, b) => a * b, 1)) all.shape = target.shape.slice();
+      checkShape(all, spec, target);
+      return checkCsvDomain(all, target.domain, spec.path!, spec.binarize !== undefined);
+    }
+    case "images": {
+      let shape: number[];
+      if (spec.size !== undefined) {
+        shape =
+          spec.size.length === 3
+            ? spec.size.slice()
+            : targetChannels(target.shape) === 3
+              ? [spec.size[0], spec.size[1], 3]
+              : spec.size.slice();
+      } else {
+        shape = target.shape.slice();
+        const imageLike =
+          (shape.length === 2 || shape.length === 3) && (shape.length === 2 || shape[2] === 1 || shape[2] === 3);
+        if (!imageLike) {
+          throw new DataError(
+            "D0401",
+            `images folder ${spec.path} cannot feed a model variable of shape ${formatShape(target.shape)}: images need [H, W], [H, W, 1] or [H, W, 3]`,
+            { path: spec.path!, hint: "declare the variable as an image, e.g. [28, 28]" },
+          );
+        }
+      }
+      const all = loadImageFolder(spec.path!, shape);
+      checkShape(all, spec, target);
+      return all;
+    }
+    default:
+      return specError(`data source "${spec.source}" is not a file or folder`);
+  }
+}
+
+/** True for the sources that name a file or folder (`idx`, `csv`, `images`), which can be read whole. */
+export function isFileSource(spec: Pick<DataSpec, "source">): boolean {
+  return spec.source === "idx" || spec.source === "csv" || spec.source === "images";
+}
+
+/**
+ * Every example of a file or folder source (`idx`, `csv`, `images`), unsplit and in the file's
+ * order, adapted to `target` as {@link loadData} adapts its test part (stochastic binarisation
+ * seeded with `deriveSeed(seed, 1)`): what `gm score --data FILE` scores. No example (after
+ * `exclude`/`only`) is D0407; a built-in source is D0402.
+ */
+export function loadWhole(spec: DataSpec, target: DataTarget): Dataset {
+  validateSpec(spec);
+  checkTarget(target);
+  if (!isFileSource(spec)) specError(`data source "${spec.source}" has no whole file to read; it is read by its split`);
+  const all = filterLabels(loadFile(spec, target), spec);
+  if (all.n === 0)
+    throw new DataError("D0407", `${describeSource(spec)} has no examples to score (after exclude/only)`, {
+      ...(spec.path !== undefined ? { path: spec.path } : {}),
+      hint: "give data with at least one example of the classes you keep",
+    });
+  return adaptToDomain(all, target, spec, deriveSeed(spec.seed ?? DEFAULT_DATA_SEED, 1));
+}
+
 /**
  * Loads the data described by `spec` and adapts it to the model variable
  * `target`, returning the train and test parts.
@@ -266,19 +375,7 @@ export function loadData(
   let train: Dataset;
   let test: Dataset;
 
-  const resize = (ds: Dataset): Dataset => {
-    if (spec.size === undefined) return ds;
-    const want = spec.size.length === 3 ? spec.size[2] : 1;
-    const have = ds.shape.length === 3 ? ds.shape[2] : 1;
-    if (want !== have) {
-      throw new DataError(
-        "D0401",
-        `${describeSource(spec)} has ${have} channel${have === 1 ? "" : "s"} per pixel but size ${formatShape(spec.size)} asks for ${want}`,
-        spec.path !== undefined ? { path: spec.path } : {},
-      );
-    }
-    return resizeDataset(ds, spec.size);
-  };
+  const resize = (ds: Dataset): Dataset => resizeTo(ds, spec);
 
   switch (spec.source) {
     case "mnist": {
@@ -293,47 +390,10 @@ export function loadData(
       test = resize(test);
       break;
     }
-    case "idx": {
-      const all = resize(loadIdxImages(spec.path!, spec.labels));
-      checkShape(all, spec, target);
-      if (all.kind === "real" && target.domain.kind === "real")
-        checkRealRange(all, target.domain.lo, target.domain.hi, false);
-      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
-      break;
-    }
-    case "csv": {
-      // One column per element, row-major: the columns take the variable's shape.
-      const all = loadCsv(spec.path!);
-      if (all.shape[0] === target.shape.reduce((a, b) => a * b, 1)) all.shape = target.shape.slice();
-      checkShape(all, spec, target);
-      if (target.domain.kind === "real") checkRealRange(all, target.domain.lo, target.domain.hi, true);
-      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
-      break;
-    }
+    case "idx":
+    case "csv":
     case "images": {
-      let shape: number[];
-      if (spec.size !== undefined) {
-        shape =
-          spec.size.length === 3
-            ? spec.size.slice()
-            : targetChannels(target.shape) === 3
-              ? [spec.size[0], spec.size[1], 3]
-              : spec.size.slice();
-      } else {
-        shape = target.shape.slice();
-        const imageLike =
-          (shape.length === 2 || shape.length === 3) && (shape.length === 2 || shape[2] === 1 || shape[2] === 3);
-        if (!imageLike) {
-          throw new DataError(
-            "D0401",
-            `images folder ${spec.path} cannot feed a model variable of shape ${formatShape(target.shape)}: images need [H, W], [H, W, 1] or [H, W, 3]`,
-            { path: spec.path!, hint: "declare the variable as an image, e.g. [28, 28]" },
-          );
-        }
-      }
-      const all = loadImageFolder(spec.path!, shape);
-      checkShape(all, spec, target);
-      ({ train, test } = splitDataset(all, split, DATA_SPLIT_SEED));
+      ({ train, test } = splitDataset(loadFile(spec, target), split, DATA_SPLIT_SEED));
       break;
     }
   }
@@ -345,6 +405,21 @@ export function loadData(
       "D0404",
       `${describeSource(spec)}: the split ${JSON.stringify(split)} leaves no training examples (${test.n} test)`,
       spec.path !== undefined ? { path: spec.path } : {},
+    );
+  }
+  // A split that asks for a held-out part ([0.9, 0.1]) but rounds it to no example is refused; [1, 0] asks for none.
+  if (test.n === 0 && split[1] > 0) {
+    const total = train.n + test.n;
+    const b = split[0] + split[1] > 1 + 1e-9 ? split[1] / (split[0] + split[1]) : split[1];
+    let need = 1;
+    while (splitCounts(need, split).test === 0) need++;
+    throw new DataError(
+      "D0407",
+      `${describeSource(spec)}: the split ${JSON.stringify(split)} leaves no held-out examples (${train.n} train of ${total}): a held-out set is what gm train reports and gm score measures`,
+      {
+        ...(spec.path !== undefined ? { path: spec.path } : {}),
+        hint: `use more data (a test fraction of ${+b.toFixed(4)} needs at least ${need} examples) or a larger test fraction, e.g. split = [0.8, 0.2]`,
+      },
     );
   }
   return {

@@ -107,7 +107,7 @@ describe("Real(lo, hi) targets", () => {
     const p = write("out.csv", "a,b\n0.5,0.2\n0.1,7.5\n0,0\n");
     const e = expectDataError(() => loadData({ source: "csv", path: p }, target(-3, 3)), "D0406");
     expect(e.message).toBe(
-      "out.csv: line 3 (example 2), column 2: 7.5 is outside [-3, 3], the range of the model's Real(-3, 3)",
+      `${p}: line 3 (example 2), column 2 ("b"): 7.5 is not in the model's domain: Real(-3, 3) takes values in [-3, 3]`,
     );
   });
 
@@ -127,7 +127,7 @@ describe("IDX 32-bit floats (type 0x0d)", () => {
     expect(ds.shape).toEqual([2, 2]);
     expect(Array.from(ds.x)).toEqual(values);
     expectDataError(() => loadData({ source: "idx", path: p }, target(-5, 5, [2, 2])), "D0406");
-    const { train, test } = loadData({ source: "idx", path: p }, target(-5, 200, [2, 2]));
+    const { train, test } = loadData({ source: "idx", path: p }, target(-5, 200, [2, 2]), [0.5, 0.5]);
     expect([...train.x, ...test.x].sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
   });
 
