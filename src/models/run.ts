@@ -751,7 +751,7 @@ export function criticScoreRun(run: LoadedRun, data?: DataSourceIR, seed = 1): C
 
 /** The set {@link dataToScore} reads, in words: a file or folder whole, else a held-out split. */
 function scoredSet(run: LoadedRun, source: DataSourceIR, data: DataSourceIR | undefined): string {
-  const whole = data && (source.source === "idx" || source.source === "images");
+  const whole = data && isFileSource(source);
   const split = run.meta.settings.split;
   return whole ? describeData(source) : `the held-out split of ${describeData(source)} (split [${split.join(", ")}])`;
 }

@@ -207,6 +207,15 @@ const SITUATIONS: Record<string, () => Promise<Outcome>> = {
       join(dir, "d0404"),
     ),
   D0405: () => lib(() => encodeIdx([], new Uint8Array(0))),
+  D0407: () =>
+    train(
+      file(
+        "b2.gm",
+        `model B2 {\n  x : Bernoulli[2]\n  p(x) = logistic\n  train {\n    data  = csv("${file("b2.csv", "x_1,x_2\n1,0\n0,1\n1,1\n0,0\n")}")\n    split = [0.9, 0.1]\n  }\n}\n`,
+      ),
+      "--out",
+      join(dir, "d0407"),
+    ),
   B0101: () => lib(() => initBackend("nope" as never)),
   // Through gm where @tensorflow/tfjs-node is absent (it is an optional peer); where it is installed, the error as
   // raised.
@@ -378,7 +387,11 @@ const GOLDEN: Record<string, [number, string]> = {
   ],
   D0406: [
     1,
-    "error[D0406]: out.csv: line 3 (example 2), column 2: 7.5 is outside [-1, 1], the range of the model's Real(-1, 1)\nhint: declare the variable as Real(lo, hi) with a range that holds the data, or rescale the data\n",
+    "error[D0406]: $DIR/out.csv: line 3 (example 2), column 2 (\"b\"): 7.5 is not in the model's domain: Real(-1, 1) takes values in [-1, 1]\nhint: write each column in its variable's own domain, as `gm sample --format csv` writes it (Categorical(k): 0..k-1, Bernoulli: 0 or 1, Real(lo, hi): lo..hi)\n",
+  ],
+  D0407: [
+    1,
+    "error[D0407]: csv data $DIR/b2.csv: the split [0.9,0.1] leaves no held-out examples (4 train of 4): a held-out set is what gm train reports and gm score measures\nhint: use more data (a test fraction of 0.1 needs at least 5 examples) or a larger test fraction, e.g. split = [0.8, 0.2]\n",
   ],
   D0501: [1, 'error[D0501]: $DIR/text.csv: line 2: column 1 ("a"): "one" is not a number\n'],
   D0105: [
@@ -407,7 +420,7 @@ const GOLDEN: Record<string, [number, string]> = {
   ],
   D0401: [
     1,
-    "error[D0401]: idx data $DIR/five.idx has per-example shape [5, 5] but the model variable has shape [4, 4]\nhint: declare the variable with shape [5, 5], or resize the data with size [H, W]\n",
+    'error[D0401]: idx data $DIR/five.idx has per-example shape [5, 5] but the model variable has shape [4, 4]\nhint: declare the variable with shape [5, 5]; idx data is read at its own size (only images("folder", size = [H, W]) resizes)\n',
   ],
   D0402: [1, 'error[D0402]: data source "idx" needs a path\n'],
   D0403: [1, "error[D0403]: split ratio must have two parts [train, test], got [0.8]\n"],
