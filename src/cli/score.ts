@@ -3,7 +3,8 @@
  * per example and bits per dimension, and what the score is (exact, a bound, an estimate);
  * per-example log-likelihoods on request (density estimation, anomaly scores: the least likely
  * first). A GAN has no likelihood: it gets its critic's mean logit on the held-out images and on as
- * many samples (seed S), named as such. Flags and rendering only: src/models/run.ts loads and scores the run.
+ * many samples (seed S), named as such. `--json` has the same keys for every model ({@link scoreJson}).
+ * Flags and rendering only: src/models/run.ts loads and scores the run.
  */
 import { plural } from "../compiler/count";
 import type { DataSourceIR } from "../compiler/ir";
@@ -42,27 +43,25 @@ export async function runScore(dir: string, opts: ScoreOptions): Promise<number>
       // an AAE has none (null), and reports its reconstruction error instead.
       const out: Record<string, unknown> =
         s.kind === "reconstruction"
-          ? {
-              nll_nats: null,
-              nll_kind: null,
+          ? scoreJson({
               reconstruction_nats: s.nll,
               n: s.n,
               kind: s.kind,
               model: run.ir.name,
               data: s.data,
               note: "an AAE has no likelihood: the score is minus the reconstruction error",
-            }
-          : {
+            })
+          : scoreJson({
               nll_nats: s.nll,
               nll_kind: s.kind === "bound" ? "bound" : s.kind,
               bits_per_dim: s.bitsPerDim,
+              elbo_nats: elbo ?? null,
+              samples: s.kind === "estimate" ? samples : null,
               n: s.n,
               kind: s.kind,
               model: run.ir.name,
               data: s.data,
-            };
-      if (s.kind === "estimate") out.samples = samples;
-      if (elbo !== undefined) out.elbo_nats = elbo;
+            });
       if (opts.perImage) out.log_likelihoods = Array.from(s.values);
       process.stdout.write(`${JSON.stringify(out, null, opts.perImage ? 0 : 2)}\n`);
     } else {
@@ -116,9 +115,7 @@ function scoreCritic(run: LoadedRun, data: DataSourceIR | undefined, seed: numbe
   const note =
     "a GAN has no likelihood: the critic's mean logit log(D/(1 − D)) is how real the trained critic finds each set, not log p(x); look at samples (gm sample RUN) and compare sample quality with gm fid RUN (docs/sample-quality.md)";
   if (opts.json) {
-    const out = {
-      nll_nats: null,
-      nll_kind: null,
+    const out = scoreJson({
       n: s.n,
       kind: "implicit",
       model: run.ir.name,
@@ -128,7 +125,7 @@ function scoreCritic(run: LoadedRun, data: DataSourceIR | undefined, seed: numbe
       critic_mean_fake: s.fake,
       critic_score: "logit",
       seed: s.seed,
-    };
+    });
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
@@ -140,6 +137,37 @@ function scoreCritic(run: LoadedRun, data: DataSourceIR | undefined, seed: numbe
       `  a GAN is an implicit model: it defines no likelihood, so there is no NLL; look at samples (gm sample RUN) and compare sample quality with gm fid RUN (docs/sample-quality.md)\n`,
   );
   return EXIT.ok;
+}
+
+/**
+ * The keys of `gm score --json`, in order, each present for every kind of model: a figure a model
+ * does not have is null (an AAE's and a GAN's `nll_nats`, `nll_kind`, `bits_per_dim`; a GAN's
+ * `reconstruction_nats`; the critic's figures of every other model), so a script reads the same
+ * keys from every run. `log_likelihoods` is added with `--per-image`.
+ */
+const SCORE_KEYS = [
+  "nll_nats",
+  "nll_kind",
+  "bits_per_dim",
+  "elbo_nats",
+  "samples",
+  "reconstruction_nats",
+  "critic_mean_real",
+  "critic_mean_fake",
+  "critic_score",
+  "seed",
+  "n",
+  "kind",
+  "model",
+  "data",
+  "note",
+] as const;
+
+/** `fields` with every {@link SCORE_KEYS} key, null where absent, in that order. */
+export function scoreJson(fields: Partial<Record<(typeof SCORE_KEYS)[number], unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of SCORE_KEYS) out[k] = fields[k] ?? null;
+  return out;
 }
 
 function mean(v: Float64Array): number {

@@ -4,7 +4,15 @@
 import type * as A from "../dsl/ast";
 import { mlpParams, networkParams } from "./count";
 import { bindArgs, FACTOR_FAMILIES, lookup, NETWORKS, OBJECTIVES, TRAIN_ENTRIES, type Written } from "./families";
-import type { ModelIR, NetworkSpec, ObjectiveIR, TrainConfigIR, VariableIR } from "./ir";
+import {
+  domainName,
+  outcomes,
+  type ModelIR,
+  type NetworkSpec,
+  type ObjectiveIR,
+  type TrainConfigIR,
+  type VariableIR,
+} from "./ir";
 import { printFamily, printTrainEntry } from "../dsl/printer";
 import { suggest } from "./suggest";
 import { dataSourceFromValue } from "./datasource";
@@ -291,6 +299,21 @@ export function bindObjectives(ctx: ModelContext, kind: ModelIR["kind"]): Object
       { hint: "add `adversarial(on = z, critic = …)`" },
     );
   }
+  // A discrete code with an encoder is in the language, but gm builds no network for it (gm train:
+  // M0103): its AAE and VAE encode continuous codes. Said here so that gm check does not pass silently.
+  const encoded = encoder ? new Set(encoder.outputs) : undefined;
+  const discrete = encoded && latents.find((v) => outcomes(v.domain) !== null && encoded.has(v.offset));
+  if (encoder && discrete) {
+    const k = outcomes(discrete.domain)!;
+    ctx.diags.warning(
+      "W0611",
+      `\`${discrete.name}\` is discrete (${domainName(discrete.domain)}) and has an encoder: gm train builds autoencoders (AAE, VAE) with continuous codes only`,
+      encoder.span,
+      {
+        hint: `sum \`${discrete.name}\` out exactly (drop \`q(${discrete.name} | …)\` and \`fit\`), or use a continuous code with ${k} clusters: \`latent z : Normal[2]\`, \`p(z) = mixture(k = ${k}, radius = 2)\``,
+      },
+    );
+  }
   return out;
 }
 
@@ -396,9 +419,26 @@ export function bindTrainBlock(ctx: ModelContext): TrainConfigIR {
       case "seed":
         cfg.seed = num("a whole number ≥ 0", true, 0);
         break;
-      case "critic_steps":
+      case "critic_steps": {
+        // Only a GAN alternates k critic steps with one generator step; anywhere else the setting
+        // would be silently ignored (gm train's --critic-steps is refused there too, U0100).
+        if (!ctx.drafts.some((f) => f.family === "implicit")) {
+          const critic = ctx.networks.some((nw) => nw.role === "critic");
+          ctx.diags.error(
+            "E0705",
+            critic
+              ? `\`critic_steps\` sets a GAN's critic steps per generator step; model ${ctx.m.name.name}'s critic (on its codes) runs once every batch`
+              : `\`critic_steps\` sets a GAN's critic steps per generator step; model ${ctx.m.name.name} has no critic`,
+            e.span,
+            {
+              hint: "remove `critic_steps`; it applies to a GAN (`x = generator(z) by …` with `fit adversarial(critic = …)`)",
+            },
+          );
+          break;
+        }
         cfg.criticSteps = num("a whole number ≥ 1", true, 1);
         break;
+      }
       case "split": {
         if (v.kind !== "List" || v.items.length !== 2) {
           ctx.diags.error("E0702", "`split` is [train, test], e.g. [0.8, 0.2]", v.span, {

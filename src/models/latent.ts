@@ -329,6 +329,23 @@ export class Decoders {
   }
 }
 
+/**
+ * M0103 for a discrete latent variable in a model that needs continuous codes (an encoder
+ * `q(c | x)`: an AAE or a VAE; or a generator's input): gm's AAE matches codes to a prior it samples
+ * and differentiates through, which needs real-valued codes; a discrete latent variable is summed
+ * out exactly instead, without an encoder (docs/language.md, "Discrete latent variables").
+ */
+export function discreteCodeError(ir: ModelIR, code: VariableIR): ModelError {
+  const decl = `latent ${code.name} : ${domainName(code.domain)}${code.shape.length ? `[${code.shapeText.join(", ")}]` : ""}`;
+  const k = code.domain.kind === "categorical" ? code.domain.k : 2;
+  const hasEncoder = ir.networks.some((n) => n.role === "posterior");
+  return new ModelError(
+    `\`${decl}\` is discrete: gm's ${hasEncoder ? "autoencoders (AAE, VAE) encode" : "generators read"} continuous codes only (\`latent z : Normal[d]\` with a prior \`normal\`, \`uniform(lo, hi)\` or \`mixture(k, radius)\`); a discrete code is not supported`,
+    "M0103",
+    `sum ${code.name} out exactly instead: drop ${hasEncoder ? `\`q(${code.name} | …)\` and ` : ""}\`fit\` (a mixture, trained by EM or by gradient); or make the code continuous with ${k} clusters: \`latent z : Normal[2]\`, \`p(z) = mixture(k = ${k}, radius = 2)\``,
+  );
+}
+
 /** One prior factor over some code positions. */
 interface PriorFactor {
   readonly family: "normal" | "uniform" | "mixture";
@@ -347,6 +364,8 @@ export class Prior {
   ) {
     for (const f of ir.factors) {
       if (f.targets.length === 0 || layout.zpos[f.targets[0]] < 0) continue;
+      const code = variableOf(ir, f.targets[0]);
+      if (code.domain.kind === "bernoulli" || code.domain.kind === "categorical") throw discreteCodeError(ir, code);
       if (f.family !== "normal" && f.family !== "uniform" && f.family !== "mixture") {
         throw new ModelError(
           `\`${f.source}\`: a continuous latent variable takes a prior \`normal\`, \`uniform(lo, hi)\` or \`mixture(k, radius)\``,
