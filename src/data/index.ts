@@ -60,6 +60,11 @@ export {
   shapesCompatible,
   adaptToDomain,
   loadData,
+  loadWhole,
+  isFileSource,
+  filterLabels,
   specFromPath,
 } from "./spec.js";
+export { parseCsv, loadCsv, elementNames, selectCsvColumns, checkCsvDomain } from "./csv.js";
+export type { CsvTarget, CsvDomain } from "./csv.js";
 export type { DataSource, DataSpec, TargetDomain, DataTarget } from "./spec.js";

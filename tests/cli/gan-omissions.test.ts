@@ -165,7 +165,7 @@ describe("gm score on a GAN", () => {
     expect(b.critic_mean_fake).not.toBe(a.critic_mean_fake);
   });
 
-  it("scores the critic on --data's held-out part instead, naming the data", async () => {
+  it("scores the critic on every row of a --data CSV instead, naming the data", async () => {
     const far = join(dir, "far.csv");
     writeFileSync(
       far,
@@ -173,8 +173,9 @@ describe("gm score on a GAN", () => {
     );
     const r = await gm(["score", join(dir, "three"), "--data", far, "--backend", "wasm"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`on 20 images of csv(path = ${JSON.stringify(far)}), `);
-    expect(r.stdout).toContain("on 20 generator samples (seed 1)");
+    // A file given with --data is read whole, as idx files and folders are (it was its 20 % split).
+    expect(r.stdout).toContain(`on 100 images of csv(path = ${JSON.stringify(far)}), `);
+    expect(r.stdout).toContain("on 100 generator samples (seed 1)");
   });
 
   it("refuses --per-image and a bad --seed on a GAN (exit 2)", async () => {
