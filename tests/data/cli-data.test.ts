@@ -11,6 +11,10 @@
  * - a labelled model's `gm sample --format csv` (label column first) reads back with
  *   `gm score --data` (before: D0401 "per-example shape [65] … declare the variable with shape [65]");
  * - an idx file of the wrong size: D0401's hint no longer offers `size [H, W]`, which idx() refuses.
+ *
+ * Run against the tree before the fix (src at 2a9d0a8^), all four failed: "expected +0 to be 1" (train
+ * exited 0), "expected 15 to be greater than 120" (15 of 200 samples had x_1 = 1), the labelled
+ * read-back "error[D0401]: csv data …", and the idx hint not found.
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -83,7 +87,7 @@ describe("gm and data files", () => {
     const s = await gm(["sample", "crun", "-n", "200", "--format", "csv", "-o", "cs.csv", "--backend", "wasm"]);
     expect(s.code).toBe(0);
     const rows = readFileSync(join(dir, "cs.csv"), "utf8").trim().split("\n").slice(1);
-    // 8 training rows (split [0.8, 0.2]), smoothing 1: x_1 = 1 with probability 9/12; before the fix x_1 was 3 every time
+    // 8 training rows (split [0.8, 0.2]), smoothing 1: x_1 = 1 with probability 9/12; before the fix 15 of 200 were
     const ones = rows.filter((l) => l.split(",")[0] === "1").length;
     expect(ones).toBeGreaterThan(120);
     expect(rows.filter((l) => l.split(",")[1] === "2").length).toBeGreaterThan(120);
