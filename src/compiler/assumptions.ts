@@ -6,10 +6,58 @@ import type * as A from "../dsl/ast";
 import { DiagnosticBag } from "../dsl/diagnostics";
 import { printClaim, printExpr, printRef } from "../dsl/printer";
 import { elementName, formatElements } from "./elements";
+import { withCommas } from "./count";
 import { ElementGraph } from "./graph";
 import { outcomes } from "./ir";
 import { ModelContext } from "./context";
 import { evalExpr, type Env } from "./values";
+
+/**
+ * Most elements one `assume` statement may name over all its instances (A, B and C together). Its
+ * work grows with what it names: a 2-D neighbourhood written as `assume for r, c: x[r, c] ⊥
+ * x[1..r-2, *] | …` names O(n) elements per pixel, O(n²) in all — 0.3 s for 28 × 28, minutes for
+ * 200 × 200. Past this the statement is refused (E0407) within about a second, with the
+ * factorization to write instead.
+ */
+export const MAX_ASSUME_WORK = 10_000_000;
+
+/** Most chain-rule parents a factor's first pruning may list one by one (E0407 past it): 80 MB of indices. */
+export const MAX_PRUNED_ENTRIES = 20_000_000;
+
+/** A set of elements for one instance of a claim: membership by epoch marks, no allocation per instance. */
+export class ElementMarks {
+  private readonly mark: Uint32Array;
+  private epoch = 0;
+  /** The elements, each once, in the order first named. */
+  readonly items: number[] = [];
+
+  constructor(n: number) {
+    this.mark = new Uint32Array(n);
+  }
+
+  /** Empties the set and fills it with the elements of `lists`. */
+  fill(lists: readonly Int32Array[]): this {
+    this.epoch++;
+    this.items.length = 0;
+    for (const l of lists)
+      for (let i = 0; i < l.length; i++) {
+        const e = l[i];
+        if (this.mark[e] !== this.epoch) {
+          this.mark[e] = this.epoch;
+          this.items.push(e);
+        }
+      }
+    return this;
+  }
+
+  has(e: number): boolean {
+    return this.mark[e] === this.epoch;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+}
 
 export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
   const by = ctx.src(s.span);
@@ -20,20 +68,36 @@ export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
     });
     return;
   }
+  const [a, b, c] = [new ElementMarks(ctx.n), new ElementMarks(ctx.n), new ElementMarks(ctx.n)];
+  let work = 0;
+  let instances = 0;
   ctx.forEachInstance(s.quantifiers, (env) => {
     const A = ctx.refsToElements(claim.left, env, "child");
     const B = ctx.refsToElements(claim.right, env, "parent");
     const C = ctx.refsToElements(claim.given, env, "parent");
     if (!A || !B || !C) return false;
-    const a = new Set(A.flatMap((l) => Array.from(l)));
-    const b = new Set(B.flatMap((l) => Array.from(l)));
-    const c = new Set(C.flatMap((l) => Array.from(l)));
+    a.fill(A);
+    b.fill(B);
+    c.fill(C);
+    instances++;
+    work += a.size + b.size + c.size;
+    if (work > MAX_ASSUME_WORK) {
+      ctx.diags.error(
+        "E0407",
+        `this assumption names more than ${withCommas(BigInt(MAX_ASSUME_WORK))} elements over its first ${withCommas(BigInt(instances))} instances, past gm's limit for deriving a factorization from \`assume\``,
+        s.span,
+        {
+          hint: "state the pruned factorization directly, which gm reads without enumerating predecessors: `p(x) = markov(k = …)`, or `for r in …, c in …: p(x[r, c] | x[r-1, c], x[r, c-1]) = table` for a causal neighbourhood",
+        },
+      );
+      return false;
+    }
     for (const [x, y, what, side] of [
       [a, b, "both sides of ⊥", "right"],
       [a, c, "both the left side and the condition", "given"],
       [b, c, "both the right side and the condition", "right"],
     ] as const) {
-      const both = [...x].find((e) => y.has(e));
+      const both = x.items.find((e) => y.has(e));
       if (both !== undefined) {
         ctx.diags.error(
           "E0404",
@@ -45,7 +109,7 @@ export function applyAssumption(ctx: ModelContext, s: A.AssumeStmt): void {
       }
     }
     if (b.size === 0) return true; // e.g. x[1..i-2] when i = 2: nothing to remove
-    for (const el of a) if (!prune(ctx, el, b, c, s, by)) return false;
+    for (const el of a.items) if (!prune(ctx, el, b, c, s, by)) return false;
     return true;
   });
 }
@@ -111,8 +175,8 @@ function shift(e: A.Expr, d: number): A.Expr {
 export function prune(
   ctx: ModelContext,
   el: number,
-  b: Set<number>,
-  c: Set<number>,
+  b: ElementMarks,
+  c: ElementMarks,
   s: A.AssumeStmt,
   by: string,
 ): boolean {
@@ -146,7 +210,7 @@ export function prune(
     [b, "right side"],
     [c, "condition"],
   ] as const) {
-    const bad = [...set].filter((e) => !isPred(e));
+    const bad = set.items.filter((e) => !isPred(e));
     if (bad.length) {
       const v = ctx.varOf(el);
       ctx.diags.error(
@@ -160,8 +224,22 @@ export function prune(
       return false;
     }
   }
-  const graph = new ElementGraph(ctx.n, ctx.drafts, ctx.factorOf, ctx.positionOf);
   if (f.structure.kind !== "explicit") {
+    // The first pruning lists every element's parents in the chain rule: Σ (|context| + position) entries.
+    const m = f.targets.length;
+    const entries = m * f.context.length + (m * (m - 1)) / 2;
+    if (entries > MAX_PRUNED_ENTRIES) {
+      ctx.diags.error(
+        "E0407",
+        `pruning \`${f.source}\` with \`assume\` lists its ${withCommas(BigInt(entries))} chain-rule parents one by one, past gm's limit of ${withCommas(BigInt(MAX_PRUNED_ENTRIES))}`,
+        s.span,
+        {
+          hint: "state the pruned factorization directly, which gm reads without listing predecessors: `p(x) = markov(k = …)`, or `for r in …, c in …: p(x[r, c] | x[r-1, c], x[r, c-1]) = table` for a causal neighbourhood",
+        },
+      );
+      return false;
+    }
+    const graph = new ElementGraph(ctx.n, ctx.drafts, ctx.factorOf, ctx.positionOf);
     const parents = Array.from(f.targets, (t) => graph.parents(t));
     f.structure = { kind: "explicit", parents };
   }
