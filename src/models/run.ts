@@ -37,6 +37,8 @@ import { InputError, RUN_CODES, RunError, UsageError } from "../errors";
 import { VERSION } from "../version";
 import { BACKEND_NAMES, initBackend, type BackendName } from "./backend";
 import {
+  CHECKPOINT_CODES,
+  CheckpointError,
   loadCheckpoint,
   prepareRunDir,
   saveCheckpoint,
@@ -492,6 +494,17 @@ export async function trainRun(req: TrainRequest, events: TrainEvents = {}): Pro
           ? { epoch: ck.epoch, ...partial }
           : { epoch: ck.epoch, batches: 0, step: ck.epoch * batchesPerEpoch, sums: {}, images: 0, seconds: 0 }
         : undefined;
+      // Optimizer state of a step the objective does not have: an edited model.json (was exit 70).
+      const stepNames = objective.steps.map((st) => st.name);
+      for (const name of Object.keys(resumeFrom?.optimizers ?? {}))
+        if (!stepNames.includes(name)) {
+          const file = join(dir, "model.json");
+          throw new CheckpointError(
+            CHECKPOINT_CODES.invalid,
+            `${file} is invalid: optimizers names a step ${JSON.stringify(name)}, which model ${ir.name} does not train (its steps: ${stepNames.join(", ") || "none"})`,
+            { path: file, hint: "model.json was edited or damaged; restore it or train again" },
+          );
+        }
       const fitter: Fitter = new Fitter({
         objective,
         train: data.train,

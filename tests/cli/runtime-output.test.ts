@@ -14,7 +14,7 @@
  *   "a continuous latent variable takes a prior normal…" on a Categorical c) and `gm check` warns.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "./build-cli";
@@ -241,5 +241,23 @@ describe("a discrete code with an encoder", () => {
     );
     expect(r.stderr).not.toMatch(/a continuous latent variable/);
     expect(r.stderr).toMatch(/\nhint: sum c out exactly .*mixture\(k = 3, radius = 2\)/);
+  });
+});
+
+describe("an edited model.json", () => {
+  it("optimizer state of a step the model does not train is C0103 on --resume (was exit 70)", () => {
+    cpSync(join(dir, "aae"), join(dir, "aae-edit"), { recursive: true });
+    const file = join(dir, "aae-edit", "model.json");
+    const j = JSON.parse(readFileSync(file, "utf8"));
+    const o = j.userDefinedMetadata.gm.optimizers;
+    o.foo = o.reconstruction;
+    delete o.reconstruction;
+    writeFileSync(file, JSON.stringify(j));
+    const r = gm("train", join(dir, "aae.gm"), "--data", idx, "--out", "aae-edit", "--resume", "--epochs", "2", "-q");
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error\[C0103\]: .*model\.json is invalid: optimizers names a step "foo", which model A does not train \(its steps: reconstruction, critic, generator\)\nhint: /m,
+    );
   });
 });
