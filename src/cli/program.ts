@@ -178,7 +178,7 @@ function buildProgram(): Command {
     )
     .option("--plot <png>", "scatter of the codes coloured by label (PCA to 2-D when d > 2)")
     .option("--limit <n>", "at most n examples per split")
-    .option("--json", "JSON output")
+    .option("--json", "JSON output (without -o, it holds the codes: codes, labels)")
     .option("--backend <name>", "auto | tensorflow-gpu | tensorflow | wasm | cpu", "auto")
     .action(run(async (dir: string, o: Record<string, string>) => (await import("./embed")).runEmbed(dir, o)));
 
