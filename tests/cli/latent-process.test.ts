@@ -339,7 +339,7 @@ for (const family of FAMILIES) {
             else {
               expect(k.code, where).toBe(130);
               expect(k.stderr, where).toMatch(
-                /saved .* after epoch \d+ \+ \d+ batches; continue with: gm train .* --resume/,
+                /saved .* after epoch \d+ \+ \d+ batch(es)?; continue with: gm train .* --resume/,
               );
             }
           }

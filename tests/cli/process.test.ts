@@ -141,7 +141,9 @@ describe("the built gm: train → kill → resume in a fresh process", () => {
       if (c.name === "SIGKILL") expect(k.signal, where).toBe("SIGKILL");
       else expect(k.code, where).toBe(130);
       if (c.signals.length === 1 && c.name !== "SIGKILL")
-        expect(k.stderr, where).toMatch(/saved .* after epoch \d+ \+ \d+ batches; continue with: gm train .* --resume/);
+        expect(k.stderr, where).toMatch(
+          /saved .* after epoch \d+ \+ \d+ batch(es)?; continue with: gm train .* --resume/,
+        );
 
       const r = gmSync(["train", nade, "--out", out, "--resume", "--backend", "wasm", "-q"]);
       expect(r.code, `${where}\n--- resume:\n${r.stderr}`).toBe(0);

@@ -361,7 +361,7 @@ describe("Ctrl-C", () => {
     expect(sent, stderr).toBe(true);
     expect(code, stderr).toBe(130);
     expect(stderr).toContain("interrupted: saving a checkpoint");
-    expect(stderr).toMatch(/saved .* after epoch \d+ \+ \d+ batches; continue with: gm train .* --resume/);
+    expect(stderr).toMatch(/saved .* after epoch \d+ \+ \d+ batch(es)?; continue with: gm train .* --resume/);
     expect(hasStack(stderr)).toBe(false);
 
     const ck = loadCheckpoint(out);

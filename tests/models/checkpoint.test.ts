@@ -815,7 +815,10 @@ describe("corrupt run directories: gm score exits 1 with one line naming the fil
     const file = corrupt(d);
     const r = await gm(["score", d, "--json", "--backend", "wasm"]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toBe("");
+    // --json: the error as JSON on stdout ({error: {code, message, hint, file}}), the message on stderr.
+    const j = JSON.parse(r.stdout) as { error: { code: string; file: string | null } };
+    expect(Object.keys(j)).toEqual(["error"]);
+    expect(j.error.code).toMatch(/^C0\d{3}$/);
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^error\[C0\d{3}\]: /);
     expect(lines[0]).toContain(file);
