@@ -110,7 +110,8 @@ export async function runEmbed(dir: string, opts: EmbedOptions): Promise<number>
         );
         if (test.labels) result.labels = Array.from(test.labels.subarray(0, test.n));
       }
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      // One line when it carries the codes (as score --per-image): indented, each number would take a line.
+      process.stdout.write(`${JSON.stringify(result, null, result.codes ? 0 : 2)}\n`);
     }
     return EXIT.ok;
   } finally {

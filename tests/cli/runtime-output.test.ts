@@ -201,6 +201,7 @@ describe("gm embed RUN --json alone", () => {
   it("carries the codes: n rows of the code's dimension", () => {
     const r = gm("embed", "aae", "--json");
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split("\n"), "one line, not one per number").toHaveLength(1);
     const j = JSON.parse(r.stdout) as { n: number; dim: number; codes: number[][] };
     expect(j.n).toBeGreaterThan(0);
     expect(j.codes).toHaveLength(j.n);
