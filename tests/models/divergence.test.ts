@@ -40,6 +40,23 @@ const GAN = `model G {
 }
 `;
 
+const DCGAN = `model D {
+  latent z : Normal[4]
+  x : Real(0, 1)[4, 4]
+  x = generator(z) by dcgan(base = 4)
+  fit adversarial(critic = dcgan(base = 4))
+}
+`;
+const VAE_ADV = `model V {
+  latent z : Normal[2]
+  x : Bernoulli[4, 4]
+  p(x | z) = mlp(hidden = [8])
+  q(z | x) = mlp(hidden = [8])
+  fit elbo + adversarial(on = z, critic = mlp(hidden = [4]))
+}
+`;
+let dcgan: string;
+
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1, quiet: true });
   dir = tempDir("gm-diverge-");
@@ -48,6 +65,8 @@ beforeAll(async () => {
   writeFileSync(aae, AAE);
   gan = join(dir, "gan.gm");
   writeFileSync(gan, GAN);
+  dcgan = join(dir, "dcgan.gm");
+  writeFileSync(dcgan, DCGAN);
 });
 
 afterAll(() => removeDir(dir));
@@ -72,8 +91,8 @@ describe("the bounds", () => {
     expect(adversarialDivergence(1)).toBeGreaterThan(100 * 2 * Math.LN2);
   });
 
-  it("every gradient step of an AAE and a GAN has a finite divergeAbove", () => {
-    for (const text of [AAE, GAN]) {
+  it("every gradient step of an AAE, a GAN, a DCGAN and a VAE + adversarial has a finite divergeAbove", () => {
+    for (const text of [AAE, GAN, DCGAN, VAE_ADV]) {
       const ir = compileText(text, "m.gm").models[0]!;
       const m = buildModel(ir, { seed: 1 });
       try {
@@ -117,6 +136,14 @@ describe.each([
     expect(modelJson(out).userDefinedMetadata.gm.epoch).toBe(1);
     const s = await gm(["sample", out, "-n", "4", "--format", "csv", "--backend", "wasm"]);
     expect(s.code, s.stderr).toBe(0);
+  });
+});
+
+describe("a DCGAN at --lr 1e6", () => {
+  it("ends with R0101 in epoch 1 (it exited 0 with losses of ~1e13)", async () => {
+    const r = await train(dcgan, join(dir, "first-DCGAN"), "--epochs", "2", "--lr", "1e6");
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0101\]: training diverged at epoch 1, batch \d+: the \w+ loss is /m);
   });
 });
 
