@@ -22,6 +22,7 @@ import {
   compileText,
   derivationStep,
   ElementGraph,
+  encoderMath,
   elementName,
   factorization,
   formatElements,
@@ -265,10 +266,13 @@ function paramsHtml(m: ModelIR): string {
   );
 }
 
+/** The factorization, and a latent model's encoder q(z | x) under it, as `gm factor` prints them. */
 function renderFactorization(m: ModelIR): void {
-  $("factorization").innerHTML = memoized("factorization", m, () =>
-    katex.renderToString(factorization(m, "latex"), { displayMode: true, throwOnError: false, output: "html" }),
-  );
+  $("factorization").innerHTML = memoized("factorization", m, () => {
+    const tex = (s: string) => katex.renderToString(s, { displayMode: true, throwOnError: false, output: "html" });
+    const q = encoderMath(m, "latex");
+    return tex(factorization(m, "latex")) + (q ? tex(q) : "");
+  });
 }
 
 /** Every model's `check` lines: passing, failing (with the message and trail), or not run. */

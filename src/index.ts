@@ -11,7 +11,7 @@ export { format, type FormatResult } from "./dsl/format";
 export { compileText, type CompileResult, type CompileOptions } from "./compiler/compile";
 export * from "./compiler/ir";
 export { paramsReport, reportJson, type ParamsReport, type ParamsRow } from "./compiler/report";
-export { factorization, factorMath, derivationStep } from "./compiler/notation";
+export { factorization, factorMath, derivationStep, encoderMath } from "./compiler/notation";
 export { query, type QueryAnswer } from "./compiler/query";
 export { toDot, pixelSvg, markovBlanket } from "./compiler/dot";
 export { dSeparated, formatTrail } from "./compiler/dsep";

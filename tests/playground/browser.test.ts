@@ -12,7 +12,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileText, formatElements, markovBlanket, paramsReport, parse, parseClaim, query } from "../../src/index";
+import {
+  compileText,
+  encoderMath,
+  formatElements,
+  markovBlanket,
+  paramsReport,
+  parse,
+  parseClaim,
+  query,
+} from "../../src/index";
 import { REPO } from "../dsl/helpers.js";
 import { count, countingModel, nll } from "../../playground/train";
 import { decodeHash } from "../../playground/share";
@@ -166,6 +175,18 @@ describe("the playground in Chromium", () => {
     await page.waitForFunction((w) => document.querySelector("#total")?.getAttribute("data-total") === w, want);
     expect(want).not.toBe(before);
     await shot("03-edited");
+  });
+
+  it("shows a VAE's encoder q(z | x) under its factorization, as gm factor prints it", async () => {
+    await pick("12-vae");
+    const m = compileText(example("12-vae")).models[0];
+    expect(encoderMath(m, "latex")).toMatch(/^q\(/);
+    const shown = await page.$$eval("#factorization .katex", (ks) => ks.map((k) => k.textContent ?? ""));
+    expect(shown).toHaveLength(2);
+    expect(shown[0]).toMatch(/^p\(/);
+    expect(shown[1]).toMatch(/^q\(/);
+    await pick("07-markov");
+    expect(await page.$$("#factorization .katex")).toHaveLength(1);
   });
 
   it("draws the last edit's graph after a burst of graph-changing keys (older layouts are dropped)", async () => {
