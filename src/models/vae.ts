@@ -23,8 +23,9 @@
  * NLL), `kl`, `reconstruction` = −E_q log p(x | z), and for `fit iwae(k)` also `iwae` = −IWAE_k.
  *
  * Divergence (R0101, ./divergence.ts): −ELBO or −IWAE_K above 100 × the uninformed baseline of
- * every element (observed and latent: ln k per discrete value, a Gaussian's worst case over a
- * `Real(lo, hi)` range), or not finite, ends the run; the last good checkpoint is kept.
+ * every element (ln k per discrete value, a Gaussian's worst case over a `Real(lo, hi)` range, 1 per
+ * latent element; an observed `Normal` value has no bound), or not finite, ends the run; the last
+ * good checkpoint is kept.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelIR } from "../compiler/ir";

@@ -83,7 +83,11 @@ describe("the bounds", () => {
     expect(elementBaseline({ kind: "categorical", k: 256 })).toBeCloseTo(Math.log(256), 12);
     // A Gaussian's worst case over a Real(0, 10) range is above the uniform density's ln 10.
     expect(elementBaseline({ kind: "real", lo: 0, hi: 10 })).toBeGreaterThan(50);
-    expect(elementBaseline({ kind: "normal" })).toBe(1);
+    // An observed Normal value has no range (no bound but a non-finite loss); a latent one adds 1.
+    expect(elementBaseline({ kind: "normal" })).toBe(Infinity);
+    expect(elementBaseline({ kind: "normal" }, true)).toBe(1);
+    const vae = compileText(VAE_ADV, "v.gm").models[0]!;
+    expect(likelihoodDivergence(vae)).toBeCloseTo(100 * (16 * Math.LN2 + 2), 6);
   });
 
   it("an adversarial loss: softplus of a ±500 logit per term, far above chance (2 ln 2)", () => {
