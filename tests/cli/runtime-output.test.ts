@@ -40,18 +40,32 @@ function gm(...args: string[]): Exit {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs gm with stdout read until its first chunk, then closed (as `| head -1` does). */
+/**
+ * Runs gm with stdout (or stderr, `closing`) read until its first chunk, then closed (as `| head -1`
+ * does); the other stream is read whole.
+ */
 function gmClosedEarly(...args: string[]): Promise<Exit & { firstChunk: string }> {
+  return closedEarly("stdout", args);
+}
+
+function closedEarly(closing: "stdout" | "stderr", args: string[]): Promise<Exit & { firstChunk: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [GM, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const other = closing === "stdout" ? child.stderr : child.stdout;
     let firstChunk = "";
-    let stderr = "";
-    child.stdout.once("data", (b: Buffer) => {
+    let rest = "";
+    child[closing].once("data", (b: Buffer) => {
       firstChunk = b.toString("utf8");
-      child.stdout.destroy();
+      child[closing].destroy();
     });
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
-    child.on("close", (code) => done({ code, stdout: firstChunk, stderr, firstChunk }));
+    other.on("data", (b: Buffer) => (rest += b.toString("utf8")));
+    child.on("close", (code) =>
+      done(
+        closing === "stdout"
+          ? { code, stdout: firstChunk, stderr: rest, firstChunk }
+          : { code, stdout: rest, stderr: firstChunk, firstChunk },
+      ),
+    );
   });
 }
 
@@ -154,6 +168,15 @@ describe("a closed pipe ends gm quietly (exit 141), for every command", () => {
     const r = await gmClosedEarly("graph", big, "--elements", "--format", "dot");
     expect(r.firstChunk).toMatch(/^digraph "C"/);
     expect(r.stderr).toBe("");
+    expect(r.code).toBe(141);
+  });
+
+  it("gm check on 3,000 errors, the reader of stderr gone after the first chunk", async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `  x${i} : Bernouli`);
+    const many = write("many.gm", `model M {\n${lines.join("\n")}\n}\n`);
+    const r = await closedEarly("stderr", ["check", many]);
+    expect(r.firstChunk).toMatch(/error\[E0204\]: unknown distribution `Bernouli`/);
+    expect(r.stdout).toBe("");
     expect(r.code).toBe(141);
   });
 
