@@ -18,14 +18,25 @@
  *   failed write (disk full) removes what this generation wrote and raises a RunError.
  * - Only files a run wrote are ever removed: names of the form `weights-NNNNNN.bin` /
  *   `optimizer-STEP-NNNNNN.bin` in a directory that holds a run, and gm's own temp files.
- *   `prepareRunDir` refuses a non-empty directory that holds no run.
+ *   `prepareRunDir` refuses a non-empty directory that holds no run, except gm's own first save
+ *   cut short (it holds {@link FIRST_SAVE_MARK}): its generation files and model.gm are removed.
  * - Loading never calls TensorFlow.js (it works before any backend starts): it validates the
  *   manifest (every field, every number), refuses a path that is not a plain file name inside
  *   the run directory, checks each file's size and SHA-256, and decodes the bytes itself.
  * - Run directories of gm 0.1 (no checksums, one optimizer, `trainNll`/`testNll`) still load.
  */
 import { createHash } from "node:crypto";
-import { accessSync, constants, lstatSync, readdirSync, readFileSync, statSync, unlinkSync, type Stats } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+} from "node:fs";
 import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { isTempFile, writeFileAtomic } from "../data/atomic";
@@ -147,6 +158,14 @@ const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
  * Files a run writes per generation: `weights-NNNNNN.bin`, `optimizer-NNNNNN.bin` (0.1), `optimizer-STEP-NNNNNN.bin`.
  */
 const GENERATION_FILE = /^(?:weights|optimizer(?:-[A-Za-z][A-Za-z0-9_]*)?)-\d{6,}\.bin$/;
+
+/**
+ * Written before a run's first checkpoint and removed once its model.json is in place: a folder
+ * that holds this mark and no model.json is gm's own first save, cut short (a SIGKILL, a power
+ * cut), and its generation files and source copy may be removed by the next `gm train` there. A
+ * folder without it that holds no run is never touched (C0202).
+ */
+export const FIRST_SAVE_MARK = ".gm-first-save";
 /** A plain file name: no folder part, no `..`, nothing hidden. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
@@ -236,6 +255,7 @@ export async function saveCheckpoint(
     throw new Error(`checkpoint: source name ${JSON.stringify(meta.source)} is not a plain file name`);
   const g = gen(meta.generation);
   const before = new Set(referencedFiles(dir));
+  const first = !existsSync(join(dir, "model.json"));
   const written: string[] = [];
   const put = (name: string, data: string | Uint8Array) => {
     const path = join(dir, name);
@@ -248,6 +268,7 @@ export async function saveCheckpoint(
     }
     written.push(name);
   };
+  if (first) put(FIRST_SAVE_MARK, `${meta.model}\n`);
 
   const files: Record<string, string> = {};
   const w = await encode(weights, "weight");
@@ -286,6 +307,7 @@ export async function saveCheckpoint(
     userDefinedMetadata: { gm: { ...meta, optimizers: optimizerGroups, sha256: files } },
   };
   put("model.json", `${JSON.stringify(modelJson, null, 1)}\n`);
+  if (first) tryUnlink(join(dir, FIRST_SAVE_MARK));
   // The previous generation's files are now unreferenced.
   const now = new Set([...Object.keys(files), "model.json"]);
   for (const f of before) if (!now.has(f) && GENERATION_FILE.test(f)) tryUnlink(join(dir, f));
@@ -350,8 +372,15 @@ export function prepareRunDir(dir: string, opts: { resume: boolean }): void {
     throw writeError(dir, e);
   }
   const temps = entries.filter(isTempFile);
-  const rest = entries.filter((f) => !isTempFile(f)).sort();
+  let rest = entries.filter((f) => !isTempFile(f)).sort();
   const hasRun = rest.includes("model.json");
+  if (!hasRun && rest.includes(FIRST_SAVE_MARK) && !opts.resume) {
+    // gm's own first save, cut short: its generation files and source copy go, then the mark.
+    const own = (f: string) => GENERATION_FILE.test(f) || f === "model.gm";
+    for (const f of rest) if (own(f)) tryUnlink(join(dir, f));
+    tryUnlink(join(dir, FIRST_SAVE_MARK));
+    rest = rest.filter((f) => !own(f) && f !== FIRST_SAVE_MARK);
+  }
   if (!hasRun) {
     if (opts.resume) throw noRunToResume(dir);
     if (rest.length > 0) {

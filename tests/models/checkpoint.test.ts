@@ -46,6 +46,7 @@ import { writeFileAtomic } from "../../src/data/atomic";
 import { GmError } from "../../src/errors";
 import { initBackend } from "../../src/models/backend";
 import {
+  FIRST_SAVE_MARK,
   loadCheckpoint,
   prepareRunDir,
   saveCheckpoint,
@@ -512,6 +513,32 @@ describe("prepareRunDir", () => {
       `${d} is not empty and holds no gm run (it has 2 files, e.g. optimizer-000002.bin); gm will not write into it`,
     ]);
     expect(readdirSync(d).sort()).toEqual(["optimizer-000002.bin", "weights-000001.bin"]);
+  });
+
+  it("clears gm's own first save cut short (its mark, generation files, model.gm; no model.json), and only that", async () => {
+    // A first save killed before its model.json: what a SIGKILL during it can leave (seen under load
+    // in tests/cli/latent-process.test.ts: "not empty and holds no gm run (… weights-000001.bin)").
+    const d = await writeRun(join(dir, "prep-cut"));
+    expect(readdirSync(d)).not.toContain(FIRST_SAVE_MARK); // a finished save removes its mark
+    unlinkSync(join(d, "model.json"));
+    writeFileSync(join(d, FIRST_SAVE_MARK), "M\n");
+    writeFileSync(join(d, "notes.txt"), "the user's");
+    // With a file that is not gm's, the folder is still refused, but gm's own leftovers are gone.
+    expect(thrown(() => prepareRunDir(d, { resume: false })).code).toBe("C0202");
+    expect(readdirSync(d)).toEqual(["notes.txt"]);
+    unlinkSync(join(d, "notes.txt"));
+    const e = await writeRun(join(dir, "prep-cut2"));
+    unlinkSync(join(e, "model.json"));
+    writeFileSync(join(e, FIRST_SAVE_MARK), "M\n");
+    prepareRunDir(e, { resume: false });
+    expect(readdirSync(e)).toEqual([]);
+    // --resume there has no run to continue (U0202), and removes nothing.
+    const f = await writeRun(join(dir, "prep-cut3"));
+    unlinkSync(join(f, "model.json"));
+    writeFileSync(join(f, FIRST_SAVE_MARK), "M\n");
+    const before = readdirSync(f).sort();
+    expect(thrown(() => prepareRunDir(f, { resume: true })).code).toBe("U0202");
+    expect(readdirSync(f).sort()).toEqual(before);
   });
 
   it("refuses a file, a path through a file, and /proc/x at once", () => {
