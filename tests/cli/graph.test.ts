@@ -9,24 +9,19 @@
  * "Built": the CLI bundle of `npm run build` (tsup.config.ts's options, its `cli/main` entry),
  * written to node_modules/.cache so that a concurrent `npm run build` never trips over it.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli } from "./build-cli";
+import { buildCli, runGmSync } from "./build-cli";
 
 const root = resolve(import.meta.dirname, "../..");
 const outDir = join(root, "node_modules", ".cache", "gm-graph-test");
 const GM = join(outDir, "cli", "main.js");
-const env = { ...process.env, NO_COLOR: "1" };
 let dir: string;
 
 /** Runs the built gm to the end (killed after 60 s). */
-function gm(args: string[]) {
-  const r = spawnSync(process.execPath, [GM, ...args], { cwd: dir, env, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const gm = (args: string[]) => runGmSync(GM, args, dir);
 
 const chainFile = (name: string, shape: string) => {
   const path = join(dir, `${name}.gm`);

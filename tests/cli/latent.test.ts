@@ -9,11 +9,10 @@
  * "Built": the CLI bundle of `npm run build` (tsup.config.ts's options, its `cli/main` entry),
  * written to node_modules/.cache/gm-latent-test (as tests/cli/process.test.ts does).
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli } from "./build-cli";
+import { buildCli, runGm } from "./build-cli";
 import { Rng } from "../../src/rng";
 import { writeIdx } from "../data/helpers";
 import { hasStack, PNG_SIGNATURE, removeDir, tempDir } from "../models/run-helpers";
@@ -24,25 +23,7 @@ const GM = join(outDir, "cli", "main.js");
 let dir: string;
 let data: string;
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function gm(args: string[]): Promise<Exit> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [GM, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1", GM_WASM_THREADS: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b) => (stdout += b));
-    child.stderr.on("data", (b) => (stderr += b));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const gm = (args: string[]) => runGm(GM, args, dir);
 
 const isPng = (file: string) => readFileSync(file).subarray(0, 8).equals(PNG_SIGNATURE);
 

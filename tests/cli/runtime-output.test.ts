@@ -18,7 +18,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "./build-cli";
-import { hasStack, removeDir, tempDir, writeBinaryIdx } from "../models/run-helpers";
+import { TINY_AAE as AAE, TINY_GAN as GAN, hasStack, removeDir, tempDir, writeBinaryIdx } from "../models/run-helpers";
 
 const root = resolve(import.meta.dirname, "../..");
 const outDir = join(root, "node_modules", ".cache", "gm-runtime-output-test");
@@ -75,23 +75,6 @@ const write = (name: string, text: string) => {
   return p;
 };
 
-const AAE = `model A {
-  latent z : Normal[2]
-  x : Bernoulli[4, 4]
-  p(z) = normal
-  p(x | z) = mlp(hidden = [8])
-  q(z | x) = mlp(hidden = [8], deterministic)
-  fit reconstruction + adversarial(on = z, critic = mlp(hidden = [4]))
-}
-`;
-const GAN = `model G {
-  latent z : Normal[2]
-  x : Bernoulli[4, 4]
-  p(z) = normal
-  x = generator(z) by mlp(hidden = [8])
-  fit adversarial(critic = mlp(hidden = [8]))
-}
-`;
 const NADE = `model N {
   x : Bernoulli[4, 4]
   p(x) = nade(hidden = 4)

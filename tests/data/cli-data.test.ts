@@ -16,11 +16,10 @@
  * exited 0), "expected 15 to be greater than 120" (15 of 200 samples had x_1 = 1), the labelled
  * read-back "error[D0401]: csv data …", and the idx hint not found.
  */
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCli } from "../cli/build-cli";
+import { buildCli, runGm } from "../cli/build-cli";
 import { removeDir, tempDir } from "../models/run-helpers";
 import { writeIdx } from "./helpers";
 
@@ -29,25 +28,7 @@ const outDir = join(root, "node_modules", ".cache", "gm-data-cli-test");
 const GM = join(outDir, "cli", "main.js");
 let dir: string;
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function gm(args: string[]): Promise<Exit> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [GM, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "1", GM_WASM_THREADS: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b) => (stdout += b));
-    child.stderr.on("data", (b) => (stderr += b));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const gm = (args: string[]) => runGm(GM, args, dir);
 
 function write(name: string, text: string): string {
   writeFileSync(join(dir, name), text);

@@ -15,30 +15,23 @@ import { compileText } from "../../src/compiler/compile";
 import { adversarialDivergence, elementBaseline, likelihoodDivergence } from "../../src/models/divergence";
 import { buildModel } from "../../src/models/registry";
 import { initBackend } from "../../src/models/backend";
-import { gm, hasStack, modelJson, QUIET_WASM, removeDir, runFile, tempDir, writeBinaryIdx } from "./run-helpers";
+import {
+  TINY_AAE as AAE,
+  TINY_GAN as GAN,
+  gm,
+  hasStack,
+  modelJson,
+  QUIET_WASM,
+  removeDir,
+  runFile,
+  tempDir,
+  writeBinaryIdx,
+} from "./run-helpers";
 
 let dir: string;
 let data: string;
 let aae: string;
 let gan: string;
-
-const AAE = `model A {
-  latent z : Normal[2]
-  x : Bernoulli[4, 4]
-  p(z) = normal
-  p(x | z) = mlp(hidden = [8])
-  q(z | x) = mlp(hidden = [8], deterministic)
-  fit reconstruction + adversarial(on = z, critic = mlp(hidden = [4]))
-}
-`;
-const GAN = `model G {
-  latent z : Normal[2]
-  x : Bernoulli[4, 4]
-  p(z) = normal
-  x = generator(z) by mlp(hidden = [8])
-  fit adversarial(critic = mlp(hidden = [8]))
-}
-`;
 
 const DCGAN = `model D {
   latent z : Normal[4]

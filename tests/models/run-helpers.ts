@@ -119,3 +119,24 @@ export function hasStack(text: string): boolean {
 
 /** `--backend wasm -q`, the flags every training command in the tests shares. */
 export const QUIET_WASM = ["--backend", "wasm", "-q"];
+
+/** A tiny AAE on 4×4 binary images (code of 2, deterministic encoder, critic on the code). */
+export const TINY_AAE = `model A {
+  latent z : Normal[2]
+  x : Bernoulli[4, 4]
+  p(z) = normal
+  p(x | z) = mlp(hidden = [8])
+  q(z | x) = mlp(hidden = [8], deterministic)
+  fit reconstruction + adversarial(on = z, critic = mlp(hidden = [4]))
+}
+`;
+
+/** A tiny MLP GAN on 4×4 binary images. */
+export const TINY_GAN = `model G {
+  latent z : Normal[2]
+  x : Bernoulli[4, 4]
+  p(z) = normal
+  x = generator(z) by mlp(hidden = [8])
+  fit adversarial(critic = mlp(hidden = [8]))
+}
+`;
