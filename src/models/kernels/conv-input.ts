@@ -127,6 +127,13 @@ function makeConfig(stock: tf.KernelConfig): FixedKernelConfig {
             Math.max(0, -b.padT),
             Math.max(0, -pw.padB),
           ];
+          // Cropped to nothing (a window wholly in the padding, e.g. 1 input row under 2 rows of top
+          // padding): this phase's rows are zero. A zero-size input to XNNPACK's Conv2D returned
+          // uninitialized memory instead (seen as 0.0885 where cpu gives 0).
+          if (oh - ct - cb <= 0 || ow - cl - cr <= 0) {
+            cols.push(s.run("Fill", [], { shape: [n, ph.q, pw.q, ci], value: 0, dtype: "float32" }));
+            continue;
+          }
           let d = dy;
           if (ct || cb || cl || cr)
             d = s.run("Slice", { x: dy }, { begin: [0, ct, cl, 0], size: [n, oh - ct - cb, ow - cl - cr, co] });
