@@ -43,6 +43,8 @@ interface ReadBack {
   /** How often each element was printed as a target. */
   printed: Map<number, number>;
   notes: string[];
+  /** Elements printed in the summary `∏_{e ∈ …} p(e | pa(e))` (parents not written out). */
+  summarized: Set<number>;
 }
 
 /** Index of the bracket closing the one at `open`. */
@@ -80,7 +82,7 @@ function splitTop(s: string, sep: string): string[] {
 
 /** Reads the unicode factorization of `ir` back into parent sets. */
 function readBack(ir: ModelIR, text: string): ReadBack {
-  const rb: ReadBack = { parents: new Map(), jointHeads: [], printed: new Map(), notes: [] };
+  const rb: ReadBack = { parents: new Map(), jointHeads: [], printed: new Map(), notes: [], summarized: new Set() };
   const eq = text.indexOf(" = ");
   const body = text.slice(eq + 3);
   const env = new Map<string, number>();
@@ -160,6 +162,15 @@ function readBack(ir: ModelIR, text: string): ReadBack {
   };
   const record = (head: string, given: string) => {
     const targets = splitTop(head, ", ").flatMap((h) => elements(h, false));
+    const pa = /^pa\((\w+)\)$/.exec(given.trim());
+    if (pa && elEnv.has(pa[1])) {
+      // The summary: each element's parents are pa(e) by definition; expectTrue checks when it may be used.
+      for (const t of targets) {
+        rb.printed.set(t, (rb.printed.get(t) ?? 0) + 1);
+        rb.summarized.add(t);
+      }
+      return;
+    }
     const ps = new Set(given ? splitTop(given, ", ").flatMap((g) => elements(g, true)) : []);
     for (const t of targets) rb.printed.set(t, (rb.printed.get(t) ?? 0) + 1);
     if (targets.length === 1) rb.parents.set(targets[0], ps);
@@ -253,7 +264,15 @@ function expectTrue(ir: ModelIR, text: string): void {
       const outside = [...g.parents(t)].filter((p) => !head.has(p));
       expect(names(given), `${name(t)} in a joint head\n${text}`).toBe(names(outside));
     }
-  expect(text).not.toContain("pa(e)");
+  // The summary only where docs/language.md says: a group of more than 24 elements without a
+  // pattern (e.g. a markov window across two variables), with a note saying so.
+  if (rb.summarized.size) {
+    expect(rb.summarized.size, text).toBeGreaterThan(24);
+    expect(
+      rb.notes.some((n) => n.includes("without a common pattern")),
+      text,
+    ).toBe(true);
+  } else expect(text).not.toContain("pa(e)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +436,15 @@ describe("the printed factorization conditions on exactly the graph's parents", 
       }),
       { numRuns: RUNS(300) },
     );
+  });
+
+  it("a markov window across two variables (32 elements): the summary, with its note (seed -793425793)", () => {
+    const ir = onlyModel(
+      "model M {\n  x : Categorical(2)[4, 4]\n  order x raster\n  y : Categorical(2)[4, 4]\n  order y raster\n  p(x, y) = markov(k = 2)\n}\n",
+    );
+    const text = factorization(ir);
+    expect(text).toContain("p(e | pa(e))");
+    expectTrue(ir, text);
   });
 
   it("the reported case: a table then mlp conditionals under `for`", () => {
