@@ -13,16 +13,18 @@ export interface QueryOptions {
   model?: string;
 }
 
+/** `gm query --json`, one shape whatever happens: {answers, skipped, diagnostics}. */
+function writeJson(answers: object[], skipped: object[], ds: Parameters<typeof diagnosticsJson>[0]): void {
+  process.stdout.write(`${JSON.stringify({ answers, skipped, diagnostics: diagnosticsJson(ds) }, null, 2)}\n`);
+}
+
 /** Runs `gm query`. */
 export function runQuery(file: string, text: string, opts: QueryOptions): number {
   const r = compileOrReport(file, { json: opts.json, empty: { answers: [], skipped: [] } });
   if (!r) return EXIT.diagnostics;
   const parsed = parseClaim(text);
   const report = (ds: Parameters<typeof printDiagnostics>[0]) => {
-    if (opts.json)
-      process.stdout.write(
-        `${JSON.stringify({ answers: [], skipped: [], diagnostics: diagnosticsJson(ds) }, null, 2)}\n`,
-      );
+    if (opts.json) writeJson([], [], ds);
     else printDiagnostics(ds, text);
     return EXIT.diagnostics;
   };
@@ -41,10 +43,9 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
       reason: res.diagnostics.find((d) => d.severity === "error")?.message ?? "the query does not apply",
     }));
   if (opts.json) {
-    // One shape for one model or several, answered or not: {answers, skipped, diagnostics}.
+    // One shape for one model or several, answered or not.
     if (answered.length === 0) {
-      const out = { answers: [], skipped, diagnostics: diagnosticsJson(results[0].res.diagnostics) };
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      writeJson([], skipped, results[0].res.diagnostics);
       return EXIT.diagnostics;
     }
     const answers = answered.map(({ m, res }) => ({
@@ -53,9 +54,7 @@ export function runQuery(file: string, text: string, opts: QueryOptions): number
       answer: res.answer!.independent ? "independent" : "dependent",
       ...(res.answer!.trail ? { trail: res.answer!.trail } : {}),
     }));
-    process.stdout.write(
-      `${JSON.stringify({ answers, skipped, diagnostics: diagnosticsJson(r.diagnostics) }, null, 2)}\n`,
-    );
+    writeJson(answers, skipped, r.diagnostics);
     return EXIT.ok;
   }
   if (answered.length === 0) {
